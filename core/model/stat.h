@@ -1,0 +1,38 @@
+// Stat: ZooKeeper's node metadata, with every field ZooKeeper reports.
+//
+// Field evolution (as ZooKeeper 3.8 does it; see docs/zookeeper-facts.md):
+//   create   node: czxid = mzxid = pzxid = zxid, ctime = mtime = now, versions 0
+//            parent: cversion += 1, pzxid = zxid, numChildren += 1
+//   delete   parent: cversion += 1, pzxid = zxid, numChildren -= 1
+//   set_data node: mzxid = zxid, mtime = now, version += 1, dataLength = size
+// Times are milliseconds of the run's clock.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace fkemu {
+
+struct Stat {
+  int64_t czxid = 0;
+  int64_t mzxid = 0;
+  int64_t pzxid = 0;
+  int64_t ctime = 0;
+  int64_t mtime = 0;
+  int32_t version = 0;
+  int32_t cversion = 0;
+  int32_t aversion = 0;
+  std::optional<std::string> ephemeral_owner;  // session name
+  int32_t data_length = 0;
+  int32_t num_children = 0;
+
+  bool operator==(const Stat&) const = default;
+};
+
+// The history format of SCENARIOS.md ("ephemeralOwner": session name or null).
+nlohmann::json stat_to_json(const Stat& s);
+Stat stat_from_json(const nlohmann::json& j);
+
+}  // namespace fkemu

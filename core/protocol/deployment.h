@@ -1,0 +1,46 @@
+// Deployment: one FaaSKeeper service instance as the protocol functions see it: its cloud
+// resources (through core/services interfaces), its configuration, and the executor that runs
+// it. The writer, distributor, heartbeat and client library all take a Deployment&.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/runtime/executor.h"
+#include "core/services/client_channel.h"
+#include "core/services/fifo_queue.h"
+#include "core/services/kv_store.h"
+#include "core/services/object_store.h"
+
+namespace fkemu {
+
+struct DeploymentConfig {
+  bool writer_group_per_session = false;  // "writer_groups": "single" | "per_session"
+  Duration lock_lifetime = 7 * kSecond;   // hold at most 5 s plus 2 s for clock drift
+  Duration lock_retry_backoff = 50 * kMillisecond;
+  Duration session_timeout = 4 * kSecond;
+  Duration heartbeat_period = 1 * kSecond;
+  Duration visibility_timeout = 30 * kSecond;
+  size_t writer_batch = 10;
+  size_t distributor_batch = 10;
+  size_t max_data_bytes = 1024 * 1024;
+};
+
+// Tables of the system store.
+inline constexpr const char* kNodesTable = "nodes";
+inline constexpr const char* kSessionsTable = "sessions";
+inline constexpr const char* kProgressTable = "progress";
+inline constexpr const char* kWatchesTable = "watches";
+
+struct Deployment {
+  Executor& ex;
+  DeploymentConfig config;
+  FifoQueue& writer_queue;
+  FifoQueue& distributor_queue;
+  KvStore& system;
+  ObjectStore& user;
+  ClientChannel& channel;
+  uint64_t next_attempt = 1;  // lock-owner ids of writer attempts; deterministic
+};
+
+}  // namespace fkemu

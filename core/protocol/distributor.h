@@ -1,0 +1,27 @@
+// Distributor: the function behind the distributor queue, which it consumes strictly in order.
+// For each update (zxid = the message's sequence number) it
+//   1. skips updates it already handled (its progress record holds the last zxid decided and
+//      the answer sent for it, so a redelivered update is answered again but not re-applied);
+//   2. classifies the update by reading the anchor item consistently: committed (the update is
+//      in `pending`), still locked by the attempt that pushed it (the writer died between push
+//      and commit: commit on its behalf), or not committed (the lock was lost: drop it; the
+//      writer retries the request as a new attempt);
+//   3. writes the user store, pops `pending` and records its progress in one transaction,
+//   4. answers the client.
+#pragma once
+
+#include "core/protocol/deployment.h"
+#include "core/runtime/task.h"
+
+namespace fkemu {
+
+class Distributor {
+ public:
+  explicit Distributor(Deployment& d) : d_(d) {}
+  Task<void> handle(ReceivedMessage message);
+
+ private:
+  Deployment& d_;
+};
+
+}  // namespace fkemu

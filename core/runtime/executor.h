@@ -1,0 +1,167 @@
+// Executor: the single-threaded loop that runs every function instance and client of a run.
+//
+// Processes are top-level coroutine Tasks (a writer instance, a poller, a client session). A
+// process suspends at awaitables the executor provides:
+//   * call(component, bytes, f): a call into a cloud service. The process becomes ready after
+//     the latency model's delay; f runs (the service applies the call atomically) when the
+//     scheduler resumes it. This is the unit of interleaving.
+//   * sleep(d): a timer; yield(): a bare scheduling point.
+// and at runtime primitives built on wake() (Mailbox, Event).
+//
+// Each step the scheduler picks one ready entry; the pick is recorded in the Trace. When nothing
+// is ready, virtual time jumps to the next timer. A run ends when nothing is ready and no timer
+// that keeps the run alive is left: timers of daemon processes (pollers waiting for work, the
+// heartbeat) do not keep a run alive.
+//
+// kill(pid) destroys a process's coroutine frames at whatever await point it is suspended: what
+// it had not yet done is simply not done.
+//
+// Not thread-safe; everything happens on the thread that calls run().
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "core/runtime/clock.h"
+#include "core/runtime/latency_model.h"
+#include "core/runtime/rng.h"
+#include "core/runtime/scheduler.h"
+#include "core/runtime/task.h"
+#include "core/runtime/trace.h"
+
+namespace fkemu {
+
+class Executor final : public Clock {
+ public:
+  explicit Executor(uint64_t seed = 0, std::unique_ptr<Scheduler> scheduler = nullptr);
+  ~Executor() override;
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  Time now() const override { return now_; }
+  Rng& rng() { return rng_; }
+  Trace& trace() { return trace_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  void set_scheduler(std::unique_ptr<Scheduler> s) { scheduler_ = std::move(s); }
+  void set_latency_model(std::shared_ptr<LatencyModel> m) { latency_ = std::move(m); }
+  LatencyModel& latency_model() { return *latency_; }
+
+  // Starts `task` as a new process; it first runs when the scheduler picks it.
+  ProcessId spawn(std::string name, Task<void> task, bool daemon = false);
+  // Destroys the process's frames. Killing the running process takes effect when it next
+  // suspends. Killing a finished or unknown process does nothing.
+  void kill(ProcessId pid);
+  bool alive(ProcessId pid) const { return processes_.count(pid) != 0; }
+  ProcessId current() const { return current_; }
+  std::string_view process_name(ProcessId pid) const;
+  size_t process_count() const { return processes_.size(); }
+
+  // Makes a suspended handle of process `pid` ready now (used by Mailbox and Event).
+  void wake(std::coroutine_handle<> h, ProcessId pid, std::string_view label);
+  // Timers for primitives with a timeout: schedule resumes the current process's `h` after d;
+  // cancel takes it back (false if it already fired or was never there).
+  uint64_t schedule_timer(std::coroutine_handle<> h, Duration d, bool keep_alive,
+                          std::string_view label);
+  bool cancel_timer(uint64_t id);
+  bool current_is_daemon() const;
+
+  // Observer of every resumption, before it happens (fault injection and tracing hook).
+  // Returning true means: kill this process instead of resuming it.
+  using ResumeHook = std::function<bool(const ReadyEntry&)>;
+  void set_resume_hook(ResumeHook hook) { resume_hook_ = std::move(hook); }
+
+  // Runs one decision. Returns false when the run is over (or `until` is reached).
+  bool step(Time until = std::numeric_limits<Time>::max());
+  // Runs to the end of the run, or until virtual time would pass `until`. Rethrows an exception
+  // that escaped a process.
+  void run(Time until = std::numeric_limits<Time>::max());
+  // Runs until pred() holds or the run is over; returns pred().
+  bool run_until(const std::function<bool()>& pred, Time until = std::numeric_limits<Time>::max());
+
+  // --- awaitables -------------------------------------------------------------------------
+  struct SleepAwaiter {
+    Executor* ex;
+    Duration d;
+    bool keep_alive;
+    std::string_view label;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) { ex->add_timer(h, d, keep_alive, label); }
+    void await_resume() const noexcept {}
+  };
+
+  // Timer. A daemon process's sleep does not keep the run alive unless keep_alive is forced.
+  SleepAwaiter sleep(Duration d, std::string_view label = "sleep") {
+    return SleepAwaiter{this, d, !current_is_daemon(), label};
+  }
+  SleepAwaiter sleep_keep_alive(Duration d, std::string_view label = "sleep") {
+    return SleepAwaiter{this, d, true, label};
+  }
+  SleepAwaiter yield(std::string_view label = "yield") {
+    return SleepAwaiter{this, 0, true, label};
+  }
+
+  template <class F>
+  struct CallAwaiter {
+    Executor* ex;
+    std::string_view component;
+    size_t bytes;
+    F f;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+      ex->add_timer(h, ex->latency_->delay(component, bytes, ex->rng_), true, component);
+    }
+    decltype(auto) await_resume() { return f(); }
+  };
+
+  // A call into a cloud service: a scheduling point, then f() applied atomically.
+  template <class F>
+  CallAwaiter<std::decay_t<F>> call(std::string_view component, size_t bytes, F&& f) {
+    return CallAwaiter<std::decay_t<F>>{this, component, bytes, std::forward<F>(f)};
+  }
+
+ private:
+  struct Process {
+    std::string name;
+    Task<void> root;
+    bool daemon = false;
+  };
+  struct Timer {
+    std::coroutine_handle<> handle;
+    ProcessId pid;
+    bool keep_alive;
+    std::string_view label;
+  };
+
+  void add_timer(std::coroutine_handle<> h, Duration d, bool keep_alive, std::string_view label);
+  void finish_process(ProcessId pid);
+  void destroy_process(ProcessId pid);
+
+  Time now_ = 0;
+  Rng rng_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::shared_ptr<LatencyModel> latency_;
+  Trace trace_;
+  ResumeHook resume_hook_;
+
+  std::map<ProcessId, Process> processes_;
+  ProcessId next_pid_ = 1;
+  ProcessId current_ = 0;
+  bool kill_current_ = false;
+
+  std::vector<ReadyEntry> ready_;
+  uint64_t next_seq_ = 0;
+  std::multimap<std::pair<Time, uint64_t>, Timer> timers_;
+  size_t keep_alive_timers_ = 0;
+  std::exception_ptr escaped_;
+};
+
+}  // namespace fkemu

@@ -1,0 +1,50 @@
+#include "emulator/function_runtime.h"
+
+namespace fkemu {
+
+EventSourceMapping::EventSourceMapping(Executor& ex, FifoQueue& queue, std::string function,
+                                       Handler handler, size_t batch_size,
+                                       Duration visibility_timeout)
+    : ex_(ex),
+      queue_(queue),
+      function_(std::move(function)),
+      handler_(std::move(handler)),
+      batch_size_(batch_size),
+      visibility_(visibility_timeout),
+      changed_(ex, "esm.wake") {}
+
+EventSourceMapping::~EventSourceMapping() {
+  queue_.set_send_listener(nullptr);
+  ex_.kill(poller_);
+}
+
+void EventSourceMapping::start() {
+  queue_.set_send_listener([this] { changed_.set(); });
+  poller_ = ex_.spawn(function_ + ".poller", poll(), /*daemon=*/true);
+}
+
+Task<void> EventSourceMapping::poll() {
+  for (;;) {
+    auto batch = co_await ex_.call("queue.receive", 0,
+                                   [&] { return queue_.receive(batch_size_, visibility_); });
+    if (!batch.empty()) {
+      ++invocations_;
+      ex_.spawn(function_ + "#" + std::to_string(invocations_), instance(std::move(batch)));
+      continue;
+    }
+    if (auto deadline = queue_.next_visibility_deadline()) {
+      co_await changed_.wait_for(*deadline - ex_.now() + 1, /*keep_alive=*/true);
+    } else {
+      co_await changed_.wait();
+    }
+  }
+}
+
+Task<void> EventSourceMapping::instance(std::vector<ReceivedMessage> batch) {
+  for (const auto& m : batch) co_await handler_(m);
+  for (const auto& m : batch)
+    co_await ex_.call("queue.delete", 0, [&] { return queue_.remove(m.receipt); });
+  changed_.set();
+}
+
+}  // namespace fkemu

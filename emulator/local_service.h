@@ -1,0 +1,62 @@
+// LocalService: a whole FaaSKeeper deployment in one process, on in-memory fakes: the writer
+// and distributor queues with their event-source mappings, the system store, the user store,
+// the client channel, and the initial tree ZooKeeper starts with ("/" and "/zookeeper").
+//
+// Sessions are opened here; each is attached to the channel. Everything runs on the executor
+// handed in, so a LocalService is as deterministic as its executor's scheduler.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/protocol/client_session.h"
+#include "core/protocol/deployment.h"
+#include "core/protocol/distributor.h"
+#include "core/protocol/writer.h"
+#include "emulator/function_runtime.h"
+#include "emulator/in_process_channel.h"
+#include "emulator/memory_fifo_queue.h"
+#include "emulator/memory_kv_store.h"
+#include "emulator/memory_object_store.h"
+
+namespace fkemu {
+
+class LocalService {
+ public:
+  LocalService(Executor& ex, DeploymentConfig config);
+  ~LocalService();
+
+  Deployment& deployment() { return deployment_; }
+  Executor& executor() { return ex_; }
+  MemoryFifoQueue& writer_queue() { return writer_queue_; }
+  MemoryFifoQueue& distributor_queue() { return distributor_queue_; }
+  MemoryKvStore& system_store() { return system_; }
+  MemoryObjectStore& user_store() { return user_; }
+  InProcessChannel& channel() { return channel_; }
+
+  // Creates the session's client (not yet connected: await connect()).
+  ClientSession& open_session(const std::string& name);
+  ClientSession* session(const std::string& name);
+
+  uint64_t writer_invocations() const { return writer_esm_->invocations(); }
+  uint64_t distributor_invocations() const { return distributor_esm_->invocations(); }
+
+ private:
+  void seed_initial_tree();
+
+  Executor& ex_;
+  MemoryFifoQueue writer_queue_;
+  MemoryFifoQueue distributor_queue_;
+  MemoryKvStore system_;
+  MemoryObjectStore user_;
+  InProcessChannel channel_;
+  Deployment deployment_;
+  Writer writer_;
+  Distributor distributor_;
+  std::unique_ptr<EventSourceMapping> writer_esm_;
+  std::unique_ptr<EventSourceMapping> distributor_esm_;
+  std::map<std::string, std::unique_ptr<ClientSession>> sessions_;
+};
+
+}  // namespace fkemu

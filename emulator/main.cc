@@ -1,0 +1,217 @@
+// fkemu: the command line. Subcommands:
+//   run SCENARIO|DIR...   execute scenarios, check expectations, write histories
+//   diff-zk SCENARIO|DIR  compare fkemu's histories with a real Apache ZooKeeper's
+// Exit status: 0 success, 1 an expectation or guarantee failed, 2 bad usage or unreadable input.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "harness/scenario.h"
+#include "harness/scenario_runner.h"
+
+#ifdef FKEMU_HAVE_ZOOKEEPER
+#include "harness/history_diff.h"
+#include "harness/zookeeper_runner.h"
+#include "harness/zookeeper_server.h"
+#endif
+
+namespace {
+
+using namespace fkemu;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+struct RunArgs {
+  std::vector<std::string> inputs;
+  uint64_t seed = 1;
+  std::string scheduler = "random";
+  std::string history;
+  std::string history_dir;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+bool collect(const std::vector<std::string>& inputs, std::vector<std::string>& files) {
+  for (const auto& in : inputs) {
+    auto f = scenario_files(in);
+    if (!f.is_ok()) {
+      std::cerr << "fkemu: " << f.status().message() << "\n";
+      return false;
+    }
+    files.insert(files.end(), f->begin(), f->end());
+  }
+  return true;
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+int cmd_run(const RunArgs& a) {
+  std::vector<std::string> files;
+  if (!collect(a.inputs, files)) return kExitUsage;
+  if (!a.history.empty() && files.size() != 1) {
+    std::cerr << "fkemu run: --history takes one scenario; use --history-dir for several\n";
+    return kExitUsage;
+  }
+  if (!make_scheduler(a.scheduler)) {
+    std::cerr << "fkemu run: unknown scheduler \"" << a.scheduler
+              << "\" (known: random, oldest-first)\n";
+    return kExitUsage;
+  }
+  if (!a.history_dir.empty()) std::filesystem::create_directories(a.history_dir);
+
+  std::vector<std::pair<std::string, Scenario>> loaded;
+  for (const auto& f : files) {
+    auto sc = load_scenario(f);
+    if (!sc.is_ok()) {
+      std::cerr << "fkemu: " << sc.status().message() << "\n";
+      return kExitUsage;
+    }
+    loaded.emplace_back(f, std::move(*sc));
+  }
+
+  int passed = 0, failed = 0;
+  if (!a.quiet)
+    std::printf(
+        "fkemu run: %zu scenario%s, seed %llu, scheduler %s\n\n  %-32s %-10s %5s %8s  %-6s %s\n",
+        loaded.size(), loaded.size() == 1 ? "" : "s", static_cast<unsigned long long>(a.seed),
+        a.scheduler.c_str(), "scenario", "mode", "steps", "events", "result", "trace");
+  for (const auto& [file, sc] : loaded) {
+    RunOptions opt;
+    opt.seed = a.seed;
+    opt.scheduler = a.scheduler;
+    RunOutcome out = run_scenario(sc, opt);
+    if (!a.history.empty() && !write_file(a.history, history_to_jsonl(out.history))) {
+      std::cerr << "fkemu run: cannot write " << a.history << "\n";
+      return kExitUsage;
+    }
+    if (!a.history_dir.empty())
+      write_file((std::filesystem::path(a.history_dir) / (sc.name + ".history.jsonl")).string(),
+                 history_to_jsonl(out.history));
+    out.ok() ? ++passed : ++failed;
+    if (!a.quiet || !out.ok()) {
+      char hash[17];
+      std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(out.trace_hash));
+      std::printf("  %-32s %-10s %5zu %8zu  %-6s %s\n", sc.name.c_str(),
+                  sc.mode == ScenarioMode::Sequential ? "sequential" : "concurrent",
+                  sc.steps.size(), out.history.size(), out.ok() ? "ok" : "FAILED", hash);
+      for (const auto& f : out.expectation_failures)
+        std::printf("      expectation: %s\n", f.c_str());
+      for (const auto& p : out.problems) std::printf("      problem: %s\n", p.c_str());
+      if (a.verbose) std::fputs(history_to_jsonl(out.history).c_str(), stdout);
+    }
+  }
+  std::printf("%sscenarios: %d passed, %d failed\n", a.quiet ? "" : "\n", passed, failed);
+  return failed ? kExitFailed : kExitOk;
+}
+
+#ifdef FKEMU_HAVE_ZOOKEEPER
+int cmd_diff_zk(const std::vector<std::string>& inputs, uint64_t seed, bool show) {
+  std::vector<std::string> files;
+  if (!collect(inputs, files)) return kExitUsage;
+  std::string error;
+  auto server = zkref::ZooKeeperServer::start(&error);
+  if (!server) {
+    std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << error << "\n";
+    return kExitUsage;
+  }
+  int same = 0, different = 0, skipped = 0;
+  for (const auto& f : files) {
+    auto sc = load_scenario(f);
+    if (!sc.is_ok()) {
+      std::cerr << "fkemu: " << sc.status().message() << "\n";
+      return kExitUsage;
+    }
+    std::string why;
+    if (!zkref::scenario_comparable_with_zookeeper(sc->source, &why)) {
+      std::printf("  %-32s skipped: %s\n", sc->name.c_str(), why.c_str());
+      ++skipped;
+      continue;
+    }
+    auto zk = zkref::run_scenario_on_zookeeper(sc->source, server->host_port());
+    RunOptions opt;
+    opt.seed = seed;
+    auto ours = run_scenario(*sc, opt);
+    std::vector<std::string> diffs;
+    if (!zk.ok) diffs.push_back("ZooKeeper run failed: " + zk.error);
+    for (auto& d : zkref::diff_histories(zk.history, ours.history)) diffs.push_back(std::move(d));
+    if (diffs.empty()) {
+      ++same;
+      std::printf("  %-32s identical (%zu events)\n", sc->name.c_str(), ours.history.size());
+    } else {
+      ++different;
+      std::printf("  %-32s %zu difference%s\n", sc->name.c_str(), diffs.size(),
+                  diffs.size() == 1 ? "" : "s");
+      for (const auto& d : diffs) std::printf("      %s\n", d.c_str());
+      if (show) {
+        std::printf("    zookeeper:\n%s    fkemu:\n%s", history_to_jsonl(zk.history).c_str(),
+                    history_to_jsonl(ours.history).c_str());
+      }
+    }
+  }
+  std::printf("\ndiff-zk: %d identical, %d different, %d not comparable\n", same, different,
+              skipped);
+  return different ? kExitFailed : kExitOk;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fkemu: a deterministic local emulator and test harness for FaaSKeeper"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "fkemu 0.1.0");
+
+  RunArgs run;
+  auto* run_cmd =
+      app.add_subcommand("run", "Execute scenarios, check their expectations, write histories");
+  run_cmd->add_option("scenarios", run.inputs, "Scenario files or directories of *.json")
+      ->required();
+  run_cmd->add_option("--seed", run.seed, "Seed of the run's scheduler and randomness")
+      ->capture_default_str();
+  run_cmd->add_option("--scheduler", run.scheduler, "random | oldest-first")->capture_default_str();
+  run_cmd->add_option("--history", run.history,
+                      "Write the history (JSON Lines) of the one scenario here");
+  run_cmd->add_option("--history-dir", run.history_dir,
+                      "Write NAME.history.jsonl per scenario here");
+  run_cmd->add_flag("--quiet,-q", run.quiet, "Print failures and the totals only");
+  run_cmd->add_flag("--verbose,-v", run.verbose, "Print every history");
+
+#ifdef FKEMU_HAVE_ZOOKEEPER
+  std::vector<std::string> zk_inputs;
+  uint64_t zk_seed = 1;
+  bool zk_show = false;
+  auto* zk_cmd = app.add_subcommand("diff-zk",
+                                    "Run sequential scenarios on fkemu and on a real Apache "
+                                    "ZooKeeper started on loopback; compare");
+  zk_cmd->add_option("scenarios", zk_inputs, "Scenario files or directories")->required();
+  zk_cmd->add_option("--seed", zk_seed, "Seed of fkemu's run")->capture_default_str();
+  zk_cmd->add_flag("--show", zk_show, "Print both histories of a scenario that differs");
+#endif
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    if (run_cmd->parsed()) return cmd_run(run);
+#ifdef FKEMU_HAVE_ZOOKEEPER
+    if (zk_cmd->parsed()) return cmd_diff_zk(zk_inputs, zk_seed, zk_show);
+#endif
+  } catch (const std::exception& e) {
+    std::cerr << "fkemu: internal error: " << e.what() << "\n";
+    return kExitFailed;
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,35 @@
+// MemoryObjectStore: an in-memory S3-like store, the reference implementation of ObjectStore.
+//
+// Guarantees: strong read-after-write consistency (a get sees the last put or remove before it),
+// put replaces an object whole, list is ordered by key. Objects are kept as given (no
+// serialization). Not thread-safe; like every service fake it is driven by one thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/services/object_store.h"
+
+namespace fkemu {
+
+class MemoryObjectStore final : public ObjectStore {
+ public:
+  MemoryObjectStore() = default;
+  MemoryObjectStore(const MemoryObjectStore&) = delete;
+  MemoryObjectStore& operator=(const MemoryObjectStore&) = delete;
+
+  void put(const std::string& key, nlohmann::json object) override;
+  std::optional<nlohmann::json> get(const std::string& key) const override;
+  bool remove(const std::string& key) override;
+  std::vector<std::pair<std::string, nlohmann::json>> list() const override;
+
+ private:
+  std::map<std::string, nlohmann::json, std::less<>> objects_;
+};
+
+}  // namespace fkemu

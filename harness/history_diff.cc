@@ -1,0 +1,213 @@
+#include "harness/history_diff.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace fkemu::zkref {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxDifferences = 100;
+constexpr size_t kMaxValueChars = 200;
+
+bool is_kind(const json& line, const char* kind) {
+  return line.is_object() && line.contains("kind") && line["kind"].is_string() &&
+         line["kind"].get<std::string>() == kind;
+}
+
+bool is_stat_zxid_key(const std::string& key) {
+  return key == "czxid" || key == "mzxid" || key == "pzxid";
+}
+
+// Drops ctime/mtime anywhere and collects stat zxids anywhere in `v`.
+void strip_and_collect(json& v, std::set<int64_t>* zxids) {
+  if (v.is_object()) {
+    v.erase("ctime");
+    v.erase("mtime");
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (is_stat_zxid_key(it.key()) && it.value().is_number_integer()) {
+        zxids->insert(it.value().get<int64_t>());
+      } else {
+        strip_and_collect(it.value(), zxids);
+      }
+    }
+  } else if (v.is_array()) {
+    for (json& e : v) strip_and_collect(e, zxids);
+  }
+}
+
+void apply_ranks(json& v, const std::map<int64_t, int64_t>& rank) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (is_stat_zxid_key(it.key()) && it.value().is_number_integer()) {
+        it.value() = rank.at(it.value().get<int64_t>());
+      } else {
+        apply_ranks(it.value(), rank);
+      }
+    }
+  } else if (v.is_array()) {
+    for (json& e : v) apply_ranks(e, rank);
+  }
+}
+
+bool all_watches_have_zxid(const std::vector<json>& history) {
+  for (const json& line : history) {
+    if (is_kind(line, "watch") && (!line.contains("zxid") || line["zxid"].is_null())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string short_dump(const json& v) {
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (s.size() > kMaxValueChars) {
+    s = s.substr(0, kMaxValueChars) + "...(" + std::to_string(s.size()) + " chars)";
+  }
+  return s;
+}
+
+std::string str_field(const json& line, const char* key) {
+  if (line.is_object() && line.contains(key) && line[key].is_string()) {
+    return line[key].get<std::string>();
+  }
+  return "";
+}
+
+// "id 4, session b, get_data /a" or "watch, session b, NodeDeleted /a".
+std::string describe(const json& line, const std::map<int64_t, json>& invokes) {
+  if (!line.is_object()) return "not an object";
+  if (is_kind(line, "watch")) {
+    return "watch, session " + str_field(line, "session") + ", " + str_field(line, "event") + " " +
+           str_field(line, "path");
+  }
+  if (line.contains("id") && line["id"].is_number_integer()) {
+    const int64_t id = line["id"].get<int64_t>();
+    std::string out = "id " + std::to_string(id);
+    auto it = invokes.find(id);
+    const json& inv = it != invokes.end() ? it->second : line;
+    out += ", session " + str_field(inv, "session");
+    const std::string op = str_field(inv, "op");
+    if (!op.empty()) out += ", " + op;
+    const std::string path = str_field(inv, "path");
+    if (!path.empty()) out += " " + path;
+    return out;
+  }
+  return "kind " + str_field(line, "kind");
+}
+
+void compare(const json& e, const json& a, const std::string& field, const std::string& prefix,
+             std::vector<std::string>* out) {
+  if (e.is_object() && a.is_object()) {
+    std::set<std::string> keys;
+    for (auto it = e.begin(); it != e.end(); ++it) keys.insert(it.key());
+    for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
+    for (const std::string& key : keys) {
+      const std::string name = field.empty() ? key : field + "." + key;
+      if (!a.contains(key)) {
+        out->push_back(prefix + name + ": zookeeper " + short_dump(e[key]) + ", fkemu (absent)");
+      } else if (!e.contains(key)) {
+        out->push_back(prefix + name + ": zookeeper (absent), fkemu " + short_dump(a[key]));
+      } else {
+        compare(e[key], a[key], name, prefix, out);
+      }
+    }
+    return;
+  }
+  if (e == a) return;
+  std::string msg = prefix + field + ": zookeeper " + short_dump(e) + ", fkemu " + short_dump(a);
+  const std::string last = field.substr(field.rfind('.') + 1);
+  if (is_stat_zxid_key(last) || last == "zxid") msg += " (zxid ranks)";
+  out->push_back(msg);
+}
+
+}  // namespace
+
+std::vector<json> canonicalize_history(const std::vector<json>& history, bool drop_watch_zxid) {
+  std::vector<json> out = history;
+  std::set<int64_t> zxids;
+  for (json& line : out) {
+    if (!line.is_object()) continue;
+    line.erase("t");
+    const bool watch = is_kind(line, "watch");
+    if (watch && drop_watch_zxid) line.erase("zxid");
+    strip_and_collect(line, &zxids);
+    if (watch && line.contains("zxid") && line["zxid"].is_number_integer()) {
+      zxids.insert(line["zxid"].get<int64_t>());
+    }
+  }
+  std::map<int64_t, int64_t> rank;
+  int64_t next = 0;
+  for (int64_t z : zxids) rank[z] = next++;
+  for (json& line : out) {
+    if (!line.is_object()) continue;
+    apply_ranks(line, rank);
+    if (is_kind(line, "watch") && line.contains("zxid") && line["zxid"].is_number_integer()) {
+      line["zxid"] = rank.at(line["zxid"].get<int64_t>());
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> diff_histories(const std::vector<json>& expected,
+                                        const std::vector<json>& actual) {
+  const bool drop = !all_watches_have_zxid(expected) || !all_watches_have_zxid(actual);
+  const std::vector<json> e = canonicalize_history(expected, drop);
+  const std::vector<json> a = canonicalize_history(actual, drop);
+
+  std::map<int64_t, json> invokes;  // ZooKeeper's invoke lines first, then fkemu's
+  for (const std::vector<json>* h : {&e, &a}) {
+    for (const json& line : *h) {
+      if (is_kind(line, "invoke") && line.contains("id") && line["id"].is_number_integer()) {
+        invokes.emplace(line["id"].get<int64_t>(), line);
+      }
+    }
+  }
+
+  std::vector<std::string> out;
+  const size_t n = std::max(e.size(), a.size());
+  for (size_t i = 0; i < n; ++i) {
+    const json& ref = i < e.size() ? e[i] : a[i];
+    const std::string prefix =
+        "line " + std::to_string(i + 1) + " (" + describe(ref, invokes) + "): ";
+    if (i >= a.size()) {
+      out.push_back(prefix + "missing in fkemu: " + short_dump(e[i]));
+    } else if (i >= e.size()) {
+      out.push_back(prefix + "extra in fkemu: " + short_dump(a[i]));
+    } else if (!e[i].is_object() || !a[i].is_object()) {
+      if (e[i] != a[i]) {
+        out.push_back(prefix + "zookeeper " + short_dump(e[i]) + ", fkemu " + short_dump(a[i]));
+      }
+    } else {
+      compare(e[i], a[i], "", prefix, &out);
+    }
+  }
+  if (out.size() > kMaxDifferences) {
+    const size_t more = out.size() - kMaxDifferences;
+    out.resize(kMaxDifferences);
+    out.push_back("... " + std::to_string(more) + " more differences not shown");
+  }
+  return out;
+}
+
+std::vector<json> read_history_jsonl(std::istream& in) {
+  std::vector<json> out;
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r\n") == std::string::npos) continue;
+    try {
+      out.push_back(json::parse(line));
+    } catch (const json::parse_error& err) {
+      throw std::runtime_error("history line " + std::to_string(number) + ": " + err.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace fkemu::zkref

@@ -1,0 +1,236 @@
+#include "harness/scenario_runner.h"
+
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "emulator/local_service.h"
+#include "harness/base64.h"
+
+namespace fkemu {
+namespace {
+
+using json = nlohmann::json;
+
+json data_field(const std::string& bytes, const char* key_utf8, const char* key_b64, json& into) {
+  if (is_valid_utf8(bytes)) {
+    into[key_utf8] = bytes;
+  } else {
+    into[key_b64] = base64_encode(bytes);
+  }
+  return into;
+}
+
+class Runner {
+ public:
+  Runner(const Scenario& sc, const RunOptions& opt)
+      : sc_(sc),
+        ex_(opt.seed, make_scheduler(opt.scheduler)),
+        service_(ex_, deployment_config(sc.config)) {
+    ex_.trace().keep_decisions(opt.keep_decisions);
+    if (!make_scheduler(opt.scheduler)) ex_.set_scheduler(std::make_unique<RandomScheduler>());
+    if (opt.setup) opt.setup(ex_, service_);
+  }
+
+  RunOutcome run() {
+    for (const auto& name : sc_.sessions) {
+      ClientSession& s = service_.open_session(name);
+      ex_.spawn("connect:" + name, connect(s));
+    }
+    ex_.run();
+    if (sc_.mode == ScenarioMode::Sequential) {
+      for (const Step& st : sc_.steps) {
+        if (st.is_wait) {
+          wait(st.wait_ms);
+          continue;
+        }
+        ex_.spawn("step:" + std::to_string(st.index), run_step(st));
+        ex_.run();
+      }
+    } else {
+      size_t begin = 0;
+      while (begin <= sc_.steps.size()) {
+        size_t end = begin;
+        while (end < sc_.steps.size() && !sc_.steps[end].is_wait) ++end;
+        for (const auto& name : sc_.sessions) {
+          std::vector<const Step*> mine;
+          for (size_t i = begin; i < end; ++i)
+            if (sc_.steps[i].session == name) mine.push_back(&sc_.steps[i]);
+          if (!mine.empty()) ex_.spawn("session:" + name, run_steps(std::move(mine)));
+        }
+        ex_.run();
+        if (end < sc_.steps.size()) wait(sc_.steps[end].wait_ms);
+        begin = end + 1;
+      }
+    }
+
+    RunOutcome out;
+    out.history = std::move(history_);
+    out.expectation_failures = std::move(failures_);
+    for (const Step& st : sc_.steps)
+      if (!st.is_wait && !completed_.count(st.index))
+        out.problems.push_back("step " + std::to_string(st.index) + " (" + st.session + " " +
+                               st.op + " " + st.path + ") was never answered");
+    for (auto& p : quiescence_problems(service_)) out.problems.push_back(std::move(p));
+    out.trace_hash = ex_.trace().hash();
+    out.decisions = ex_.trace().size();
+    out.end_time_us = ex_.now();
+    return out;
+  }
+
+ private:
+  Task<void> connect(ClientSession& s) { (void)co_await s.connect(); }
+
+  Task<void> sleeper(Duration d) { co_await ex_.sleep_keep_alive(d, "wait"); }
+
+  void wait(int64_t ms) {
+    ex_.spawn("wait", sleeper(ms * kMillisecond));
+    ex_.run();
+  }
+
+  Task<void> run_steps(std::vector<const Step*> steps) {
+    for (const Step* st : steps) co_await run_step(*st);
+  }
+
+  Task<void> run_step(const Step& st) {
+    ClientSession& s = *service_.session(st.session);
+    const int64_t id = next_id_++;
+    json inv{{"kind", "invoke"}, {"id", id}, {"session", st.session}, {"op", st.op}};
+    if (st.op != "close" && st.op != "expire") inv["path"] = st.path;
+    if (st.op == "create" || st.op == "set_data") data_field(st.data, "data", "data_b64", inv);
+    if (st.op == "create" && !st.flags.empty()) inv["flags"] = st.flags;
+    if (st.watch) inv["watch"] = true;
+    if ((st.op == "set_data" || st.op == "delete") && st.version != -1) inv["version"] = st.version;
+    inv["t"] = ex_.now();
+    history_.push_back(inv);
+
+    OpResult r;
+    if (st.op == "create") {
+      r = co_await s.create(st.path, st.data, st.ephemeral, st.sequential);
+    } else if (st.op == "get_data") {
+      r = co_await s.get_data(st.path, st.watch);
+    } else if (st.op == "exists") {
+      r = co_await s.exists(st.path, st.watch);
+    } else if (st.op == "get_children") {
+      r = co_await s.get_children(st.path, st.watch);
+    } else if (st.op == "set_data") {
+      r = co_await s.set_data(st.path, st.data, st.version);
+    } else if (st.op == "delete") {
+      r = co_await s.remove(st.path, st.version);
+    } else if (st.op == "close") {
+      r = co_await s.close();
+    } else {
+      r.status = Status(Code::Unimplemented, "op " + st.op + " is not implemented yet");
+    }
+
+    json ans{{"kind", r.status.is_ok() ? "ok" : "error"}, {"id", id}, {"session", st.session}};
+    if (r.status.is_ok()) {
+      for (const auto& [k, v] : r.fields.items()) ans[k] = v;
+      if (r.has_data) data_field(r.data, "data", "data_b64", ans);
+    } else {
+      ans["error"] = std::string(code_name(r.status.code()));
+    }
+    ans["t"] = ex_.now();
+    history_.push_back(ans);
+    completed_.insert(st.index);
+    check_expect(st, r, ans);
+  }
+
+  void check_expect(const Step& st, const OpResult& r, const json& ans) {
+    if (st.expect.is_null()) return;
+    const std::string what = "step " + std::to_string(st.index) + " (" + st.session + " " + st.op +
+                             (st.path.empty() ? "" : " " + st.path) + ")";
+    const std::string got = r.status.is_ok() ? "ok" : std::string(code_name(r.status.code()));
+    auto fail = [&](const std::string& m) { failures_.push_back(what + ": " + m); };
+    const json& e = st.expect;
+    if (e.contains("ok") && e["ok"].get<bool>() != r.status.is_ok())
+      fail(std::string("expected ") + (e["ok"].get<bool>() ? "ok" : "an error") + ", got " + got);
+    if (e.contains("error") && e["error"] != got)
+      fail("expected error " + e["error"].get<std::string>() + ", got " + got);
+    for (const char* k : {"data", "data_b64", "path"}) {
+      if (!e.contains(k)) continue;
+      if (!ans.contains(k) || ans[k] != e[k])
+        fail(std::string("expected ") + k + " " + e[k].dump() + ", got " +
+             (ans.contains(k) ? ans[k].dump() : got));
+    }
+    if (e.contains("children") && (!ans.contains("children") || ans["children"] != e["children"]))
+      fail("expected children " + e["children"].dump() + ", got " +
+           (ans.contains("children") ? ans["children"].dump() : got));
+    if (e.contains("stat")) {
+      if (e["stat"].is_null() != (!ans.contains("stat") || ans["stat"].is_null())) {
+        fail("expected stat " + e["stat"].dump() + ", got " +
+             (ans.contains("stat") ? ans["stat"].dump() : got));
+      } else if (e["stat"].is_object()) {
+        for (const auto& [k, v] : e["stat"].items())
+          if (!ans["stat"].contains(k) || ans["stat"][k] != v)
+            fail("expected stat." + k + " " + v.dump() + ", got " +
+                 (ans["stat"].contains(k) ? ans["stat"][k].dump() : "nothing"));
+      }
+    }
+  }
+
+  const Scenario& sc_;
+  Executor ex_;
+  LocalService service_;
+  std::vector<json> history_;
+  std::vector<std::string> failures_;
+  std::set<size_t> completed_;
+  int64_t next_id_ = 1;
+};
+
+}  // namespace
+
+std::vector<std::string> quiescence_problems(LocalService& service) {
+  std::vector<std::string> problems;
+  auto& sys = service.system_store();
+  for (const auto& [path, item] : sys.scan(kNodesTable)) {
+    if (item.contains("pending") && !item["pending"].empty())
+      problems.push_back("node " + path + " still has pending updates " + item["pending"].dump());
+    if (item.contains("lock"))
+      problems.push_back("node " + path + " is still locked by " +
+                         item.value("lock_owner", std::string("?")));
+    const bool exists = item.value("exists", false);
+    auto user = service.user_store().get(path);
+    if (exists && !user) {
+      problems.push_back("node " + path + " exists in the system store but not in the user store");
+    } else if (exists) {
+      if ((*user)["stat"] != item["stat"])
+        problems.push_back("node " + path + ": user-store stat " + (*user)["stat"].dump() +
+                           " differs from system-store stat " + item["stat"].dump());
+      if ((*user)["children"] != item["children"])
+        problems.push_back("node " + path + ": user-store children differ from the system store");
+    }
+  }
+  for (const auto& [path, obj] : service.user_store().list()) {
+    auto item = sys.get(kNodesTable, path);
+    if (!item || !item->value("exists", false))
+      problems.push_back("node " + path + " exists in the user store but not in the system store");
+  }
+  for (const auto& [name, item] : sys.scan(kSessionsTable)) {
+    if (item.contains("lock")) problems.push_back("session " + name + " is still locked");
+    if (item.contains("pending") && !item["pending"].empty())
+      problems.push_back("session " + name + " still has pending updates");
+  }
+  if (service.writer_queue().visible_count() + service.writer_queue().in_flight_count() > 0)
+    problems.push_back("the writer queue is not empty");
+  if (service.distributor_queue().visible_count() + service.distributor_queue().in_flight_count() >
+      0)
+    problems.push_back("the distributor queue is not empty");
+  return problems;
+}
+
+RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
+  Runner r(scenario, options);
+  return r.run();
+}
+
+std::string history_to_jsonl(const std::vector<nlohmann::json>& history) {
+  std::string out;
+  for (const auto& e : history) {
+    out += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace fkemu

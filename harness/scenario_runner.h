@@ -1,0 +1,52 @@
+// run_scenario(): executes a Scenario on a LocalService and records its history.
+//
+// sequential: each step runs to completion before the next starts (its answer, and every
+// function it set off, including the watch events it causes). concurrent: every session runs
+// its own steps in order, interleaved by the scheduler; a {"wait_ms"} step is a barrier: the
+// steps before it finish, then virtual time passes.
+//
+// The history is SCENARIOS.md's JSON Lines, in the order the clients observed the events.
+// Expectations (`expect`) are checked; a step left unanswered at the end of the run is a
+// problem of its own (a liveness failure), as is a system store that is not quiescent.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "harness/scenario.h"
+
+namespace fkemu {
+
+class Executor;
+class LocalService;
+
+struct RunOptions {
+  uint64_t seed = 1;
+  std::string scheduler = "random";  // random | oldest-first
+  bool keep_decisions = false;
+  // Called once the service exists and before any step runs (fault injection, tests).
+  std::function<void(Executor&, LocalService&)> setup;
+};
+
+struct RunOutcome {
+  std::vector<nlohmann::json> history;
+  std::vector<std::string> expectation_failures;
+  std::vector<std::string> problems;  // unanswered steps, stores not quiescent
+  uint64_t trace_hash = 0;
+  size_t decisions = 0;
+  int64_t end_time_us = 0;
+  bool ok() const { return expectation_failures.empty() && problems.empty(); }
+};
+
+RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options = {});
+
+// Checks that the stores are at rest: no pending updates, no held locks, queues empty, and the
+// user store's tree equal to the system store's. Returns the disagreements.
+std::vector<std::string> quiescence_problems(LocalService& service);
+
+std::string history_to_jsonl(const std::vector<nlohmann::json>& history);
+
+}  // namespace fkemu

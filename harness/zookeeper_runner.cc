@@ -1,0 +1,839 @@
+#include "harness/zookeeper_runner.h"
+
+#include <zookeeper/zookeeper.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace fkemu::zkref {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kMaxWaitMs = 2000;
+constexpr int kDefaultSessionTimeoutMs = 4000;
+constexpr auto kConnectTimeout = std::chrono::seconds(15);
+
+// ---------------------------------------------------------------------------
+// Small codecs.
+
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(const std::string& in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
+                 static_cast<uint8_t>(in[i + 2]);
+    out += kBase64Alphabet[(v >> 18) & 63];
+    out += kBase64Alphabet[(v >> 12) & 63];
+    out += kBase64Alphabet[(v >> 6) & 63];
+    out += kBase64Alphabet[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    out += kBase64Alphabet[(v >> 18) & 63];
+    out += kBase64Alphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
+    out += kBase64Alphabet[(v >> 18) & 63];
+    out += kBase64Alphabet[(v >> 12) & 63];
+    out += kBase64Alphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+// Standard alphabet, padding optional; false on any other character.
+bool base64_decode(const std::string& in, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (char c : in) {
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
+    if (pad > 0) return false;  // data after padding
+    const char* p = std::char_traits<char>::find(kBase64Alphabet, 64, c);
+    if (p == nullptr) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(p - kBase64Alphabet);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return pad <= 2 && bits < 6;
+}
+
+// Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const uint8_t c = static_cast<uint8_t>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (int k = 1; k < len; ++k) {
+      const uint8_t cc = static_cast<uint8_t>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Scenario parsing.
+
+enum class Op { kCreate, kGetData, kExists, kGetChildren, kSetData, kDelete, kClose, kWait };
+
+struct Step {
+  Op op = Op::kWait;
+  size_t session = 0;  // index into Scenario::sessions
+  std::string path;
+  std::string data;  // decoded bytes
+  int mode = 0;      // create mode (ZOO_PERSISTENT, ...)
+  int version = -1;
+  bool watch = false;
+  int64_t wait_ms = 0;
+  json invoke;  // fields of the invoke line besides kind, id and t
+};
+
+struct Scenario {
+  std::vector<std::string> sessions;
+  int session_timeout_ms = kDefaultSessionTimeoutMs;
+  std::vector<Step> steps;
+};
+
+bool fail(std::string* error, const std::string& message) {
+  *error = message;
+  return false;
+}
+
+bool parse_step(const json& js, size_t index, const Scenario& sc, Step* step, std::string* error) {
+  const std::string where = "step " + std::to_string(index) + ": ";
+  if (!js.is_object()) return fail(error, where + "not an object");
+  if (js.contains("wait_ms") && !js.contains("op")) {
+    const json& w = js["wait_ms"];
+    if (!w.is_number_integer() || w.get<int64_t>() < 0) {
+      return fail(error, where + "wait_ms must be a non-negative integer");
+    }
+    step->op = Op::kWait;
+    step->wait_ms = w.get<int64_t>();
+    return true;
+  }
+  if (!js.contains("op") || !js["op"].is_string()) return fail(error, where + "missing \"op\"");
+  const std::string op = js["op"].get<std::string>();
+  static const std::map<std::string, Op> kOps = {
+      {"create", Op::kCreate},    {"get_data", Op::kGetData},
+      {"exists", Op::kExists},    {"get_children", Op::kGetChildren},
+      {"set_data", Op::kSetData}, {"delete", Op::kDelete},
+      {"close", Op::kClose}};
+  auto it = kOps.find(op);
+  if (it == kOps.end()) return fail(error, where + "unknown op \"" + op + "\"");
+  step->op = it->second;
+  if (!js.contains("session") || !js["session"].is_string()) {
+    return fail(error, where + "missing \"session\"");
+  }
+  const std::string session = js["session"].get<std::string>();
+  auto sit = std::find(sc.sessions.begin(), sc.sessions.end(), session);
+  if (sit == sc.sessions.end()) {
+    return fail(error, where + "session \"" + session + "\" is not in \"sessions\"");
+  }
+  step->session = static_cast<size_t>(sit - sc.sessions.begin());
+  step->invoke = json::object();
+  step->invoke["session"] = session;
+  step->invoke["op"] = op;
+  for (const char* key : {"path", "data", "data_b64", "flags", "version", "watch"}) {
+    if (js.contains(key)) step->invoke[key] = js[key];
+  }
+  if (step->op == Op::kClose) return true;
+
+  if (!js.contains("path") || !js["path"].is_string()) {
+    return fail(error, where + op + " needs a string \"path\"");
+  }
+  step->path = js["path"].get<std::string>();
+  if (js.contains("watch")) {
+    if (!js["watch"].is_boolean()) return fail(error, where + "\"watch\" must be a boolean");
+    step->watch = js["watch"].get<bool>() && (step->op == Op::kGetData || step->op == Op::kExists ||
+                                              step->op == Op::kGetChildren);
+  }
+  if (js.contains("version")) {
+    const json& v = js["version"];
+    if (!v.is_number_integer() || v.get<int64_t>() < std::numeric_limits<int32_t>::min() ||
+        v.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
+      return fail(error, where + "\"version\" must be a 32-bit integer");
+    }
+    step->version = static_cast<int>(v.get<int64_t>());
+  }
+  if (js.contains("data") && js.contains("data_b64")) {
+    return fail(error, where + "both \"data\" and \"data_b64\"");
+  }
+  if (js.contains("data")) {
+    if (!js["data"].is_string()) return fail(error, where + "\"data\" must be a string");
+    step->data = js["data"].get<std::string>();
+  } else if (js.contains("data_b64")) {
+    if (!js["data_b64"].is_string() ||
+        !base64_decode(js["data_b64"].get<std::string>(), &step->data)) {
+      return fail(error, where + "\"data_b64\" is not valid base64");
+    }
+  }
+  if (step->op == Op::kCreate) {
+    bool ephemeral = false;
+    bool sequential = false;
+    if (js.contains("flags")) {
+      if (!js["flags"].is_array()) return fail(error, where + "\"flags\" must be an array");
+      for (const json& f : js["flags"]) {
+        if (f == "ephemeral") {
+          ephemeral = true;
+        } else if (f == "sequential") {
+          sequential = true;
+        } else {
+          return fail(error, where + "unknown flag " + f.dump());
+        }
+      }
+    }
+    step->mode = ephemeral ? (sequential ? ZOO_EPHEMERAL_SEQUENTIAL : ZOO_EPHEMERAL)
+                           : (sequential ? ZOO_PERSISTENT_SEQUENTIAL : ZOO_PERSISTENT);
+  }
+  return true;
+}
+
+bool parse_scenario(const json& js, Scenario* sc, std::string* error) {
+  if (!js.is_object()) return fail(error, "scenario is not a JSON object");
+  std::string why;
+  if (!scenario_comparable_with_zookeeper(js, &why)) return fail(error, why);
+  if (!js.contains("sessions") || !js["sessions"].is_array()) {
+    return fail(error, "scenario has no \"sessions\" array");
+  }
+  for (const json& s : js["sessions"]) {
+    if (!s.is_string() || s.get<std::string>().empty()) {
+      return fail(error, "\"sessions\" must hold non-empty strings");
+    }
+    const std::string name = s.get<std::string>();
+    if (std::find(sc->sessions.begin(), sc->sessions.end(), name) != sc->sessions.end()) {
+      return fail(error, "session \"" + name + "\" listed twice");
+    }
+    sc->sessions.push_back(name);
+  }
+  if (js.contains("config")) {
+    const json& cfg = js["config"];
+    if (!cfg.is_object()) return fail(error, "\"config\" must be an object");
+    if (cfg.contains("session_timeout_ms")) {
+      const json& t = cfg["session_timeout_ms"];
+      if (!t.is_number_integer() || t.get<int64_t>() <= 0 ||
+          t.get<int64_t>() > std::numeric_limits<int>::max()) {
+        return fail(error, "config.session_timeout_ms must be a positive integer");
+      }
+      sc->session_timeout_ms = static_cast<int>(t.get<int64_t>());
+    }
+  }
+  if (js.contains("steps")) {
+    if (!js["steps"].is_array()) return fail(error, "\"steps\" must be an array");
+    size_t index = 0;
+    for (const json& st : js["steps"]) {
+      Step step;
+      if (!parse_step(st, index, *sc, &step, error)) return false;
+      sc->steps.push_back(std::move(step));
+      ++index;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Run-time state shared with the C client's callbacks.
+
+struct Event {
+  std::string event;
+  std::string path;
+  int64_t t = 0;
+};
+
+struct Run;
+
+struct SessionState {
+  Run* run = nullptr;
+  std::string name;
+  zhandle_t* zh = nullptr;
+  bool closed = false;
+  int64_t client_id = 0;
+  // Guarded by mu (written by the C client's threads):
+  std::mutex mu;
+  std::condition_variable cv;
+  int zk_state = 0;
+  std::vector<Event> events;  // delivered and not yet written to the history
+};
+
+// One per watch registration: its address is the watcher context, so the C
+// client keeps registrations apart (it merges equal (function, context)).
+struct WatchContext {
+  SessionState* session = nullptr;
+};
+
+// One per asynchronous request; `done` and the results are guarded by the
+// session's mutex.
+struct Pending {
+  SessionState* session = nullptr;
+  bool done = false;
+  int rc = 0;
+  size_t events_before = 0;  // session->events.size() when the answer ran
+  int64_t t = 0;
+  bool has_value = false;
+  std::string value;  // created path or node data
+  bool has_stat = false;
+  Stat stat{};
+  std::vector<std::string> children;
+};
+
+struct Run {
+  Clock::time_point start = Clock::now();
+  int64_t now_us() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  }
+};
+
+void drop_client_log(const char*) {}
+
+void session_watcher(zhandle_t*, int type, int state, const char*, void* ctx) {
+  if (type != ZOO_SESSION_EVENT) return;  // only the default watcher's session events
+  auto* s = static_cast<SessionState*>(ctx);
+  std::lock_guard<std::mutex> lock(s->mu);
+  s->zk_state = state;
+  s->cv.notify_all();
+}
+
+const char* event_name(int type) {
+  if (type == ZOO_CREATED_EVENT) return "NodeCreated";
+  if (type == ZOO_DELETED_EVENT) return "NodeDeleted";
+  if (type == ZOO_CHANGED_EVENT) return "NodeDataChanged";
+  if (type == ZOO_CHILD_EVENT) return "NodeChildrenChanged";
+  return nullptr;  // session and "not watching" events are not recorded
+}
+
+void registration_watcher(zhandle_t*, int type, int, const char* path, void* ctx) {
+  const char* name = event_name(type);
+  if (name == nullptr) return;
+  SessionState* s = static_cast<WatchContext*>(ctx)->session;
+  std::lock_guard<std::mutex> lock(s->mu);
+  s->events.push_back(Event{name, path != nullptr ? path : "", s->run->now_us()});
+  s->cv.notify_all();
+}
+
+template <typename Fill>
+void complete(const void* data, int rc, Fill fill) {
+  auto* p = static_cast<Pending*>(const_cast<void*>(data));
+  SessionState* s = p->session;
+  std::lock_guard<std::mutex> lock(s->mu);
+  p->rc = rc;
+  fill(p);
+  p->events_before = s->events.size();
+  p->t = s->run->now_us();
+  p->done = true;
+  s->cv.notify_all();
+}
+
+void void_done(int rc, const void* data) {
+  complete(data, rc, [](Pending*) {});
+}
+
+void stat_done(int rc, const Stat* stat, const void* data) {
+  complete(data, rc, [&](Pending* p) {
+    if (rc == ZOK && stat != nullptr) {
+      p->has_stat = true;
+      p->stat = *stat;
+    }
+  });
+}
+
+void string_done(int rc, const char*, const void* data) {
+  complete(data, rc, [](Pending*) {});
+}
+
+void string_stat_done(int rc, const char* value, const Stat* stat, const void* data) {
+  complete(data, rc, [&](Pending* p) {
+    if (rc != ZOK) return;
+    if (value != nullptr) {
+      p->has_value = true;
+      p->value = value;
+    }
+    if (stat != nullptr) {
+      p->has_stat = true;
+      p->stat = *stat;
+    }
+  });
+}
+
+void data_done(int rc, const char* value, int value_len, const Stat* stat, const void* data) {
+  complete(data, rc, [&](Pending* p) {
+    if (rc != ZOK) return;
+    p->has_value = true;
+    if (value != nullptr && value_len > 0) p->value.assign(value, static_cast<size_t>(value_len));
+    if (stat != nullptr) {
+      p->has_stat = true;
+      p->stat = *stat;
+    }
+  });
+}
+
+void strings_stat_done(int rc, const String_vector* strings, const Stat* stat, const void* data) {
+  complete(data, rc, [&](Pending* p) {
+    if (rc != ZOK) return;
+    if (strings != nullptr) {
+      for (int32_t i = 0; i < strings->count; ++i) p->children.emplace_back(strings->data[i]);
+    }
+    if (stat != nullptr) {
+      p->has_stat = true;
+      p->stat = *stat;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+class Runner {
+ public:
+  Runner(const Scenario& sc, std::string host_port, std::vector<json>* history)
+      : sc_(sc), host_port_(std::move(host_port)), history_(history) {}
+
+  ~Runner() {
+    // Close the handles first: that joins the C client's threads, after
+    // which no callback can touch the sessions, watch contexts or pendings.
+    for (auto& s : sessions_) {
+      if (s->zh != nullptr) zookeeper_close(s->zh);
+      s->zh = nullptr;
+    }
+  }
+
+  bool run(std::string* error) {
+    op_timeout_ = std::chrono::milliseconds(std::max(30000, 3 * sc_.session_timeout_ms));
+    for (const std::string& name : sc_.sessions) {
+      if (!connect(name, error)) return false;
+    }
+    for (size_t i = 0; i < sc_.steps.size(); ++i) {
+      if (!run_step(sc_.steps[i], error)) {
+        *error = "step " + std::to_string(i) + ": " + *error;
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  bool connect(const std::string& name, std::string* error) {
+    auto s = std::make_unique<SessionState>();
+    s->run = &run_;
+    s->name = name;
+    SessionState* raw = s.get();
+    sessions_.push_back(std::move(s));
+    raw->zh = zookeeper_init2(host_port_.c_str(), session_watcher, sc_.session_timeout_ms, nullptr,
+                              raw, ZOO_NO_LOG_CLIENTENV, drop_client_log);
+    if (raw->zh == nullptr) {
+      return fail(error, "zookeeper_init for session \"" + name + "\" failed");
+    }
+    std::unique_lock<std::mutex> lock(raw->mu);
+    if (!raw->cv.wait_for(lock, kConnectTimeout,
+                          [&] { return raw->zk_state == ZOO_CONNECTED_STATE; })) {
+      return fail(error, "session \"" + name + "\" could not connect to " + host_port_);
+    }
+    raw->client_id = zoo_client_id(raw->zh)->client_id;
+    return true;
+  }
+
+  Pending* new_pending(SessionState* s) {
+    pendings_.push_back(std::make_unique<Pending>());
+    pendings_.back()->session = s;
+    return pendings_.back().get();
+  }
+
+  WatchContext* new_watch(SessionState* s) {
+    watches_.push_back(std::make_unique<WatchContext>());
+    watches_.back()->session = s;
+    return watches_.back().get();
+  }
+
+  bool wait_for(Pending* p) {
+    SessionState* s = p->session;
+    std::unique_lock<std::mutex> lock(s->mu);
+    return s->cv.wait_for(lock, op_timeout_, [&] { return p->done; });
+  }
+
+  void emit(json line, int64_t t) {
+    last_t_ = std::max(last_t_, t);
+    line["t"] = last_t_;
+    history_->push_back(std::move(line));
+  }
+
+  void emit_events(SessionState* s, std::vector<Event> events) {
+    for (Event& e : events) {
+      emit(json{{"kind", "watch"}, {"session", s->name}, {"event", e.event}, {"path", e.path}},
+           e.t);
+    }
+  }
+
+  // Removes and returns the first `count` (all if npos) undelivered events.
+  std::vector<Event> take_events(SessionState* s, size_t count = std::string::npos) {
+    std::lock_guard<std::mutex> lock(s->mu);
+    count = std::min(count, s->events.size());
+    std::vector<Event> out(std::make_move_iterator(s->events.begin()),
+                           std::make_move_iterator(s->events.begin() + count));
+    s->events.erase(s->events.begin(), s->events.begin() + count);
+    return out;
+  }
+
+  json owner(int64_t id) const {
+    if (id == 0) return nullptr;
+    for (const auto& s : sessions_) {
+      if (s->client_id == id) return s->name;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(id));
+    return buf;
+  }
+
+  json stat_json(const Stat& st) const {
+    return json{{"czxid", st.czxid},
+                {"mzxid", st.mzxid},
+                {"pzxid", st.pzxid},
+                {"ctime", st.ctime},
+                {"mtime", st.mtime},
+                {"version", st.version},
+                {"cversion", st.cversion},
+                {"aversion", st.aversion},
+                {"ephemeralOwner", owner(st.ephemeralOwner)},
+                {"dataLength", st.dataLength},
+                {"numChildren", st.numChildren}};
+  }
+
+  // Waits until every event the last step caused is delivered to `s`.
+  bool barrier(SessionState* s, std::string* error) {
+    const auto deadline = Clock::now() + op_timeout_;
+    while (Clock::now() < deadline) {
+      Pending* sync = new_pending(s);
+      Pending* read = new_pending(s);
+      int rc = zoo_async(s->zh, "/", string_done, sync);
+      if (rc == ZOK) rc = zoo_aexists(s->zh, "/", 0, stat_done, read);
+      if (rc == ZINVALIDSTATE) return true;  // expired: nothing more can arrive
+      if (rc == ZOK) {
+        if (!wait_for(read)) break;
+        if (read->rc == ZOK) return true;
+        if (read->rc != ZCONNECTIONLOSS && read->rc != ZOPERATIONTIMEOUT) {
+          return fail(error, "barrier exists(\"/\") on session \"" + s->name + "\" answered " +
+                                 zookeeper_error_name(read->rc));
+        }
+      }
+      // Connection lost (e.g. after an oversized request): the client
+      // reconnects within the session; try again.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return fail(error, "barrier on session \"" + s->name + "\" timed out");
+  }
+
+  bool barrier_all(std::string* error) {
+    for (auto& s : sessions_) {
+      if (!s->closed && !barrier(s.get(), error)) return false;
+    }
+    return true;
+  }
+
+  void emit_others(const SessionState* acting) {
+    for (auto& s : sessions_) {
+      if (s.get() != acting) emit_events(s.get(), take_events(s.get()));
+    }
+  }
+
+  bool run_step(const Step& step, std::string* error) {
+    if (step.op == Op::kWait) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(step.wait_ms, kMaxWaitMs)));
+      if (!barrier_all(error)) return false;
+      emit_others(nullptr);
+      return true;
+    }
+    SessionState* s = sessions_[step.session].get();
+    const int64_t id = ++next_id_;
+    json invoke = step.invoke;
+    invoke["kind"] = "invoke";
+    invoke["id"] = id;
+    emit(std::move(invoke), run_.now_us());
+
+    json answer = {{"kind", "ok"}, {"id", id}, {"session", s->name}};
+    auto set_error = [&](int rc) {
+      // An expired handle refuses calls with ZINVALIDSTATE; clients see that
+      // as SessionExpired.
+      if (rc == ZINVALIDSTATE && s->zh != nullptr &&
+          zoo_state(s->zh) == ZOO_EXPIRED_SESSION_STATE) {
+        rc = ZSESSIONEXPIRED;
+      }
+      answer["kind"] = "error";
+      answer["error"] = zookeeper_error_name(rc);
+    };
+    int64_t answer_t = 0;
+    size_t before = 0;
+
+    if (s->closed) {
+      if (step.op != Op::kClose) set_error(ZSESSIONEXPIRED);
+      answer_t = run_.now_us();
+    } else if (step.op == Op::kClose) {
+      int rc = zookeeper_close(s->zh);  // joins the client threads
+      s->zh = nullptr;
+      s->closed = true;
+      if (rc != ZOK) set_error(rc);
+      answer_t = run_.now_us();
+      before = std::string::npos;  // everything it received came first
+    } else if (step.path.find('\0') != std::string::npos) {
+      set_error(ZBADARGUMENTS);
+      answer_t = run_.now_us();
+    } else {
+      Pending* p = new_pending(s);
+      WatchContext* w = step.watch ? new_watch(s) : nullptr;
+      watcher_fn wfn = step.watch ? registration_watcher : nullptr;
+      const char* path = step.path.c_str();
+      const int len = static_cast<int>(step.data.size());
+      int rc = ZOK;
+      switch (step.op) {
+        case Op::kCreate:
+          rc = zoo_acreate2(s->zh, path, step.data.data(), len, &ZOO_OPEN_ACL_UNSAFE, step.mode,
+                            string_stat_done, p);
+          break;
+        case Op::kGetData:
+          rc = zoo_awget(s->zh, path, wfn, w, data_done, p);
+          break;
+        case Op::kExists:
+          rc = zoo_awexists(s->zh, path, wfn, w, stat_done, p);
+          break;
+        case Op::kGetChildren:
+          rc = zoo_awget_children2(s->zh, path, wfn, w, strings_stat_done, p);
+          break;
+        case Op::kSetData:
+          rc = zoo_aset(s->zh, path, step.data.data(), len, step.version, stat_done, p);
+          break;
+        case Op::kDelete:
+          rc = zoo_adelete(s->zh, path, step.version, void_done, p);
+          break;
+        default:
+          return fail(error, "internal: unexpected op");
+      }
+      if (rc != ZOK) {  // refused by the client library: nothing was sent
+        set_error(rc);
+        answer_t = run_.now_us();
+        std::lock_guard<std::mutex> lock(s->mu);
+        before = s->events.size();
+      } else {
+        if (!wait_for(p)) {
+          return fail(error, "no answer from ZooKeeper within " +
+                                 std::to_string(op_timeout_.count()) + " ms");
+        }
+        answer_t = p->t;
+        before = p->events_before;
+        fill_answer(step, *p, &answer, set_error);
+      }
+    }
+
+    emit_events(s, take_events(s, before));
+    emit(std::move(answer), answer_t);
+    if (!barrier_all(error)) return false;
+    emit_events(s, take_events(s));
+    emit_others(s);
+    return true;
+  }
+
+  template <typename SetError>
+  void fill_answer(const Step& step, const Pending& p, json* answer, SetError set_error) {
+    if (step.op == Op::kExists && p.rc == ZNONODE) {
+      (*answer)["stat"] = nullptr;
+      return;
+    }
+    if (p.rc != ZOK) {
+      set_error(p.rc);
+      return;
+    }
+    switch (step.op) {
+      case Op::kCreate:
+        (*answer)["path"] = p.value;
+        if (p.has_stat) (*answer)["stat"] = stat_json(p.stat);
+        break;
+      case Op::kGetData:
+        if (valid_utf8(p.value)) {
+          (*answer)["data"] = p.value;
+        } else {
+          (*answer)["data_b64"] = base64_encode(p.value);
+        }
+        (*answer)["stat"] = stat_json(p.stat);
+        break;
+      case Op::kGetChildren: {
+        std::vector<std::string> children = p.children;
+        std::sort(children.begin(), children.end());
+        (*answer)["children"] = children;
+        (*answer)["stat"] = stat_json(p.stat);
+        break;
+      }
+      case Op::kExists:
+      case Op::kSetData:
+        (*answer)["stat"] = stat_json(p.stat);
+        break;
+      default:
+        break;
+    }
+  }
+
+  const Scenario& sc_;
+  const std::string host_port_;
+  std::vector<json>* history_;
+  Run run_;
+  std::chrono::milliseconds op_timeout_{30000};
+  int64_t next_id_ = 0;
+  int64_t last_t_ = 0;
+  // Owned here, freed only after the destructor closed every handle.
+  std::deque<std::unique_ptr<SessionState>> sessions_;
+  std::deque<std::unique_ptr<WatchContext>> watches_;
+  std::deque<std::unique_ptr<Pending>> pendings_;
+};
+
+}  // namespace
+
+std::string zookeeper_error_name(int rc) {
+  switch (rc) {
+    case ZOK:
+      return "Ok";
+    case ZSYSTEMERROR:
+      return "SystemError";
+    case ZRUNTIMEINCONSISTENCY:
+      return "RuntimeInconsistency";
+    case ZDATAINCONSISTENCY:
+      return "DataInconsistency";
+    case ZCONNECTIONLOSS:
+      return "ConnectionLoss";
+    case ZMARSHALLINGERROR:
+      return "MarshallingError";
+    case ZUNIMPLEMENTED:
+      return "Unimplemented";
+    case ZOPERATIONTIMEOUT:
+      return "OperationTimeout";
+    case ZBADARGUMENTS:
+      return "BadArguments";
+    case ZINVALIDSTATE:
+      return "InvalidState";
+    case ZNEWCONFIGNOQUORUM:
+      return "NewConfigNoQuorum";
+    case ZRECONFIGINPROGRESS:
+      return "ReconfigInProgress";
+    case ZSSLCONNECTIONERROR:
+      return "SSLConnectionError";
+    case ZAPIERROR:
+      return "APIError";
+    case ZNONODE:
+      return "NoNode";
+    case ZNOAUTH:
+      return "NoAuth";
+    case ZBADVERSION:
+      return "BadVersion";
+    case ZNOCHILDRENFOREPHEMERALS:
+      return "NoChildrenForEphemerals";
+    case ZNODEEXISTS:
+      return "NodeExists";
+    case ZNOTEMPTY:
+      return "NotEmpty";
+    case ZSESSIONEXPIRED:
+      return "SessionExpired";
+    case ZINVALIDCALLBACK:
+      return "InvalidCallback";
+    case ZINVALIDACL:
+      return "InvalidACL";
+    case ZAUTHFAILED:
+      return "AuthFailed";
+    case ZCLOSING:
+      return "Closing";
+    case ZNOTHING:
+      return "Nothing";
+    case ZSESSIONMOVED:
+      return "SessionMoved";
+    case ZNOTREADONLY:
+      return "NotReadOnly";
+    case ZEPHEMERALONLOCALSESSION:
+      return "EphemeralOnLocalSession";
+    case ZNOWATCHER:
+      return "NoWatcher";
+    case ZRECONFIGDISABLED:
+      return "ReconfigDisabled";
+    case ZSESSIONCLOSEDREQUIRESASLAUTH:
+      return "SessionClosedRequireSaslAuth";
+    case ZTHROTTLEDOP:
+      return "Throttled";
+    default:
+      return "ZooKeeperError(" + std::to_string(rc) + ")";
+  }
+}
+
+bool scenario_comparable_with_zookeeper(const nlohmann::json& scenario, std::string* why) {
+  auto refuse = [&](const std::string& reason) {
+    if (why != nullptr) *why = "scenario is not comparable with ZooKeeper: " + reason;
+    return false;
+  };
+  if (!scenario.is_object()) return refuse("not a JSON object");
+  if (scenario.contains("mode") && scenario["mode"] != "sequential") {
+    return refuse("mode " + scenario["mode"].dump() + " (only \"sequential\" is)");
+  }
+  if (scenario.contains("steps") && scenario["steps"].is_array()) {
+    size_t index = 0;
+    for (const json& step : scenario["steps"]) {
+      if (step.is_object() && step.contains("op") && step["op"] == "expire") {
+        return refuse("step " + std::to_string(index) +
+                      " is \"expire\", which cannot be caused on a real ZooKeeper");
+      }
+      ++index;
+    }
+  }
+  return true;
+}
+
+ZkRunResult run_scenario_on_zookeeper(const nlohmann::json& scenario,
+                                      const std::string& host_port) {
+  ZkRunResult result;
+  Scenario sc;
+  if (!parse_scenario(scenario, &sc, &result.error)) return result;
+  {
+    Runner runner(sc, host_port, &result.history);
+    result.ok = runner.run(&result.error);
+  }
+  return result;
+}
+
+}  // namespace fkemu::zkref

@@ -1,0 +1,103 @@
+// Runs a `sequential` scenario (scenario contract: SCENARIOS.md) against a
+// real Apache ZooKeeper server with the ZooKeeper C client and records the
+// history in the scenario history format, so that fkemu's history for the
+// same scenario can be compared with it (history_diff.h).
+//
+// Guarantees:
+//  - One C-client session per name in "sessions", opened in that order
+//    before the first step (session timeout: config.session_timeout_ms,
+//    default 4000), all with ZOO_OPEN_ACL_UNSAFE. Sessions still open at the
+//    end are closed without a history line.
+//  - Every operation is issued asynchronously and its answer is taken from
+//    the completion callback, which the C client runs on the same thread and
+//    in the same order as watcher callbacks. Hence "watch events delivered to
+//    the acting session before its answer" is exact (ZooKeeper sends a
+//    session the notifications a write causes before that write's reply).
+//  - After each step, every still-open session does an async sync("/") and
+//    then an async exists("/") and waits for its completion; ZooKeeper's
+//    in-order delivery guarantees that all watch events caused by the step
+//    have then been delivered.
+//
+// History lines (JSON objects), `t` = microseconds since the run started
+// (steady clock, made non-decreasing; comparisons ignore it):
+//  invoke: {"kind":"invoke","id":N,"session":S,"op":OP, plus the step's
+//           "path","data","data_b64","flags","version","watch" when present}
+//          `id` counts invocations from 1; {"wait_ms":N} is not an invocation
+//          and has no line.
+//  ok:     {"kind":"ok","id":N,"session":S, ...result} where the result is
+//          create: "path" (actual name) and "stat" (from create2);
+//          get_data: "data" (valid UTF-8) or "data_b64", and "stat";
+//          exists: "stat" (object or null); get_children: "children"
+//          (sorted bytewise) and the parent's "stat"; set_data: "stat";
+//          delete, close: nothing.
+//  error:  {"kind":"error","id":N,"session":S,"error":NAME} with ZooKeeper's
+//          error name (zookeeper_error_name()).
+//  watch:  {"kind":"watch","session":S,"event":E,"path":P}. One line per fired
+//          watcher: each step with "watch": true registers its own watcher
+//          (own context), so e.g. a get_data and an exists watch on one node
+//          give two NodeDataChanged lines for one change. ZooKeeper's watch
+//          events carry no zxid, so there is no "zxid" field.
+//  stat:   czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion,
+//          ephemeralOwner (the owning session's scenario name, null for 0, or
+//          "0x..." for a session that is not the scenario's), dataLength,
+//          numChildren.
+//
+// CANONICAL ORDER of the lines of one sequential step (fkemu's runner must
+// produce the same):
+//   1. the invoke line;
+//   2. the watch events delivered to the acting session before its answer,
+//      in delivery order;
+//   3. the answer (ok or error);
+//   4. the watch events delivered to the acting session after its answer and
+//      caused by the step (normally none), in delivery order;
+//   5. for every OTHER session, in the order of "sessions", the watch events
+//      it received as a consequence of the step, in its delivery order.
+// For a {"wait_ms": N} step only 5 applies, to all sessions in order.
+//
+// Conventions where the C client cannot express a step:
+//  - {"wait_ms": N} sleeps min(N, 2000) ms of real time (sessions are kept
+//    alive by the client; a close already removed ephemerals on ZooKeeper).
+//  - An operation on a session closed by an earlier "close" answers
+//    SessionExpired without contacting the server (what the Java client
+//    answers after close()); "close" of a closed session answers ok.
+//  - A path containing a NUL character answers BadArguments without
+//    contacting the server (the C API takes NUL-terminated strings).
+//  - Every other invalid path is passed to the C client, which answers
+//    BadArguments itself or sends it to the server (see
+//    docs/zookeeper-facts.md).
+//  - "expire" cannot be caused on ZooKeeper: such a scenario is refused as
+//    not comparable (run fails, nothing is contacted). So is any mode other
+//    than "sequential" (an absent "mode" counts as "sequential").
+
+#ifndef FKEMU_HARNESS_ZOOKEEPER_RUNNER_H_
+#define FKEMU_HARNESS_ZOOKEEPER_RUNNER_H_
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace fkemu::zkref {
+
+struct ZkRunResult {
+  bool ok = false;                      // the whole scenario ran; false if refused or broken
+  std::string error;                    // why not ok
+  std::vector<nlohmann::json> history;  // as far as it got
+};
+
+// Runs `scenario` against the ZooKeeper server at host_port ("HOST:PORT").
+// Scenario errors (unknown op or session, malformed fields) and refusals are
+// reported before any session is opened. Errors answered by ZooKeeper are
+// history lines, not run errors.
+ZkRunResult run_scenario_on_zookeeper(const nlohmann::json& scenario, const std::string& host_port);
+
+// False (and *why, if not null) when the scenario cannot be compared with
+// ZooKeeper: a mode other than "sequential", or an "expire" step.
+bool scenario_comparable_with_zookeeper(const nlohmann::json& scenario, std::string* why);
+
+// ZooKeeper's name for a C-client return code, e.g. ZNONODE -> "NoNode",
+// ZBADARGUMENTS -> "BadArguments"; "ZooKeeperError(<rc>)" if unknown.
+std::string zookeeper_error_name(int rc);
+
+}  // namespace fkemu::zkref
+
+#endif  // FKEMU_HARNESS_ZOOKEEPER_RUNNER_H_

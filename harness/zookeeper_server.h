@@ -1,0 +1,65 @@
+// ZooKeeperServer: a throwaway standalone Apache ZooKeeper server for tests.
+//
+// Guarantees:
+//  - The server listens on 127.0.0.1 only, on a port that was free when
+//    start() ran, with its data in a fresh directory under the system temp
+//    directory (mkdtemp); nothing outside that directory is written.
+//  - start() returns only once a ZooKeeper client handshake succeeded
+//    (session established and exists("/") answered), or returns nullptr with
+//    a message in *error. A missing java binary or ZooKeeper jar is such an
+//    error and the message says so: callers must FAIL, not skip.
+//  - Waiting is bounded (about 30 s for start, about 10 s for shutdown).
+//  - The destructor stops the JVM (SIGTERM, then SIGKILL after a bounded
+//    wait), reaps it and removes the directory. The JVM is also killed if the
+//    thread that called start() exits (PR_SET_PDEATHSIG), so call start()
+//    from a thread that outlives the server, e.g. the main thread.
+//
+// The JVM runs org.apache.zookeeper.server.ZooKeeperServerMain directly
+// (Debian's zkServer.sh mishandles --config). Environment overrides:
+// FKEMU_JAVA (java binary) and FKEMU_ZOOKEEPER_CLASSPATH (class path;
+// default "/usr/share/java/zookeeper.jar:/usr/share/java/*").
+
+#ifndef FKEMU_HARNESS_ZOOKEEPER_SERVER_H_
+#define FKEMU_HARNESS_ZOOKEEPER_SERVER_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+namespace fkemu::zkref {
+
+class ZooKeeperServer {
+ public:
+  // Starts a server; nullptr (and *error set, if error is not null) on
+  // failure.
+  static std::unique_ptr<ZooKeeperServer> start(std::string* error);
+
+  ~ZooKeeperServer();
+  ZooKeeperServer(const ZooKeeperServer&) = delete;
+  ZooKeeperServer& operator=(const ZooKeeperServer&) = delete;
+
+  // "127.0.0.1:PORT", the connect string for the ZooKeeper C client.
+  std::string host_port() const;
+  int port() const { return port_; }
+  // The server's combined stdout/stderr.
+  std::string log_path() const;
+  // The throwaway directory (zoo.cfg, data/, server.log).
+  const std::string& dir() const { return dir_; }
+
+ private:
+  ZooKeeperServer() = default;
+  // One attempt on one port; false with *error (and *retry if another port
+  // may help) on failure. Leaves pid_ set when a process was spawned.
+  bool launch(const std::string& java, const std::string& classpath, std::string* error,
+              bool* retry);
+  void stop_process();
+
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+};
+
+}  // namespace fkemu::zkref
+
+#endif  // FKEMU_HARNESS_ZOOKEEPER_SERVER_H_
