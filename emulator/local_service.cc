@@ -9,9 +9,13 @@ LocalService::LocalService(Executor& ex, DeploymentConfig config)
     : ex_(ex),
       writer_queue_("writer", ex),
       distributor_queue_("distributor", ex),
-      deployment_{ex, config, writer_queue_, distributor_queue_, system_, user_, channel_},
+      watch_queue_("watch", ex),
+      deployment_{ex,      config, writer_queue_, distributor_queue_,
+                  system_, user_,  channel_,      watch_queue_},
       writer_(deployment_),
-      distributor_(deployment_) {
+      distributor_(deployment_),
+      watch_(deployment_),
+      heartbeat_(deployment_) {
   seed_initial_tree();
   writer_esm_ = std::make_unique<EventSourceMapping>(
       ex, writer_queue_, "writer",
@@ -21,11 +25,24 @@ LocalService::LocalService(Executor& ex, DeploymentConfig config)
       ex, distributor_queue_, "distributor",
       [this](ReceivedMessage m) { return distributor_.handle(std::move(m)); },
       config.distributor_batch, config.visibility_timeout);
+  watch_esm_ = std::make_unique<EventSourceMapping>(
+      ex, watch_queue_, "watch", [this](ReceivedMessage m) { return watch_.handle(std::move(m)); },
+      config.watch_batch, config.visibility_timeout);
   writer_esm_->start();
   distributor_esm_->start();
+  watch_esm_->start();
+  heartbeat_pid_ = ex.spawn("heartbeat.schedule", heartbeat_schedule(), /*daemon=*/true);
 }
 
-LocalService::~LocalService() = default;
+LocalService::~LocalService() { ex_.kill(heartbeat_pid_); }
+
+Task<void> LocalService::heartbeat_schedule() {
+  for (;;) {
+    co_await ex_.sleep(deployment_.config.heartbeat_period, "heartbeat.timer");
+    ++heartbeats_;
+    ex_.spawn("heartbeat#" + std::to_string(heartbeats_), heartbeat_.tick());
+  }
+}
 
 void LocalService::seed_initial_tree() {
   // ZooKeeper 3.8 starts with "/" holding "zookeeper", which holds "config" and "quota", all

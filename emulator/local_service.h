@@ -13,6 +13,8 @@
 #include "core/protocol/client_session.h"
 #include "core/protocol/deployment.h"
 #include "core/protocol/distributor.h"
+#include "core/protocol/heartbeat.h"
+#include "core/protocol/watch.h"
 #include "core/protocol/writer.h"
 #include "emulator/function_runtime.h"
 #include "emulator/in_process_channel.h"
@@ -31,6 +33,7 @@ class LocalService {
   Executor& executor() { return ex_; }
   MemoryFifoQueue& writer_queue() { return writer_queue_; }
   MemoryFifoQueue& distributor_queue() { return distributor_queue_; }
+  MemoryFifoQueue& watch_queue() { return watch_queue_; }
   MemoryKvStore& system_store() { return system_; }
   MemoryObjectStore& user_store() { return user_; }
   InProcessChannel& channel() { return channel_; }
@@ -41,21 +44,30 @@ class LocalService {
 
   uint64_t writer_invocations() const { return writer_esm_->invocations(); }
   uint64_t distributor_invocations() const { return distributor_esm_->invocations(); }
+  uint64_t watch_invocations() const { return watch_esm_->invocations(); }
+  uint64_t heartbeat_invocations() const { return heartbeats_; }
 
  private:
   void seed_initial_tree();
+  Task<void> heartbeat_schedule();
 
   Executor& ex_;
   MemoryFifoQueue writer_queue_;
   MemoryFifoQueue distributor_queue_;
+  MemoryFifoQueue watch_queue_;
   MemoryKvStore system_;
   MemoryObjectStore user_;
   InProcessChannel channel_;
   Deployment deployment_;
   Writer writer_;
   Distributor distributor_;
+  WatchFunction watch_;
+  HeartbeatFunction heartbeat_;
   std::unique_ptr<EventSourceMapping> writer_esm_;
   std::unique_ptr<EventSourceMapping> distributor_esm_;
+  std::unique_ptr<EventSourceMapping> watch_esm_;
+  uint64_t heartbeats_ = 0;
+  ProcessId heartbeat_pid_ = 0;
   std::map<std::string, std::unique_ptr<ClientSession>> sessions_;
 };
 

@@ -118,12 +118,6 @@ int cmd_run(const RunArgs& a) {
 int cmd_diff_zk(const std::vector<std::string>& inputs, uint64_t seed, bool show) {
   std::vector<std::string> files;
   if (!collect(inputs, files)) return kExitUsage;
-  std::string error;
-  auto server = zkref::ZooKeeperServer::start(&error);
-  if (!server) {
-    std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << error << "\n";
-    return kExitUsage;
-  }
   int same = 0, different = 0, skipped = 0;
   for (const auto& f : files) {
     auto sc = load_scenario(f);
@@ -136,6 +130,13 @@ int cmd_diff_zk(const std::vector<std::string>& inputs, uint64_t seed, bool show
       std::printf("  %-32s skipped: %s\n", sc->name.c_str(), why.c_str());
       ++skipped;
       continue;
+    }
+    // A fresh server per scenario: sequence counters and cversions must not leak between them.
+    std::string error;
+    auto server = zkref::ZooKeeperServer::start(&error);
+    if (!server) {
+      std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << error << "\n";
+      return kExitUsage;
     }
     auto zk = zkref::run_scenario_on_zookeeper(sc->source, server->host_port());
     RunOptions opt;

@@ -13,6 +13,7 @@ using nlohmann::json;
 
 constexpr size_t kMaxDifferences = 100;
 constexpr size_t kMaxValueChars = 200;
+constexpr size_t kMaxAlignCells = 4000000;  // 16 MB of LCS table
 
 bool is_kind(const json& line, const char* kind) {
   return line.is_object() && line.contains("kind") && line["kind"].is_string() &&
@@ -71,6 +72,23 @@ std::string short_dump(const json& v) {
   return s;
 }
 
+// Control characters as \xNN, so that a description stays one printable line.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string str_field(const json& line, const char* key) {
   if (line.is_object() && line.contains(key) && line[key].is_string()) {
     return line[key].get<std::string>();
@@ -83,7 +101,7 @@ std::string describe(const json& line, const std::map<int64_t, json>& invokes) {
   if (!line.is_object()) return "not an object";
   if (is_kind(line, "watch")) {
     return "watch, session " + str_field(line, "session") + ", " + str_field(line, "event") + " " +
-           str_field(line, "path");
+           printable(str_field(line, "path"));
   }
   if (line.contains("id") && line["id"].is_number_integer()) {
     const int64_t id = line["id"].get<int64_t>();
@@ -94,7 +112,7 @@ std::string describe(const json& line, const std::map<int64_t, json>& invokes) {
     const std::string op = str_field(inv, "op");
     if (!op.empty()) out += ", " + op;
     const std::string path = str_field(inv, "path");
-    if (!path.empty()) out += " " + path;
+    if (!path.empty()) out += " " + printable(path);
     return out;
   }
   return "kind " + str_field(line, "kind");
@@ -125,6 +143,64 @@ void compare(const json& e, const json& a, const std::string& field, const std::
   out->push_back(msg);
 }
 
+// The identity of a line for alignment: invocations by session, op and path,
+// answers by session (ok and error alike), watch events by session, event and
+// path. Ids and all other fields are compared after alignment.
+std::string signature(const json& line) {
+  if (!line.is_object()) return "?" + short_dump(line);
+  const std::string session = str_field(line, "session");
+  if (is_kind(line, "invoke")) {
+    return "i|" + session + "|" + str_field(line, "op") + "|" + str_field(line, "path");
+  }
+  if (is_kind(line, "ok") || is_kind(line, "error")) return "a|" + session;
+  if (is_kind(line, "watch")) {
+    return "w|" + session + "|" + str_field(line, "event") + "|" + str_field(line, "path");
+  }
+  return "k|" + str_field(line, "kind") + "|" + session;
+}
+
+struct Pair {
+  long e;  // index into ZooKeeper's history, -1 if the line is extra in fkemu
+  long a;  // index into fkemu's history, -1 if the line is missing there
+};
+
+// Pairs lines by a longest common subsequence of their signatures, so that
+// one missing or extra line does not shift every later comparison; very long
+// histories fall back to pairing by position.
+std::vector<Pair> align(const std::vector<json>& e, const std::vector<json>& a) {
+  const size_t n = e.size();
+  const size_t m = a.size();
+  std::vector<Pair> out;
+  if (n * m > kMaxAlignCells) {
+    for (size_t i = 0; i < std::max(n, m); ++i) {
+      out.push_back(Pair{i < n ? static_cast<long>(i) : -1, i < m ? static_cast<long>(i) : -1});
+    }
+    return out;
+  }
+  std::vector<std::string> se, sa;
+  for (const json& line : e) se.push_back(signature(line));
+  for (const json& line : a) sa.push_back(signature(line));
+  // lcs[i * (m + 1) + j] = LCS length of se[i..] and sa[j..].
+  std::vector<uint32_t> lcs((n + 1) * (m + 1), 0);
+  auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * (m + 1) + j]; };
+  for (size_t i = n; i-- > 0;) {
+    for (size_t j = m; j-- > 0;) {
+      at(i, j) = se[i] == sa[j] ? at(i + 1, j + 1) + 1 : std::max(at(i + 1, j), at(i, j + 1));
+    }
+  }
+  size_t i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && se[i] == sa[j]) {
+      out.push_back(Pair{static_cast<long>(i++), static_cast<long>(j++)});
+    } else if (j == m || (i < n && at(i + 1, j) >= at(i, j + 1))) {
+      out.push_back(Pair{static_cast<long>(i++), -1});
+    } else {
+      out.push_back(Pair{-1, static_cast<long>(j++)});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<json> canonicalize_history(const std::vector<json>& history, bool drop_watch_zxid) {
@@ -133,6 +209,16 @@ std::vector<json> canonicalize_history(const std::vector<json>& history, bool dr
   for (json& line : out) {
     if (!line.is_object()) continue;
     line.erase("t");
+    if (is_kind(line, "invoke")) {
+      // Arguments are inputs, echoed in runner-specific ways (data vs
+      // data_b64, defaults spelled out or not); only the identity remains.
+      json kept = json::object();
+      for (const char* key : {"kind", "id", "session", "op", "path"}) {
+        if (line.contains(key)) kept[key] = line[key];
+      }
+      line = std::move(kept);
+      continue;
+    }
     const bool watch = is_kind(line, "watch");
     if (watch && drop_watch_zxid) line.erase("zxid");
     strip_and_collect(line, &zxids);
@@ -169,21 +255,28 @@ std::vector<std::string> diff_histories(const std::vector<json>& expected,
   }
 
   std::vector<std::string> out;
-  const size_t n = std::max(e.size(), a.size());
-  for (size_t i = 0; i < n; ++i) {
-    const json& ref = i < e.size() ? e[i] : a[i];
-    const std::string prefix =
-        "line " + std::to_string(i + 1) + " (" + describe(ref, invokes) + "): ";
-    if (i >= a.size()) {
-      out.push_back(prefix + "missing in fkemu: " + short_dump(e[i]));
-    } else if (i >= e.size()) {
-      out.push_back(prefix + "extra in fkemu: " + short_dump(a[i]));
-    } else if (!e[i].is_object() || !a[i].is_object()) {
-      if (e[i] != a[i]) {
-        out.push_back(prefix + "zookeeper " + short_dump(e[i]) + ", fkemu " + short_dump(a[i]));
-      }
+  for (const Pair& p : align(e, a)) {
+    if (p.a < 0) {
+      const std::string where =
+          "line " + std::to_string(p.e + 1) + " (" + describe(e[p.e], invokes) + "): ";
+      out.push_back(where + "missing in fkemu: " + short_dump(e[p.e]));
+    } else if (p.e < 0) {
+      const std::string where =
+          "fkemu line " + std::to_string(p.a + 1) + " (" + describe(a[p.a], invokes) + "): ";
+      out.push_back(where + "extra in fkemu: " + short_dump(a[p.a]));
     } else {
-      compare(e[i], a[i], "", prefix, &out);
+      const json& x = e[p.e];
+      const json& y = a[p.a];
+      std::string where = "line " + std::to_string(p.e + 1);
+      if (p.a != p.e) where += " [fkemu " + std::to_string(p.a + 1) + "]";
+      where += " (" + describe(x, invokes) + "): ";
+      if (!x.is_object() || !y.is_object()) {
+        if (x != y) {
+          out.push_back(where + "zookeeper " + short_dump(x) + ", fkemu " + short_dump(y));
+        }
+      } else {
+        compare(x, y, "", where, &out);
+      }
     }
   }
   if (out.size() > kMaxDifferences) {

@@ -1,5 +1,6 @@
 #include "harness/scenario_runner.h"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -35,6 +36,7 @@ class Runner {
   RunOutcome run() {
     for (const auto& name : sc_.sessions) {
       ClientSession& s = service_.open_session(name);
+      s.set_event_listener([this, name](const json& e) { on_event(name, e); });
       ex_.spawn("connect:" + name, connect(s));
     }
     ex_.run();
@@ -42,10 +44,14 @@ class Runner {
       for (const Step& st : sc_.steps) {
         if (st.is_wait) {
           wait(st.wait_ms);
+          flush_events();
           continue;
         }
+        acting_ = st.session;
+        answered_ = false;
         ex_.spawn("step:" + std::to_string(st.index), run_step(st));
         ex_.run();
+        flush_events();
       }
     } else {
       size_t begin = 0;
@@ -80,6 +86,30 @@ class Runner {
 
  private:
   Task<void> connect(ClientSession& s) { (void)co_await s.connect(); }
+
+  // Sequential mode records a step's lines in the canonical order of docs/scenarios.md: the
+  // acting session's events before its answer, the answer, then the rest session by session.
+  void on_event(const std::string& session, const json& e) {
+    json line{{"kind", "watch"},      {"session", session},   {"event", e.at("event")},
+              {"path", e.at("path")}, {"zxid", e.at("zxid")}, {"t", ex_.now()}};
+    if (sc_.mode == ScenarioMode::Concurrent || (session == acting_ && !answered_)) {
+      history_.push_back(std::move(line));
+    } else {
+      buffered_[session].push_back(std::move(line));
+    }
+  }
+
+  void flush_events() {
+    if (!acting_.empty()) {
+      for (auto& l : buffered_[acting_]) history_.push_back(std::move(l));
+      buffered_.erase(acting_);
+    }
+    for (const auto& name : sc_.sessions) {
+      for (auto& l : buffered_[name]) history_.push_back(std::move(l));
+    }
+    buffered_.clear();
+    acting_.clear();
+  }
 
   Task<void> sleeper(Duration d) { co_await ex_.sleep_keep_alive(d, "wait"); }
 
@@ -119,8 +149,8 @@ class Runner {
       r = co_await s.remove(st.path, st.version);
     } else if (st.op == "close") {
       r = co_await s.close();
-    } else {
-      r.status = Status(Code::Unimplemented, "op " + st.op + " is not implemented yet");
+    } else if (st.op == "expire") {
+      s.stop_answering_heartbeats();
     }
 
     json ans{{"kind", r.status.is_ok() ? "ok" : "error"}, {"id", id}, {"session", st.session}};
@@ -132,6 +162,7 @@ class Runner {
     }
     ans["t"] = ex_.now();
     history_.push_back(ans);
+    if (st.session == acting_) answered_ = true;
     completed_.insert(st.index);
     check_expect(st, r, ans);
   }
@@ -175,6 +206,9 @@ class Runner {
   std::vector<json> history_;
   std::vector<std::string> failures_;
   std::set<size_t> completed_;
+  std::string acting_;
+  bool answered_ = false;
+  std::map<std::string, std::vector<json>> buffered_;
   int64_t next_id_ = 1;
 };
 
@@ -191,6 +225,7 @@ std::vector<std::string> quiescence_problems(LocalService& service) {
                          item.value("lock_owner", std::string("?")));
     const bool exists = item.value("exists", false);
     auto user = service.user_store().get(path);
+    if (user && user->contains("tombstone")) user.reset();
     if (exists && !user) {
       problems.push_back("node " + path + " exists in the system store but not in the user store");
     } else if (exists) {
@@ -202,6 +237,7 @@ std::vector<std::string> quiescence_problems(LocalService& service) {
     }
   }
   for (const auto& [path, obj] : service.user_store().list()) {
+    if (obj.contains("tombstone")) continue;
     auto item = sys.get(kNodesTable, path);
     if (!item || !item->value("exists", false))
       problems.push_back("node " + path + " exists in the user store but not in the system store");

@@ -3,12 +3,14 @@
 #include <algorithm>
 
 #include "core/model/path.h"
+#include "core/protocol/watch.h"
 
 namespace fkemu {
 
 using json = nlohmann::json;
 
 namespace {
+
 OpResult failed(Code c, std::string msg = {}) {
   OpResult r;
   r.status = Status(c, std::move(msg));
@@ -18,10 +20,20 @@ OpResult failed(Code c, std::string msg = {}) {
 json bytes_json(const std::string& s) {
   return json::binary(std::vector<uint8_t>(s.begin(), s.end()));
 }
+
+bool is_node(const std::optional<json>& record) { return record && !record->contains("tombstone"); }
+
+int64_t stat_field(const json& record, const char* f) {
+  return record.at("stat").value(f, int64_t{0});
+}
+
 }  // namespace
 
 ClientSession::ClientSession(Deployment& d, std::string name)
-    : d_(d), name_(std::move(name)), turn_(d.ex, "client.turn") {}
+    : d_(d),
+      name_(std::move(name)),
+      turn_(d.ex, "client.turn"),
+      notified_(d.ex, "client.notified") {}
 
 Task<Status> ClientSession::connect() {
   KvWrite w;
@@ -49,18 +61,102 @@ Task<void> ClientSession::release_in_order(uint64_t ticket) {
   turn_.set();
 }
 
+Task<Status> ClientSession::reconnect_if_needed() {
+  if (!unresponsive_ || closed_) co_return Status::ok();
+  auto s = co_await d_.ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, name_); });
+  if (!s || !s->value("alive", false)) {
+    closed_ = true;
+    co_return Status(Code::SessionExpired, "the session expired while disconnected");
+  }
+  unresponsive_ = false;
+  co_return Status::ok();
+}
+
+Task<void> ClientSession::pong() {
+  KvWrite w;
+  w.table = kSessionsTable;
+  w.key = name_;
+  w.conditions.push_back(Condition::eq("alive", true));
+  w.updates = {Update::set("last_seen", d_.ex.now())};
+  co_await d_.ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+}
+
+void ClientSession::fire(const std::string& id, const std::string& event, const std::string& path,
+                         int64_t zxid) {
+  if (registrations_.erase(id) == 0) return;  // fired already: one-shot
+  if (closing_ || closed_) return;
+  if (on_event_) on_event_(json{{"event", event}, {"path", path}, {"zxid", zxid}});
+}
+
 void ClientSession::deliver(const json& message) {
   const std::string type = message.value("type", std::string());
   if (type == "result") {
     // Answers to requests already released (redelivered duplicates) find no waiter.
     auto it = waiting_.find(message.value("req", int64_t{-1}));
     if (it != waiting_.end()) it->second->push(message);
+  } else if (type == "watch") {
+    const int64_t zxid = message.value("zxid", int64_t{0});
+    for (const auto& e : message.value("events", json::array()))
+      fire(e.at("id").get<std::string>(), e.at("event").get<std::string>(),
+           e.at("path").get<std::string>(), zxid);
+    last_event_zxid_ = std::max(last_event_zxid_, zxid);
+    notified_.set();
+  } else if (type == "ping") {
+    if (!unresponsive_ && !closed_) d_.ex.spawn("pong:" + name_, pong());
   }
+}
+
+Task<void> ClientSession::wait_for_epoch(const json& epoch) {
+  auto owed = [&] {
+    if (closing_ || closed_ || !epoch.is_array()) return false;
+    for (const auto& e : epoch) {
+      if (e.at("z").get<int64_t>() <= last_event_zxid_) continue;
+      for (const auto& s : e.at("s"))
+        if (s == name_) return true;
+    }
+    return false;
+  };
+  while (owed()) co_await notified_.wait();
+}
+
+void ClientSession::fire_local(const std::string& path, const std::optional<json>& record) {
+  std::vector<std::pair<std::string, Registration>> mine;
+  for (const auto& [id, reg] : registrations_)
+    if (reg.path == path) mine.emplace_back(id, reg);
+  for (const auto& [id, reg] : mine) {
+    const bool now_node = is_node(record);
+    const int64_t tomb = record && !now_node ? record->value("tombstone", int64_t{0}) : 0;
+    if (reg.type == "data" && !reg.existed) {
+      if (now_node) {
+        fire(id, "NodeCreated", path, stat_field(*record, "czxid"));
+      } else if (tomb > reg.zxid) {
+        fire(id, "NodeCreated", path, tomb);  // created and deleted again since
+      }
+      continue;
+    }
+    if (!now_node) {
+      fire(id, "NodeDeleted", path, tomb);
+    } else if (stat_field(*record, "czxid") > reg.zxid) {
+      fire(id, "NodeDeleted", path, stat_field(*record, "czxid"));  // deleted and recreated
+    } else if (reg.type == "data" && stat_field(*record, "mzxid") > reg.zxid) {
+      fire(id, "NodeDataChanged", path, stat_field(*record, "mzxid"));
+    } else if (reg.type == "child" && stat_field(*record, "pzxid") > reg.zxid) {
+      fire(id, "NodeChildrenChanged", path, stat_field(*record, "pzxid"));
+    }
+  }
+}
+
+Task<std::optional<json>> ClientSession::read_record(const std::string& path) {
+  auto record = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
+  if (record) co_await wait_for_epoch(record->value("epoch", json()));
+  fire_local(path, record);
+  co_return record;
 }
 
 Task<OpResult> ClientSession::write(json request) {
   const uint64_t ticket = next_ticket_++;
-  if (closed_) {
+  Status live = co_await reconnect_if_needed();
+  if (closed_ || !live.is_ok()) {
     co_await release_in_order(ticket);
     co_return failed(Code::SessionExpired);
   }
@@ -82,6 +178,7 @@ Task<OpResult> ClientSession::write(json request) {
   }
   json answer = co_await inbox->receive();
   waiting_.erase(req);
+  co_await wait_for_epoch(answer.value("epoch", json()));
   co_await release_in_order(ticket);
   if (answer.contains("error")) {
     const auto code = code_from_name(answer["error"].get<std::string>());
@@ -125,25 +222,58 @@ Task<OpResult> ClientSession::remove(std::string path, int version) {
 }
 
 Task<OpResult> ClientSession::close() {
-  if (closed_) co_return failed(Code::SessionExpired);
+  if (closed_) co_return OpResult{};  // closing a closed session does nothing, as in ZooKeeper
   json request{{"op", "close"}};
+  closing_ = true;
   OpResult r = co_await write(std::move(request));
   closed_ = true;
+  registrations_.clear();
+  if (r.status.code() == Code::SessionExpired) co_return OpResult{};
   co_return r;
 }
 
-Task<OpResult> ClientSession::read(std::string path, const char* op) {
+Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch) {
   const uint64_t ticket = next_ticket_++;
   auto finish = [&](OpResult r) -> Task<OpResult> {
     co_await release_in_order(ticket);
     co_return r;
   };
-  if (closed_) co_return co_await finish(failed(Code::SessionExpired));
   if (auto bad = check_path(path, false)) co_return co_await finish(*bad);
-  auto record = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
+  Status live = co_await reconnect_if_needed();
+  if (closed_ || !live.is_ok()) co_return co_await finish(failed(Code::SessionExpired));
   const std::string_view which(op);
+  std::optional<json> record = co_await read_record(path);
+  const bool exists = is_node(record);
+
+  if (watch && (exists || which == "exists")) {
+    Registration reg;
+    reg.path = path;
+    reg.type = which == "get_children" ? "child" : "data";
+    reg.op = op;
+    reg.existed = exists;
+    if (exists) {
+      reg.zxid = stat_field(*record, reg.type == "child" ? "pzxid" : "mzxid");
+    } else if (record) {
+      reg.zxid = record->value("tombstone", int64_t{0});
+    }
+    const std::string id = name_ + ":w" + std::to_string(next_reg_++);
+    KvWrite w;
+    w.table = kWatchesTable;
+    w.key = watch_key(path, reg.type);
+    w.updates = {
+        Update::append(
+            "regs",
+            json::array({json{{"id", id}, {"session", name_}, {"zxid", reg.zxid}, {"op", op}}})),
+        Update::add("ver", 1)};
+    registrations_[id] = reg;
+    co_await d_.ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+    // Read again: a change between the first read and the registration fires the watch now.
+    auto again = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
+    fire_local(path, again);
+  }
+
   OpResult r;
-  if (!record) {
+  if (!exists) {
     if (which == "exists") {
       r.fields = json{{"stat", nullptr}};
     } else {
@@ -164,14 +294,14 @@ Task<OpResult> ClientSession::read(std::string path, const char* op) {
   co_return co_await finish(std::move(r));
 }
 
-Task<OpResult> ClientSession::get_data(std::string path, bool) {
-  return read(std::move(path), "get_data");
+Task<OpResult> ClientSession::get_data(std::string path, bool watch) {
+  return read(std::move(path), "get_data", watch);
 }
-Task<OpResult> ClientSession::exists(std::string path, bool) {
-  return read(std::move(path), "exists");
+Task<OpResult> ClientSession::exists(std::string path, bool watch) {
+  return read(std::move(path), "exists", watch);
 }
-Task<OpResult> ClientSession::get_children(std::string path, bool) {
-  return read(std::move(path), "get_children");
+Task<OpResult> ClientSession::get_children(std::string path, bool watch) {
+  return read(std::move(path), "get_children", watch);
 }
 
 }  // namespace fkemu

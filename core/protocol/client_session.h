@@ -6,6 +6,15 @@
 // order they arrive in. Paths are validated and data sizes checked here, before anything is
 // sent, as ZooKeeper's client does.
 //
+// Watches (get_data, exists, get_children with watch = true) follow FaaSKeeper's protocol: read,
+// register in the system store with the version read, read again; if the node changed in
+// between, the watch counts as set on the old version and the client fires it itself. Every
+// registration fires exactly once: notifications for registrations already fired are dropped.
+//
+// Watch before data: a record or answer carries the epoch (notifications in flight). A result
+// whose epoch names a notification this session is owed is held until that notification has
+// arrived; a result that shows a change of a node this session watches fires that watch first.
+//
 // Runs on the deployment's executor; deliver() is called by the client channel.
 #pragma once
 
@@ -57,17 +66,47 @@ class ClientSession {
   // A message from the client channel: an answer, a watch event or a ping.
   void deliver(const nlohmann::json& message);
 
+  // Every watch event the session observes, in order: {event, path, zxid}.
+  void set_event_listener(std::function<void(const nlohmann::json&)> f) {
+    on_event_ = std::move(f);
+  }
+  // The client stops answering heartbeats (scenario op "expire"). Its next operation first
+  // reconnects: it fails with SessionExpired if the service expired the session meanwhile.
+  void stop_answering_heartbeats() { unresponsive_ = true; }
+
  private:
   using Fields = nlohmann::json;
   Task<OpResult> write(nlohmann::json request);
-  Task<OpResult> read(std::string path, const char* op);
+  Task<OpResult> read(std::string path, const char* op, bool watch);
   // Waits until every operation issued before `ticket` has been released.
   Task<void> release_in_order(uint64_t ticket);
   std::optional<OpResult> check_path(const std::string& path, bool sequential) const;
 
+  struct Registration {
+    std::string path;
+    std::string type;  // data | child
+    std::string op;
+    int64_t zxid = 0;      // version read
+    bool existed = false;  // the node existed when the watch was set
+  };
+  Task<std::optional<nlohmann::json>> read_record(const std::string& path);
+  Task<void> wait_for_epoch(const nlohmann::json& epoch);
+  // Fires this session's watches on `path` that `record` shows to have been triggered.
+  void fire_local(const std::string& path, const std::optional<nlohmann::json>& record);
+  void fire(const std::string& id, const std::string& event, const std::string& path, int64_t zxid);
+  Task<Status> reconnect_if_needed();
+  Task<void> pong();
+
   Deployment& d_;
   std::string name_;
   bool closed_ = false;
+  bool closing_ = false;
+  bool unresponsive_ = false;
+  int64_t last_event_zxid_ = 0;
+  uint64_t next_reg_ = 1;
+  std::map<std::string, Registration> registrations_;  // id -> not yet fired
+  std::function<void(const nlohmann::json&)> on_event_;
+  Event notified_;
   int64_t next_req_ = 1;
   uint64_t next_ticket_ = 1;
   uint64_t released_ = 0;

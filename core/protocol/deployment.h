@@ -3,6 +3,7 @@
 // it. The writer, distributor, heartbeat and client library all take a Deployment&.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -23,6 +24,7 @@ struct DeploymentConfig {
   Duration visibility_timeout = 30 * kSecond;
   size_t writer_batch = 10;
   size_t distributor_batch = 10;
+  size_t watch_batch = 10;
   size_t max_data_bytes = 1024 * 1024;
 };
 
@@ -31,6 +33,15 @@ inline constexpr const char* kNodesTable = "nodes";
 inline constexpr const char* kSessionsTable = "sessions";
 inline constexpr const char* kProgressTable = "progress";
 inline constexpr const char* kWatchesTable = "watches";
+// Notifications in flight: one item per update whose watch events are not yet all sent, key =
+// epoch_key(zxid), {sessions: [...]}. The distributor attaches the whole table (the epoch) to
+// every user-store record and answer it writes while they are there.
+inline constexpr const char* kEpochTable = "epoch";
+
+inline std::string epoch_key(int64_t zxid) {
+  std::string digits = std::to_string(zxid);
+  return std::string(20 - std::min<size_t>(20, digits.size()), '0') + digits;
+}
 
 struct Deployment {
   Executor& ex;
@@ -40,6 +51,7 @@ struct Deployment {
   KvStore& system;
   ObjectStore& user;
   ClientChannel& channel;
+  FifoQueue& watch_queue;
   uint64_t next_attempt = 1;  // lock-owner ids of writer attempts; deterministic
 };
 

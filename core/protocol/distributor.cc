@@ -1,6 +1,9 @@
 #include "core/protocol/distributor.h"
 
+#include <set>
+
 #include "core/protocol/update.h"
+#include "core/protocol/watch.h"
 
 namespace fkemu {
 
@@ -52,30 +55,87 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     co_return;
   }
 
-  // 3. Apply to the user store.
+  // 3. Who is owed a notification for this update: they go into the epoch before any record
+  //    that reflects the update becomes visible.
+  const json triggers = triggers_for(upd);
+  auto owed_sessions = [&]() -> Task<std::set<std::string>> {
+    std::set<std::string> owed;
+    for (const json& trig : triggers)
+      for (const auto& type : trig.at("types")) {
+        const std::string key =
+            watch_key(trig.at("path").get<std::string>(), type.get<std::string>());
+        auto item =
+            co_await ex.call("kv.get", 0, [&] { return d_.system.get(kWatchesTable, key); });
+        if (!item) continue;
+        for (const json& reg : item->value("regs", json::array()))
+          if (reg.at("zxid").get<int64_t>() < zxid)
+            owed.insert(reg.at("session").get<std::string>());
+      }
+    co_return owed;
+  };
+  auto add_to_epoch = [&](const std::set<std::string>& owed) -> Task<json> {
+    KvWrite w;
+    w.table = kEpochTable;
+    w.key = epoch_key(zxid);
+    w.updates = {Update::set("zxid", zxid), Update::append("sessions", json(owed))};
+    auto r = co_await ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+    co_return r.new_item ? r.new_item->value("sessions", json::array()) : json::array();
+  };
+  std::set<std::string> owed = co_await owed_sessions();
+  json notify_sessions = json::array();
+  if (!owed.empty()) notify_sessions = co_await add_to_epoch(owed);
+  auto in_flight = co_await ex.call("kv.scan", 0, [&] { return d_.system.scan(kEpochTable); });
+  json epoch = json::array();
+  for (const auto& [key, item] : in_flight)
+    epoch.push_back({{"z", item.at("zxid")}, {"s", item.value("sessions", json::array())}});
+
+  // 4. Apply to the user store; a deleted node leaves a tombstone, so that reads of it are held
+  //    by the epoch too and a later exists watch knows the deletion's zxid.
   json result = upd.value("result", json::object());
   for (const json& ch : upd.at("changes")) {
     const std::string path = ch.at("path").get<std::string>();
     const std::string& kind = ch.at("kind").get_ref<const std::string&>();
     const json node = materialize(ch, zxid);
+    json record;
+    size_t bytes = 0;
     if (kind == "delete") {
-      co_await ex.call("user.delete", 0, [&] { return d_.user.remove(path); });
+      record = json{{"tombstone", zxid}};
     } else if (kind == "create" || kind == "set") {
       const json& data = ch.at("data");
-      json record = user_record(node, data);
-      co_await ex.call("user.put", data.get_binary().size(),
-                       [&] { d_.user.put(path, std::move(record)); });
+      bytes = data.get_binary().size();
+      record = user_record(node, data);
       result["stat"] = node.at("stat");
     } else if (kind == "parent") {
       auto old = co_await ex.call("user.get", 0, [&] { return d_.user.get(path); });
       json data = old ? old->value("data", json::binary({})) : json::binary({});
-      json record = user_record(node, std::move(data));
-      co_await ex.call("user.put", 0, [&] { d_.user.put(path, std::move(record)); });
+      record = user_record(node, std::move(data));
+    } else {
+      continue;
     }
+    record["epoch"] = epoch;
+    co_await ex.call("user.put", bytes, [&] { d_.user.put(path, std::move(record)); });
+  }
+
+  // 5. A registration made after the first look saw old data but may have read again before
+  //    the records above were written: look again so that its watch is not lost.
+  if (owed.empty() && !triggers.empty()) {
+    std::set<std::string> late = co_await owed_sessions();
+    if (!late.empty()) notify_sessions = co_await add_to_epoch(late);
+  }
+  if (!notify_sessions.empty()) {
+    json msg{{"zxid", zxid}, {"triggers", triggers}, {"owed", notify_sessions}};
+    const std::string dedup =
+        "w:" + std::to_string(zxid) + ":" + std::to_string(message.receive_count);
+    co_await ex.call("queue.send", 0,
+                     [&] { return d_.watch_queue.send("watches", dedup, std::move(msg)); });
   }
 
   // 4. Pop and record progress atomically, then answer.
-  const json answer{{"type", "result"}, {"req", upd.at("req")}, {"zxid", zxid}, {"result", result}};
+  const json answer{{"type", "result"},
+                    {"req", upd.at("req")},
+                    {"zxid", zxid},
+                    {"result", result},
+                    {"epoch", epoch}};
   std::vector<KvWrite> pop(2);
   pop[0].table = anchor_table;
   pop[0].key = anchor_key;

@@ -46,8 +46,12 @@ std::vector<KvWrite> build_commit(const json& update, int64_t zxid) {
   KvWrite s;
   s.table = kSessionsTable;
   s.key = session;
-  s.conditions.push_back(Condition::lt("last_req", update.at("req")));
-  s.updates.push_back(Update::set("last_req", update.at("req")));
+  // An expired or closed session commits nothing more; a client request is decided once.
+  s.conditions.push_back(Condition::eq("alive", true));
+  if (update.at("req").get<int64_t>() >= 0) {
+    s.conditions.push_back(Condition::lt("last_req", update.at("req")));
+    s.updates.push_back(Update::set("last_req", update.at("req")));
+  }
   if (op == "create" &&
       update.at("changes").at(0).at("node").at("stat").at("ephemeralOwner").is_string())
     s.updates.push_back(

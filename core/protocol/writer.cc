@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "core/model/close_order.h"
 #include "core/model/path.h"
 #include "core/model/stat.h"
 #include "core/protocol/update.h"
@@ -166,22 +167,26 @@ Task<void> Writer::handle(ReceivedMessage message) {
       continue;
     }
 
-    // 2. Was the request decided already (redelivery), and is the session still alive?
+    // 2. Was the request decided already (redelivery), and is the session still alive? A
+    //    system request (the heartbeat's close of an expired session, req < 0) is answered to
+    //    nobody and happens at most once: the session is no longer alive afterwards.
+    const bool system_request = req_no < 0;
     auto sess =
         co_await ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, session); });
-    if (!sess || !sess->value("alive", false)) {
-      co_await unlock();
-      json expired{{"error", "SessionExpired"}};
-      co_await answer(std::move(expired));
-      co_return;
-    }
-    if (sess->value("last_req", int64_t{0}) >= req_no) {
+    if (sess && !system_request && sess->value("last_req", int64_t{0}) >= req_no) {
       co_await unlock();
       const json last_error = sess->value("last_error", json());
       if (last_error.is_object() && last_error.value("req", int64_t{-1}) == req_no) {
         json again{{"error", last_error.at("error")}};
         co_await answer(std::move(again));
       }
+      co_return;
+    }
+    if (!sess || !sess->value("alive", false)) {
+      co_await unlock();
+      if (system_request) co_return;
+      json expired{{"error", "SessionExpired"}};
+      co_await answer(std::move(expired));
       co_return;
     }
 
@@ -283,9 +288,14 @@ Task<void> Writer::handle(ReceivedMessage message) {
     } else if (op == "close") {
       update["anchor"] = json{{"table", kSessionsTable}, {"key", session}};
       std::map<std::string, json> parents;
+      // The session's ephemerals that still exist, in creation order, then in the order
+      // ZooKeeper deletes them (the iteration order of its per-session Java HashSet).
+      std::vector<std::string> live;
       for (const auto& p : ephemerals) {
         const json& item = items[{kNodesTable, p}];
-        if (!node_exists(item) || item.at("stat").at("ephemeralOwner") != session) continue;
+        if (node_exists(item) && item.at("stat").at("ephemeralOwner") == session) live.push_back(p);
+      }
+      for (const auto& p : zookeeper_close_order(live, ephemerals.size())) {
         changes.push_back(change(p, "delete",
                                  json{{"exists", false},
                                       {"stat", json::object()},
@@ -347,8 +357,9 @@ Task<void> Writer::handle(ReceivedMessage message) {
     if (r.ok) co_return;
     auto after =
         co_await ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, session); });
-    if (after && after->value("last_req", int64_t{0}) >= req_no)
-      co_return;  // committed on our behalf
+    const bool decided = after && (system_request ? !after->value("alive", true)
+                                                  : after->value("last_req", int64_t{0}) >= req_no);
+    if (decided) co_return;  // committed on our behalf by the distributor
     // The lock was lost before the commit: the push is stale and the distributor drops it.
   }
 }

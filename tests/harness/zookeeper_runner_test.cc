@@ -281,6 +281,9 @@ TEST_CASE("diff_histories ignores t, times and absolute zxids", "[history_diff]"
   std::vector<json> zk = sample_history(0x100000000, 1000, 0);
   std::vector<json> emu = sample_history(40, 7, 0);
   emu.back()["zxid"] = 47;  // fkemu's watch zxid: ZooKeeper has none
+  emu[0].erase("data");     // invoke arguments are not compared
+  emu[0]["data_b64"] = "eA==";
+  emu[2]["watch"] = false;
   CHECK(diff_histories(zk, emu).empty());
   CHECK(diff_histories(zk, zk).empty());
 }
@@ -311,6 +314,17 @@ TEST_CASE("diff_histories names the differing field", "[history_diff]") {
   diffs = diff_histories(emu, zk);
   REQUIRE(diffs.size() == 1);
   CHECK(diffs[0].find("extra in fkemu") != std::string::npos);
+
+  // An extra line in the middle is reported alone; later lines still pair.
+  emu = sample_history(10, 0, 0);
+  emu.insert(emu.begin() + 2,
+             json{{"kind", "watch"}, {"session", "a"}, {"event", "NodeCreated"}, {"path", "/a"}});
+  emu[6]["stat"]["version"] = 2;  // set_data answer, now fkemu line 7
+  diffs = diff_histories(zk, emu);
+  REQUIRE(diffs.size() == 2);
+  CHECK(diffs[0].find("fkemu line 3 (watch, session a, NodeCreated /a): extra in fkemu") == 0);
+  CHECK(diffs[1] ==
+        "line 6 [fkemu 7] (id 3, session a, set_data /a): stat.version: zookeeper 1, fkemu 2");
 
   emu = sample_history(10, 0, 0);
   emu[1].erase("stat");
