@@ -83,7 +83,15 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   };
   std::set<std::string> owed = co_await owed_sessions();
   json notify_sessions = json::array();
-  if (!owed.empty()) notify_sessions = co_await add_to_epoch(owed);
+  if (!owed.empty()) {
+    notify_sessions = co_await add_to_epoch(owed);
+  } else if (message.receive_count > 1) {
+    // An earlier attempt may have named sessions (in records it wrote) whose registrations an
+    // earlier update has fired since: they must still get this update's message.
+    auto earlier =
+        co_await ex.call("kv.get", 0, [&] { return d_.system.get(kEpochTable, epoch_key(zxid)); });
+    if (earlier) notify_sessions = earlier->value("sessions", json::array());
+  }
   auto in_flight = co_await ex.call("kv.scan", 0, [&] { return d_.system.scan(kEpochTable); });
   json epoch = json::array();
   for (const auto& [key, item] : in_flight)
