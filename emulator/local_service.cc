@@ -10,8 +10,9 @@ LocalService::LocalService(Executor& ex, DeploymentConfig config)
       writer_queue_("writer", ex),
       distributor_queue_("distributor", ex),
       watch_queue_("watch", ex),
+      user_(config.user_store_kv ? static_cast<ObjectStore*>(&user_kv_objects_) : &objects_),
       deployment_{ex,      config, writer_queue_, distributor_queue_,
-                  system_, user_,  channel_,      watch_queue_},
+                  system_, *user_, channel_,      watch_queue_},
       writer_(deployment_),
       distributor_(deployment_),
       watch_(deployment_),
@@ -72,7 +73,7 @@ void LocalService::seed_initial_tree() {
     w.kind = KvWrite::Kind::Put;
     w.item = node;
     (void)system_.write(w);
-    user_.put(s.path, user_record(node, json::binary({})));
+    user_->put(s.path, user_record(node, json::binary({})));
   }
 }
 

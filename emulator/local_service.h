@@ -18,6 +18,7 @@
 #include "core/protocol/writer.h"
 #include "emulator/function_runtime.h"
 #include "emulator/in_process_channel.h"
+#include "emulator/kv_object_store.h"
 #include "emulator/memory_fifo_queue.h"
 #include "emulator/memory_kv_store.h"
 #include "emulator/memory_object_store.h"
@@ -35,7 +36,8 @@ class LocalService {
   MemoryFifoQueue& distributor_queue() { return distributor_queue_; }
   MemoryFifoQueue& watch_queue() { return watch_queue_; }
   MemoryKvStore& system_store() { return system_; }
-  MemoryObjectStore& user_store() { return user_; }
+  // The user store the protocol uses: the object store, or a table of the user KV store.
+  ObjectStore& user_store() { return *user_; }
   InProcessChannel& channel() { return channel_; }
 
   // Creates the session's client (not yet connected: await connect()).
@@ -56,7 +58,10 @@ class LocalService {
   MemoryFifoQueue distributor_queue_;
   MemoryFifoQueue watch_queue_;
   MemoryKvStore system_;
-  MemoryObjectStore user_;
+  MemoryObjectStore objects_;
+  MemoryKvStore user_kv_;
+  KvObjectStore user_kv_objects_{user_kv_};
+  ObjectStore* user_;
   InProcessChannel channel_;
   Deployment deployment_;
   Writer writer_;

@@ -266,6 +266,7 @@ Result<std::vector<std::string>> scenario_files(const std::string& path) {
 DeploymentConfig deployment_config(const ScenarioConfig& c) {
   DeploymentConfig d;
   d.writer_group_per_session = c.writer_groups == "per_session";
+  d.user_store_kv = c.user_store == "kv";
   d.session_timeout = c.session_timeout_ms * kMillisecond;
   d.heartbeat_period = c.heartbeat_period_ms * kMillisecond;
   return d;

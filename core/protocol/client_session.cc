@@ -32,8 +32,8 @@ int64_t stat_field(const json& record, const char* f) {
 ClientSession::ClientSession(Deployment& d, std::string name)
     : d_(d),
       name_(std::move(name)),
-      turn_(d.ex, "client.turn"),
-      notified_(d.ex, "client.notified") {}
+      notified_(d.ex, "client.notified"),
+      turn_(d.ex, "client.turn") {}
 
 Task<Status> ClientSession::connect() {
   KvWrite w;

@@ -17,6 +17,7 @@ namespace fkemu {
 
 struct DeploymentConfig {
   bool writer_group_per_session = false;  // "writer_groups": "single" | "per_session"
+  bool user_store_kv = false;             // "user_store": "object" | "kv"
   Duration lock_lifetime = 7 * kSecond;   // hold at most 5 s plus 2 s for clock drift
   Duration lock_retry_backoff = 50 * kMillisecond;
   Duration session_timeout = 4 * kSecond;
