@@ -119,6 +119,22 @@ Task<void> ClientSession::wait_for_epoch(const json& epoch) {
   while (owed()) co_await notified_.wait();
 }
 
+void ClientSession::fire_from_update(const std::optional<json>& record) {
+  if (!record || !record->contains("update")) return;
+  const json& u = (*record)["update"];
+  const int64_t zxid = u.at("zxid").get<int64_t>();
+  for (const json& trig : u.at("triggers")) {
+    const std::string& path = trig.at("path").get_ref<const std::string&>();
+    std::vector<std::string> ids;
+    for (const auto& [id, reg] : registrations_) {
+      if (reg.path != path || reg.zxid >= zxid) continue;
+      for (const auto& t : trig.at("types"))
+        if (t == reg.type) ids.push_back(id);
+    }
+    for (const auto& id : ids) fire(id, trig.at("event").get<std::string>(), path, zxid);
+  }
+}
+
 void ClientSession::fire_local(const std::string& path, const std::optional<json>& record) {
   std::vector<std::pair<std::string, Registration>> mine;
   for (const auto& [id, reg] : registrations_)
@@ -149,6 +165,7 @@ void ClientSession::fire_local(const std::string& path, const std::optional<json
 Task<std::optional<json>> ClientSession::read_record(const std::string& path) {
   auto record = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
   if (record) co_await wait_for_epoch(record->value("epoch", json()));
+  fire_from_update(record);
   fire_local(path, record);
   co_return record;
 }
@@ -257,7 +274,8 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
       reg.zxid = record->value("tombstone", int64_t{0});
     }
     const std::string id = name_ + ":w" + std::to_string(next_reg_++);
-    KvWrite w;
+    std::vector<KvWrite> ws(2);
+    KvWrite& w = ws[0];
     w.table = kWatchesTable;
     w.key = watch_key(path, reg.type);
     w.updates = {
@@ -265,8 +283,12 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
             "regs",
             json::array({json{{"id", id}, {"session", name_}, {"zxid", reg.zxid}, {"op", op}}})),
         Update::add("ver", 1)};
+    // The session remembers where it registered, so that its close can remove them.
+    ws[1].table = kSessionsTable;
+    ws[1].key = name_;
+    ws[1].updates = {Update::append("watch_keys", json::array({w.key}))};
     registrations_[id] = reg;
-    co_await d_.ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+    co_await d_.ex.call("kv.transact", 0, [&] { return d_.system.transact(ws); });
     // Read again: a change between the first read and the registration fires the watch now.
     auto again = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
     fire_local(path, again);

@@ -93,6 +93,8 @@ class ClientSession {
   Task<void> wait_for_epoch(const nlohmann::json& epoch);
   // Fires this session's watches on `path` that `record` shows to have been triggered.
   void fire_local(const std::string& path, const std::optional<nlohmann::json>& record);
+  // Fires this session's watches that the update which last wrote `record` triggered.
+  void fire_from_update(const std::optional<nlohmann::json>& record);
   void fire(const std::string& id, const std::string& event, const std::string& path, int64_t zxid);
   Task<Status> reconnect_if_needed();
   Task<void> pong();

@@ -121,13 +121,17 @@ Task<void> Distributor::handle(ReceivedMessage message) {
       continue;
     }
     record["epoch"] = epoch;
+    if (!triggers.empty()) record["update"] = json{{"zxid", zxid}, {"triggers", triggers}};
     co_await ex.call("user.put", bytes, [&] { d_.user.put(path, std::move(record)); });
   }
 
-  // 5. A registration made after the first look saw old data but may have read again before
-  //    the records above were written: look again so that its watch is not lost.
-  if (owed.empty() && !triggers.empty()) {
+  // 5. A registration that landed after the first look may have read the old data again
+  //    before the records above were visible. Look again: such sessions join the epoch (for
+  //    every later record) and get this update's message; until then the records of this
+  //    update carry its triggers, from which the client fires the watch itself.
+  if (!triggers.empty()) {
     std::set<std::string> late = co_await owed_sessions();
+    for (const auto& s : notify_sessions) late.erase(s.get<std::string>());
     if (!late.empty()) notify_sessions = co_await add_to_epoch(late);
   }
   if (!notify_sessions.empty()) {
@@ -138,7 +142,10 @@ Task<void> Distributor::handle(ReceivedMessage message) {
                      [&] { return d_.watch_queue.send("watches", dedup, std::move(msg)); });
   }
 
-  // 4. Pop and record progress atomically, then answer.
+  // 6. A closed session's watch registrations are removed (it can receive nothing more).
+  if (upd.at("op") == "close") co_await remove_registrations(session);
+
+  // 7. Pop and record progress atomically, then answer.
   const json answer{{"type", "result"},
                     {"req", upd.at("req")},
                     {"zxid", zxid},
@@ -153,6 +160,31 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   pop[1].updates = {Update::set("last_zxid", zxid), Update::set("last_answer", answer)};
   co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(pop); });
   co_await send(answer);
+}
+
+Task<void> Distributor::remove_registrations(const std::string& session) {
+  Executor& ex = d_.ex;
+  auto sess = co_await ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, session); });
+  if (!sess) co_return;
+  std::set<std::string> keys;
+  for (const auto& k : sess->value("watch_keys", json::array())) keys.insert(k.get<std::string>());
+  for (const auto& key : keys) {
+    for (;;) {
+      auto item = co_await ex.call("kv.get", 0, [&] { return d_.system.get(kWatchesTable, key); });
+      if (!item) break;
+      json keep = json::array();
+      for (const json& reg : item->value("regs", json::array()))
+        if (reg.value("session", std::string()) != session) keep.push_back(reg);
+      if (keep.size() == item->value("regs", json::array()).size()) break;
+      KvWrite w;
+      w.table = kWatchesTable;
+      w.key = key;
+      w.conditions.push_back(Condition::eq("ver", item->value("ver", 0)));
+      w.updates = {Update::set("regs", keep), Update::add("ver", 1)};
+      auto r = co_await ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+      if (r.ok) break;
+    }
+  }
 }
 
 }  // namespace fkemu

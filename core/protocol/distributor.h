@@ -8,6 +8,10 @@
 //      writer retries the request as a new attempt);
 //   3. writes the user store, pops `pending` and records its progress in one transaction,
 //   4. answers the client.
+// Watches: before any record of the update is visible, the sessions owed a notification enter
+// the epoch; every record and the answer carry the epoch and the update's triggers; the watch
+// function is invoked through the watch queue (see watch.h). A close removes the session's
+// registrations.
 #pragma once
 
 #include "core/protocol/deployment.h"
@@ -21,6 +25,7 @@ class Distributor {
   Task<void> handle(ReceivedMessage message);
 
  private:
+  Task<void> remove_registrations(const std::string& session);
   Deployment& d_;
 };
 
