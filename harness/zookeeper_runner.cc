@@ -22,7 +22,22 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kMaxWaitMs = 2000;
 constexpr int kDefaultSessionTimeoutMs = 4000;
-constexpr auto kConnectTimeout = std::chrono::seconds(15);
+// The C client drops a connection (pending requests answer ConnectionLoss or
+// OperationTimeout) when the server is silent for 2/3 of the session
+// timeout, so a small timeout turns a stalled (loaded) machine into wrong
+// answers. No session of a comparable scenario expires, so the value is not
+// observable otherwise. The server caps it at 20 ticks (40 s).
+constexpr int kMinZooKeeperSessionTimeoutMs = 30000;
+// Bounds on waiting for ZooKeeper: generous, since the machine may be loaded,
+// and longer than it takes the C client to give up on a silent connection
+// (2/3 of the session timeout) or the server to expire a session whose close
+// request was never sent.
+constexpr auto kConnectTimeout = std::chrono::seconds(60);
+constexpr auto kOpTimeout = std::chrono::seconds(60);
+constexpr auto kCloseTimeout = std::chrono::seconds(60);
+// Largest request body the server accepts (jute.maxbuffer, see
+// docs/zookeeper-facts.md); larger requests legitimately answer ConnectionLoss.
+constexpr size_t kJuteMaxBuffer = 1048575;
 
 // ---------------------------------------------------------------------------
 // Small codecs.
@@ -279,6 +294,20 @@ bool parse_scenario(const json& js, Scenario* sc, std::string* error) {
   return true;
 }
 
+// Size of the request body the C client sends for `step`: the formulas
+// measured for create (open ACL) and set_data in docs/zookeeper-facts.md;
+// other requests carry the path and a few bytes.
+size_t request_body_bytes(const Step& step) {
+  switch (step.op) {
+    case Op::kCreate:
+      return 47 + step.path.size() + step.data.size();
+    case Op::kSetData:
+      return 20 + step.path.size() + step.data.size();
+    default:
+      return 20 + step.path.size();
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Run-time state shared with the C client's callbacks.
 
@@ -290,12 +319,21 @@ struct Event {
 
 struct Run;
 
+// An ephemeral node a session created, as its create answer told.
+struct Ephemeral {
+  std::string path;
+  int64_t czxid = 0;
+};
+
 struct SessionState {
   Run* run = nullptr;
   std::string name;
   zhandle_t* zh = nullptr;
   bool closed = false;
   int64_t client_id = 0;
+  // Runner thread only: ephemerals this session created that may still exist
+  // (explicit deletes are not tracked; a poll tells).
+  std::vector<Ephemeral> ephemerals;
   // Guarded by mu (written by the C client's threads):
   std::mutex mu;
   std::condition_variable cv;
@@ -444,9 +482,11 @@ class Runner {
   }
 
   bool run(std::string* error) {
-    op_timeout_ = std::chrono::milliseconds(std::max(30000, 3 * sc_.session_timeout_ms));
+    zk_session_timeout_ms_ = std::max(sc_.session_timeout_ms, kMinZooKeeperSessionTimeoutMs);
     for (const std::string& name : sc_.sessions) {
-      if (!connect(name, error)) return false;
+      std::unique_ptr<SessionState> s = open_session(name, error);
+      if (s == nullptr) return false;
+      sessions_.push_back(std::move(s));
     }
     for (size_t i = 0; i < sc_.steps.size(); ++i) {
       if (!run_step(sc_.steps[i], error)) {
@@ -454,28 +494,131 @@ class Runner {
         return false;
       }
     }
+    // Close the sessions still open (no history lines) and wait until their
+    // ephemerals are gone, so that a later run on the same server does not
+    // see them.
+    std::vector<SessionState*> closing;
+    for (auto& s : sessions_) {
+      if (s->closed) continue;
+      close_session(s.get());
+      closing.push_back(s.get());
+    }
+    if (!await_ephemerals_gone(closing, error)) {
+      *error = "after the last step: " + *error;
+      return false;
+    }
     return true;
   }
 
  private:
-  bool connect(const std::string& name, std::string* error) {
+  // Opens a session and waits until it is connected; nullptr and *error if
+  // it does not connect within kConnectTimeout.
+  std::unique_ptr<SessionState> open_session(const std::string& name, std::string* error) {
     auto s = std::make_unique<SessionState>();
     s->run = &run_;
     s->name = name;
     SessionState* raw = s.get();
-    sessions_.push_back(std::move(s));
-    raw->zh = zookeeper_init2(host_port_.c_str(), session_watcher, sc_.session_timeout_ms, nullptr,
+    raw->zh = zookeeper_init2(host_port_.c_str(), session_watcher, zk_session_timeout_ms_, nullptr,
                               raw, ZOO_NO_LOG_CLIENTENV, drop_client_log);
     if (raw->zh == nullptr) {
-      return fail(error, "zookeeper_init for session \"" + name + "\" failed");
+      fail(error, "zookeeper_init for session \"" + name + "\" failed");
+      return nullptr;
     }
-    std::unique_lock<std::mutex> lock(raw->mu);
-    if (!raw->cv.wait_for(lock, kConnectTimeout,
-                          [&] { return raw->zk_state == ZOO_CONNECTED_STATE; })) {
-      return fail(error, "session \"" + name + "\" could not connect to " + host_port_);
+    bool connected;
+    {
+      std::unique_lock<std::mutex> lock(raw->mu);
+      connected = raw->cv.wait_for(lock, kConnectTimeout, [&] {
+        return raw->zk_state == ZOO_CONNECTED_STATE || raw->zk_state < 0;  // < 0: unrecoverable
+      });
+      connected = connected && raw->zk_state == ZOO_CONNECTED_STATE;
+    }
+    if (!connected) {
+      // Closing joins the client's threads: nothing refers to *raw afterwards.
+      zookeeper_close(raw->zh);
+      raw->zh = nullptr;
+      fail(error, "session \"" + name + "\" could not connect to " + host_port_ + " within " +
+                      std::to_string(kConnectTimeout.count()) + " s");
+      return nullptr;
     }
     raw->client_id = zoo_client_id(raw->zh)->client_id;
-    return true;
+    return s;
+  }
+
+  // Ends session `s` on the server. zookeeper_close() only queues a close
+  // request and writes it to the socket; it does not wait for the server to
+  // process it (and sends nothing while disconnected). So first wait
+  // (bounded) until the handle is connected, so that the request is sent; the
+  // server applies it later, see await_ephemerals_gone().
+  int close_session(SessionState* s) {
+    const auto deadline = Clock::now() + kOpTimeout;
+    while (Clock::now() < deadline) {
+      const int state = zoo_state(s->zh);
+      if (state == ZOO_CONNECTED_STATE || state < 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const int rc = zookeeper_close(s->zh);  // joins the client threads
+    s->zh = nullptr;
+    s->closed = true;
+    return rc;
+  }
+
+  // Waits until no ephemeral created by the (closed) sessions `closed` exists
+  // any more, polling with exists() (no watch) from the first open session of
+  // the scenario or, if none is open, from a temporary session that appears
+  // in no history. Only then has the server applied the close: ZooKeeper
+  // deletes a session's ephemerals in the closeSession transaction. A node
+  // counts as gone when it is missing or has another czxid (deleted and
+  // created again). A closed session's other effects are not observable, so
+  // a session without ephemerals needs no wait.
+  bool await_ephemerals_gone(const std::vector<SessionState*>& closed, std::string* error) {
+    std::vector<std::pair<SessionState*, Ephemeral>> todo;
+    for (SessionState* c : closed) {
+      for (Ephemeral& e : c->ephemerals) todo.emplace_back(c, e);
+      c->ephemerals.clear();
+    }
+    if (todo.empty()) return true;
+    SessionState* observer = nullptr;
+    for (auto& s : sessions_) {
+      if (!s->closed) {
+        observer = s.get();
+        break;
+      }
+    }
+    std::unique_ptr<SessionState> temporary;
+    if (observer == nullptr) {
+      temporary = open_session("(temporary observer)", error);
+      if (temporary == nullptr) return false;
+      observer = temporary.get();
+    }
+    bool ok = true;
+    const auto deadline = Clock::now() + kCloseTimeout;
+    for (const auto& [owner_session, e] : todo) {
+      while (true) {
+        Pending* p = new_pending(observer);
+        const int rc = zoo_aexists(observer->zh, e.path.c_str(), 0, stat_done, p);
+        if (rc == ZOK && wait_for(p)) {
+          if (p->rc == ZNONODE || (p->rc == ZOK && p->stat.czxid != e.czxid)) break;
+        } else if (rc == ZINVALIDSTATE) {
+          ok = fail(error, "session \"" + observer->name +
+                               "\" expired while waiting for session \"" + owner_session->name +
+                               "\" to close");
+          break;
+        }
+        if (Clock::now() >= deadline) {
+          ok = fail(error, "ephemeral " + e.path + " of closed session \"" + owner_session->name +
+                               "\" still exists after " + std::to_string(kCloseTimeout.count()) +
+                               " s");
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      if (!ok) break;
+    }
+    if (temporary != nullptr) {
+      zookeeper_close(temporary->zh);  // joins its threads: no callback uses it afterwards
+      temporary->zh = nullptr;
+    }
+    return ok;
   }
 
   Pending* new_pending(SessionState* s) {
@@ -493,7 +636,7 @@ class Runner {
   bool wait_for(Pending* p) {
     SessionState* s = p->session;
     std::unique_lock<std::mutex> lock(s->mu);
-    return s->cv.wait_for(lock, op_timeout_, [&] { return p->done; });
+    return s->cv.wait_for(lock, kOpTimeout, [&] { return p->done; });
   }
 
   void emit(json line, int64_t t) {
@@ -545,7 +688,7 @@ class Runner {
 
   // Waits until every event the last step caused is delivered to `s`.
   bool barrier(SessionState* s, std::string* error) {
-    const auto deadline = Clock::now() + op_timeout_;
+    const auto deadline = Clock::now() + kOpTimeout;
     while (Clock::now() < deadline) {
       Pending* sync = new_pending(s);
       Pending* read = new_pending(s);
@@ -612,12 +755,13 @@ class Runner {
       if (step.op != Op::kClose) set_error(ZSESSIONEXPIRED);
       answer_t = run_.now_us();
     } else if (step.op == Op::kClose) {
-      int rc = zookeeper_close(s->zh);  // joins the client threads
-      s->zh = nullptr;
-      s->closed = true;
+      const int rc = close_session(s);
       if (rc != ZOK) set_error(rc);
       answer_t = run_.now_us();
       before = std::string::npos;  // everything it received came first
+      // The barrier below only covers what the server applied before the
+      // other sessions' sync: wait for the close itself first.
+      if (!await_ephemerals_gone({s}, error)) return false;
     } else if (step.path.find('\0') != std::string::npos) {
       set_error(ZBADARGUMENTS);
       answer_t = run_.now_us();
@@ -659,11 +803,26 @@ class Runner {
       } else {
         if (!wait_for(p)) {
           return fail(error, "no answer from ZooKeeper within " +
-                                 std::to_string(op_timeout_.count()) + " ms");
+                                 std::to_string(kOpTimeout.count()) + " s");
+        }
+        if ((p->rc == ZCONNECTIONLOSS || p->rc == ZOPERATIONTIMEOUT) &&
+            request_body_bytes(step) <= kJuteMaxBuffer) {
+          // Only an oversized request makes ZooKeeper drop the connection;
+          // otherwise the server or this process stalled and the request may
+          // or may not have been applied: not an answer to record.
+          return fail(error, "session \"" + s->name + "\" lost its connection (" +
+                                 zookeeper_error_name(p->rc) + ") during a " +
+                                 std::to_string(request_body_bytes(step)) +
+                                 "-byte request: ZooKeeper or this process stalled for more "
+                                 "than 2/3 of the session timeout");
         }
         answer_t = p->t;
         before = p->events_before;
         fill_answer(step, *p, &answer, set_error);
+        if (step.op == Op::kCreate && p->rc == ZOK && p->has_stat &&
+            p->stat.ephemeralOwner == s->client_id && s->client_id != 0) {
+          s->ephemerals.push_back(Ephemeral{p->value, p->stat.czxid});
+        }
       }
     }
 
@@ -718,7 +877,7 @@ class Runner {
   const std::string host_port_;
   std::vector<json>* history_;
   Run run_;
-  std::chrono::milliseconds op_timeout_{30000};
+  int zk_session_timeout_ms_ = kMinZooKeeperSessionTimeoutMs;
   int64_t next_id_ = 0;
   int64_t last_t_ = 0;
   // Owned here, freed only after the destructor closed every handle.

@@ -5,9 +5,21 @@
 //
 // Guarantees:
 //  - One C-client session per name in "sessions", opened in that order
-//    before the first step (session timeout: config.session_timeout_ms,
-//    default 4000), all with ZOO_OPEN_ACL_UNSAFE. Sessions still open at the
-//    end are closed without a history line.
+//    before the first step, all with ZOO_OPEN_ACL_UNSAFE. The session
+//    timeout asked of ZooKeeper is max(config.session_timeout_ms, 30000)
+//    (the server caps it at 40 s): no session of a comparable scenario
+//    expires, so the value is observable only in that the C client drops a
+//    connection after 2/3 of it without a word from the server, which a
+//    loaded machine must not provoke. Sessions still open at the end are
+//    closed without a history line, and the run waits until their
+//    ephemerals are gone (so a later run on the same server does not see
+//    them).
+//  - Waiting is bounded and generous for loaded machines: 60 s to connect a
+//    session, for an answer, for a barrier and for a close to take effect.
+//    A request that is not oversized (see docs/zookeeper-facts.md) but
+//    answers ConnectionLoss or OperationTimeout means ZooKeeper or this
+//    process stalled: the run fails with that message instead of recording
+//    an answer ZooKeeper did not give.
 //  - Every operation is issued asynchronously and its answer is taken from
 //    the completion callback, which the C client runs on the same thread and
 //    in the same order as watcher callbacks. Hence "watch events delivered to
@@ -16,7 +28,18 @@
 //  - After each step, every still-open session does an async sync("/") and
 //    then an async exists("/") and waits for its completion; ZooKeeper's
 //    in-order delivery guarantees that all watch events caused by the step
-//    have then been delivered.
+//    have then been delivered, provided the server applied the step's
+//    transaction before it read the sync. For operations that holds (their
+//    answer came first). zookeeper_close() does not wait for the server:
+//    it writes the close request to the socket and returns, and the server
+//    may read another connection's sync first. So a "close" step first waits
+//    (polling exists() without a watch from the first open session, or from a
+//    temporary session if none is open) until every ephemeral node the
+//    closed session created (as its create answers told: path and czxid) is
+//    missing or was re-created with another czxid; ZooKeeper deletes them in
+//    the closeSession transaction, the only effect of a close other sessions
+//    can observe. Before closing, the runner waits until the handle is
+//    connected, because the C client sends no close request otherwise.
 //
 // History lines (JSON objects), `t` = microseconds since the run started
 // (steady clock, made non-decreasing; comparisons ignore it):

@@ -200,6 +200,70 @@ TEST_CASE("Two runs of one scenario give equal canonical histories", "[zookeeper
   CHECK(diffs.empty());
 }
 
+TEST_CASE("A close has taken effect on ZooKeeper before the next step", "[zookeeper]") {
+  // No wait step after the closes: the runner itself waits until the closed
+  // session's ephemerals are gone (zookeeper_close() does not wait for the
+  // server). /t4/e1 is deleted by its creator and re-created by b, so the
+  // wait must tell nodes apart by czxid, not by path.
+  const json scenario = {
+      {"sessions", {"a", "b", "c"}},
+      {"steps",
+       {
+           {{"session", "a"}, {"op", "create"}, {"path", "/t4"}},                               // 1
+           {{"session", "a"}, {"op", "create"}, {"path", "/t4/e1"}, {"flags", {"ephemeral"}}},  // 2
+           {{"session", "a"},
+            {"op", "create"},
+            {"path", "/t4/s-"},
+            {"flags", {"ephemeral", "sequential"}}},                                            // 3
+           {{"session", "a"}, {"op", "delete"}, {"path", "/t4/e1"}},                            // 4
+           {{"session", "b"}, {"op", "create"}, {"path", "/t4/e1"}, {"flags", {"ephemeral"}}},  // 5
+           {{"session", "c"}, {"op", "get_children"}, {"path", "/t4"}, {"watch", true}},        // 6
+           {{"session", "a"}, {"op", "close"}},                                                 // 7
+           {{"session", "c"}, {"op", "get_children"}, {"path", "/t4"}, {"watch", true}},        // 8
+           {{"session", "b"}, {"op", "close"}},                                                 // 9
+           {{"session", "c"}, {"op", "get_children"}, {"path", "/t4"}},  // 10
+           {{"session", "c"}, {"op", "delete"}, {"path", "/t4"}},        // 11
+       }}};
+  ZkRunResult r = run_ok(scenario);
+  CHECK(shape(r.history) ==
+        "invoke:1 ok:1 invoke:2 ok:2 invoke:3 ok:3 invoke:4 ok:4 invoke:5 ok:5 invoke:6 ok:6 "
+        "invoke:7 ok:7 watch:c:NodeChildrenChanged:/t4 "
+        "invoke:8 ok:8 "
+        "invoke:9 ok:9 watch:c:NodeChildrenChanged:/t4 "
+        "invoke:10 ok:10 invoke:11 ok:11");
+  CHECK(answer(r.history, 3)["path"] == "/t4/s-0000000001");
+  CHECK(answer(r.history, 5)["stat"]["ephemeralOwner"] == "b");
+  CHECK(answer(r.history, 8)["children"] == json({"e1"}));
+  CHECK(answer(r.history, 10)["children"] == json::array());
+}
+
+TEST_CASE("Ephemerals of sessions open at the end are gone when a run returns", "[zookeeper]") {
+  // "a" stays open to the end; "b" is the last open session when it closes,
+  // so a temporary session (in no history) watches its ephemeral go.
+  const json leave_open = {
+      {"sessions", {"a"}},
+      {"steps", {{{"session", "a"}, {"op", "create"}, {"path", "/t5"}, {"flags", {"ephemeral"}}}}}};
+  const json close_last = {
+      {"sessions", {"b"}},
+      {"steps",
+       {{{"session", "b"}, {"op", "create"}, {"path", "/t6"}, {"flags", {"ephemeral"}}},
+        {{"session", "b"}, {"op", "close"}}}}};
+  const json probe = {{"sessions", {"c"}},
+                      {"steps",
+                       {{{"session", "c"}, {"op", "exists"}, {"path", "/t5"}},
+                        {{"session", "c"}, {"op", "exists"}, {"path", "/t6"}}}}};
+  for (int round = 0; round < 2; ++round) {
+    ZkRunResult first = run_ok(leave_open);
+    CHECK(answer(first.history, 1)["kind"] == "ok");  // round 1: not NodeExists
+    ZkRunResult second = run_ok(close_last);
+    CHECK(second.history.size() == 4);
+    CHECK(answer(second.history, 1)["kind"] == "ok");
+    ZkRunResult third = run_ok(probe);
+    CHECK(answer(third.history, 1)["stat"].is_null());
+    CHECK(answer(third.history, 2)["stat"].is_null());
+  }
+}
+
 TEST_CASE("Scenarios that cannot be compared are refused", "[zookeeper_runner]") {
   std::string why;
   json concurrent = {{"mode", "concurrent"}, {"sessions", {"a"}}, {"steps", json::array()}};
