@@ -28,8 +28,15 @@ Task<void> EventSourceMapping::poll() {
     auto batch = co_await ex_.call("queue.receive", 0,
                                    [&] { return queue_.receive(batch_size_, visibility_); });
     if (!batch.empty()) {
-      ++invocations_;
-      ex_.spawn(function_ + "#" + std::to_string(invocations_), instance(std::move(batch)));
+      // At-least-once: the runtime may hand the same batch to a second instance.
+      const int copies = ex_.fault("deliver.duplicate") ? 2 : 1;
+      for (int c = 0; c < copies; ++c) {
+        ++invocations_;
+        const ProcessId pid =
+            ex_.spawn(function_ + "#" + std::to_string(invocations_), instance(batch));
+        if (ex_.fault("clock.skew"))
+          ex_.set_clock_offset(pid, ex_.fault_amount("clock.skew", kSecond));
+      }
       continue;
     }
     if (auto deadline = queue_.next_visibility_deadline()) {
@@ -42,8 +49,10 @@ Task<void> EventSourceMapping::poll() {
 
 Task<void> EventSourceMapping::instance(std::vector<ReceivedMessage> batch) {
   for (const auto& m : batch) co_await handler_(m);
-  for (const auto& m : batch)
-    co_await ex_.call("queue.delete", 0, [&] { return queue_.remove(m.receipt); });
+  // A lost delete leaves the batch to reappear after the visibility timeout.
+  if (!ex_.fault("deliver.lost_delete"))
+    for (const auto& m : batch)
+      co_await ex_.call("queue.delete", 0, [&] { return queue_.remove(m.receipt); });
   changed_.set();
 }
 

@@ -1,6 +1,7 @@
 #include "emulator/local_service.h"
 
 #include "core/model/stat.h"
+#include "core/protocol/mutants.h"
 #include "core/protocol/update.h"
 
 namespace fkemu {
@@ -18,6 +19,11 @@ LocalService::LocalService(Executor& ex, DeploymentConfig config)
       watch_(deployment_),
       heartbeat_(deployment_) {
   seed_initial_tree();
+  if (FKEMU_MUTANT(config, "fifo.dedup_off")) {
+    writer_queue_.disable_deduplication();
+    distributor_queue_.disable_deduplication();
+    watch_queue_.disable_deduplication();
+  }
   writer_esm_ = std::make_unique<EventSourceMapping>(
       ex, writer_queue_, "writer",
       [this](ReceivedMessage m) { return writer_.handle(std::move(m)); }, config.writer_batch,

@@ -1,6 +1,8 @@
 // fkemu: the command line. Subcommands:
 //   run SCENARIO|DIR...   execute scenarios, check expectations, write histories
 //   diff-zk SCENARIO|DIR  compare fkemu's histories with a real Apache ZooKeeper's
+//   explore SCENARIO|DIR  explore schedules and faults, judge them, write and shrink traces
+//   replay TRACE          replay a trace exactly
 // Exit status: 0 success, 1 an expectation or guarantee failed, 2 bad usage or unreadable input.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "emulator/cli/explore_command.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
 
@@ -199,6 +202,51 @@ int main(int argc, char** argv) {
   zk_cmd->add_flag("--show", zk_show, "Print both histories of a scenario that differs");
 #endif
 
+  cli::ExploreArgs ex;
+  auto* ex_cmd = app.add_subcommand(
+      "explore", "Explore schedules and faults of scenarios; judge, record, shrink");
+  ex_cmd->add_option("scenarios", ex.inputs, "Scenario files or directories")->required();
+  ex_cmd->add_option("--strategy", ex.config.strategy, "random | pct | dfs")->capture_default_str();
+  ex_cmd->add_option("--schedules", ex.schedules, "Schedules to run (over all scenarios)")
+      ->capture_default_str();
+  ex_cmd->add_option("--time-limit", ex.time_limit, "Stop after this many seconds");
+  ex_cmd->add_option("--seed", ex.seed, "Exploration seed")->capture_default_str();
+  ex_cmd->add_option("--jobs", ex.jobs, "Worker threads (random, pct)")->capture_default_str();
+  ex_cmd->add_option("--shard", ex.shard, "Run only schedules i with i mod N = I")
+      ->capture_default_str();
+  ex_cmd->add_option("--pct-depth", ex.config.pct_depth, "PCT bug depth d")->capture_default_str();
+  ex_cmd->add_option("--dfs-depth", ex.config.dfs_depth, "DFS: decisions explored per schedule")
+      ->capture_default_str();
+  ex_cmd
+      ->add_option("--dfs-preemptions", ex.config.dfs_preemptions,
+                   "DFS: preemption bound (-1: none)")
+      ->capture_default_str();
+  ex_cmd->add_flag("--faults", ex.config.faults,
+                   "Switch fault sites on (BUGGIFY) where a scenario names none");
+  ex_cmd->add_flag("--check-determinism", ex.check_determinism,
+                   "Run each schedule twice, compare trace hashes");
+  ex_cmd->add_flag("--all", ex.all, "Record and shrink every violation, not only the first");
+  ex_cmd->add_flag("--json", ex.json, "Print the results as one JSON object");
+  ex_cmd->add_option("--trace-dir", ex.trace_dir, "Where trace files go")->capture_default_str();
+
+  std::string trace_path;
+  bool replay_history = false;
+  auto* rp_cmd =
+      app.add_subcommand("replay", "Replay a trace exactly; print the history and the violation");
+  rp_cmd->add_option("trace", trace_path, "A trace file written by fkemu explore")->required();
+  rp_cmd->add_flag("--history", replay_history, "Print the replayed history");
+
+  cli::MutantsArgs mu;
+  auto* mu_cmd = app.add_subcommand(
+      "mutants", "Explore every protocol mutant; report which ones the checks catch");
+  mu_cmd->add_option("scenarios", mu.inputs, "Scenario files or directories")->required();
+  mu_cmd->add_option("--schedules", mu.schedules, "Schedules per mutant, at most")
+      ->capture_default_str();
+  mu_cmd->add_option("--seed", mu.seed, "Exploration seed")->capture_default_str();
+  mu_cmd->add_flag("--json", mu.json, "Print a JSON object with the list of mutants");
+  mu_cmd->add_option("--trace-dir", mu.trace_dir, "Where the shrunk traces go")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -207,6 +255,9 @@ int main(int argc, char** argv) {
   }
   try {
     if (run_cmd->parsed()) return cmd_run(run);
+    if (ex_cmd->parsed()) return cli::explore(ex);
+    if (mu_cmd->parsed()) return cli::mutants(mu);
+    if (rp_cmd->parsed()) return cli::replay(trace_path, replay_history);
 #ifdef FKEMU_HAVE_ZOOKEEPER
     if (zk_cmd->parsed()) return cmd_diff_zk(zk_inputs, zk_seed, zk_show);
 #endif

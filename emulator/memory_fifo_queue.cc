@@ -19,7 +19,8 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   }
   const Time now = clock_.now();
   advance(now);
-  if (auto it = dedup_.find(dedup_id); it != dedup_.end() && now < it->second.expires) {
+  if (auto it = dedup_.find(dedup_id);
+      deduplicate_ && it != dedup_.end() && now < it->second.expires) {
     return SendResult{it->second.message_id, it->second.sequence, /*duplicate=*/true};
   }
 

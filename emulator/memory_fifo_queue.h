@@ -57,6 +57,9 @@ class MemoryFifoQueue final : public FifoQueue {
   void set_send_listener(std::function<void()> listener) override;
   std::vector<ReceivedMessage> snapshot() const override;
 
+  // Protocol mutant fifo.dedup_off only: the queue forgets deduplication ids.
+  void disable_deduplication() { deduplicate_ = false; }
+
  private:
   struct Group;
   struct Message {
@@ -104,6 +107,7 @@ class MemoryFifoQueue final : public FifoQueue {
   std::unordered_map<std::string, Remembered> dedup_;
   std::deque<std::pair<Time, std::string>> dedup_expiry_;  // (expires, id), in send order
   std::function<void()> listener_;
+  bool deduplicate_ = true;
 };
 
 }  // namespace fkemu

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "harness/base64.h"
+#include "harness/fault_plan.h"
 
 namespace fkemu {
 namespace {
@@ -220,9 +221,16 @@ Result<Scenario> parse_scenario(const json& j, const std::string& file) {
     if (j.contains("faults")) {
       if (!j["faults"].is_object())
         throw Fail{"field \"faults\" must be an object of site: probability"};
-      for (const auto& [site, p] : j["faults"].items())
+      for (const auto& [site, p] : j["faults"].items()) {
+        if (!is_fault_site(site)) {
+          std::string known;
+          for (const auto& f : fault_sites())
+            known += std::string(known.empty() ? "" : ", ") + f.name;
+          throw Fail{"unknown fault site \"" + site + "\" (known: " + known + ")"};
+        }
         if (!p.is_number() || p.get<double>() < 0 || p.get<double>() > 1)
           throw Fail{"fault \"" + site + "\" must have a probability between 0 and 1"};
+      }
       sc.faults = j["faults"];
     }
     return sc;

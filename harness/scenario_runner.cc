@@ -22,15 +22,22 @@ json data_field(const std::string& bytes, const char* key_utf8, const char* key_
   return into;
 }
 
+DeploymentConfig config_for(const Scenario& sc, const RunOptions& opt) {
+  DeploymentConfig c = deployment_config(sc.config);
+  c.mutant = opt.mutant;
+  return c;
+}
+
 class Runner {
  public:
   Runner(const Scenario& sc, const RunOptions& opt)
-      : sc_(sc),
-        ex_(opt.seed, make_scheduler(opt.scheduler)),
-        service_(ex_, deployment_config(sc.config)) {
+      : sc_(sc), ex_(opt.seed, make_scheduler(opt.scheduler)), service_(ex_, config_for(sc, opt)) {
     ex_.trace().keep_decisions(opt.keep_decisions);
     if (!make_scheduler(opt.scheduler)) ex_.set_scheduler(std::make_unique<RandomScheduler>());
     if (opt.setup) opt.setup(ex_, service_);
+    finish_ = opt.finish;
+    settle_limit_ = opt.settle_limit;
+    max_decisions_ = opt.max_decisions;
   }
 
   RunOutcome run() {
@@ -39,7 +46,7 @@ class Runner {
       s.set_event_listener([this, name](const json& e) { on_event(name, e); });
       ex_.spawn("connect:" + name, connect(s));
     }
-    ex_.run();
+    drain();
     if (sc_.mode == ScenarioMode::Sequential) {
       for (const Step& st : sc_.steps) {
         if (st.is_wait) {
@@ -50,7 +57,7 @@ class Runner {
         acting_ = st.session;
         answered_ = false;
         ex_.spawn("step:" + std::to_string(st.index), run_step(st));
-        ex_.run();
+        drain();
         flush_events();
       }
     } else {
@@ -64,7 +71,7 @@ class Runner {
             if (sc_.steps[i].session == name) mine.push_back(&sc_.steps[i]);
           if (!mine.empty()) ex_.spawn("session:" + name, run_steps(std::move(mine)));
         }
-        ex_.run();
+        drain();
         if (end < sc_.steps.size()) wait(sc_.steps[end].wait_ms);
         begin = end + 1;
       }
@@ -77,7 +84,13 @@ class Runner {
       if (!st.is_wait && !completed_.count(st.index))
         out.problems.push_back("step " + std::to_string(st.index) + " (" + st.session + " " +
                                st.op + " " + st.path + ") was never answered");
+    if (stuck_)
+      out.problems.push_back(
+          "the run did not settle: still busy " + std::to_string(settle_limit_ / kSecond) +
+          " s of virtual time after its last step, or after " + std::to_string(max_decisions_) +
+          " decisions (a request never answered, or a livelock)");
     for (auto& p : quiescence_problems(service_)) out.problems.push_back(std::move(p));
+    if (finish_) finish_(ex_, service_);
     out.trace_hash = ex_.trace().hash();
     out.decisions = ex_.trace().size();
     out.end_time_us = ex_.now();
@@ -111,11 +124,21 @@ class Runner {
     acting_.clear();
   }
 
+  // Runs until quiet; a run that does not settle is stopped (a livelock or a lock that never
+  // expires) and reported.
+  void drain(Duration extra = 0) {
+    if (stuck_) return;
+    const uint64_t left =
+        max_decisions_ > ex_.trace().size() ? max_decisions_ - ex_.trace().size() : 0;
+    if (!ex_.run_bounded(ex_.now() + extra + settle_limit_, left)) stuck_ = true;
+    if (!ex_.idle()) stuck_ = true;  // still busy at the horizon
+  }
+
   Task<void> sleeper(Duration d) { co_await ex_.sleep_keep_alive(d, "wait"); }
 
   void wait(int64_t ms) {
     ex_.spawn("wait", sleeper(ms * kMillisecond));
-    ex_.run();
+    drain(ms * kMillisecond);
   }
 
   Task<void> run_steps(std::vector<const Step*> steps) {
@@ -157,6 +180,7 @@ class Runner {
     if (r.status.is_ok()) {
       for (const auto& [k, v] : r.fields.items()) ans[k] = v;
       if (r.has_data) data_field(r.data, "data", "data_b64", ans);
+      if (r.zxid) ans["zxid"] = r.zxid;  // the committed write's zxid, for the checker
     } else {
       ans["error"] = std::string(code_name(r.status.code()));
     }
@@ -201,6 +225,10 @@ class Runner {
   }
 
   const Scenario& sc_;
+  std::function<void(Executor&, LocalService&)> finish_;
+  Duration settle_limit_ = 0;
+  uint64_t max_decisions_ = 0;
+  bool stuck_ = false;
   Executor ex_;
   LocalService service_;
   std::vector<json> history_;

@@ -26,9 +26,17 @@ class LocalService;
 struct RunOptions {
   uint64_t seed = 1;
   std::string scheduler = "random";  // random | oldest-first
+  std::string mutant;                // a protocol mutant to switch on (FKEMU_MUTANTS builds)
+  // A run that has not settled after this much virtual time past its last step, or this many
+  // decisions in all, is stopped and reported as a liveness problem.
+  Duration settle_limit = 5 * 60 * kSecond;
+  // (the default decision budget is far above any bundled scenario's few thousand)
+  uint64_t max_decisions = 200'000;
   bool keep_decisions = false;
   // Called once the service exists and before any step runs (fault injection, tests).
   std::function<void(Executor&, LocalService&)> setup;
+  // Called at the end of the run, before the executor and the service are destroyed.
+  std::function<void(Executor&, LocalService&)> finish;
 };
 
 struct RunOutcome {

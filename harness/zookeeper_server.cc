@@ -28,7 +28,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kStartTimeout = std::chrono::seconds(30);
+constexpr auto kStartTimeout = std::chrono::seconds(90);  // generous: CI machines are loaded
 constexpr auto kStopTimeout = std::chrono::seconds(10);
 constexpr int kPortAttempts = 3;
 constexpr const char* kDefaultClasspath = "/usr/share/java/zookeeper.jar:/usr/share/java/*";

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/model/path.h"
+#include "core/protocol/mutants.h"
 #include "core/protocol/watch.h"
 
 namespace fkemu {
@@ -63,13 +64,26 @@ Task<void> ClientSession::release_in_order(uint64_t ticket) {
 
 Task<Status> ClientSession::reconnect_if_needed() {
   if (!unresponsive_ || closed_) co_return Status::ok();
-  auto s = co_await d_.ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, name_); });
-  if (!s || !s->value("alive", false)) {
-    closed_ = true;
+  // Reconnecting is a heartbeat answer that only a live session can give; an expiry the
+  // heartbeat function decided before it is dropped by the writer (last_seen moved).
+  KvWrite w;
+  w.table = kSessionsTable;
+  w.key = name_;
+  w.conditions.push_back(Condition::eq("alive", true));
+  w.updates = {Update::set("last_seen", d_.ex.now())};
+  auto r = co_await d_.ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+  if (!r.ok) {
+    expire_locally();
     co_return Status(Code::SessionExpired, "the session expired while disconnected");
   }
   unresponsive_ = false;
   co_return Status::ok();
+}
+
+void ClientSession::expire_locally() {
+  closed_ = true;
+  registrations_.clear();
+  notified_.set();
 }
 
 Task<void> ClientSession::pong() {
@@ -102,11 +116,13 @@ void ClientSession::deliver(const json& message) {
     last_event_zxid_ = std::max(last_event_zxid_, zxid);
     notified_.set();
   } else if (type == "ping") {
+    if (!unresponsive_ && !closed_ && d_.ex.fault("session.unresponsive")) unresponsive_ = true;
     if (!unresponsive_ && !closed_) d_.ex.spawn("pong:" + name_, pong());
   }
 }
 
 Task<void> ClientSession::wait_for_epoch(const json& epoch) {
+  if (FKEMU_MUTANT(d_.config, "reads.not_stalled")) co_return;
   auto owed = [&] {
     if (closing_ || closed_ || !epoch.is_array()) return false;
     for (const auto& e : epoch) {
@@ -186,8 +202,12 @@ Task<OpResult> ClientSession::write(json request) {
   const std::string group = d_.config.writer_group_per_session ? name_ : std::string("writes");
   const std::string dedup = name_ + ":" + std::to_string(req);
   size_t bytes = request.contains("data") ? request["data"].get_binary().size() : 0;
-  auto sent = co_await d_.ex.call(
-      "client.send", bytes, [&] { return d_.writer_queue.send(group, dedup, std::move(request)); });
+  auto sent = co_await d_.ex.call("client.send", bytes,
+                                  [&] { return d_.writer_queue.send(group, dedup, request); });
+  if (sent.is_ok() && d_.ex.fault("send.retry")) {
+    sent = co_await d_.ex.call("client.send", bytes,
+                               [&] { return d_.writer_queue.send(group, dedup, request); });
+  }
   if (!sent.is_ok()) {
     waiting_.erase(req);
     co_await release_in_order(ticket);
@@ -199,6 +219,7 @@ Task<OpResult> ClientSession::write(json request) {
   co_await release_in_order(ticket);
   if (answer.contains("error")) {
     const auto code = code_from_name(answer["error"].get<std::string>());
+    if (code == Code::SessionExpired) expire_locally();
     co_return failed(code.value_or(Code::SystemError));
   }
   OpResult r;
@@ -291,6 +312,9 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     co_await d_.ex.call("kv.transact", 0, [&] { return d_.system.transact(ws); });
     // Read again: a change between the first read and the registration fires the watch now.
     auto again = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
+    // Events owed for earlier updates come first: events arrive in zxid order.
+    if (again) co_await wait_for_epoch(again->value("epoch", json()));
+    fire_from_update(again);
     fire_local(path, again);
   }
 

@@ -97,6 +97,7 @@ class ClientSession {
   void fire_from_update(const std::optional<nlohmann::json>& record);
   void fire(const std::string& id, const std::string& event, const std::string& path, int64_t zxid);
   Task<Status> reconnect_if_needed();
+  void expire_locally();
   Task<void> pong();
 
   Deployment& d_;

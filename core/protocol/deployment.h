@@ -27,6 +27,7 @@ struct DeploymentConfig {
   size_t distributor_batch = 10;
   size_t watch_batch = 10;
   size_t max_data_bytes = 1024 * 1024;
+  std::string mutant;  // a protocol mutant (core/protocol/mutants.h); empty: the real protocol
 };
 
 // Tables of the system store.

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/protocol/mutants.h"
 #include "core/protocol/update.h"
 #include "core/protocol/watch.h"
 
@@ -34,8 +35,10 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   // 2. Classify.
   auto anchor =
       co_await ex.call("kv.get", 0, [&] { return d_.system.get(anchor_table, anchor_key); });
-  bool committed = anchor && list_contains(*anchor, "pending", uid);
-  if (!committed && anchor && anchor->value("lock_owner", std::string()) == upd.at("attempt")) {
+  bool committed = FKEMU_MUTANT(d_.config, "distributor.skip_pending_check") ||
+                   (anchor && list_contains(*anchor, "pending", uid));
+  if (!committed && !FKEMU_MUTANT(d_.config, "commit_on_behalf.disabled") && anchor &&
+      anchor->value("lock_owner", std::string()) == upd.at("attempt")) {
     const std::vector<KvWrite> commit = build_commit(upd, zxid);
     auto r = co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(commit); });
     committed = r.ok;
@@ -57,6 +60,9 @@ Task<void> Distributor::handle(ReceivedMessage message) {
 
   // 3. Who is owed a notification for this update: they go into the epoch before any record
   //    that reflects the update becomes visible.
+  // A closing session's registrations go first: it gets no events, not even for the deletion
+  //    of its own ephemerals (as in ZooKeeper), and can receive nothing more.
+  if (upd.at("op") == "close") co_await remove_registrations(session);
   const json triggers = triggers_for(upd);
   auto owed_sessions = [&]() -> Task<std::set<std::string>> {
     std::set<std::string> owed;
@@ -97,6 +103,18 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   for (const auto& [key, item] : in_flight)
     epoch.push_back({{"z", item.at("zxid")}, {"s", item.value("sessions", json::array())}});
 
+  if (FKEMU_MUTANT(d_.config, "distributor.answer_before_write")) {
+    json early{{"type", "result"},
+               {"req", upd.at("req")},
+               {"zxid", zxid},
+               {"result", upd.value("result", json::object())}};
+    if (upd.at("op") == "set_data")
+      early["result"]["stat"] = materialize(upd.at("changes").at(0), zxid).at("stat");
+    if (upd.at("op") == "create")
+      early["result"]["stat"] = materialize(upd.at("changes").at(0), zxid).at("stat");
+    co_await send(early);
+  }
+
   // 4. Apply to the user store; a deleted node leaves a tombstone, so that reads of it are held
   //    by the epoch too and a later exists watch knows the deletion's zxid.
   json result = upd.value("result", json::object());
@@ -120,7 +138,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     } else {
       continue;
     }
-    record["epoch"] = epoch;
+    if (!FKEMU_MUTANT(d_.config, "epoch.not_attached")) record["epoch"] = epoch;
     if (!triggers.empty()) record["update"] = json{{"zxid", zxid}, {"triggers", triggers}};
     co_await ex.call("user.put", bytes, [&] { d_.user.put(path, std::move(record)); });
   }
@@ -142,15 +160,13 @@ Task<void> Distributor::handle(ReceivedMessage message) {
                      [&] { return d_.watch_queue.send("watches", dedup, std::move(msg)); });
   }
 
-  // 6. A closed session's watch registrations are removed (it can receive nothing more).
-  if (upd.at("op") == "close") co_await remove_registrations(session);
-
   // 7. Pop and record progress atomically, then answer.
-  const json answer{{"type", "result"},
-                    {"req", upd.at("req")},
-                    {"zxid", zxid},
-                    {"result", result},
-                    {"epoch", epoch}};
+  const json answer{
+      {"type", "result"},
+      {"req", upd.at("req")},
+      {"zxid", zxid},
+      {"result", result},
+      {"epoch", FKEMU_MUTANT(d_.config, "epoch.not_attached") ? json::array() : epoch}};
   std::vector<KvWrite> pop(2);
   pop[0].table = anchor_table;
   pop[0].key = anchor_key;

@@ -12,7 +12,7 @@ Task<void> HeartbeatFunction::tick() {
     const Time last_seen = item.value("last_seen", Time{0});
     const Duration timeout = item.value("timeout_ms", int64_t{0}) * kMillisecond;
     if (ex.now() - last_seen > timeout) {
-      json close{{"op", "close"}, {"session", name}, {"req", -1}};
+      json close{{"op", "close"}, {"session", name}, {"req", -1}, {"last_seen", last_seen}};
       const std::string group = d_.config.writer_group_per_session ? name : std::string("writes");
       const std::string dedup = "expire:" + name + ":" + std::to_string(last_seen);
       co_await ex.call("queue.send", 0,

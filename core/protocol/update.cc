@@ -48,7 +48,10 @@ std::vector<KvWrite> build_commit(const json& update, int64_t zxid) {
   s.key = session;
   // An expired or closed session commits nothing more; a client request is decided once.
   s.conditions.push_back(Condition::eq("alive", true));
-  if (update.at("req").get<int64_t>() >= 0) {
+  if (update.at("req").get<int64_t>() < 0) {
+    // An expiry: only if the session has not answered since the heartbeat decided it.
+    s.conditions.push_back(Condition::eq("last_seen", update.at("last_seen")));
+  } else {
     s.conditions.push_back(Condition::lt("last_req", update.at("req")));
     s.updates.push_back(Update::set("last_req", update.at("req")));
   }

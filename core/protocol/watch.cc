@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/model/path.h"
+#include "core/protocol/mutants.h"
 
 namespace fkemu {
 
@@ -52,13 +53,18 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
       auto& ids = fired_ids[key];
       if (!item) continue;
       for (const json& reg : item->value("regs", json::array())) {
-        if (reg.at("zxid").get<int64_t>() >= zxid) continue;
+        if (reg.at("zxid").get<int64_t>() >= zxid &&
+            !FKEMU_MUTANT(d_.config, "watch.ignore_registration_zxid"))
+          continue;
         ids.insert(reg.at("id").get<std::string>());
         per_session[reg.at("session").get<std::string>()].push_back(
             {{"id", reg.at("id")}, {"event", trig.at("event")}, {"path", trig.at("path")}});
       }
     }
   }
+
+  const bool remove_first = FKEMU_MUTANT(d_.config, "watch.remove_before_notify");
+  if (remove_first) co_await remove_fired(fired_ids);
 
   // 2. Notify (before removing: a retry notifies again, clients drop duplicates).
   for (auto& [session, events] : per_session) {
@@ -67,6 +73,19 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
   }
 
   // 3. Remove what fired, on the condition that nobody changed the list meanwhile.
+  if (!remove_first) co_await remove_fired(fired_ids);
+
+  // 4. The notifications for this update are out: reads need not wait for them any more.
+  KvWrite done;
+  done.table = kEpochTable;
+  done.key = epoch_key(zxid);
+  done.kind = KvWrite::Kind::Delete;
+  co_await ex.call("kv.write", 0, [&] { return d_.system.write(done); });
+}
+
+Task<void> WatchFunction::remove_fired(
+    const std::map<std::string, std::set<std::string>>& fired_ids) {
+  Executor& ex = d_.ex;
   for (const auto& [key, ids] : fired_ids) {
     if (ids.empty()) continue;
     for (;;) {
@@ -84,13 +103,6 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
       if (r.ok) break;
     }
   }
-
-  // 4. The notifications for this update are out: reads need not wait for them any more.
-  KvWrite done;
-  done.table = kEpochTable;
-  done.key = epoch_key(zxid);
-  done.kind = KvWrite::Kind::Delete;
-  co_await ex.call("kv.write", 0, [&] { return d_.system.write(done); });
 }
 
 }  // namespace fkemu

@@ -21,7 +21,9 @@
 // registrations they already saw fire, so every registration fires exactly once.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,7 @@ class WatchFunction {
   Task<void> handle(ReceivedMessage message);
 
  private:
+  Task<void> remove_fired(const std::map<std::string, std::set<std::string>>& fired_ids);
   Deployment& d_;
 };
 

@@ -9,6 +9,7 @@
 #include "core/model/close_order.h"
 #include "core/model/path.h"
 #include "core/model/stat.h"
+#include "core/protocol/mutants.h"
 #include "core/protocol/update.h"
 
 namespace fkemu {
@@ -103,9 +104,17 @@ Task<void> Writer::handle(ReceivedMessage message) {
     co_await ex.call("channel.send", 0, [&] { d_.channel.send(session, body); });
   };
 
+  // Retries back off exponentially, as the cloud SDKs do: 50 ms, 100 ms, ... at most 1 s.
+  Duration next_backoff = d_.config.lock_retry_backoff;
+  auto backoff = [&] {
+    const Duration d = next_backoff;
+    next_backoff = std::min<Duration>(2 * next_backoff, kSecond);
+    return d;
+  };
+
   for (;;) {
     const std::string attempt = "a" + std::to_string(d_.next_attempt++);
-    const Time now = ex.now();
+    const Time now = ex.local_now();  // the instance's own clock, which may be skewed
 
     // Which items does the request change? close needs the session's ephemerals first.
     std::set<ItemKey> to_lock;
@@ -136,7 +145,9 @@ Task<void> Writer::handle(ReceivedMessage message) {
       KvWrite w;
       w.table = key.first;
       w.key = key.second;
-      w.conditions.push_back(Condition::absent_or_lt("lock", now - d_.config.lock_lifetime));
+      w.conditions.push_back(FKEMU_MUTANT(d_.config, "timelock.never_expires")
+                                 ? Condition::not_exists("lock")
+                                 : Condition::absent_or_lt("lock", now - d_.config.lock_lifetime));
       w.updates = {Update::set("lock", now), Update::set("lock_owner", attempt)};
       auto r = co_await ex.call("kv.lock", 0, [&] { return d_.system.write(w); });
       if (!r.ok) {
@@ -163,7 +174,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
     };
     if (!locked_all) {
       co_await unlock();
-      co_await ex.sleep(d_.config.lock_retry_backoff, "writer.backoff");
+      co_await ex.sleep(backoff(), "writer.backoff");
       continue;
     }
 
@@ -182,6 +193,11 @@ Task<void> Writer::handle(ReceivedMessage message) {
       }
       co_return;
     }
+    if (system_request && sess &&
+        sess->value("last_seen", Time{0}) != req.value("last_seen", Time{-1})) {
+      co_await unlock();  // the session answered again after the heartbeat decided to expire it
+      co_return;
+    }
     if (!sess || !sess->value("alive", false)) {
       co_await unlock();
       if (system_request) co_return;
@@ -197,6 +213,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
                 {"op", op},
                 {"attempt", attempt},
                 {"anchor", {{"table", kNodesTable}, {"key", path}}},
+                {"last_seen", req.value("last_seen", json())},
                 {"changes", json::array()},
                 {"result", json::object()}};
     json& changes = update["changes"];
@@ -211,16 +228,21 @@ Task<void> Writer::handle(ReceivedMessage message) {
       } else {
         std::string actual = path;
         if (sequential) {
-          actual += format_suffix(parent_item.value("creates", 0));
+          actual += format_suffix(FKEMU_MUTANT(d_.config, "sequential.from_cversion")
+                                      ? parent_item.at("stat").value("cversion", 0)
+                                      : parent_item.value("creates", 0));
           KvWrite w;
           w.table = kNodesTable;
           w.key = actual;
-          w.conditions.push_back(Condition::absent_or_lt("lock", now - d_.config.lock_lifetime));
+          w.conditions.push_back(
+              FKEMU_MUTANT(d_.config, "timelock.never_expires")
+                  ? Condition::not_exists("lock")
+                  : Condition::absent_or_lt("lock", now - d_.config.lock_lifetime));
           w.updates = {Update::set("lock", now), Update::set("lock_owner", attempt)};
           auto r = co_await ex.call("kv.lock", 0, [&] { return d_.system.write(w); });
           if (!r.ok) {
             co_await unlock();
-            co_await ex.sleep(d_.config.lock_retry_backoff, "writer.backoff");
+            co_await ex.sleep(backoff(), "writer.backoff");
             continue;
           }
           items[{kNodesTable, actual}] = std::move(*r.new_item);
@@ -295,6 +317,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
         const json& item = items[{kNodesTable, p}];
         if (node_exists(item) && item.at("stat").at("ephemeralOwner") == session) live.push_back(p);
       }
+      if (FKEMU_MUTANT(d_.config, "ephemeral.cleanup_skipped")) live.clear();
       for (const auto& p : zookeeper_close_order(live, ephemerals.size())) {
         changes.push_back(change(p, "delete",
                                  json{{"exists", false},
@@ -344,9 +367,16 @@ Task<void> Writer::handle(ReceivedMessage message) {
     auto sent = co_await ex.call("queue.send", bytes, [&] {
       return d_.distributor_queue.send("updates", update["uid"].get<std::string>(), update);
     });
+    if (sent.is_ok() && ex.fault("send.retry")) {
+      // The SDK retried the send (the first answer was lost): same deduplication id, so the
+      // queue returns the original sequence number and enqueues nothing.
+      sent = co_await ex.call("queue.send", bytes, [&] {
+        return d_.distributor_queue.send("updates", update["uid"].get<std::string>(), update);
+      });
+    }
     if (!sent.is_ok()) {
       co_await unlock();
-      co_await ex.sleep(d_.config.lock_retry_backoff, "writer.backoff");
+      co_await ex.sleep(backoff(), "writer.backoff");
       continue;
     }
     const int64_t zxid = static_cast<int64_t>(sent->sequence.lo);

@@ -78,6 +78,11 @@ void Executor::wake(std::coroutine_handle<> h, ProcessId pid, std::string_view l
   ready_.push_back(ReadyEntry{h, pid, next_seq_++, label});
 }
 
+Time Executor::local_now() const {
+  auto it = clock_offsets_.find(current_);
+  return it == clock_offsets_.end() ? now_ : now_ + it->second;
+}
+
 void Executor::kill(ProcessId pid) {
   if (!alive(pid)) return;
   if (pid == current_) {
@@ -97,6 +102,7 @@ void Executor::destroy_process(ProcessId pid) {
       ++it;
     }
   }
+  clock_offsets_.erase(pid);
   auto node = processes_.extract(pid);
   // Destroying the root destroys every frame of the process; awaiter destructors may run here.
   node.mapped().root = Task<void>();
@@ -127,7 +133,9 @@ bool Executor::step(Time until) {
           ReadyEntry{node.mapped().handle, node.mapped().pid, next_seq_++, node.mapped().label});
     }
   }
-  const size_t idx = ready_.size() == 1 ? 0 : scheduler_->pick(ready_, rng_);
+  // The scheduler sees every step, also those with one ready entry, so that recorded choices
+  // line up step by step on replay.
+  const size_t idx = scheduler_->pick(ready_, rng_);
   const ReadyEntry entry = ready_[idx];
   ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(idx));
   trace_.record(Decision{static_cast<uint32_t>(idx), static_cast<uint32_t>(ready_.size() + 1), now_,
@@ -135,6 +143,14 @@ bool Executor::step(Time until) {
   if (resume_hook_ && resume_hook_(entry)) {
     destroy_process(entry.pid);
     return true;
+  }
+  if (delay_hook_) {
+    if (const Duration d = delay_hook_(entry); d > 0) {
+      timers_.emplace(std::make_pair(now_ + d, next_seq_++),
+                      Timer{entry.handle, entry.pid, true, entry.label});
+      ++keep_alive_timers_;
+      return true;
+    }
   }
   current_ = entry.pid;
   entry.handle.resume();
@@ -153,6 +169,15 @@ void Executor::run(Time until) {
     if (escaped_) std::rethrow_exception(std::exchange(escaped_, nullptr));
   }
   if (escaped_) std::rethrow_exception(std::exchange(escaped_, nullptr));
+}
+
+bool Executor::run_bounded(Time until, uint64_t max_steps) {
+  for (uint64_t n = 0; step(until); ++n) {
+    if (escaped_) std::rethrow_exception(std::exchange(escaped_, nullptr));
+    if (n >= max_steps) return false;
+  }
+  if (escaped_) std::rethrow_exception(std::exchange(escaped_, nullptr));
+  return true;
 }
 
 bool Executor::run_until(const std::function<bool()>& pred, Time until) {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "core/runtime/clock.h"
+#include "core/runtime/fault_injector.h"
 #include "core/runtime/latency_model.h"
 #include "core/runtime/rng.h"
 #include "core/runtime/scheduler.h"
@@ -48,6 +49,16 @@ class Executor final : public Clock {
   Executor& operator=(const Executor&) = delete;
 
   Time now() const override { return now_; }
+  // The clock as the running process sees it: now() plus its skew (fault site clock.skew).
+  Time local_now() const;
+  void set_clock_offset(ProcessId pid, Duration offset) { clock_offsets_[pid] = offset; }
+
+  // Fault injection: null (the default) means no fault ever fires.
+  void set_fault_injector(FaultInjector* f) { faults_ = f; }
+  bool fault(std::string_view site) { return faults_ && faults_->fire(site); }
+  Duration fault_amount(std::string_view site, Duration bound) {
+    return faults_ ? faults_->amount(site, bound) : 0;
+  }
   Rng& rng() { return rng_; }
   Trace& trace() { return trace_; }
   Scheduler& scheduler() { return *scheduler_; }
@@ -64,6 +75,8 @@ class Executor final : public Clock {
   ProcessId current() const { return current_; }
   std::string_view process_name(ProcessId pid) const;
   size_t process_count() const { return processes_.size(); }
+  // Nothing ready and no timer that keeps the run alive: the run is over.
+  bool idle() const { return ready_.empty() && keep_alive_timers_ == 0; }
 
   // Makes a suspended handle of process `pid` ready now (used by Mailbox and Event).
   void wake(std::coroutine_handle<> h, ProcessId pid, std::string_view label);
@@ -77,6 +90,10 @@ class Executor final : public Clock {
   // Observer of every resumption, before it happens (fault injection and tracing hook).
   // Returning true means: kill this process instead of resuming it.
   using ResumeHook = std::function<bool(const ReadyEntry&)>;
+  // Second hook for stalls: a positive duration puts the entry back, ready again that much
+  // later (fault site delay.lock_lifetime).
+  using DelayHook = std::function<Duration(const ReadyEntry&)>;
+  void set_delay_hook(DelayHook hook) { delay_hook_ = std::move(hook); }
   void set_resume_hook(ResumeHook hook) { resume_hook_ = std::move(hook); }
 
   // Runs one decision. Returns false when the run is over (or `until` is reached).
@@ -84,6 +101,8 @@ class Executor final : public Clock {
   // Runs to the end of the run, or until virtual time would pass `until`. Rethrows an exception
   // that escaped a process.
   void run(Time until = std::numeric_limits<Time>::max());
+  // The same with a budget of decisions; false if the budget ran out first (a livelock).
+  bool run_bounded(Time until, uint64_t max_steps);
   // Runs until pred() holds or the run is over; returns pred().
   bool run_until(const std::function<bool()>& pred, Time until = std::numeric_limits<Time>::max());
 
@@ -151,6 +170,9 @@ class Executor final : public Clock {
   std::shared_ptr<LatencyModel> latency_;
   Trace trace_;
   ResumeHook resume_hook_;
+  DelayHook delay_hook_;
+  FaultInjector* faults_ = nullptr;
+  std::map<ProcessId, Duration> clock_offsets_;
 
   std::map<ProcessId, Process> processes_;
   ProcessId next_pid_ = 1;

@@ -70,7 +70,7 @@ TEST_CASE("bad scenario files are refused with file, step and problem", "[scenar
           {"sessions", {"a"}}, {"steps", json::array()}, {"config", {{"writer_groups", "many"}}}}),
       Catch::Contains("writer_groups"));
   CHECK_THAT(parse_error(json{
-                 {"sessions", {"a"}}, {"steps", json::array()}, {"faults", {{"writer.kill", 2}}}}),
+                 {"sessions", {"a"}}, {"steps", json::array()}, {"faults", {{"kill.writer", 2}}}}),
              Catch::Contains("probability"));
 }
 

@@ -1,0 +1,405 @@
+#include "emulator/cli/explore_command.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/protocol/mutants.h"
+
+namespace fkemu::cli {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Violation {
+  size_t scenario = 0;
+  uint64_t index = 0;
+  ScheduleRun run;
+  Finding finding;
+  std::string trace_file;
+  std::string shrunk_file;
+  ShrinkResult shrunk;
+  bool shrunk_ok = false;
+};
+
+bool parse_shard(const std::string& s, uint64_t* i, uint64_t* n) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos) return false;
+  try {
+    *i = std::stoull(s.substr(0, slash));
+    *n = std::stoull(s.substr(slash + 1));
+  } catch (...) {
+    return false;
+  }
+  return *n > 0 && *i < *n;
+}
+
+std::string safe(std::string s) {
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  return s;
+}
+
+bool write_json(const std::string& path, const json& j) {
+  std::ofstream out(path, std::ios::binary);
+  out << j.dump(1) << "\n";
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int explore(const ExploreArgs& a) {
+  uint64_t shard_i = 0, shard_n = 1;
+  if (!parse_shard(a.shard, &shard_i, &shard_n)) {
+    std::cerr << "fkemu explore: --shard must be I/N with 0 <= I < N, not \"" << a.shard << "\"\n";
+    return 2;
+  }
+  if (a.config.strategy != "random" && a.config.strategy != "pct" && a.config.strategy != "dfs") {
+    std::cerr << "fkemu explore: unknown strategy \"" << a.config.strategy
+              << "\" (known: random, pct, dfs)\n";
+    return 2;
+  }
+  std::vector<Scenario> scenarios;
+  for (const auto& in : a.inputs) {
+    auto files = scenario_files(in);
+    if (!files.is_ok()) {
+      std::cerr << "fkemu: " << files.status().message() << "\n";
+      return 2;
+    }
+    for (const auto& f : *files) {
+      auto sc = load_scenario(f);
+      if (!sc.is_ok()) {
+        std::cerr << "fkemu: " << sc.status().message() << "\n";
+        return 2;
+      }
+      scenarios.push_back(std::move(*sc));
+    }
+  }
+  std::filesystem::create_directories(a.trace_dir);
+
+  const auto start = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> faults_injected{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<Violation> violations;
+  std::map<std::string, uint64_t> per_guarantee;
+  uint64_t nondeterministic = 0;
+  json dfs_report = json::array();
+
+  auto consider = [&](size_t si, uint64_t index, ScheduleRun run) {
+    faults_injected += run.faults.size();
+    if (run.findings.empty()) return;
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& f : run.findings) ++per_guarantee[f.guarantee];
+    violations.push_back(Violation{si, index, run, run.findings.front(), {}, {}, {}, false});
+    if (!a.all) stop = true;
+  };
+  auto one = [&](uint64_t index) {
+    const size_t si = index % scenarios.size();
+    const uint64_t seed = schedule_seed(a.seed, index);
+    ScheduleRun run = run_schedule(scenarios[si], a.config, seed);
+    if (a.check_determinism) {
+      ScheduleRun again = run_schedule(scenarios[si], a.config, seed);
+      if (again.trace_hash != run.trace_hash) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++nondeterministic;
+        run.findings.push_back(Finding{"determinism", "the same seed gave trace hashes " +
+                                                          std::to_string(run.trace_hash) + " and " +
+                                                          std::to_string(again.trace_hash)});
+      }
+    }
+    consider(si, index, std::move(run));
+    ++done;
+  };
+
+  uint64_t planned = 0;
+  if (a.config.strategy == "dfs") {
+    planned = a.schedules;
+    for (size_t si = 0; si < scenarios.size() && !stop; ++si) {
+      DfsExplorer dfs(a.config.dfs_depth, a.config.dfs_preemptions);
+      std::vector<RecordedChoice> prefix;
+      uint64_t n = 0;
+      while (!stop && n < a.schedules && dfs.next(prefix)) {
+        if (a.time_limit > 0 && elapsed() > a.time_limit) break;
+        ScheduleRun run = run_schedule(scenarios[si], a.config, a.seed, &prefix);
+        dfs.record(run.choices);
+        consider(si, n, std::move(run));
+        ++n;
+        ++done;
+      }
+      dfs_report.push_back({{"scenario", scenarios[si].name},
+                            {"schedules", dfs.schedules()},
+                            {"complete", dfs.complete()}});
+    }
+  } else {
+    std::vector<uint64_t> indices;
+    for (uint64_t i = 0; i < a.schedules; ++i)
+      if (i % shard_n == shard_i) indices.push_back(i);
+    planned = indices.size();
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (;;) {
+        if (stop || (a.time_limit > 0 && elapsed() > a.time_limit)) return;
+        const size_t k = next++;
+        if (k >= indices.size()) return;
+        one(indices[k]);
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int j = 0; j < std::max(1, a.jobs); ++j) threads.emplace_back(worker);
+    const bool bar = a.progress && !a.json && isatty(2);
+    while (bar) {
+      bool finished = true;
+      {
+        const uint64_t d = done;
+        finished = d >= planned || stop || (a.time_limit > 0 && elapsed() > a.time_limit);
+        const double rate = d / std::max(elapsed(), 1e-9);
+        std::fprintf(stderr, "\r  %llu/%llu schedules  %.0f/s  %zu violations  ETA %.0fs   ",
+                     static_cast<unsigned long long>(d), static_cast<unsigned long long>(planned),
+                     rate, violations.size(), rate > 0 ? (planned - d) / rate : 0.0);
+      }
+      if (finished) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    for (auto& t : threads) t.join();
+    if (bar) std::fprintf(stderr, "\n");
+  }
+  const double seconds = elapsed();
+  std::sort(violations.begin(), violations.end(), [](const Violation& x, const Violation& y) {
+    return std::tie(x.index, x.scenario) < std::tie(y.index, y.scenario);
+  });
+  if (!a.all && violations.size() > 1) violations.resize(1);
+
+  for (auto& v : violations) {
+    const Scenario& sc = scenarios[v.scenario];
+    const std::string base = a.trace_dir + "/" + safe(sc.name) + "-" + v.finding.guarantee + "-" +
+                             std::to_string(v.run.seed);
+    v.trace_file = base + ".trace.json";
+    write_json(v.trace_file, trace_to_json(sc, a.config, v.run, v.finding));
+    if (v.finding.guarantee != "determinism") {
+      v.shrunk = shrink(sc, v.run, v.finding.guarantee, a.config.mutant);
+      v.shrunk_file = base + ".shrunk.trace.json";
+      Finding f = v.finding;
+      for (const auto& g : v.shrunk.run.findings)
+        if (g.guarantee == f.guarantee) f = g;
+      write_json(v.shrunk_file, trace_to_json(sc, a.config, v.shrunk.run, f));
+      v.shrunk_ok = true;
+    }
+  }
+
+  const uint64_t n = done;
+  const double rate = n / std::max(seconds, 1e-9);
+  if (a.json) {
+    json out{{"schedules", n},
+             {"seconds", seconds},
+             {"schedules_per_second", rate},
+             {"seed", a.seed},
+             {"strategy", a.config.strategy},
+             {"shard", a.shard},
+             {"scenarios", scenarios.size()},
+             {"faults_injected", faults_injected.load()},
+             {"per_guarantee", per_guarantee},
+             {"violations", json::array()}};
+    for (const auto& v : violations) {
+      json j{{"guarantee", v.finding.guarantee},
+             {"message", v.finding.message},
+             {"scenario", scenarios[v.scenario].name},
+             {"seed", v.run.seed},
+             {"trace", v.trace_file}};
+      if (v.shrunk_ok)
+        j["shrunk"] = {{"trace", v.shrunk_file},
+                       {"choices_before", v.shrunk.choices_before},
+                       {"choices_after", v.shrunk.choices_after},
+                       {"faults_before", v.shrunk.faults_before},
+                       {"faults_after", v.shrunk.faults_after},
+                       {"decisions_before", v.shrunk.decisions_before},
+                       {"decisions_after", v.shrunk.decisions_after}};
+      out["violations"].push_back(j);
+    }
+    if (!dfs_report.empty()) out["dfs"] = dfs_report;
+    std::cout << out.dump(1) << "\n";
+  } else {
+    std::printf(
+        "explore: %llu schedules over %zu scenarios in %.2f s (%.0f schedules/s), strategy %s, "
+        "seed %llu, "
+        "%llu faults injected\n",
+        static_cast<unsigned long long>(n), scenarios.size(), seconds, rate,
+        a.config.strategy.c_str(), static_cast<unsigned long long>(a.seed),
+        static_cast<unsigned long long>(faults_injected.load()));
+    for (const auto& d : dfs_report)
+      std::printf("  dfs %-30s %llu distinct schedules%s\n",
+                  d["scenario"].get<std::string>().c_str(),
+                  static_cast<unsigned long long>(d["schedules"].get<uint64_t>()),
+                  d["complete"].get<bool>() ? " (complete within the bounds)" : "");
+    for (const char* g : {"G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G10"}) {
+      auto it = per_guarantee.find(g);
+      std::printf(
+          "  %-4s %s\n", g,
+          it == per_guarantee.end() ? "ok" : (std::to_string(it->second) + " violations").c_str());
+    }
+    if (nondeterministic)
+      std::printf("  determinism: %llu schedules gave different trace hashes\n",
+                  static_cast<unsigned long long>(nondeterministic));
+    for (const auto& v : violations) {
+      std::printf("\nviolation of %s in %s (seed %llu): %s\n  trace: %s\n",
+                  v.finding.guarantee.c_str(), scenarios[v.scenario].name.c_str(),
+                  static_cast<unsigned long long>(v.run.seed), v.finding.message.c_str(),
+                  v.trace_file.c_str());
+      if (v.shrunk_ok)
+        std::printf(
+            "  shrunk: %s\n    scheduling choices off the default %zu -> %zu, faults %zu -> %zu, "
+            "decisions %zu -> %zu (%d candidates)\n",
+            v.shrunk_file.c_str(), v.shrunk.choices_before, v.shrunk.choices_after,
+            v.shrunk.faults_before, v.shrunk.faults_after, v.shrunk.decisions_before,
+            v.shrunk.decisions_after, v.shrunk.candidates);
+    }
+  }
+  return violations.empty() && nondeterministic == 0 ? 0 : 1;
+}
+
+int mutants(const MutantsArgs& a) {
+#ifndef FKEMU_MUTANTS
+  (void)a;
+  std::cerr << "fkemu mutants: this build has no mutants; configure with -DFKEMU_MUTANTS=ON\n";
+  return 2;
+#else
+  std::vector<Scenario> scenarios;
+  for (const auto& in : a.inputs) {
+    auto files = scenario_files(in);
+    if (!files.is_ok()) {
+      std::cerr << "fkemu: " << files.status().message() << "\n";
+      return 2;
+    }
+    for (const auto& f : *files) {
+      auto sc = load_scenario(f);
+      if (!sc.is_ok()) {
+        std::cerr << "fkemu: " << sc.status().message() << "\n";
+        return 2;
+      }
+      scenarios.push_back(std::move(*sc));
+    }
+  }
+  std::filesystem::create_directories(a.trace_dir);
+  json report = json::array();
+  auto explore_one = [&](const std::string& mutant, json& entry) -> uint64_t {
+    ExploreConfig cfg;
+    cfg.faults = true;
+    cfg.mutant = mutant;
+    uint64_t violations = 0;
+    for (uint64_t i = 0; i < a.schedules; ++i) {
+      const Scenario& sc = scenarios[i % scenarios.size()];
+      ScheduleRun run = run_schedule(sc, cfg, schedule_seed(a.seed, i));
+      if (run.findings.empty()) continue;
+      ++violations;
+      if (mutant.empty()) {
+        entry["violations"].push_back({{"scenario", sc.name},
+                                       {"guarantee", run.findings.front().guarantee},
+                                       {"message", run.findings.front().message}});
+        continue;
+      }
+      const Finding f = run.findings.front();
+      ShrinkResult sr = shrink(sc, run, f.guarantee, mutant);
+      const std::string file = a.trace_dir + "/mutant-" + mutant + ".trace.json";
+      std::ofstream(file) << trace_to_json(sc, cfg, sr.run, f).dump(1) << "\n";
+      entry = {{"name", mutant},
+               {"caught", true},
+               {"schedules", i + 1},
+               {"guarantee", f.guarantee},
+               {"scenario", sc.name},
+               {"message", f.message},
+               {"trace", file},
+               {"trace_length", sr.run.choices.size()},
+               {"trace_choices", sr.choices_after},
+               {"trace_faults", sr.faults_after}};
+      return violations;
+    }
+    return violations;
+  };
+  int caught = 0;
+  for (const auto& m : protocol_mutants()) {
+    json entry{{"name", m.name},
+               {"caught", false},
+               {"schedules", a.schedules},
+               {"guarantee", nullptr},
+               {"trace_length", nullptr}};
+    explore_one(m.name, entry);
+    entry["breaks"] = m.breaks;
+    caught += entry["caught"].get<bool>();
+    report.push_back(entry);
+    if (!a.json)
+      std::printf(
+          "  %-34s %s\n", m.name,
+          entry["caught"].get<bool>()
+              ? ("caught after " + std::to_string(entry["schedules"].get<uint64_t>()) +
+                 " schedules: " + entry["guarantee"].get<std::string>() + ", shrunk trace of " +
+                 std::to_string(entry["trace_length"].get<size_t>()) + " decisions (" +
+                 std::to_string(entry["trace_choices"].get<size_t>()) + " off the default, " +
+                 std::to_string(entry["trace_faults"].get<size_t>()) + " faults)")
+                    .c_str()
+              : ("not caught in " + std::to_string(a.schedules) + " schedules").c_str());
+  }
+  json baseline{{"violations", json::array()}};
+  const uint64_t clean = explore_one("", baseline);
+  if (a.json) {
+    std::cout << json{{"mutants", report},
+                      {"correct_protocol_violations", clean},
+                      {"schedules", a.schedules}}
+                     .dump(1)
+              << "\n";
+  } else {
+    std::printf(
+        "\n%d of %zu mutants caught; the correct protocol: %llu violations in %llu schedules\n",
+        caught, protocol_mutants().size(), static_cast<unsigned long long>(clean),
+        static_cast<unsigned long long>(a.schedules));
+    for (const auto& v : baseline["violations"])
+      std::printf("  correct protocol: %s in %s: %s\n", v["guarantee"].get<std::string>().c_str(),
+                  v["scenario"].get<std::string>().c_str(),
+                  v["message"].get<std::string>().c_str());
+  }
+  return clean == 0 ? 0 : 1;
+#endif
+}
+
+int replay(const std::string& path, bool show_history) {
+  auto t = load_trace(path);
+  if (!t.is_ok()) {
+    std::cerr << "fkemu replay: " << t.status().message() << "\n";
+    return 2;
+  }
+  ScheduleRun run = replay_schedule(t->scenario, t->choices, t->faults, t->mutant);
+  if (!run.divergence.empty() || run.trace_hash != t->trace_hash) {
+    std::cerr << "fkemu replay: " << path << " does not replay on this build: "
+              << (run.divergence.empty()
+                      ? "the trace hash differs (" + std::to_string(run.trace_hash) +
+                            " instead of " + std::to_string(t->trace_hash) + ")"
+                      : run.divergence)
+              << "\n";
+    return 2;
+  }
+  if (show_history) std::fputs(history_to_jsonl(run.outcome.history).c_str(), stdout);
+  std::printf("replayed %s: %zu decisions, %zu faults, trace hash %016llx (identical)\n",
+              path.c_str(), run.choices.size(), run.faults.size(),
+              static_cast<unsigned long long>(run.trace_hash));
+  if (run.findings.empty()) {
+    std::printf("no violation\n");
+    return 0;
+  }
+  for (const auto& f : run.findings)
+    std::printf("violation of %s: %s\n", f.guarantee.c_str(), f.message.c_str());
+  return 1;
+}
+
+}  // namespace fkemu::cli

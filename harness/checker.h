@@ -1,0 +1,84 @@
+// The history checker: judges a recorded history (docs/scenarios.md) against ZooKeeper's
+// guarantees G1-G10 (DESIGN.md section 2) and names every violation it finds.
+//
+// It needs no search: every committed write carries its zxid, so the writes are sorted by zxid
+// and replayed through ZooKeeperModel (harness/zookeeper_model.h), which gives each node's
+// state at every zxid. Every read is then matched to the model states it can be, every watch
+// registration is set at the state its read saw, and the rest are order checks. O(n log n) in
+// the size of the history (a failed write looks at no more than 64 states; a get_children
+// answer costs one lookup per child it lists).
+//
+// What each guarantee checks:
+//   G1  the model accepts every committed write, in zxid order, and answers it as the client
+//       was answered (created path, stat); a write answered before another was invoked has the
+//       smaller zxid; an error answer (NoNode, NodeExists, NotEmpty, BadVersion,
+//       NoChildrenForEphemerals, BadArguments) is what the model answers at some state between
+//       the writes answered before the invoke and the writes invoked before the answer;
+//       committed zxids are unique and every ok write names its zxid.
+//   G2  per session, answers arrive in invocation order and write zxids grow in that order.
+//   G3  per session and node, a read never shows that node older than the session saw it
+//       (its reads, its acknowledged writes, its watch events on it).
+//   G4  a read's result is the model's state of that node at some zxid z with
+//       last seen zxid of the session <= z <= the newest zxid whose writes (and all before it)
+//       were invoked before the read was answered; the result matches that state exactly.
+//   G5  a session records a watch event before any answer that reflects the triggering zxid
+//       or a later one (a write with that zxid or later, a read of a state that began then or
+//       later); a session's events come in non-decreasing zxid order.
+//   G6  every registration (a read with watch:true answered ok; exists also on a missing node)
+//       fires at most once, with the event type the model fires for the first triggering
+//       change after the state the read saw, never for an earlier zxid, and never after the
+//       session's close; every event line belongs to such a registration and names a committed
+//       write invoked before it; a session that stays open to the end (no close, expire or
+//       SessionExpired) has received the event of every registration whose change committed.
+//       The event line may come before its read's answer (the client fires it itself).
+//   G8  after a session's close (answered or inferred from an expiry), the model deletes its
+//       ephemerals at the close's zxid; no read invoked after the close answer (or later than
+//       expire + timeout + 2 heartbeat periods) shows the tree as before that close; later ops
+//       of the session answer SessionExpired (client-side BadArguments and MarshallingError
+//       aside), as do ops after a SessionExpired answer or after that expiry deadline; no answer
+//       of the session shows a state at or after its close; nothing of it commits after it.
+//   G9  a sequential create's name is the requested prefix + %010d of the model's child-create
+//       count of the parent; names are unique and increasing per parent node.
+//   G10 every invocation is answered.
+// G7 (store agreement at quiescence) is not visible in a history: the scenario runner judges it.
+//
+// Sessions closed by the heartbeat (an `expire` step, or a SessionExpired answer nobody
+// asked for) have no answer with a zxid: their close is inferred, from a zxid that lines show
+// but no answer names (watch events, stats; the owner of the ephemerals it deleted), else
+// placed at the first zxid no write uses (fkemu's zxids are consecutive queue sequence
+// numbers). Histories whose writes carry no zxid (ZooKeeper's own) are not supported: an ok
+// delete without one is reported, and creates and sets take theirs from their stat.
+//
+// A violation is reported once where it shows; a history with one thing wrong may show it
+// under more than one guarantee (a swapped zxid breaks G1's order and G2's).
+//
+// Thread-safety: a pure function of its arguments.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "harness/scenario.h"
+
+namespace fkemu {
+
+struct Violation {
+  std::string guarantee;  // "G1".."G10"
+  std::string message;
+  std::vector<std::string> sessions;
+  std::vector<int64_t> ids;    // invocation ids involved
+  std::vector<int64_t> zxids;  // zxids involved
+  // The history lines that show it: the offending lines and the lines they conflict with, in
+  // history order.
+  std::vector<nlohmann::json> excerpt;
+};
+
+std::vector<Violation> check_history(const Scenario& sc,
+                                     const std::vector<nlohmann::json>& history);
+
+// "G4 session b (ids 7) zxids 5: message" and the excerpt lines, for reports.
+std::string violation_to_string(const Violation& v);
+
+}  // namespace fkemu

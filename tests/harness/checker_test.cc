@@ -1,0 +1,425 @@
+// The sequential ZooKeeper model and the history checker: the model reproduces the measured
+// ZooKeeper 3.8 facts; the checker finds nothing in fkemu's histories of every bundled
+// scenario and names the right guarantee for a history with one thing changed.
+#include "harness/checker.h"
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/scenario.h"
+#include "harness/scenario_runner.h"
+#include "harness/zookeeper_model.h"
+
+using namespace fkemu;
+using json = nlohmann::json;
+
+namespace {
+
+Scenario load(const std::string& name) {
+  auto sc = load_scenario(std::string(FKEMU_SOURCE_DIR) + "/scenarios/" + name);
+  REQUIRE(sc.is_ok());
+  return *sc;
+}
+
+std::vector<json> history_of(const Scenario& sc, uint64_t seed = 1) {
+  RunOptions opt;
+  opt.seed = seed;
+  return run_scenario(sc, opt).history;
+}
+
+std::string report(const std::vector<Violation>& vs) {
+  std::string out;
+  for (const auto& v : vs) out += "\n" + violation_to_string(v);
+  return out;
+}
+
+bool names(const std::vector<Violation>& vs, const std::string& g) {
+  for (const auto& v : vs)
+    if (v.guarantee == g) return true;
+  return false;
+}
+
+size_t find_line(const std::vector<json>& h, const std::function<bool(const json&)>& pred,
+                 size_t from = 0) {
+  for (size_t i = from; i < h.size(); ++i)
+    if (pred(h[i])) return i;
+  FAIL("no such line in the history");
+  return 0;
+}
+
+auto answer_to(int64_t id) {
+  return [id](const json& l) { return l["kind"] != "invoke" && l.value("id", -1) == id; };
+}
+auto invoke_of(int64_t id) {
+  return [id](const json& l) { return l["kind"] == "invoke" && l.value("id", -1) == id; };
+}
+auto watch_line(const std::string& session, int64_t zxid) {
+  return [=](const json& l) {
+    return l["kind"] == "watch" && l["session"] == session && l["zxid"] == zxid;
+  };
+}
+
+// Runs `scenario`, checks that its history is clean, changes it with `mutate` and returns what
+// the checker says about the changed history.
+std::vector<Violation> corrupted(const std::string& scenario,
+                                 const std::function<void(std::vector<json>&)>& mutate) {
+  const Scenario sc = load(scenario);
+  std::vector<json> h = history_of(sc);
+  const auto clean = check_history(sc, h);
+  INFO(scenario << " before the change:" << report(clean));
+  REQUIRE(clean.empty());
+  mutate(h);
+  return check_history(sc, h);
+}
+
+#define REQUIRE_NAMES(violations, g)                          \
+  do {                                                        \
+    const auto& vs_ = (violations);                           \
+    INFO("violations:" << report(vs_));                       \
+    REQUIRE(names(vs_, g));                                   \
+    for (const auto& v_ : vs_)                                \
+      if (v_.guarantee == g) CHECK_FALSE(v_.excerpt.empty()); \
+  } while (0)
+
+ModelWrite create_of(const std::string& session, const std::string& path, bool ephemeral = false,
+                     bool sequential = false, const std::string& data = "") {
+  ModelWrite w;
+  w.op = "create";
+  w.session = session;
+  w.path = path;
+  w.data = data;
+  w.ephemeral = ephemeral;
+  w.sequential = sequential;
+  return w;
+}
+ModelWrite delete_of(const std::string& path, int version = -1) {
+  ModelWrite w;
+  w.op = "delete";
+  w.session = "a";
+  w.path = path;
+  w.version = version;
+  return w;
+}
+ModelWrite set_of(const std::string& path, const std::string& data, int version = -1) {
+  ModelWrite w;
+  w.op = "set_data";
+  w.session = "a";
+  w.path = path;
+  w.data = data;
+  w.version = version;
+  return w;
+}
+
+}  // namespace
+
+// ---- the model -------------------------------------------------------------------------------
+
+TEST_CASE("the model starts with ZooKeeper's initial tree", "[model]") {
+  ZooKeeperModel m;
+  CHECK(m.exists("/").stat->cversion == -1);
+  CHECK(m.get_children("/").children == std::vector<std::string>{"zookeeper"});
+  CHECK(m.exists("/zookeeper").stat->cversion == -2);
+  CHECK(m.get_children("/zookeeper").children == std::vector<std::string>{"config", "quota"});
+  CHECK(m.exists("/zookeeper/config").stat->aversion == -1);
+  CHECK(m.exists("/zookeeper/quota").stat->czxid == 0);
+}
+
+TEST_CASE("the model reproduces the measured cversion and sequential-suffix table", "[model]") {
+  ZooKeeperModel m;
+  int64_t z = 3;
+  REQUIRE(m.apply(create_of("a", "/p"), z++).ok());
+  REQUIRE(m.apply(create_of("a", "/p/a"), z++).ok());
+  REQUIRE(m.apply(create_of("a", "/p/b"), z++).ok());
+  REQUIRE(m.apply(delete_of("/p/a"), z++).ok());
+  CHECK(m.apply(create_of("a", "/p/s-", false, true), z++).path == "/p/s-0000000002");
+  REQUIRE(m.apply(delete_of("/p/s-0000000002"), z++).ok());
+  CHECK(m.apply(create_of("a", "/p/s-", false, true), z++).path == "/p/s-0000000003");
+  CHECK(m.apply(create_of("a", "/p/", false, true), z++).path == "/p/0000000004");
+  CHECK(m.apply(create_of("a", "/p/b"), z++).error == "NodeExists");
+  CHECK(m.apply(delete_of("/p/zz"), z++).error == "NoNode");
+  const Stat s = *m.exists("/p").stat;
+  CHECK(s.cversion == 7);
+  CHECK(s.pzxid == 0xa);
+  CHECK(s.num_children == 3);
+  CHECK(s.mzxid == 3);
+  CHECK(s.version == 0);
+  CHECK(m.apply(create_of("a", "/zookeeper/x"), z++).ok());
+  CHECK(m.exists("/zookeeper").stat->cversion == -1);
+  CHECK(m.exists("/zookeeper").stat->num_children == 3);
+  CHECK(m.apply(create_of("a", "/", false, true), z++).path == "/0000000001");
+}
+
+TEST_CASE("the model answers errors in ZooKeeper's order", "[model]") {
+  ZooKeeperModel m;
+  CHECK(m.apply(create_of("a", "/nope/a\x1f"), 1).error == "NoNode");
+  CHECK(m.apply(create_of("a", "/nope/a/"), 1).error == "BadArguments");
+  CHECK(m.apply(create_of("a", "/a\x1f"), 1).error == "BadArguments");
+  CHECK(m.apply(create_of("a", "/"), 1).error == "NodeExists");
+  CHECK(m.apply(create_of("a", "/zookeeper"), 1).error == "NodeExists");
+  REQUIRE(m.apply(create_of("a", "/e", true), 1).ok());
+  CHECK(m.apply(create_of("b", "/e", true), 2).error == "NodeExists");
+  CHECK(m.apply(create_of("b", "/e/x"), 2).error == "NoChildrenForEphemerals");
+  REQUIRE(m.apply(create_of("a", "/d", false, false, "x"), 3).ok());
+  REQUIRE(m.apply(create_of("a", "/d/c"), 4).ok());
+  CHECK(m.apply(delete_of("/d", 5), 5).error == "BadVersion");
+  CHECK(m.apply(delete_of("/d", 0), 5).error == "NotEmpty");
+  CHECK(m.apply(delete_of("/missing", 3), 5).error == "NoNode");
+  CHECK(m.apply(set_of("/missing", "x", 3), 5).error == "NoNode");
+  CHECK(m.apply(set_of("/d", "x", 1), 5).error == "BadVersion");
+  for (const char* p : {"/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"})
+    CHECK(m.apply(delete_of(p), 5).error == "BadArguments");
+  CHECK(m.apply(set_of("/zookeeper/quota", "q"), 5).stat->version == 1);
+  CHECK(m.get_data("/a/").error == "BadArguments");
+  CHECK(m.get_data("/nope").error == "NoNode");
+  CHECK(m.exists("/nope").ok());
+  CHECK_FALSE(m.exists("/nope").stat);
+}
+
+TEST_CASE("the model fires watches per ZooKeeper's table, once", "[model]") {
+  ZooKeeperModel m;
+  const int64_t created = m.add_watch("b", "/w", WatchKind::Data);  // exists on a missing node
+  const int64_t parent = m.add_watch("b", "/", WatchKind::Child);
+  auto r = m.apply(create_of("a", "/w"), 1);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].registration == created);
+  CHECK(r.events[0].event == "NodeCreated");
+  CHECK(r.events[1].registration == parent);
+  CHECK(r.events[1].event == "NodeChildrenChanged");
+  CHECK(m.apply(set_of("/w", "1"), 2).events.empty());  // one-shot
+
+  m.add_watch("b", "/w", WatchKind::Data);
+  m.add_watch("c", "/w", WatchKind::Data);
+  CHECK(m.apply(set_of("/w", "2"), 3).events.size() == 2);
+
+  m.add_watch("b", "/w", WatchKind::Data);
+  m.add_watch("b", "/w", WatchKind::Child);
+  m.add_watch("b", "/", WatchKind::Child);
+  r = m.apply(delete_of("/w"), 4);
+  REQUIRE(r.events.size() == 3);
+  CHECK(r.events[0].event == "NodeDeleted");
+  CHECK(r.events[1].event == "NodeDeleted");
+  CHECK(r.events[2].event == "NodeChildrenChanged");
+  CHECK(m.watch_count() == 0);
+}
+
+TEST_CASE("the model's close deletes ephemerals at one zxid and drops the session's watches",
+          "[model]") {
+  ZooKeeperModel m;
+  REQUIRE(m.apply(create_of("a", "/h"), 1).ok());
+  int64_t z = 2;
+  for (const char* p : {"/h/a", "/h/b", "/h/f"})
+    REQUIRE(m.apply(create_of("s", p, true), z++).ok());
+  m.add_watch("s", "/h/a", WatchKind::Data);  // the closing session's own: no event
+  m.add_watch("b", "/h/a", WatchKind::Data);
+  m.add_watch("b", "/h", WatchKind::Child);
+  const auto r = m.close_session("s", 9);
+  CHECK(r.deleted == std::vector<std::string>{"/h/b", "/h/a", "/h/f"});  // HashSet order
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].event == "NodeChildrenChanged");  // after the first child, /h/b
+  CHECK(r.events[1].session == "b");
+  CHECK(r.events[1].event == "NodeDeleted");
+  CHECK(m.exists("/h").stat->pzxid == 9);
+  CHECK(m.exists("/h").stat->num_children == 0);
+  CHECK(m.apply(create_of("s", "/x"), 10).error == "SessionExpired");
+  CHECK(m.watch_count() == 0);
+}
+
+// ---- the checker on real histories -----------------------------------------------------------
+
+TEST_CASE("the checker finds no violation in any bundled scenario", "[checker]") {
+  auto files = scenario_files(std::string(FKEMU_SOURCE_DIR) + "/scenarios");
+  REQUIRE(files.is_ok());
+  REQUIRE(files->size() > 10);
+  size_t runs = 0;
+  for (const auto& f : *files) {
+    auto sc = load_scenario(f);
+    REQUIRE(sc.is_ok());
+    const uint64_t seeds = sc->mode == ScenarioMode::Concurrent ? 20 : 2;
+    for (uint64_t seed = 1; seed <= seeds; ++seed)
+      for (const char* scheduler : {"random", "oldest-first"}) {
+        RunOptions opt;
+        opt.seed = seed;
+        opt.scheduler = scheduler;
+        const auto h = run_scenario(*sc, opt).history;
+        const auto vs = check_history(*sc, h);
+        INFO(sc->name << " seed " << seed << " " << scheduler << report(vs) << "\n"
+                      << history_to_jsonl(h));
+        CHECK(vs.empty());
+        ++runs;
+      }
+  }
+  CHECK(runs > 100);
+}
+
+TEST_CASE("G1: a committed write answered with a stat ZooKeeper would not give", "[checker]") {
+  REQUIRE_NAMES(corrupted("watch-data.json",
+                          [](auto& h) { h[find_line(h, answer_to(5))]["stat"]["version"] = 7; }),
+                "G1");
+}
+
+TEST_CASE("G1: a write answered before another was invoked has the larger zxid", "[checker]") {
+  REQUIRE_NAMES(corrupted("watch-data.json",
+                          [](auto& h) {
+                            std::swap(h[find_line(h, answer_to(6))]["zxid"],
+                                      h[find_line(h, answer_to(10))]["zxid"]);
+                          }),
+                "G1");
+}
+
+TEST_CASE("G1: a failed write with an error ZooKeeper cannot give", "[checker]") {
+  REQUIRE_NAMES(corrupted("errors-create.json",
+                          [](auto& h) { h[find_line(h, answer_to(3))]["error"] = "NoNode"; }),
+                "G1");
+}
+
+TEST_CASE("G2: a session's answers out of invocation order", "[checker]") {
+  REQUIRE_NAMES(corrupted("watch-data.json",
+                          [](auto& h) {
+                            // invoke 7, ok 7, invoke 8, ok 8 -> invoke 7, invoke 8, ok 8, ok 7
+                            const size_t i = find_line(h, invoke_of(7));
+                            REQUIRE(h[i + 2] == h[find_line(h, invoke_of(8))]);
+                            const json ok7 = h[i + 1], inv8 = h[i + 2], ok8 = h[i + 3];
+                            h[i + 1] = inv8;
+                            h[i + 2] = ok8;
+                            h[i + 3] = ok7;
+                          }),
+                "G2");
+}
+
+TEST_CASE("G3: a session reads a node older than it has seen it", "[checker]") {
+  REQUIRE_NAMES(corrupted("stat-evolution.json",
+                          [](auto& h) {
+                            h[find_line(h, answer_to(15))]["stat"] =
+                                h[find_line(h, answer_to(7))]["stat"];
+                          }),
+                "G3");
+}
+
+TEST_CASE("G4: a read answers data that no state had", "[checker]") {
+  REQUIRE_NAMES(
+      corrupted("watch-data.json", [](auto& h) { h[find_line(h, answer_to(7))]["data"] = "9"; }),
+      "G4");
+}
+
+TEST_CASE("G4: a read answers a state newer than every write invoked before it", "[checker]") {
+  REQUIRE_NAMES(corrupted("stat-evolution.json",
+                          [](auto& h) {
+                            h[find_line(h, answer_to(7))]["stat"] =
+                                h[find_line(h, answer_to(15))]["stat"];
+                          }),
+                "G4");
+}
+
+TEST_CASE("G5: a watch event recorded after a read that reflects its change", "[checker]") {
+  REQUIRE_NAMES(corrupted("watch-data.json",
+                          [](auto& h) {
+                            const size_t w = find_line(h, watch_line("b", 4));
+                            const json event = h[w];
+                            h.erase(h.begin() + static_cast<long>(w));
+                            const size_t ok11 = find_line(h, answer_to(11));
+                            h.insert(h.begin() + static_cast<long>(ok11) + 1, event);
+                          }),
+                "G5");
+}
+
+TEST_CASE("G5: a session's watch events out of zxid order", "[checker]") {
+  REQUIRE_NAMES(corrupted("watch-one-shot.json",
+                          [](auto& h) {
+                            std::swap(h[find_line(h, watch_line("b", 5))],
+                                      h[find_line(h, watch_line("b", 7))]);
+                          }),
+                "G5");
+}
+
+TEST_CASE("G6: a dropped watch event", "[checker]") {
+  REQUIRE_NAMES(
+      corrupted("watch-one-shot.json",
+                [](auto& h) {
+                  h.erase(h.begin() + static_cast<long>(find_line(h, watch_line("b", 9))));
+                }),
+      "G6");
+}
+
+TEST_CASE("G6: a duplicated watch event", "[checker]") {
+  REQUIRE_NAMES(corrupted("watch-one-shot.json",
+                          [](auto& h) {
+                            const size_t w = find_line(h, watch_line("b", 2));
+                            h.insert(h.begin() + static_cast<long>(w) + 1, h[w]);
+                          }),
+                "G6");
+}
+
+TEST_CASE("G6: a watch event of the wrong type", "[checker]") {
+  REQUIRE_NAMES(
+      corrupted("watch-one-shot.json",
+                [](auto& h) { h[find_line(h, watch_line("b", 9))]["event"] = "NodeDataChanged"; }),
+      "G6");
+}
+
+TEST_CASE("G8: an ephemeral still visible after its session's close", "[checker]") {
+  REQUIRE_NAMES(corrupted("ephemeral-close.json",
+                          [](auto& h) {
+                            h[find_line(h, answer_to(11))]["stat"] =
+                                h[find_line(h, answer_to(8))]["stat"];
+                          }),
+                "G8");
+}
+
+TEST_CASE("G8: a closed session's request answered ok", "[checker]") {
+  REQUIRE_NAMES(corrupted("ephemeral-close.json",
+                          [](auto& h) {
+                            json& a = h[find_line(h, answer_to(13))];
+                            a.erase("error");
+                            a["kind"] = "ok";
+                            a["data"] = "persistent";
+                            a["stat"] = h[find_line(h, answer_to(5))]["stat"];
+                          }),
+                "G8");
+}
+
+TEST_CASE("G8: an expired session's ephemerals must go within timeout + heartbeat", "[checker]") {
+  // Without its NodeDeleted events and with b's later reads showing the ephemeral, the close the
+  // checker infers for the expiry comes too late.
+  REQUIRE_NAMES(corrupted("session-expiry.json",
+                          [](auto& h) {
+                            std::erase_if(h, [](const json& l) { return l["kind"] == "watch"; });
+                            json& children = h[find_line(h, answer_to(8))];
+                            children = h[find_line(h, answer_to(4))];
+                            children["id"] = 8;
+                          }),
+                "G8");
+}
+
+TEST_CASE("G9: a sequential create with the wrong suffix", "[checker]") {
+  REQUIRE_NAMES(
+      corrupted("sequential-names.json",
+                [](auto& h) { h[find_line(h, answer_to(3))]["path"] = "/q/n-0000000000"; }),
+      "G9");
+}
+
+TEST_CASE("G10: an invocation that is never answered", "[checker]") {
+  REQUIRE_NAMES(corrupted("basic-create.json",
+                          [](auto& h) {
+                            h.erase(h.begin() + static_cast<long>(find_line(h, answer_to(2))));
+                          }),
+                "G10");
+}
+
+TEST_CASE("violations name the sessions, ids and zxids involved", "[checker]") {
+  const auto vs = corrupted("watch-data.json",
+                            [](auto& h) { h[find_line(h, answer_to(5))]["stat"]["version"] = 7; });
+  REQUIRE_FALSE(vs.empty());
+  CHECK(vs[0].guarantee == "G1");
+  CHECK(vs[0].sessions == std::vector<std::string>{"a"});
+  CHECK(vs[0].ids == std::vector<int64_t>{5});
+  CHECK(vs[0].zxids == std::vector<int64_t>{2});
+  bool invoke = false, answer = false;
+  for (const json& l : vs[0].excerpt) {
+    invoke = invoke || (l["kind"] == "invoke" && l["id"] == 5);
+    answer = answer || (l["kind"] == "ok" && l["id"] == 5);
+  }
+  CHECK(invoke);
+  CHECK(answer);
+}
