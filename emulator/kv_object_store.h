@@ -1,9 +1,12 @@
 // KvObjectStore: the user store kept in a key-value table instead of an object store
 // (scenario config "user_store": "kv", as FaaSKeeper's DynamoDB user-storage variant). Each
-// object is one item {doc: <object>} of table "user" in the given KvStore; reads are strongly
-// consistent, as the KV store's are.
+// object is one item {doc: <object>, tag: n} of table "user" in the given KvStore; reads are
+// strongly consistent, as the KV store's are. The tag counts the item's puts; a conditional put
+// is a conditional KV write on it. (A removed
+// object's tag starts again from 1; the protocol never removes user-store objects.)
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,14 +25,36 @@ class KvObjectStore final : public ObjectStore {
     KvWrite w;
     w.table = table_;
     w.key = key;
-    w.kind = KvWrite::Kind::Put;
-    w.item = nlohmann::json{{"doc", std::move(object)}};
+    w.updates = {Update::set("doc", std::move(object)), Update::add("tag", 1)};
     (void)kv_.write(w);
   }
   std::optional<nlohmann::json> get(const std::string& key) const override {
     auto item = kv_.get(table_, key);
     if (!item) return std::nullopt;
     return item->at("doc");
+  }
+  std::optional<TaggedObject> get_tagged(const std::string& key) const override {
+    auto item = kv_.get(table_, key);
+    if (!item) return std::nullopt;
+    return TaggedObject{item->at("doc"), std::to_string(item->value("tag", int64_t{0}))};
+  }
+  bool put_if(const std::string& key, nlohmann::json object, const std::string& etag) override {
+    KvWrite w;
+    w.table = table_;
+    w.key = key;
+    if (etag.empty()) {
+      w.conditions.push_back(Condition::not_exists("doc"));
+    } else {
+      int64_t tag = 0;
+      try {
+        tag = std::stoll(etag);
+      } catch (...) {
+        return false;  // not a tag this store gave out
+      }
+      w.conditions.push_back(Condition::eq("tag", tag));
+    }
+    w.updates = {Update::set("doc", std::move(object)), Update::add("tag", 1)};
+    return kv_.write(w).ok;
   }
   bool remove(const std::string& key) override {
     const bool existed = kv_.get(table_, key).has_value();

@@ -1,10 +1,12 @@
 // MemoryObjectStore: an in-memory S3-like store, the reference implementation of ObjectStore.
 //
 // Guarantees: strong read-after-write consistency (a get sees the last put or remove before it),
-// put replaces an object whole, list is ordered by key. Objects are kept as given (no
+// put replaces an object whole, every put gives the object a new entity tag, list is ordered
+// by key. Objects are kept as given (no
 // serialization). Not thread-safe; like every service fake it is driven by one thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -25,11 +27,18 @@ class MemoryObjectStore final : public ObjectStore {
 
   void put(const std::string& key, nlohmann::json object) override;
   std::optional<nlohmann::json> get(const std::string& key) const override;
+  std::optional<TaggedObject> get_tagged(const std::string& key) const override;
+  bool put_if(const std::string& key, nlohmann::json object, const std::string& etag) override;
   bool remove(const std::string& key) override;
   std::vector<std::pair<std::string, nlohmann::json>> list() const override;
 
  private:
-  std::map<std::string, nlohmann::json, std::less<>> objects_;
+  struct Stored {
+    nlohmann::json object;
+    uint64_t generation;  // the entity tag: a store-wide counter, so a tag is never reused
+  };
+  std::map<std::string, Stored, std::less<>> objects_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace fkemu

@@ -242,13 +242,31 @@ class Runner {
 
 }  // namespace
 
+namespace {
+
+// A lock left by a writer instance that was killed is no fault of the protocol: it expires
+// after the lock lifetime. Any other lock left at quiescence is (lock owners are
+// "a<attempt>@<process>", core/protocol/writer.cc).
+bool held_by_killed_instance(const Executor& ex, const json& item) {
+  const std::string owner = item.value("lock_owner", std::string());
+  const auto at = owner.find('@');
+  if (at == std::string::npos) return false;
+  try {
+    return ex.was_killed(static_cast<ProcessId>(std::stoull(owner.substr(at + 1))));
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> quiescence_problems(LocalService& service) {
   std::vector<std::string> problems;
   auto& sys = service.system_store();
   for (const auto& [path, item] : sys.scan(kNodesTable)) {
     if (item.contains("pending") && !item["pending"].empty())
       problems.push_back("node " + path + " still has pending updates " + item["pending"].dump());
-    if (item.contains("lock"))
+    if (item.contains("lock") && !held_by_killed_instance(service.executor(), item))
       problems.push_back("node " + path + " is still locked by " +
                          item.value("lock_owner", std::string("?")));
     const bool exists = item.value("exists", false);
@@ -271,7 +289,9 @@ std::vector<std::string> quiescence_problems(LocalService& service) {
       problems.push_back("node " + path + " exists in the user store but not in the system store");
   }
   for (const auto& [name, item] : sys.scan(kSessionsTable)) {
-    if (item.contains("lock")) problems.push_back("session " + name + " is still locked");
+    if (item.contains("lock") && !held_by_killed_instance(service.executor(), item))
+      problems.push_back("session " + name + " is still locked by " +
+                         item.value("lock_owner", std::string("?")));
     if (item.contains("pending") && !item["pending"].empty())
       problems.push_back("session " + name + " still has pending updates");
   }

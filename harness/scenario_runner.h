@@ -51,7 +51,8 @@ struct RunOutcome {
 
 RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options = {});
 
-// Checks that the stores are at rest: no pending updates, no held locks, queues empty, and the
+// Checks that the stores are at rest: no pending updates, no held locks (but those of killed
+// writer instances, which expire by themselves), queues empty, and the
 // user store's tree equal to the system store's. Returns the disagreements.
 std::vector<std::string> quiescence_problems(LocalService& service);
 

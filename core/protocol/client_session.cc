@@ -28,6 +28,12 @@ int64_t stat_field(const json& record, const char* f) {
   return record.at("stat").value(f, int64_t{0});
 }
 
+int64_t record_zxid(const std::optional<json>& record) {
+  if (!record) return 0;
+  if (record->contains("tombstone")) return record->value("tombstone", int64_t{0});
+  return record->value("zxid", int64_t{0});  // the initial tree's records have none
+}
+
 }  // namespace
 
 ClientSession::ClientSession(Deployment& d, std::string name)
@@ -114,6 +120,7 @@ void ClientSession::deliver(const json& message) {
       fire(e.at("id").get<std::string>(), e.at("event").get<std::string>(),
            e.at("path").get<std::string>(), zxid);
     last_event_zxid_ = std::max(last_event_zxid_, zxid);
+    written_up_to(zxid);  // events are sent once their update's records are all written
     notified_.set();
   } else if (type == "ping") {
     if (!unresponsive_ && !closed_ && d_.ex.fault("session.unresponsive")) unresponsive_ = true;
@@ -178,8 +185,40 @@ void ClientSession::fire_local(const std::string& path, const std::optional<json
   }
 }
 
+void ClientSession::note_update_paths(const std::string& path, const std::optional<json>& record) {
+  if (!record || !record->contains("update")) return;
+  const json& u = (*record)["update"];
+  const int64_t zxid = u.value("zxid", int64_t{0});
+  for (const json& trig : u.value("triggers", json::array())) {
+    const std::string& p = trig.at("path").get_ref<const std::string&>();
+    if (p == path) continue;
+    int64_t& need = catch_up_[p];
+    need = std::max(need, zxid);
+  }
+}
+
+void ClientSession::written_up_to(int64_t zxid) {
+  std::erase_if(catch_up_, [zxid](const auto& e) { return e.second <= zxid; });
+}
+
 Task<std::optional<json>> ClientSession::read_record(const std::string& path) {
-  auto record = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
+  std::optional<json> record;
+  Duration pause = kMillisecond;
+  for (;;) {
+    record = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
+    auto need = catch_up_.find(path);
+    if (need == catch_up_.end() || FKEMU_MUTANT(d_.config, "reads.no_catch_up")) break;
+    if (record_zxid(record) >= need->second) {
+      catch_up_.erase(need);
+      break;
+    }
+    if (closing_ || closed_) break;
+    // The distributor is writing the rest of the update now (or will, once its message is
+    // delivered again): poll, backing off up to 100 ms.
+    co_await d_.ex.sleep(pause, "client.catch_up");
+    pause = std::min<Duration>(2 * pause, 100 * kMillisecond);
+  }
+  note_update_paths(path, record);
   if (record) co_await wait_for_epoch(record->value("epoch", json()));
   fire_from_update(record);
   fire_local(path, record);
@@ -215,6 +254,8 @@ Task<OpResult> ClientSession::write(json request) {
   }
   json answer = co_await inbox->receive();
   waiting_.erase(req);
+  // The distributor answers once every update up to this one is written.
+  if (answer.contains("zxid")) written_up_to(answer.value("zxid", int64_t{0}));
   co_await wait_for_epoch(answer.value("epoch", json()));
   co_await release_in_order(ticket);
   if (answer.contains("error")) {

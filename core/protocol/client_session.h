@@ -90,6 +90,12 @@ class ClientSession {
     bool existed = false;  // the node existed when the watch was set
   };
   Task<std::optional<nlohmann::json>> read_record(const std::string& path);
+  // An update that changes several nodes writes their records one after the other. Having
+  // read one of them, the session must not read another in its older state (G4): it notes the
+  // update's other paths (catch_up_) and read_record waits for their records to catch up.
+  void note_update_paths(const std::string& path, const std::optional<nlohmann::json>& record);
+  // Everything up to `zxid` is fully written (an answer or an event for it arrived).
+  void written_up_to(int64_t zxid);
   Task<void> wait_for_epoch(const nlohmann::json& epoch);
   // Fires this session's watches on `path` that `record` shows to have been triggered.
   void fire_local(const std::string& path, const std::optional<nlohmann::json>& record);
@@ -108,6 +114,7 @@ class ClientSession {
   int64_t last_event_zxid_ = 0;
   uint64_t next_reg_ = 1;
   std::map<std::string, Registration> registrations_;  // id -> not yet fired
+  std::map<std::string, int64_t> catch_up_;            // path -> zxid its record must reach
   std::function<void(const nlohmann::json&)> on_event_;
   Event notified_;
   int64_t next_req_ = 1;

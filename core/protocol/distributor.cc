@@ -53,6 +53,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     KvWrite w;
     w.table = kProgressTable;
     w.key = "distributor";
+    w.conditions.push_back(Condition::absent_or_lt("last_zxid", zxid));  // never backwards
     w.updates = {Update::set("last_zxid", zxid), Update::set("last_answer", nullptr)};
     co_await ex.call("kv.write", 0, [&] { return d_.system.write(w); });
     co_return;
@@ -116,31 +117,40 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   }
 
   // 4. Apply to the user store; a deleted node leaves a tombstone, so that reads of it are held
-  //    by the epoch too and a later exists watch knows the deletion's zxid.
+  //    by the epoch too and a later exists watch knows the deletion's zxid. Each record names
+  //    the zxid it reflects and is written with a conditional put, never over a newer one:
+  //    an instance whose batch was delivered again to another instance (a visibility timeout
+  //    that ran out while it was still working) must not write an older state back.
   json result = upd.value("result", json::object());
   for (const json& ch : upd.at("changes")) {
     const std::string path = ch.at("path").get<std::string>();
     const std::string& kind = ch.at("kind").get_ref<const std::string&>();
+    if (kind != "delete" && kind != "create" && kind != "set" && kind != "parent") continue;
     const json node = materialize(ch, zxid);
-    json record;
-    size_t bytes = 0;
-    if (kind == "delete") {
-      record = json{{"tombstone", zxid}};
-    } else if (kind == "create" || kind == "set") {
-      const json& data = ch.at("data");
-      bytes = data.get_binary().size();
-      record = user_record(node, data);
-      result["stat"] = node.at("stat");
-    } else if (kind == "parent") {
-      auto old = co_await ex.call("user.get", 0, [&] { return d_.user.get(path); });
-      json data = old ? old->value("data", json::binary({})) : json::binary({});
-      record = user_record(node, std::move(data));
-    } else {
-      continue;
+    if (kind == "create" || kind == "set") result["stat"] = node.at("stat");
+    for (;;) {
+      auto old = co_await ex.call("user.get", 0, [&] { return d_.user.get_tagged(path); });
+      if (old && old->object.value("zxid", int64_t{0}) >= zxid) break;  // a newer state is there
+      json record;
+      size_t bytes = 0;
+      if (kind == "delete") {
+        record = json{{"tombstone", zxid}};
+      } else if (kind == "parent") {
+        json data = old ? old->object.value("data", json::binary({})) : json::binary({});
+        record = user_record(node, std::move(data));
+      } else {
+        const json& data = ch.at("data");
+        bytes = data.get_binary().size();
+        record = user_record(node, data);
+      }
+      record["zxid"] = zxid;
+      if (!FKEMU_MUTANT(d_.config, "epoch.not_attached")) record["epoch"] = epoch;
+      if (!triggers.empty()) record["update"] = json{{"zxid", zxid}, {"triggers", triggers}};
+      const std::string etag = old ? old->etag : std::string();
+      const bool put = co_await ex.call(
+          "user.put", bytes, [&] { return d_.user.put_if(path, std::move(record), etag); });
+      if (put) break;
     }
-    if (!FKEMU_MUTANT(d_.config, "epoch.not_attached")) record["epoch"] = epoch;
-    if (!triggers.empty()) record["update"] = json{{"zxid", zxid}, {"triggers", triggers}};
-    co_await ex.call("user.put", bytes, [&] { d_.user.put(path, std::move(record)); });
   }
 
   // 5. A registration that landed after the first look may have read the old data again
@@ -160,7 +170,9 @@ Task<void> Distributor::handle(ReceivedMessage message) {
                      [&] { return d_.watch_queue.send("watches", dedup, std::move(msg)); });
   }
 
-  // 7. Pop and record progress atomically, then answer.
+  // 7. Pop and record progress atomically, then answer. Only the first instance to finish
+  //    this update pops it: another instance that had the same batch finds the progress
+  //    record moved on (and must not pop a later update's uid).
   const json answer{
       {"type", "result"},
       {"req", upd.at("req")},
@@ -173,6 +185,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   pop[0].updates = {Update::remove_head("pending")};
   pop[1].table = kProgressTable;
   pop[1].key = "distributor";
+  pop[1].conditions.push_back(Condition::absent_or_lt("last_zxid", zxid));
   pop[1].updates = {Update::set("last_zxid", zxid), Update::set("last_answer", answer)};
   co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(pop); });
   co_await send(answer);

@@ -29,6 +29,8 @@ inline const std::vector<MutantInfo>& protocol_mutants() {
        "the watch function removes registrations before it has notified"},
       {"epoch.not_attached", "user-store records and answers carry no epoch"},
       {"reads.not_stalled", "the client returns results without waiting for owed notifications"},
+      {"reads.no_catch_up",
+       "the client reads a node of a multi-node update before that update's record is there"},
       {"ephemeral.cleanup_skipped", "closing or expiring a session leaves its ephemeral nodes"},
       {"sequential.from_cversion",
        "the sequential suffix is taken from cversion instead of the create count"},

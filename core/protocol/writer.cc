@@ -113,7 +113,9 @@ Task<void> Writer::handle(ReceivedMessage message) {
   };
 
   for (;;) {
-    const std::string attempt = "a" + std::to_string(d_.next_attempt++);
+    // The lock-owner id names the attempt and the instance (its process) that makes it.
+    const std::string attempt =
+        "a" + std::to_string(d_.next_attempt++) + "@" + std::to_string(ex.current());
     const Time now = ex.local_now();  // the instance's own clock, which may be skewed
 
     // Which items does the request change? close needs the session's ephemerals first.
@@ -353,7 +355,10 @@ Task<void> Writer::handle(ReceivedMessage message) {
           Update::set("last_error", json{{"req", req_no}, {"error", code_name(dec.error)}})};
       ws.push_back(std::move(s));
       auto r = co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(ws); });
-      if (!r.ok) continue;  // lost a lock meanwhile: decide again
+      if (!r.ok) {  // lost a lock meanwhile: release what is still ours, decide again
+        co_await unlock();
+        continue;
+      }
       json failure{{"error", code_name(dec.error)}};
       co_await answer(std::move(failure));
       co_return;
@@ -385,6 +390,9 @@ Task<void> Writer::handle(ReceivedMessage message) {
     const std::vector<KvWrite> commit = build_commit(update, zxid);
     auto r = co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(commit); });
     if (r.ok) co_return;
+    // A lock was lost (it expired and another attempt took it) or the session closed: release
+    // the locks that are still this attempt's, whatever happens next.
+    co_await unlock();
     auto after =
         co_await ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, session); });
     const bool decided = after && (system_request ? !after->value("alive", true)

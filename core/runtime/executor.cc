@@ -85,6 +85,7 @@ Time Executor::local_now() const {
 
 void Executor::kill(ProcessId pid) {
   if (!alive(pid)) return;
+  killed_.insert(pid);
   if (pid == current_) {
     kill_current_ = true;
     return;
@@ -141,6 +142,7 @@ bool Executor::step(Time until) {
   trace_.record(Decision{static_cast<uint32_t>(idx), static_cast<uint32_t>(ready_.size() + 1), now_,
                          entry.pid, entry.label});
   if (resume_hook_ && resume_hook_(entry)) {
+    killed_.insert(entry.pid);
     destroy_process(entry.pid);
     return true;
   }

@@ -25,6 +25,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -72,6 +73,8 @@ class Executor final : public Clock {
   // suspends. Killing a finished or unknown process does nothing.
   void kill(ProcessId pid);
   bool alive(ProcessId pid) const { return processes_.count(pid) != 0; }
+  // The process was killed (kill() or the resume hook), rather than finishing.
+  bool was_killed(ProcessId pid) const { return killed_.count(pid) != 0; }
   ProcessId current() const { return current_; }
   std::string_view process_name(ProcessId pid) const;
   size_t process_count() const { return processes_.size(); }
@@ -175,6 +178,7 @@ class Executor final : public Clock {
   std::map<ProcessId, Duration> clock_offsets_;
 
   std::map<ProcessId, Process> processes_;
+  std::set<ProcessId> killed_;
   ProcessId next_pid_ = 1;
   ProcessId current_ = 0;
   bool kill_current_ = false;

@@ -28,7 +28,7 @@ int explore(const ExploreArgs& a);
 
 struct MutantsArgs {
   std::vector<std::string> inputs;
-  uint64_t schedules = 400;  // per mutant, at most
+  uint64_t schedules = 3000;  // per mutant, at most
   uint64_t seed = 1;
   bool json = false;
   std::string trace_dir = ".";

@@ -1,10 +1,14 @@
-// Tests of MemoryObjectStore: read-after-write consistency, overwrite, delete, ordered listing.
+// Tests of MemoryObjectStore (and the KV-backed user store): read-after-write consistency,
+// overwrite, delete, ordered listing, conditional puts.
 #include "emulator/memory_object_store.h"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "emulator/kv_object_store.h"
+#include "emulator/memory_kv_store.h"
 
 namespace {
 
@@ -67,4 +71,40 @@ TEST_CASE("objects are stored by value and keep binary data", "[object]") {
   // A megabyte object round-trips.
   s.put("/big", json{{"data", std::string(1 << 20, 'z')}});
   CHECK(s.get("/big")->at("data").get_ref<const std::string&>().size() == (1u << 20));
+}
+
+TEST_CASE("conditional puts: If-Match on the entity tag, If-None-Match with an empty tag",
+          "[object]") {
+  MemoryObjectStore s;
+  CHECK(s.put_if("/a", json(1), ""));        // absent: If-None-Match succeeds
+  CHECK_FALSE(s.put_if("/a", json(2), ""));  // present now: fails, nothing written
+  auto t1 = s.get_tagged("/a");
+  REQUIRE(t1.has_value());
+  CHECK(t1->object == json(1));
+  CHECK(s.put_if("/a", json(3), t1->etag));
+  CHECK_FALSE(s.put_if("/a", json(4), t1->etag));  // the tag changed with the put
+  auto t2 = s.get_tagged("/a");
+  REQUIRE(t2.has_value());
+  CHECK(t2->object == json(3));
+  CHECK(t2->etag != t1->etag);
+  s.put("/a", json(5));  // a plain put changes the tag too
+  CHECK_FALSE(s.put_if("/a", json(6), t2->etag));
+  CHECK(s.get("/a") == json(5));
+  CHECK_FALSE(s.put_if("/b", json(1), t2->etag));  // If-Match on an absent object fails
+  CHECK_FALSE(s.get("/b").has_value());
+  CHECK_FALSE(s.get_tagged("/b").has_value());
+}
+
+TEST_CASE("the KV-backed user store has the same conditional puts", "[object]") {
+  fkemu::MemoryKvStore kv;
+  fkemu::KvObjectStore s(kv);
+  CHECK(s.put_if("/a", json(1), ""));
+  CHECK_FALSE(s.put_if("/a", json(2), ""));
+  auto t1 = s.get_tagged("/a");
+  REQUIRE(t1.has_value());
+  CHECK(s.put_if("/a", json(3), t1->etag));
+  CHECK_FALSE(s.put_if("/a", json(4), t1->etag));
+  CHECK_FALSE(s.put_if("/a", json(4), "not-a-tag"));
+  CHECK(s.get("/a") == json(3));
+  CHECK(s.list().size() == 1);
 }
