@@ -34,7 +34,7 @@ if [ "${3:-}" = mutants ]; then
   done
 else
   for strategy in random pct; do
-    out=$("$fkemu" explore "$scenarios" --faults --strategy "$strategy" --schedules 1500 \
+    out=$("$fkemu" explore "$scenarios" --faults --strategy "$strategy" --schedules 1000 \
       --seed 20261202 --check-determinism --all --trace-dir "$dir" 2>&1)
     got=$?
     echo "$out" | head -12
