@@ -90,6 +90,9 @@ class Runner {
           " s of virtual time after its last step, or after " + std::to_string(max_decisions_) +
           " decisions (a request never answered, or a livelock)");
     for (auto& p : quiescence_problems(service_)) out.problems.push_back(std::move(p));
+    for (const auto& name : sc_.sessions)
+      if (ClientSession* s = service_.session(name))
+        for (Time t : s->stopped_answering()) out.silent_stops.push_back(SilentStop{name, t});
     if (finish_) finish_(ex_, service_);
     out.trace_hash = ex_.trace().hash();
     out.decisions = ex_.trace().size();

@@ -23,6 +23,14 @@ namespace fkemu {
 class Executor;
 class LocalService;
 
+// A session that stopped answering heartbeats at virtual time t (microseconds, as the
+// history's "t") without a step saying so: an injected fault (session.unresponsive). The
+// history does not show it; fkemu replay prints it.
+struct SilentStop {
+  std::string session;
+  int64_t t = 0;
+};
+
 struct RunOptions {
   uint64_t seed = 1;
   std::string scheduler = "random";  // random | oldest-first
@@ -43,6 +51,8 @@ struct RunOutcome {
   std::vector<nlohmann::json> history;
   std::vector<std::string> expectation_failures;
   std::vector<std::string> problems;  // unanswered steps, stores not quiescent
+  // Sessions that stopped answering heartbeats by an injected fault, not by a step.
+  std::vector<SilentStop> silent_stops;
   uint64_t trace_hash = 0;
   size_t decisions = 0;
   int64_t end_time_us = 0;

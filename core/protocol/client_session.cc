@@ -69,7 +69,7 @@ Task<void> ClientSession::release_in_order(uint64_t ticket) {
 }
 
 Task<Status> ClientSession::reconnect_if_needed() {
-  if (!unresponsive_ || closed_) co_return Status::ok();
+  if ((!unresponsive_ && !revalidate_) || closed_) co_return Status::ok();
   // Reconnecting is a heartbeat answer that only a live session can give; an expiry the
   // heartbeat function decided before it is dropped by the writer (last_seen moved).
   KvWrite w;
@@ -83,6 +83,7 @@ Task<Status> ClientSession::reconnect_if_needed() {
     co_return Status(Code::SessionExpired, "the session expired while disconnected");
   }
   unresponsive_ = false;
+  revalidate_ = false;
   co_return Status::ok();
 }
 
@@ -109,6 +110,36 @@ void ClientSession::fire(const std::string& id, const std::string& event, const 
 }
 
 void ClientSession::deliver(const json& message) {
+  if (closed_) return;
+  if (!disconnected_ && d_.ex.fault("client.disconnect")) {
+    // The connection drops for a while (at most 1 s, and a quarter of the session timeout, so
+    // that a disconnect alone never expires the session): the service keeps retrying its
+    // sends (answers and watch events arrive, in order, when the client is back); pings go
+    // unanswered.
+    disconnected_ = true;
+    const Duration bound = std::min<Duration>(kSecond, d_.config.session_timeout / 4);
+    const Duration gone =
+        std::max<Duration>(kMillisecond, d_.ex.fault_amount("client.disconnect", bound));
+    d_.ex.spawn("reconnect:" + name_, reconnect_after(gone));
+  }
+  if (disconnected_) {
+    if (message.value("type", std::string()) != "ping") held_.push_back(message);
+    return;
+  }
+  receive(message);
+}
+
+Task<void> ClientSession::reconnect_after(Duration gone) {
+  co_await d_.ex.sleep_keep_alive(gone, "client.disconnected");
+  disconnected_ = false;
+  // The session may have expired meanwhile: the next operation asks the service first.
+  revalidate_ = true;
+  std::vector<json> held = std::move(held_);
+  held_.clear();
+  for (const json& m : held) receive(m);
+}
+
+void ClientSession::receive(const json& message) {
   const std::string type = message.value("type", std::string());
   if (type == "result") {
     // Answers to requests already released (redelivered duplicates) find no waiter.
@@ -123,7 +154,10 @@ void ClientSession::deliver(const json& message) {
     written_up_to(zxid);  // events are sent once their update's records are all written
     notified_.set();
   } else if (type == "ping") {
-    if (!unresponsive_ && !closed_ && d_.ex.fault("session.unresponsive")) unresponsive_ = true;
+    if (!unresponsive_ && !closed_ && d_.ex.fault("session.unresponsive")) {
+      unresponsive_ = true;
+      stopped_answering_.push_back(d_.ex.now());
+    }
     if (!unresponsive_ && !closed_) d_.ex.spawn("pong:" + name_, pong());
   }
 }

@@ -63,8 +63,13 @@ class ClientSession {
   Task<OpResult> remove(std::string path, int version);
   Task<OpResult> close();
 
-  // A message from the client channel: an answer, a watch event or a ping.
+  // A message from the client channel: an answer, a watch event or a ping. While the client
+  // is disconnected (fault site client.disconnect) answers and events are held until it is
+  // back and pings are lost.
   void deliver(const nlohmann::json& message);
+  // When the client stopped answering heartbeats because of an injected fault
+  // (session.unresponsive), not because a step asked it to.
+  const std::vector<Time>& stopped_answering() const { return stopped_answering_; }
 
   // Every watch event the session observes, in order: {event, path, zxid}.
   void set_event_listener(std::function<void(const nlohmann::json&)> f) {
@@ -103,6 +108,8 @@ class ClientSession {
   void fire_from_update(const std::optional<nlohmann::json>& record);
   void fire(const std::string& id, const std::string& event, const std::string& path, int64_t zxid);
   Task<Status> reconnect_if_needed();
+  void receive(const nlohmann::json& message);
+  Task<void> reconnect_after(Duration gone);
   void expire_locally();
   Task<void> pong();
 
@@ -111,6 +118,10 @@ class ClientSession {
   bool closed_ = false;
   bool closing_ = false;
   bool unresponsive_ = false;
+  bool disconnected_ = false;
+  bool revalidate_ = false;  // after a disconnect: the next operation checks the session first
+  std::vector<nlohmann::json> held_;  // messages that arrived while disconnected
+  std::vector<Time> stopped_answering_;
   int64_t last_event_zxid_ = 0;
   uint64_t next_reg_ = 1;
   std::map<std::string, Registration> registrations_;  // id -> not yet fired

@@ -392,6 +392,12 @@ int replay(const std::string& path, bool show_history) {
     return 2;
   }
   if (show_history) std::fputs(history_to_jsonl(run.outcome.history).c_str(), stdout);
+  for (const auto& f : run.faults)
+    std::printf("injected fault: %s at decision %llu (amount %lld)\n", f.site.c_str(),
+                static_cast<unsigned long long>(f.step), static_cast<long long>(f.amount));
+  for (const auto& s : run.outcome.silent_stops)
+    std::printf("session %s stopped answering heartbeats at t=%lld us (injected)\n",
+                s.session.c_str(), static_cast<long long>(s.t));
   std::printf("replayed %s: %zu decisions, %zu faults, trace hash %016llx (identical)\n",
               path.c_str(), run.choices.size(), run.faults.size(),
               static_cast<unsigned long long>(run.trace_hash));
