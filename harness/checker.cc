@@ -1,12 +1,37 @@
+// The history checker (harness/checker.h says what it judges, and how).
+//
+// The passes, in order: parse; order checks (G2, G10); committed writes and inferred closes;
+// the replay of the committed writes through ZooKeeperModel, which records every node's states
+// (G1, G9); the pass in history order over reads and failed writes (G3, G4, G8, G1); the
+// replay of the watch registrations through the model; the watch checks (G5, G6); the session
+// checks (G8). Violations are reported in that order.
+//
+// Made for histories of a million lines, where the time goes to memory, not to arithmetic:
+//   * The history's JSON is read once, by parse(), a batch of lines at a time (walking several
+//     objects side by side lets the processor overlap their cache misses), into compact
+//     records: an Op per invocation (with what its answer said, and its stat as a Stat), a
+//     WatchLine per event. Strings are std::string_view into the history (which outlives the
+//     check), data is copied once; later passes do not go back to the JSON (but for the
+//     children of a get_children answer, and excerpts of violations).
+//   * Session names and paths are interned to dense integer ids (Names): per-session and
+//     per-node tables are vectors indexed by id, a (session, path) pair is one integer key, and
+//     the hash tables (Names, FlatMap) are open-addressing arrays, not nodes allocated one by
+//     one.
+//   * Messages are built only when a violation is reported.
 #include "harness/checker.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <cstring>
+#include <deque>
 #include <limits>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
 
 #include "harness/base64.h"
 #include "harness/zookeeper_model.h"
@@ -22,55 +47,203 @@ constexpr size_t kNoLine = std::numeric_limits<size_t>::max();
 constexpr size_t kMaxStatesPerFailedWrite = 64;
 constexpr size_t kMaxCandidates = 4;
 
-bool is_write_op(const std::string& op) {
-  return op == "create" || op == "set_data" || op == "delete" || op == "close";
+// The operations of the history format; Other is any other name (kept as written).
+enum class OpKind : uint8_t {
+  Create,
+  SetData,
+  Delete,
+  Close,
+  GetData,
+  Exists,
+  GetChildren,
+  Expire,
+  Other
+};
+
+OpKind op_kind(std::string_view op) {
+  if (op == "create") return OpKind::Create;
+  if (op == "set_data") return OpKind::SetData;
+  if (op == "delete") return OpKind::Delete;
+  if (op == "close") return OpKind::Close;
+  if (op == "get_data") return OpKind::GetData;
+  if (op == "exists") return OpKind::Exists;
+  if (op == "get_children") return OpKind::GetChildren;
+  if (op == "expire") return OpKind::Expire;
+  return OpKind::Other;
 }
-bool is_read_op(const std::string& op) {
-  return op == "get_data" || op == "exists" || op == "get_children";
+bool is_write_op(OpKind k) {
+  return k == OpKind::Create || k == OpKind::SetData || k == OpKind::Delete || k == OpKind::Close;
+}
+bool is_read_op(OpKind k) {
+  return k == OpKind::GetData || k == OpKind::Exists || k == OpKind::GetChildren;
 }
 // Errors the server decides from the tree (a failed write must be one the model gives).
-bool is_tree_error(const std::string& e) {
+bool is_tree_error(std::string_view e) {
   return e == "NoNode" || e == "NodeExists" || e == "NotEmpty" || e == "BadVersion" ||
          e == "NoChildrenForEphemerals" || e == "BadArguments";
 }
 // Errors a closed session may still get: the client refuses these before looking at it.
-bool is_client_side_error(const std::string& e) {
+bool is_client_side_error(std::string_view e) {
   return e == "BadArguments" || e == "MarshallingError";
 }
 
-std::string key2(const std::string& a, const std::string& b) { return a + '\x1f' + b; }
+// The model fires these four event types; a Fire keeps a view of the name, so it must outlive
+// the model's result.
+std::string_view event_name(const std::string& e) {
+  for (std::string_view n :
+       {"NodeCreated", "NodeDeleted", "NodeDataChanged", "NodeChildrenChanged"})
+    if (e == n) return n;
+  return "?";  // not reached: the model fires nothing else
+}
 
-std::string str(const json& j, const char* k) {
-  auto it = j.find(k);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+// ---- reading JSON without copying ----------------------------------------------------------
+
+// A view of a string member (empty when absent or not a string). It points into the history.
+inline std::string_view str(const json* v) {
+  const std::string* s = v ? v->get_ptr<const std::string*>() : nullptr;
+  return s ? std::string_view(*s) : std::string_view();
+}
+int64_t num(const json* v, int64_t dflt = 0) {
+  return v && v->is_number_integer() ? v->get<int64_t>() : dflt;
 }
 int64_t num(const json& j, const char* k, int64_t dflt = 0) {
   auto it = j.find(k);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : dflt;
-}
-std::string bytes_of(const json& j) {
-  if (auto it = j.find("data"); it != j.end() && it->is_string()) return it->get<std::string>();
-  if (auto it = j.find("data_b64"); it != j.end() && it->is_string())
-    return base64_decode(it->get<std::string>()).value_or(std::string());
-  return {};
+  return it != j.end() ? num(&*it, dflt) : dflt;
 }
 
-// stat_from_json, tolerant of mistyped fields (a history under judgment may be anything).
-Stat stat_of(const json& j) {
-  Stat s;
-  s.czxid = num(j, "czxid");
-  s.mzxid = num(j, "mzxid");
-  s.pzxid = num(j, "pzxid");
-  s.ctime = num(j, "ctime");
-  s.mtime = num(j, "mtime");
-  s.version = static_cast<int32_t>(num(j, "version"));
-  s.cversion = static_cast<int32_t>(num(j, "cversion"));
-  s.aversion = static_cast<int32_t>(num(j, "aversion"));
-  if (auto it = j.find("ephemeralOwner"); it != j.end() && it->is_string())
-    s.ephemeral_owner = it->get<std::string>();
-  s.data_length = static_cast<int32_t>(num(j, "dataLength"));
-  s.num_children = static_cast<int32_t>(num(j, "numChildren"));
-  return s;
+// Calls visit(k, key, value) for every member of each of the n objects, walking them side by
+// side. A walk over a JSON object waits on memory at every member; the processor overlaps the
+// waits of independent walks (parse() reads the history this way, a batch of lines at a time).
+constexpr size_t kBatch = 8;
+template <typename Visit>
+void walk_side_by_side(const std::array<const json::object_t*, kBatch>& objects, size_t n,
+                       Visit visit) {
+  std::array<json::object_t::const_iterator, kBatch> it, end;
+  for (size_t k = 0; k < n; ++k) {
+    it[k] = objects[k]->begin();
+    end[k] = objects[k]->end();
+  }
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t k = 0; k < n; ++k)
+      if (it[k] != end[k]) {
+        visit(k, std::string_view(it[k]->first), it[k]->second);
+        ++it[k];
+        more = true;
+      }
+  }
+}
+
+// Whether a member's key is `name` (a fixed-length compare the compiler inlines).
+template <size_t N>
+bool is_key(std::string_view key, const char (&name)[N]) {
+  return key.size() == N - 1 && std::memcmp(key.data(), name, N - 1) == 0;
+}
+
+// The members of a history line that parse() reads (strings as views, empty when absent or not
+// strings; the others as pointers, null when absent).
+struct Fields {
+  std::string_view kind, session, op, path, error, event;
+  const json *id = nullptr, *data = nullptr, *data_b64 = nullptr, *flags = nullptr,
+             *watch = nullptr, *version = nullptr, *zxid = nullptr, *stat = nullptr,
+             *children = nullptr;
+};
+void set_field(Fields* f, std::string_view key, const json& value) {
+  const json* v = &value;
+  switch (key.empty() ? '\0' : key[0]) {
+    case 'k':
+      if (is_key(key, "kind")) f->kind = str(v);
+      break;
+    case 'i':
+      if (is_key(key, "id")) f->id = v;
+      break;
+    case 's':
+      if (is_key(key, "session")) f->session = str(v);
+      if (is_key(key, "stat")) f->stat = v;
+      break;
+    case 'o':
+      if (is_key(key, "op")) f->op = str(v);
+      break;
+    case 'p':
+      if (is_key(key, "path")) f->path = str(v);
+      break;
+    case 'd':
+      if (is_key(key, "data")) f->data = v;
+      if (is_key(key, "data_b64")) f->data_b64 = v;
+      break;
+    case 'c':
+      if (is_key(key, "children")) f->children = v;
+      break;
+    case 'f':
+      if (is_key(key, "flags")) f->flags = v;
+      break;
+    case 'w':
+      if (is_key(key, "watch")) f->watch = v;
+      break;
+    case 'v':
+      if (is_key(key, "version")) f->version = v;
+      break;
+    case 'e':
+      if (is_key(key, "error")) f->error = str(v);
+      if (is_key(key, "event")) f->event = str(v);
+      break;
+    case 'z':
+      if (is_key(key, "zxid")) f->zxid = v;
+      break;
+    default:
+      break;
+  }
+}
+
+// One member of a stat, as stat_from_json reads it but tolerant of mistyped fields (a history
+// under judgment may be anything): a field that is not an integer reads as 0.
+void set_stat_field(Stat* s, std::string_view key, const json& value) {
+  const int64_t n = num(&value);
+  const auto n32 = static_cast<int32_t>(n);
+  switch (key.empty() ? '\0' : key[0]) {
+    case 'c':
+      if (is_key(key, "czxid")) s->czxid = n;
+      if (is_key(key, "ctime")) s->ctime = n;
+      if (is_key(key, "cversion")) s->cversion = n32;
+      break;
+    case 'm':
+      if (is_key(key, "mzxid")) s->mzxid = n;
+      if (is_key(key, "mtime")) s->mtime = n;
+      break;
+    case 'p':
+      if (is_key(key, "pzxid")) s->pzxid = n;
+      break;
+    case 'v':
+      if (is_key(key, "version")) s->version = n32;
+      break;
+    case 'a':
+      if (is_key(key, "aversion")) s->aversion = n32;
+      break;
+    case 'e':
+      if (is_key(key, "ephemeralOwner") && value.is_string())
+        s->ephemeral_owner = value.get_ref<const std::string&>();
+      break;
+    case 'd':
+      if (is_key(key, "dataLength")) s->data_length = n32;
+      break;
+    case 'n':
+      if (is_key(key, "numChildren")) s->num_children = n32;
+      break;
+    default:
+      break;
+  }
+}
+
+// Whether stat_diff(got, want) is empty (it compares the ephemeral owners as "null" when unset).
+bool same_stat(const Stat& got, const Stat& want) {
+  const auto owner = [](const Stat& s) {
+    return s.ephemeral_owner ? std::string_view(*s.ephemeral_owner) : std::string_view("null");
+  };
+  return got.czxid == want.czxid && got.mzxid == want.mzxid && got.pzxid == want.pzxid &&
+         got.ctime == want.ctime && got.mtime == want.mtime && got.version == want.version &&
+         got.cversion == want.cversion && got.aversion == want.aversion &&
+         owner(got) == owner(want) && got.data_length == want.data_length &&
+         got.num_children == want.num_children;
 }
 
 std::string stat_diff(const Stat& got, const Stat& want) {
@@ -95,20 +268,187 @@ std::string stat_diff(const Stat& got, const Stat& want) {
   return o.str();
 }
 
+// Strings interned to dense ids 0, 1, 2, ... in order of first sight. The names are stored
+// once (a deque: they never move) and can be handed to the model; the index is an open
+// addressing table of (hash, id).
+class Names {
+ public:
+  int id(std::string_view s) {
+    if (2 * (names_.size() + 1) > slots_.size()) grow();
+    const size_t h = std::hash<std::string_view>{}(s);
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      Slot& x = slots_[i];
+      if (x.id < 0) {
+        x = Slot{h, size()};
+        names_.emplace_back(s);
+        return x.id;
+      }
+      if (x.hash == h && names_[x.id] == s) return x.id;
+    }
+  }
+  int find(std::string_view s) const {  // -1: never interned
+    if (slots_.empty()) return -1;
+    const size_t h = std::hash<std::string_view>{}(s);
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& x = slots_[i];
+      if (x.id < 0) return -1;
+      if (x.hash == h && names_[x.id] == s) return x.id;
+    }
+  }
+  const std::string& operator[](int k) const { return names_[static_cast<size_t>(k)]; }
+  int size() const { return static_cast<int>(names_.size()); }
+
+ private:
+  struct Slot {
+    size_t hash = 0;
+    int id = -1;  // -1: free
+  };
+  void grow() {
+    slots_.assign(std::max<size_t>(16, 2 * slots_.size()), Slot{});
+    for (int k = 0; k < size(); ++k) {
+      const size_t h = std::hash<std::string_view>{}(names_[k]);
+      size_t i = h & (slots_.size() - 1);
+      while (slots_[i].id >= 0) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = Slot{h, k};
+    }
+  }
+  std::deque<std::string> names_;
+  std::vector<Slot> slots_;
+};
+
+// A hash map from 64-bit keys, open addressing with linear probing in one array: no
+// allocation per entry (the largest maps have an entry per invocation, or per session and node).
+template <typename V>
+class FlatMap {
+ public:
+  const V* find(uint64_t key) const {
+    if (slots_.empty()) return nullptr;
+    for (size_t i = slot_of(key);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& s = slots_[i];
+      if (!s.used) return nullptr;
+      if (s.key == key) return &s.value;
+    }
+  }
+  // The value of `key`, inserted as V{} when absent.
+  V& operator[](uint64_t key) {
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    size_t i = slot_of(key);
+    for (; slots_[i].used; i = (i + 1) & (slots_.size() - 1))
+      if (slots_[i].key == key) return slots_[i].value;
+    ++size_;
+    slots_[i].used = true;
+    slots_[i].key = key;
+    return slots_[i].value;
+  }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    bool used = false;
+    V value{};
+  };
+  size_t slot_of(uint64_t k) const {  // a 64-bit mix (murmur3's finaliser), then the low bits
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return static_cast<size_t>(k) & (slots_.size() - 1);
+  }
+  void grow() {
+    std::vector<Slot> old =
+        std::exchange(slots_, std::vector<Slot>(std::max<size_t>(16, 2 * slots_.size())));
+    size_ = 0;
+    for (Slot& s : old)
+      if (s.used) (*this)[s.key] = std::move(s.value);
+  }
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
+// Invocation id -> index into ops_. Ids are usually 0, 1, 2, ...: those below a limit index a
+// vector, any others a hash map.
+class IdIndex {
+ public:
+  size_t find(int64_t id) const {  // kNoLine: none
+    if (dense(id)) {
+      const auto i = static_cast<size_t>(id);
+      return i < dense_.size() && dense_[i] > 0 ? dense_[i] - 1 : kNoLine;
+    }
+    const size_t* k = sparse_.find(static_cast<uint64_t>(id));
+    return k ? *k : kNoLine;
+  }
+  void insert(int64_t id, size_t k) {
+    if (dense(id)) {
+      const auto i = static_cast<size_t>(id);
+      if (i >= dense_.size()) dense_.resize(i + 1, 0);
+      dense_[i] = k + 1;
+    } else {
+      sparse_[static_cast<uint64_t>(id)] = k;
+    }
+  }
+  void set_limit(size_t limit) { limit_ = limit; }
+
+ private:
+  bool dense(int64_t id) const { return id >= 0 && static_cast<uint64_t>(id) < limit_; }
+  size_t limit_ = 0;
+  std::vector<size_t> dense_;  // index + 1; 0: none
+  FlatMap<size_t> sparse_;
+};
+
+// (session, path) as one key.
+uint64_t pair_key(int session, int path) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(session)) << 32) |
+         static_cast<uint32_t>(path);
+}
+
+// A value per (session, path): a dense table of sessions x paths entries when that is no
+// larger than `limit`, else a hash map.
+template <typename V>
+class PairTable {
+ public:
+  PairTable(int sessions, int paths, size_t limit) : paths_(static_cast<size_t>(paths)) {
+    const size_t n = static_cast<size_t>(sessions) * paths_;
+    if (n <= limit) dense_.resize(n);
+  }
+  const V* find(int session, int path) const {  // (dense: every entry exists, V{} at first)
+    return dense_.empty() ? sparse_.find(pair_key(session, path)) : &dense_[index(session, path)];
+  }
+  V& at(int session, int path) {  // inserted as V{} when absent
+    return dense_.empty() ? sparse_[pair_key(session, path)] : dense_[index(session, path)];
+  }
+
+ private:
+  size_t index(int session, int path) const {
+    return static_cast<size_t>(session) * paths_ + static_cast<size_t>(path);
+  }
+  size_t paths_;
+  std::vector<V> dense_;
+  FlatMap<V> sparse_;
+};
+
 // ---- the history, parsed ------------------------------------------------------------------
 
 struct Op {
+  // The invocation.
   int64_t id = 0;
-  std::string session, op, path, data;
-  bool ephemeral = false, sequential = false, watch = false;
-  int32_t version = -1;
+  std::string_view op;     // the operation's name, as the history spells it
+  std::string_view bytes;  // a write's data (data, or data_b64 decoded); get_data: the answer's
   size_t invoke = 0;
-  size_t answer = kNoLine;
+  int session = 0;  // session id
+  int path = 0;     // path id (the empty path when the line has none)
+  int32_t version = -1;
+  uint32_t seq = 0;  // position among its session's invocations
+  OpKind kind = OpKind::Other;
+  bool ephemeral = false, sequential = false, watch = false;
+  // The answer, as parse() read it (later passes do not look at the history's JSON again).
   bool ok = false;
-  std::string error;
-  int64_t zxid = kNone;      // a committed write's zxid
-  size_t seq = 0;            // position among its session's invocations
-  int64_t answered_max = 0;  // highest write zxid answered before this invoke
+  bool stat_null = false;  // its "stat" is null (exists: no such node)
+  int stat = -1;           // index into stats_ when its "stat" is an object
+  int created = -1;        // an ok create: its "path", the node created
+  size_t answer = kNoLine;
+  std::string_view error;          // its error name
+  const json* children = nullptr;  // get_children: its "children"
+  int64_t zxid = kNone;            // a committed write's zxid
+  int64_t answered_max = 0;        // highest write zxid answered before this invoke
   // Filled in history order (pass 2).
   int64_t seen = 0, seen_node = 0;  // the session's last seen zxid, and of this node
   size_t seen_line = kNoLine, seen_node_line = kNoLine;
@@ -119,14 +459,22 @@ struct Op {
 
 struct WatchLine {
   size_t line;
-  std::string session, event, path;
+  int session;
+  std::string_view event;
+  int path;
   int64_t zxid;
+};
+
+// What a line of the history is to the pass in history order; lines of no role are skipped.
+struct Role {
+  enum Kind : uint8_t { Invoke, Answer, Watch } kind;
+  uint32_t index;  // into ops_ (Invoke, Answer) or watches_ (Watch)
 };
 
 struct Commit {
   int64_t zxid = 0;
   int op = -1;  // index into ops; -1: a close inferred from an expiry
-  std::string session;
+  int session = -1;
   size_t invoke = 0;        // from this line on it may have committed
   size_t answer = kNoLine;  // by this line it surely had
   bool close = false;
@@ -151,22 +499,44 @@ struct Candidate {
   int version = -1;  // -1: absent from the beginning
 };
 
+// At most kMaxCandidates candidates, held inline (a read allocates nothing for them).
+class Candidates {
+ public:
+  Candidates() = default;
+  explicit Candidates(const Candidate& c) { push_back(c); }
+  void push_back(const Candidate& c) { at_[n_++] = c; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  const Candidate& front() const { return at_[0]; }
+  const Candidate& operator[](size_t k) const { return at_[k]; }
+  Candidate* begin() { return at_.data(); }
+  Candidate* end() { return at_.data() + n_; }
+  const Candidate* begin() const { return at_.data(); }
+  const Candidate* end() const { return at_.data() + n_; }
+
+ private:
+  std::array<Candidate, kMaxCandidates> at_{};
+  size_t n_ = 0;
+};
+
+// What the model fired for one candidate state of a registration.
+struct Fire {
+  bool fired = false;
+  std::string_view event;  // one of the model's event names
+  int64_t zxid = 0;
+};
+
 struct Registration {
   int op = 0;
   WatchKind kind = WatchKind::Data;
-  std::vector<Candidate> candidates;
-  struct Fire {
-    bool fired = false;
-    std::string event;
-    int64_t zxid = 0;
-  };
-  std::vector<Fire> fires;  // per candidate, from the model
-  int matched_line = -1;    // index into watch lines
+  // Its candidates and their fires: Checker::cands_ and fires_ [first, first + count).
+  uint32_t first = 0, count = 0;
+  int matched_line = -1;  // index into watch lines
   int matched_candidate = -1;
 };
 
 struct ExpiryCandidate {
-  std::string session;
+  int session = -1;
   int64_t lb = 0;  // its close commits after this zxid
   size_t invoke = 0;
   int64_t expire_t = kNone;
@@ -194,6 +564,7 @@ class Reporter {
     };
     v.ids = uniq(std::move(ids));
     v.zxids = uniq(std::move(zxids));
+    // The excerpt is in history order: the order in which a caller lists lines is free.
     std::erase(lines, kNoLine);
     std::sort(lines.begin(), lines.end());
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
@@ -208,40 +579,38 @@ class Reporter {
   std::vector<Violation> out_;
 };
 
-// First index k >= from with value[k] >= z, over a fixed array (sparse table of maxima).
+// First index k >= from with value[k] >= z, over a fixed array (a segment tree of maxima:
+// node i covers its children 2i and 2i+1, the leaves are the values, padded with kNone).
 class FirstAtLeast {
  public:
-  explicit FirstAtLeast(std::vector<int64_t> v) {
-    const size_t n = v.size();
-    levels_.push_back(std::move(v));
-    for (size_t w = 1; 2 * w <= n; w *= 2) {
-      const std::vector<int64_t>& prev = levels_.back();
-      std::vector<int64_t> next(n - 2 * w + 1);
-      for (size_t i = 0; i < next.size(); ++i) next[i] = std::max(prev[i], prev[i + w]);
-      levels_.push_back(std::move(next));
-    }
+  explicit FirstAtLeast(const std::vector<int64_t>& v)
+      : n_(v.size()),
+        leaves_(std::bit_ceil(std::max<size_t>(v.size(), 1))),
+        max_(2 * leaves_, kNone) {
+    std::copy(v.begin(), v.end(), max_.begin() + static_cast<std::ptrdiff_t>(leaves_));
+    for (size_t i = leaves_ - 1; i >= 1; --i) max_[i] = std::max(max_[2 * i], max_[2 * i + 1]);
   }
   size_t find(size_t from, int64_t z) const {
-    const size_t n = levels_[0].size();
-    if (from >= n || max_of(from, n - 1) < z) return kNoLine;
-    size_t lo = from, hi = n - 1;
-    while (lo < hi) {
-      const size_t mid = lo + (hi - lo) / 2;
-      if (max_of(from, mid) >= z) {
-        hi = mid;
-      } else {
-        lo = mid + 1;
-      }
+    if (from >= n_) return kNoLine;
+    // Up from the leaf `from` to the first subtree at or right of it that holds a value >= z,
+    size_t i = from + leaves_;
+    while (max_[i] < z) {
+      while (i & 1) i >>= 1;  // a right child: its parent's right neighbour comes next
+      if (i == 0) return kNoLine;
+      ++i;
     }
-    return lo;
+    // then down to that subtree's leftmost such leaf.
+    while (i < leaves_) {
+      i *= 2;
+      if (max_[i] < z) ++i;
+    }
+    const size_t k = i - leaves_;
+    return k < n_ ? k : kNoLine;
   }
 
  private:
-  int64_t max_of(size_t l, size_t r) const {  // inclusive
-    const size_t k = static_cast<size_t>(std::bit_width(r - l + 1)) - 1;
-    return std::max(levels_[k][l], levels_[k][r + 1 - (size_t{1} << k)]);
-  }
-  std::vector<std::vector<int64_t>> levels_;
+  size_t n_, leaves_;
+  std::vector<int64_t> max_;
 };
 
 class Checker {
@@ -266,23 +635,48 @@ class Checker {
 
   int64_t line_t(size_t line) const { return line < h_.size() ? num(h_[line], "t") : 0; }
 
-  std::vector<size_t> lines_of(const Op& o) const { return {o.invoke, o.answer}; }
+  const std::string& name(int session) const { return sessions_[session]; }
+  const std::string& path_of(int path) const { return paths_[path]; }
+  std::string op_path(const Op& o) const { return std::string(o.op) + " " + path_of(o.path); }
 
-  ModelWrite write_of(const Op& o) const {
-    ModelWrite w;
-    w.op = o.op;
-    w.session = o.session;
-    w.path = o.path;
-    w.data = o.data;
-    w.ephemeral = o.ephemeral;
-    w.sequential = o.sequential;
-    w.version = o.version;
-    return w;
+  // The model's form of a write (into *w, reusing its strings' storage).
+  void write_of(const Op& o, ModelWrite* w) const {
+    w->op.assign(o.op);
+    w->session = name(o.session);
+    w->path = path_of(o.path);
+    w->data.assign(o.bytes);
+    w->ephemeral = o.ephemeral;
+    w->sequential = o.sequential;
+    w->version = o.version;
   }
 
-  const Timeline* timeline(const std::string& path) const {
-    auto it = timelines_.find(path);
-    return it == timelines_.end() ? nullptr : &it->second;
+  // Per-session tables, grown to every session id.
+  std::vector<int>& ops_of(int session) {
+    if (static_cast<size_t>(session) >= session_ops_.size()) session_ops_.resize(session + 1);
+    return session_ops_[session];
+  }
+  const std::vector<int>& ops_of(int session) const {
+    static const std::vector<int> none;
+    return static_cast<size_t>(session) < session_ops_.size() ? session_ops_[session] : none;
+  }
+
+  const Timeline* timeline(int path) const {
+    if (path < 0 || static_cast<size_t>(path) >= timelines_.size()) return nullptr;
+    const Timeline& t = timelines_[path];
+    return t.empty() ? nullptr : &t;
+  }
+  const Timeline* timeline_named(std::string_view path) const {
+    return timeline(paths_.find(path));
+  }
+
+  // The parent of a path (parent_path), interned, computed once per path.
+  int parent_of(int path) {
+    if (static_cast<size_t>(path) >= parents_.size()) parents_.resize(paths_.size(), -1);
+    if (parents_[path] < 0) {
+      const int p = paths_.id(parent_path(path_of(path)));
+      parents_[path] = p;  // (interning may have grown paths_, not parents_)
+    }
+    return parents_[path];
   }
 
   // Index of the version in force at z, -1 when the node was absent since the beginning.
@@ -295,9 +689,8 @@ class Checker {
     return k + 1 < static_cast<int>(t.size()) ? t[k + 1].from : kInf;
   }
 
-  NodeView view_at(const std::string& path, int64_t z) const {
+  NodeView view_at(const Timeline* t, int64_t z) const {
     NodeView v;
-    const Timeline* t = timeline(path);
     if (!t) return v;
     const int k = version_at(*t, z);
     if (k < 0 || !(*t)[k].exists) return v;
@@ -309,12 +702,18 @@ class Checker {
     v.child_creates = x.child_creates;
     return v;
   }
+  bool exists_at(std::string_view path, int64_t z) const {
+    const Timeline* t = timeline_named(path);
+    if (!t) return false;
+    const int k = version_at(*t, z);
+    return k >= 0 && (*t)[k].exists;
+  }
 
   // Absent states of `path` that intersect [lo, hi], at most kMaxCandidates.
-  std::vector<Candidate> absent_candidates(const std::string& path, int64_t lo, int64_t hi) const {
-    std::vector<Candidate> out;
+  Candidates absent_candidates(int path, int64_t lo, int64_t hi) const {
+    Candidates out;
     const Timeline* t = timeline(path);
-    if (!t || t->empty()) {
+    if (!t) {
       if (hi >= 0) out.push_back(Candidate{0, kInf, -1});
       return out;
     }
@@ -345,106 +744,196 @@ class Checker {
     return k == 0 ? 0 : commits_[k - 1].zxid;
   }
 
+  // Index into commits_ of the commit with zxid z (zxids are unique there), kNoLine if none.
+  size_t commit_index(int64_t z) const {
+    auto it = std::lower_bound(commit_zxids_.begin(), commit_zxids_.end(), z);
+    return it != commit_zxids_.end() && *it == z ? static_cast<size_t>(it - commit_zxids_.begin())
+                                                 : kNoLine;
+  }
+  bool known_zxid(int64_t z) const {
+    if (!known_bits_.empty()) {
+      const uint64_t i = static_cast<uint64_t>(z) - static_cast<uint64_t>(known_zxids_.front());
+      return i < known_bits_.size() && known_bits_[i];
+    }
+    return std::binary_search(known_zxids_.begin(), known_zxids_.end(), z);
+  }
+
   // ---- pass 0: parse ---------------------------------------------------------------------
 
+  // The op whose answer first raised answered_max_ to z.
+  size_t answered_by(int64_t z) const {
+    auto it = std::lower_bound(answered_by_zxid_.begin(), answered_by_zxid_.end(),
+                               std::make_pair(z, size_t{0}));
+    return it->second;
+  }
+
+  // A line's bytes: `data`, else `data_b64` decoded, else empty. They are copied into bytes_
+  // (the replays read them in zxid order, and the history's JSON is far away by then).
+  std::string_view bytes_of(const Fields& f) {
+    if (f.data && f.data->is_string()) {
+      const std::string_view d = str(f.data);
+      return d.empty() ? d : bytes_.emplace_back(d);
+    }
+    if (f.data_b64 && f.data_b64->is_string())
+      return bytes_.emplace_back(base64_decode(str(f.data_b64)).value_or(std::string()));
+    return {};
+  }
+
   void parse() {
-    for (size_t i = 0; i < h_.size(); ++i) {
-      const json& l = h_[i];
-      if (!l.is_object()) continue;
-      const std::string kind = str(l, "kind");
-      if (kind == "invoke") {
-        Op o;
-        o.id = num(l, "id", -1);
-        o.session = str(l, "session");
-        o.op = str(l, "op");
-        o.path = str(l, "path");
-        o.data = bytes_of(l);
-        if (auto it = l.find("flags"); it != l.end() && it->is_array())
-          for (const auto& f : *it) {
-            if (f == "ephemeral") o.ephemeral = true;
-            if (f == "sequential") o.sequential = true;
-          }
-        o.watch = l.contains("watch") && l["watch"].is_boolean() && l["watch"].get<bool>();
-        o.version = static_cast<int32_t>(num(l, "version", -1));
-        o.invoke = i;
-        o.answered_max = answered_max_;
-        auto& sess = sessions_[o.session];
-        o.seq = sess.size();
-        if (by_id_.count(o.id)) {
-          rep_.add("G2", "invocation id " + std::to_string(o.id) + " is used twice", {o.session},
-                   {o.id}, {}, {ops_[by_id_[o.id]].invoke, i});
-          continue;
+    // (Reserving for the most a history of this length can need costs address space only.)
+    ops_.reserve(h_.size() / 2 + 1);
+    stats_.reserve(h_.size() / 2 + 1);
+    by_id_.set_limit(2 * h_.size() + 64);
+    roles_.reserve(h_.size());
+    for (size_t first = 0; first < h_.size(); first += kBatch) {
+      // Read a batch of lines (and their stats) side by side, then take them in order.
+      const size_t n = std::min(kBatch, h_.size() - first);
+      std::array<Fields, kBatch> fields{};
+      std::array<Stat, kBatch> stats{};
+      std::array<const json::object_t*, kBatch> objects{};
+      std::array<size_t, kBatch> of{};  // the batch line of each object walked
+      size_t m = 0;
+      for (size_t b = 0; b < n; ++b)
+        if (h_[first + b].is_object()) {
+          of[m] = b;
+          objects[m++] = &h_[first + b].get_ref<const json::object_t&>();
         }
-        by_id_[o.id] = ops_.size();
-        sess.push_back(static_cast<int>(ops_.size()));
-        if (std::find(session_order_.begin(), session_order_.end(), o.session) ==
-            session_order_.end())
-          session_order_.push_back(o.session);
-        ops_.push_back(std::move(o));
-      } else if (kind == "ok" || kind == "error") {
-        auto it = by_id_.find(num(l, "id", -1));
-        if (it == by_id_.end()) {
-          rep_.add("G2",
-                   "answer to id " + std::to_string(num(l, "id", -1)) + " that was never invoked",
-                   {str(l, "session")}, {num(l, "id", -1)}, {}, {i});
-          continue;
+      walk_side_by_side(objects, m, [&](size_t k, std::string_view key, const json& v) {
+        set_field(&fields[of[k]], key, v);
+      });
+      m = 0;
+      for (size_t b = 0; b < n; ++b)
+        if (const json* st = fields[b].stat; st && st->is_object()) {
+          of[m] = b;
+          objects[m++] = &st->get_ref<const json::object_t&>();
         }
-        Op& o = ops_[it->second];
-        if (o.answered()) {
-          rep_.add("G2", "id " + std::to_string(o.id) + " is answered twice", {o.session}, {o.id},
-                   {}, {o.invoke, o.answer, i});
-          continue;
-        }
-        o.answer = i;
-        o.ok = kind == "ok";
-        o.error = str(l, "error");
-        if (o.ok && is_write_op(o.op)) {
-          if (l.contains("zxid") && l["zxid"].is_number_integer()) {
-            o.zxid = l["zxid"].get<int64_t>();
-          } else if (o.op == "create" && l.contains("stat") && l["stat"].is_object()) {
-            o.zxid = num(l["stat"], "czxid", kNone);
-          } else if (o.op == "set_data" && l.contains("stat") && l["stat"].is_object()) {
-            o.zxid = num(l["stat"], "mzxid", kNone);
-          } else if (o.op == "delete") {
-            rep_.add("G1", "delete of " + o.path + " answered ok without the zxid of its update",
-                     {o.session}, {o.id}, {}, lines_of(o));
-          }
-          if (o.committed()) {
-            // Real time: every write answered before this one was invoked has a smaller zxid.
-            if (o.answered_max > 0 && o.zxid <= o.answered_max) {
-              const Op& before = ops_[answered_by_zxid_[o.answered_max]];
-              rep_.add("G1",
-                       o.op + " " + o.path + " got zxid " + std::to_string(o.zxid) +
-                           ", not above zxid " + std::to_string(o.answered_max) + " of " +
-                           before.op + " " + before.path + " (id " + std::to_string(before.id) +
-                           "), answered before it was invoked",
-                       {o.session, before.session}, {o.id, before.id}, {o.zxid, before.zxid},
-                       {o.invoke, o.answer, before.answer});
-            }
-            if (o.zxid > answered_max_) {
-              answered_max_ = o.zxid;
-              answered_by_zxid_[o.zxid] = it->second;
-            }
-          }
-        }
-      } else if (kind == "watch") {
-        watches_.push_back(
-            WatchLine{i, str(l, "session"), str(l, "event"), str(l, "path"), num(l, "zxid")});
-      }
+      walk_side_by_side(objects, m, [&](size_t k, std::string_view key, const json& v) {
+        set_stat_field(&stats[of[k]], key, v);
+      });
+      for (size_t b = 0; b < n; ++b)
+        if (h_[first + b].is_object()) parse_line(first + b, fields[b], &stats[b]);
     }
     last_t_ = h_.empty() ? 0 : line_t(h_.size() - 1);
+    // Every session id (also those only watch lines name) has its list of invocations.
+    session_ops_.resize(static_cast<size_t>(sessions_.size()));
+    by_name_.resize(sessions_.size());
+    for (int s = 0; s < sessions_.size(); ++s) by_name_[s] = s;
+    std::sort(by_name_.begin(), by_name_.end(), [&](int x, int y) { return name(x) < name(y); });
+  }
+
+  // One line of the history; `stat`: its "stat" member read, when that is an object.
+  void parse_line(size_t i, const Fields& f, Stat* stat) {
+    const std::string_view kind = f.kind;
+    if (kind == "invoke") {
+      const int64_t id = num(f.id, -1);
+      const int session = sessions_.id(f.session);
+      if (const size_t d = by_id_.find(id); d != kNoLine) {
+        rep_.add("G2", "invocation id " + std::to_string(id) + " is used twice", {name(session)},
+                 {id}, {}, {ops_[d].invoke, i});
+        return;
+      }
+      const size_t k = ops_.size();
+      Op& o = ops_.emplace_back();
+      o.id = id;
+      o.session = session;
+      o.op = f.op;
+      o.kind = op_kind(o.op);
+      o.path = paths_.id(f.path);
+      o.bytes = bytes_of(f);
+      if (f.flags && f.flags->is_array())
+        for (const auto& x : *f.flags) {
+          if (str(&x) == "ephemeral") o.ephemeral = true;
+          if (str(&x) == "sequential") o.sequential = true;
+        }
+      o.watch = f.watch && f.watch->is_boolean() && f.watch->get<bool>();
+      o.version = static_cast<int32_t>(num(f.version, -1));
+      o.invoke = i;
+      o.answered_max = answered_max_;
+      std::vector<int>& sess = ops_of(o.session);
+      o.seq = static_cast<uint32_t>(sess.size());
+      by_id_.insert(o.id, k);
+      sess.push_back(static_cast<int>(k));
+      if (in_order_.size() <= static_cast<size_t>(o.session)) in_order_.resize(o.session + 1);
+      if (!in_order_[o.session]) {
+        in_order_[o.session] = true;
+        session_order_.push_back(o.session);
+      }
+      roles_.push_back(Role{Role::Invoke, static_cast<uint32_t>(k)});
+    } else if (kind == "ok" || kind == "error") {
+      const int64_t id = num(f.id, -1);
+      const size_t k = by_id_.find(id);
+      if (k == kNoLine) {
+        rep_.add("G2", "answer to id " + std::to_string(id) + " that was never invoked",
+                 {std::string(f.session)}, {id}, {}, {i});
+        return;
+      }
+      Op& o = ops_[k];
+      if (o.answered()) {
+        rep_.add("G2", "id " + std::to_string(o.id) + " is answered twice", {name(o.session)},
+                 {o.id}, {}, {o.invoke, o.answer, i});
+        return;
+      }
+      o.answer = i;
+      o.ok = kind == "ok";
+      o.error = f.error;
+      if (f.stat && f.stat->is_object()) {
+        o.stat = static_cast<int>(stats_.size());
+        stats_.push_back(std::move(*stat));
+      }
+      o.stat_null = f.stat && f.stat->is_null();
+      if (o.ok && o.kind == OpKind::Create) o.created = paths_.id(f.path);
+      if (o.kind == OpKind::GetData) o.bytes = bytes_of(f);
+      if (o.kind == OpKind::GetChildren) o.children = f.children;
+      roles_.push_back(Role{Role::Answer, static_cast<uint32_t>(k)});
+      if (o.ok && is_write_op(o.kind)) {
+        const bool stat_object = f.stat && f.stat->is_object();
+        if (f.zxid && f.zxid->is_number_integer()) {
+          o.zxid = f.zxid->get<int64_t>();
+        } else if (o.kind == OpKind::Create && stat_object) {
+          o.zxid = num(*f.stat, "czxid", kNone);
+        } else if (o.kind == OpKind::SetData && stat_object) {
+          o.zxid = num(*f.stat, "mzxid", kNone);
+        } else if (o.kind == OpKind::Delete) {
+          rep_.add("G1",
+                   "delete of " + path_of(o.path) + " answered ok without the zxid of its update",
+                   {name(o.session)}, {o.id}, {}, {o.invoke, o.answer});
+        }
+        if (o.committed()) {
+          // Real time: every write answered before this one was invoked has a smaller zxid.
+          if (o.answered_max > 0 && o.zxid <= o.answered_max) {
+            const Op& before = ops_[answered_by(o.answered_max)];
+            rep_.add("G1",
+                     op_path(o) + " got zxid " + std::to_string(o.zxid) + ", not above zxid " +
+                         std::to_string(o.answered_max) + " of " + op_path(before) + " (id " +
+                         std::to_string(before.id) + "), answered before it was invoked",
+                     {name(o.session), name(before.session)}, {o.id, before.id},
+                     {o.zxid, before.zxid}, {o.invoke, o.answer, before.answer});
+          }
+          if (o.zxid > answered_max_) {
+            answered_max_ = o.zxid;
+            answered_by_zxid_.emplace_back(o.zxid, k);
+          }
+        }
+      }
+    } else if (kind == "watch") {
+      roles_.push_back(Role{Role::Watch, static_cast<uint32_t>(watches_.size())});
+      watches_.push_back(
+          WatchLine{i, sessions_.id(f.session), f.event, paths_.id(f.path), num(f.zxid)});
+    }
   }
 
   // ---- G2 and G10 ------------------------------------------------------------------------
 
   void order_checks() {
-    for (const auto& [name, list] : sessions_) {
+    // Per session, its answered invocations in answer order (the history's).
+    std::vector<std::vector<int>> answers(session_ops_.size());
+    for (const Role& role : roles_)
+      if (role.kind == Role::Answer)
+        answers[ops_[role.index].session].push_back(static_cast<int>(role.index));
+    for (int s : by_name_) {
+      const std::vector<int>& list = ops_of(s);
       // Answers in invocation order.
-      std::vector<int> answered;
-      for (int k : list)
-        if (ops_[k].answered()) answered.push_back(k);
-      std::sort(answered.begin(), answered.end(),
-                [&](int x, int y) { return ops_[x].answer < ops_[y].answer; });
+      const std::vector<int>& answered = answers[s];
       size_t next = 0;  // position in `list` of the oldest invocation not yet answered
       std::vector<bool> done(list.size(), false);
       std::vector<bool> reported(list.size(), false);
@@ -455,12 +944,12 @@ class Checker {
           const Op& older = ops_[list[next]];
           if (older.invoke < o.invoke) {
             reported[next] = true;
-            rep_.add("G2",
-                     "session " + name + " got the answer to id " + std::to_string(o.id) + " (" +
-                         o.op + ") before the answer to id " + std::to_string(older.id) + " (" +
-                         older.op + "), which it invoked first",
-                     {name}, {older.id, o.id}, {},
-                     {older.invoke, o.invoke, o.answer, older.answer});
+            rep_.add(
+                "G2",
+                "session " + name(s) + " got the answer to id " + std::to_string(o.id) + " (" +
+                    std::string(o.op) + ") before the answer to id " + std::to_string(older.id) +
+                    " (" + std::string(older.op) + "), which it invoked first",
+                {name(s)}, {older.id, o.id}, {}, {older.invoke, o.invoke, o.answer, older.answer});
           }
         }
         done[o.seq] = true;
@@ -473,10 +962,10 @@ class Checker {
         if (last >= 0 && o.zxid <= ops_[last].zxid) {
           const Op& p = ops_[last];
           rep_.add("G2",
-                   "session " + name + " issued " + p.op + " " + p.path + " (zxid " +
-                       std::to_string(p.zxid) + ") before " + o.op + " " + o.path + " (zxid " +
+                   "session " + name(s) + " issued " + op_path(p) + " (zxid " +
+                       std::to_string(p.zxid) + ") before " + op_path(o) + " (zxid " +
                        std::to_string(o.zxid) + "), but they took effect in the other order",
-                   {name}, {p.id, o.id}, {p.zxid, o.zxid},
+                   {name(s)}, {p.id, o.id}, {p.zxid, o.zxid},
                    {p.invoke, p.answer, o.invoke, o.answer});
         }
         if (last < 0 || o.zxid > ops_[last].zxid) last = k;
@@ -485,76 +974,102 @@ class Checker {
     for (const Op& o : ops_)
       if (!o.answered())
         rep_.add("G10",
-                 "id " + std::to_string(o.id) + " (" + o.session + " " + o.op +
-                     (o.path.empty() ? "" : " " + o.path) + ") was never answered",
-                 {o.session}, {o.id}, {}, {o.invoke});
+                 "id " + std::to_string(o.id) + " (" + name(o.session) + " " + std::string(o.op) +
+                     (path_of(o.path).empty() ? "" : " " + path_of(o.path)) +
+                     ") was never answered",
+                 {name(o.session)}, {o.id}, {}, {o.invoke});
   }
 
   // ---- committed writes and inferred closes -----------------------------------------------
 
   void collect_commits() {
-    std::vector<int> committed;
+    struct Key {  // sorted by zxid, then answer line
+      int64_t zxid;
+      size_t answer;
+      int op;
+      bool operator<(const Key& y) const {
+        return zxid != y.zxid ? zxid < y.zxid : answer < y.answer;
+      }
+    };
+    std::vector<Key> committed;
     for (size_t k = 0; k < ops_.size(); ++k)
-      if (ops_[k].committed()) committed.push_back(static_cast<int>(k));
-    std::sort(committed.begin(), committed.end(), [&](int x, int y) {
-      return ops_[x].zxid != ops_[y].zxid ? ops_[x].zxid < ops_[y].zxid
-                                          : ops_[x].answer < ops_[y].answer;
-    });
-    for (int k : committed) {
+      if (ops_[k].committed())
+        committed.push_back(Key{ops_[k].zxid, ops_[k].answer, static_cast<int>(k)});
+    std::sort(committed.begin(), committed.end());
+    known_.reserve(committed.size());
+    known_zxids_.reserve(committed.size());
+    last_commit_.assign(sessions_.size(), 0);
+    for (const Key& key : committed) {
+      const int k = key.op;
       Op& o = ops_[k];
-      if (!known_.empty() && commits_by_zxid_.count(o.zxid)) {
-        const Op& first = ops_[known_[commits_by_zxid_[o.zxid]]];
+      // In zxid order a second write with a zxid follows the first one that has it.
+      if (!known_.empty() && ops_[known_.back()].zxid == o.zxid) {
+        const Op& first = ops_[known_.back()];
         rep_.add("G1",
-                 "two writes committed with zxid " + std::to_string(o.zxid) + ": " + first.op +
-                     " " + first.path + " (id " + std::to_string(first.id) + ") and " + o.op + " " +
-                     o.path + " (id " + std::to_string(o.id) + ")",
-                 {first.session, o.session}, {first.id, o.id}, {o.zxid}, {first.answer, o.answer});
+                 "two writes committed with zxid " + std::to_string(o.zxid) + ": " +
+                     op_path(first) + " (id " + std::to_string(first.id) + ") and " + op_path(o) +
+                     " (id " + std::to_string(o.id) + ")",
+                 {name(first.session), name(o.session)}, {first.id, o.id}, {o.zxid},
+                 {first.answer, o.answer});
         o.zxid = kNone;
         continue;
       }
-      commits_by_zxid_[o.zxid] = known_.size();
       known_.push_back(k);
+      known_zxids_.push_back(o.zxid);
       last_commit_[o.session] = std::max(last_commit_[o.session], o.zxid);
     }
 
+    // Committed zxids are usually consecutive: then a bitmap over their range answers
+    // known_zxid() (else a binary search does).
+    if (!known_zxids_.empty()) {
+      const uint64_t range =
+          static_cast<uint64_t>(known_zxids_.back()) - static_cast<uint64_t>(known_zxids_.front());
+      if (range < 64 * known_zxids_.size()) {
+        known_bits_.assign(range + 1, false);
+        for (int64_t z : known_zxids_)
+          known_bits_[static_cast<uint64_t>(z) - static_cast<uint64_t>(known_zxids_.front())] =
+              true;
+      }
+    }
+
     // Zxids the history shows that no answer names: closes by the heartbeat.
-    auto note = [&](int64_t z, size_t line, const std::string& path, bool deleted_watch) {
-      if (z <= 0 || commits_by_zxid_.count(z)) return;
+    auto note = [&](int64_t z, size_t line, std::string_view path, bool deleted_watch) {
+      if (z <= 0 || known_zxid(z)) return;
       auto& e = unknown_[z];
       if (deleted_watch) {
-        e.deleted.emplace_back(line, path);
+        e.deleted.emplace_back(line, paths_.id(path));
       } else {
-        e.stats.emplace_back(line, path);
+        e.stats.emplace_back(line, paths_.id(path));
       }
     };
-    for (const WatchLine& w : watches_) note(w.zxid, w.line, w.path, w.event == "NodeDeleted");
+    for (const WatchLine& w : watches_)
+      note(w.zxid, w.line, path_of(w.path), w.event == "NodeDeleted");
     for (const Op& o : ops_) {
-      if (!o.ok || !o.answered()) continue;
-      const json& a = h_[o.answer];
-      auto it = a.find("stat");
-      if (it == a.end() || !it->is_object()) continue;
-      const std::string path = o.op == "create" ? str(a, "path") : o.path;
-      for (const char* f : {"czxid", "mzxid", "pzxid"}) note(num(*it, f), o.answer, path, false);
+      if (!o.ok || !o.answered() || o.stat < 0) continue;
+      const Stat& st = stats_[o.stat];
+      const std::string& path = path_of(o.kind == OpKind::Create ? o.created : o.path);
+      for (int64_t z : {st.czxid, st.mzxid, st.pzxid}) note(z, o.answer, path, false);
     }
   }
 
   void infer_closes() {
     const int64_t grace = (sc_.config.session_timeout_ms + sc_.config.heartbeat_period_ms) * 1000;
-    for (const std::string& name : session_order_) {
-      const auto& list = sessions_[name];
+    for (int s : session_order_) {
+      const std::vector<int>& list = ops_of(s);
       int64_t lb = 0;
       for (size_t i = 0; i < list.size(); ++i) {
         const Op& o = ops_[list[i]];
-        if (o.op == "close" && o.committed()) break;
+        if (o.kind == OpKind::Close && o.committed()) break;
         if (o.committed()) lb = std::max(lb, o.zxid);
-        const bool expired_answer = o.answered() && (o.error == "SessionExpired" ||
-                                                     (o.op == "close" && o.ok && !o.committed()));
-        if (o.op == "expire" && o.answered()) {
+        const bool expired_answer =
+            o.answered() &&
+            (o.error == "SessionExpired" || (o.kind == OpKind::Close && o.ok && !o.committed()));
+        if (o.kind == OpKind::Expire && o.answered()) {
           const Op* next = nullptr;
           for (size_t j = i + 1; j < list.size() && !next; ++j)
-            if (ops_[list[j]].op != "expire") next = &ops_[list[j]];
+            if (ops_[list[j]].kind != OpKind::Expire) next = &ops_[list[j]];
           ExpiryCandidate c;
-          c.session = name;
+          c.session = s;
           c.lb = std::max(lb, o.answered_max);
           c.invoke = o.invoke;
           c.expire_t = line_t(o.invoke);
@@ -562,7 +1077,7 @@ class Checker {
             c.definite = last_t_ - c.expire_t > grace;
           } else if (next->answered() &&
                      (next->error == "SessionExpired" ||
-                      (next->op == "close" && next->ok && !next->committed()))) {
+                      (next->kind == OpKind::Close && next->ok && !next->committed()))) {
             c.definite = true;
           } else {
             continue;  // it came back before it expired
@@ -572,7 +1087,7 @@ class Checker {
         }
         if (expired_answer) {
           ExpiryCandidate c;
-          c.session = name;
+          c.session = s;
           c.lb = lb;
           c.definite = true;
           expiry_.push_back(c);
@@ -581,16 +1096,18 @@ class Checker {
       }
     }
 
-    // Replay the known writes; at each zxid no answer names, find whose close it was.
+    // Replay the known writes; at each zxid no answer names, find whose close it was. (The
+    // writes after the last such zxid decide nothing here, so the replay stops there.)
     ZooKeeperModel m;
+    Scratch scratch;
     auto kit = known_.begin();
     auto uit = unknown_.begin();
-    while (kit != known_.end() || uit != unknown_.end()) {
-      if (uit == unknown_.end() || (kit != known_.end() && ops_[*kit].zxid < uit->first)) {
+    while (uit != unknown_.end()) {
+      if (kit != known_.end() && ops_[*kit].zxid < uit->first) {
         Commit c;
         c.zxid = ops_[*kit].zxid;
         c.op = *kit;
-        (void)apply_commit(m, c);
+        (void)apply_commit(m, c, &scratch);
         ++kit;
         continue;
       }
@@ -598,49 +1115,50 @@ class Checker {
       const Evidence& ev = uit->second;
       ++uit;
       auto may_close = [&](const std::string& s) {
-        auto lc = last_commit_.find(s);
-        return !m.closed(s) && (lc == last_commit_.end() || lc->second < u);
+        const int id = sessions_.find(s);
+        return !m.closed(s) && (id < 0 || last_commit_[id] < u);
       };
       std::set<std::string> owners;
       for (const auto& [line, path] : ev.deleted)
-        if (const ModelNode* n = m.node(path); n && n->stat.ephemeral_owner)
+        if (const ModelNode* n = m.node(path_of(path)); n && n->stat.ephemeral_owner)
           if (may_close(*n->stat.ephemeral_owner)) owners.insert(*n->stat.ephemeral_owner);
       if (owners.empty())
         for (const auto& [line, path] : ev.stats)
-          if (const ModelNode* n = m.node(path))
+          if (const ModelNode* n = m.node(path_of(path)))
             for (const std::string& child : n->children)
-              if (const ModelNode* c = m.node(child_path(path, child));
+              if (const ModelNode* c = m.node(child_path(path_of(path), child));
                   c && c->stat.ephemeral_owner && may_close(*c->stat.ephemeral_owner))
                 owners.insert(*c->stat.ephemeral_owner);
-      std::string who;
+      int who = -1;
       ExpiryCandidate* cand = nullptr;
       for (auto& c : expiry_)
-        if (!c.assigned && owners.count(c.session)) {
+        if (!c.assigned && owners.count(name(c.session))) {
           cand = &c;
           break;
         }
       if (cand) {
         who = cand->session;
       } else if (!owners.empty()) {
-        who = *owners.begin();
+        who = sessions_.id(*owners.begin());
       } else {
         for (auto& c : expiry_)
-          if (!c.assigned && c.lb < u && may_close(c.session)) {
+          if (!c.assigned && c.lb < u && may_close(name(c.session))) {
             cand = &c;
             who = c.session;
             break;
           }
       }
-      if (who.empty()) continue;  // unexplained: reads showing it will not match the model
+      // (An empty name is no one: unexplained, reads showing it will not match the model.)
+      if (who < 0 || name(who).empty()) continue;
       if (!cand)
         for (auto& c : expiry_)
           if (c.session == who && !c.assigned) cand = &c;
-      (void)m.close_session(who, u);
+      (void)m.close_session(name(who), u);
       Commit c;
       c.zxid = u;
       c.session = who;
       c.close = true;
-      c.certain = owners.count(who) > 0;
+      c.certain = owners.count(name(who)) > 0;
       if (cand) {
         cand->assigned = true;
         c.invoke = cand->invoke;
@@ -649,14 +1167,13 @@ class Checker {
       inferred_.push_back(c);
     }
     // A definite expiry nothing showed: at the first zxid no write uses.
-    std::set<int64_t> used;
-    for (int k : known_) used.insert(ops_[k].zxid);
-    for (const auto& [u, ev] : unknown_) used.insert(u);
+    std::set<int64_t> taken;  // zxids given to such closes
+    auto used = [&](int64_t z) { return known_zxid(z) || unknown_.count(z) || taken.count(z); };
     for (auto& c : expiry_) {
       if (c.assigned || !c.definite) continue;
       int64_t z = c.lb + 1;
-      while (used.count(z)) ++z;
-      used.insert(z);
+      while (used(z)) ++z;
+      taken.insert(z);
       c.assigned = true;
       Commit k;
       k.zxid = z;
@@ -667,9 +1184,11 @@ class Checker {
       k.expire_t = c.expire_t;
       inferred_.push_back(k);
     }
+    maybe_expired_.assign(sessions_.size(), false);
     for (const auto& c : expiry_)
-      if (!c.assigned) maybe_expired_.insert(c.session);
+      if (!c.assigned) maybe_expired_[c.session] = true;
 
+    commits_.reserve(known_.size() + inferred_.size());
     for (int k : known_) {
       const Op& o = ops_[k];
       Commit c;
@@ -678,96 +1197,113 @@ class Checker {
       c.session = o.session;
       c.invoke = o.invoke;
       c.answer = o.answer;
-      c.close = o.op == "close";
+      c.close = o.kind == OpKind::Close;
       commits_.push_back(c);
     }
+    // The known writes are in zxid order already; the inferred closes go in among them.
     for (const Commit& c : inferred_) commits_.push_back(c);
-    std::sort(commits_.begin(), commits_.end(),
-              [](const Commit& x, const Commit& y) { return x.zxid < y.zxid; });
-    commits_by_zxid_.clear();
+    auto by_zxid = [](const Commit& x, const Commit& y) { return x.zxid < y.zxid; };
+    const auto inferred = commits_.begin() + static_cast<std::ptrdiff_t>(known_.size());
+    std::sort(inferred, commits_.end(), by_zxid);
+    std::inplace_merge(commits_.begin(), inferred, commits_.end(), by_zxid);
+    close_zxid_.assign(sessions_.size(), kNone);
+    certain_close_.assign(sessions_.size(), kNone);
+    commit_zxids_.reserve(commits_.size());
+    prefix_invoke_.reserve(commits_.size());
     size_t running = 0;
     for (size_t k = 0; k < commits_.size(); ++k) {
-      commits_by_zxid_[commits_[k].zxid] = k;
-      running = std::max(running, commits_[k].invoke);
+      const Commit& c = commits_[k];
+      commit_zxids_.push_back(c.zxid);
+      running = std::max(running, c.invoke);
       prefix_invoke_.push_back(running);
-      if (commits_[k].close) {
-        close_zxid_.emplace(commits_[k].session, commits_[k].zxid);
-        if (commits_[k].certain) certain_close_.emplace(commits_[k].session, commits_[k].zxid);
+      if (c.close) {  // a session's first close counts
+        if (close_zxid_[c.session] == kNone) close_zxid_[c.session] = c.zxid;
+        if (c.certain && certain_close_[c.session] == kNone) certain_close_[c.session] = c.zxid;
       }
     }
   }
 
-  ModelWriteResult apply_commit(ZooKeeperModel& m, const Commit& c) const {
-    if (c.op < 0) return m.close_session(c.session, c.zxid);
+  // Reused between writes: the model's form of the write and the created name the system
+  // answered.
+  struct Scratch {
+    ModelWrite write;
+    std::string observed;
+  };
+
+  ModelWriteResult apply_commit(ZooKeeperModel& m, const Commit& c, Scratch* s) const {
+    if (c.op < 0) return m.close_session(name(c.session), c.zxid);
     const Op& o = ops_[c.op];
-    const json& a = h_[o.answer];
     int64_t t = 0;
-    if (auto it = a.find("stat"); it != a.end() && it->is_object())
-      t = num(*it, o.op == "create" ? "ctime" : "mtime");
-    const std::string observed = str(a, "path");
-    return m.apply(write_of(o), c.zxid, t, o.op == "create" ? &observed : nullptr);
+    if (o.stat >= 0) t = o.kind == OpKind::Create ? stats_[o.stat].ctime : stats_[o.stat].mtime;
+    write_of(o, &s->write);
+    if (o.kind != OpKind::Create) return m.apply(s->write, c.zxid, t, nullptr);
+    s->observed = path_of(o.created);
+    return m.apply(s->write, c.zxid, t, &s->observed);
   }
 
   // ---- pass B: replay the committed writes (G1, G9) ---------------------------------------
 
   void replay_writes() {
     ZooKeeperModel m;
+    Scratch scratch;
     for (const char* p : {"/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"})
-      snapshot(m, p, 0, -1);
-    std::map<std::string, std::pair<int64_t, size_t>> last_suffix;  // parent node -> suffix, line
-    std::unordered_map<std::string, size_t> last_touch;             // path -> answer line
+      snapshot(m, paths_.id(p), 0, -1);
+    LastSuffix last_suffix;
+    std::vector<size_t> last_touch;  // path -> answer line of the last write that touched it
+    auto touched = [&](int path) -> size_t& {
+      if (static_cast<size_t>(path) >= last_touch.size()) last_touch.resize(paths_.size(), kNoLine);
+      return last_touch[path];
+    };
     for (size_t k = 0; k < commits_.size(); ++k) {
       const Commit& c = commits_[k];
-      const ModelWriteResult r = apply_commit(m, c);
+      const ModelWriteResult r = apply_commit(m, c, &scratch);
       if (c.op >= 0) {
         const Op& o = ops_[c.op];
-        const json& a = h_[o.answer];
-        std::vector<size_t> lines = lines_of(o);
-        if (auto it = last_touch.find(o.path); it != last_touch.end()) lines.push_back(it->second);
+        const size_t before = touched(o.path);
+        auto lines = [&] { return std::vector<size_t>{o.invoke, o.answer, before}; };
         if (!r.ok()) {
           if (r.error == "SessionExpired") {
             rep_.add("G8",
-                     o.op + " " + o.path + " of session " + o.session + " committed (zxid " +
+                     op_path(o) + " of session " + name(o.session) + " committed (zxid " +
                          std::to_string(c.zxid) + ") after the session was closed (zxid " +
-                         std::to_string(close_zxid_of(o.session)) + ")",
-                     {o.session}, {o.id}, {c.zxid, close_zxid_of(o.session)}, lines);
+                         std::to_string(close_zxid_[o.session]) + ")",
+                     {name(o.session)}, {o.id}, {c.zxid, close_zxid_[o.session]}, lines());
           } else {
             rep_.add("G1",
-                     o.op + " " + o.path + " committed with zxid " + std::to_string(c.zxid) +
+                     op_path(o) + " committed with zxid " + std::to_string(c.zxid) +
                          ", but ZooKeeper answers " + r.error + " at that point of the order",
-                     {o.session}, {o.id}, {c.zxid}, lines);
+                     {name(o.session)}, {o.id}, {c.zxid}, lines());
           }
-        } else if (o.op == "create" || o.op == "set_data") {
-          if (o.op == "create") {
-            const std::string got = str(a, "path");
+        } else if (o.kind == OpKind::Create || o.kind == OpKind::SetData) {
+          if (o.kind == OpKind::Create) {
+            const std::string& got = path_of(o.created);
             if (o.sequential) {
-              check_sequential(m, o, got, r.path, lines, &last_suffix);
+              check_sequential(m, o, got, r.path, before, &last_suffix);
             } else if (got != r.path) {
-              rep_.add("G1", "create " + o.path + " answered path " + got, {o.session}, {o.id},
-                       {c.zxid}, lines);
+              rep_.add("G1", "create " + path_of(o.path) + " answered path " + got,
+                       {name(o.session)}, {o.id}, {c.zxid}, lines());
             }
           }
-          if (auto it = a.find("stat"); it != a.end() && it->is_object() && r.stat) {
-            const Stat got = stat_of(*it);
+          if (o.stat >= 0 && r.stat) {
+            const Stat& got = stats_[o.stat];
             if (!(got == *r.stat))
               rep_.add(
                   "G1",
-                  o.op + " " + o.path + " (zxid " + std::to_string(c.zxid) +
+                  op_path(o) + " (zxid " + std::to_string(c.zxid) +
                       ") answered a stat that differs from ZooKeeper's: " + stat_diff(got, *r.stat),
-                  {o.session}, {o.id}, {c.zxid}, lines);
+                  {name(o.session)}, {o.id}, {c.zxid}, lines());
           }
         }
         if (o.answer != kNoLine) {
-          last_touch[o.path] = o.answer;
-          if (o.op == "create") last_touch[str(a, "path")] = o.answer;
+          touched(o.path) = o.answer;
+          if (o.kind == OpKind::Create) touched(o.created) = o.answer;
         }
       }
-      std::vector<std::string> changed = r.changed;
-      std::sort(changed.begin(), changed.end());
-      changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-      for (const std::string& p : changed) snapshot(m, p, c.zxid, static_cast<int>(k));
+      // (A path the write changed twice is snapshotted twice, the same state both times.)
+      for (const std::string& p : r.changed)
+        snapshot(m, changed_id(c, p), c.zxid, static_cast<int>(k));
     }
-    for (auto& [path, t] : timelines_) {
+    for (Timeline& t : timelines_) {
       int next = -1;
       for (int k = static_cast<int>(t.size()) - 1; k >= 0; --k) {
         if (!t[k].exists) next = k;
@@ -776,58 +1312,71 @@ class Checker {
     }
   }
 
-  int64_t close_zxid_of(const std::string& s) const {
-    auto it = close_zxid_.find(s);
-    return it == close_zxid_.end() ? kNone : it->second;
+  // The id of a path a commit changed: mostly the write's own node, whose id is at hand.
+  int changed_id(const Commit& c, const std::string& path) {
+    if (c.op >= 0) {
+      const Op& o = ops_[c.op];
+      if (path == path_of(o.path)) return o.path;
+      if (o.created >= 0 && path == path_of(o.created)) return o.created;
+    }
+    return paths_.id(path);
   }
 
-  void snapshot(const ZooKeeperModel& m, const std::string& path, int64_t z, int commit) {
-    Version v;
-    v.from = z;
-    v.commit = commit;
-    if (const ModelNode* n = m.node(path)) {
-      v.exists = true;
-      v.stat = n->stat;
-      v.data = n->data;
-      v.child_creates = n->child_creates;
-    }
+  void snapshot(const ZooKeeperModel& m, int path, int64_t z, int commit) {
+    if (static_cast<size_t>(path) >= timelines_.size()) timelines_.resize(paths_.size());
     Timeline& t = timelines_[path];
+    Version* v;
     if (!t.empty() && t.back().from == z) {
-      t.back() = std::move(v);
+      v = &t.back();
+      *v = Version{};
     } else {
-      t.push_back(std::move(v));
+      v = &t.emplace_back();
+    }
+    v->from = z;
+    v->commit = commit;
+    if (const ModelNode* n = m.node(path_of(path))) {
+      v->exists = true;
+      v->stat = n->stat;
+      v->data = n->data;
+      v->child_creates = n->child_creates;
     }
   }
 
-  void check_sequential(const ZooKeeperModel& m, const Op& o, const std::string& got,
-                        const std::string& want, std::vector<size_t> lines,
-                        std::map<std::string, std::pair<int64_t, size_t>>* last_suffix) {
-    const std::string parent = parent_path(o.path + "0");
+  // Per parent node incarnation (its path and czxid): the last sequential suffix, and its line.
+  using LastSuffix = std::map<std::pair<int, int64_t>, std::pair<int64_t, size_t>>;
+
+  void check_sequential(const ZooKeeperModel& m, const Op& o, std::string_view got,
+                        const std::string& want, size_t touched_line, LastSuffix* last_suffix) {
+    const std::string& path = path_of(o.path);
+    const std::string parent = parent_path(path + "0");
     // Names grow per parent node: a parent deleted and created again counts from 0.
     const ModelNode* pn = m.node(parent);
-    const std::string incarnation = parent + '\x1f' + std::to_string(pn ? pn->stat.czxid : 0);
-    const std::string suffix =
-        got.size() >= o.path.size() ? got.substr(o.path.size()) : std::string();
+    const std::pair<int, int64_t> incarnation{paths_.id(parent), pn ? pn->stat.czxid : 0};
+    const std::string_view suffix =
+        got.size() >= path.size() ? got.substr(path.size()) : std::string_view();
     const bool well_formed =
-        got.starts_with(o.path) && suffix.size() == 10 &&
+        got.starts_with(path) && suffix.size() == 10 &&
         std::all_of(suffix.begin(), suffix.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     std::string problem;
     if (!well_formed) {
-      problem = "is not the prefix " + o.path + " followed by %010d";
+      problem = "is not the prefix " + path + " followed by %010d";
     } else if (got != want) {
-      problem = "has suffix " + suffix + ", but the parent's child-create count gives " +
-                want.substr(o.path.size());
+      problem = "has suffix " + std::string(suffix) +
+                ", but the parent's child-create count gives " + want.substr(path.size());
     }
-    int64_t n = well_formed ? std::stoll(suffix) : -1;
+    int64_t n = well_formed ? std::stoll(std::string(suffix)) : -1;
+    size_t earlier_line = kNoLine;
     auto it = last_suffix->find(incarnation);
     if (well_formed && it != last_suffix->end() && n <= it->second.first) {
       problem += std::string(problem.empty() ? "" : "; it ") + "is not above the earlier name " +
                  ZooKeeperModel::sequential_name("", it->second.first) + " under " + parent;
-      lines.push_back(it->second.second);
+      earlier_line = it->second.second;
     }
     if (!problem.empty())
-      rep_.add("G9", "sequential create " + o.path + " answered " + got + ", which " + problem,
-               {o.session}, {o.id}, {o.zxid}, lines);
+      rep_.add("G9",
+               "sequential create " + path + " answered " + std::string(got) + ", which " + problem,
+               {name(o.session)}, {o.id}, {o.zxid},
+               {o.invoke, o.answer, touched_line, earlier_line});
     if (well_formed && (it == last_suffix->end() || n > it->second.first))
       (*last_suffix)[incarnation] = {n, o.answer};
   }
@@ -846,44 +1395,45 @@ class Checker {
   };
 
   void judge_in_history_order() {
-    std::unordered_map<std::string, Seen> seen;       // session
-    std::unordered_map<std::string, Seen> seen_node;  // session + path
-    std::vector<int> invoke_at(h_.size(), -1), answer_at(h_.size(), -1), watch_at(h_.size(), -1);
-    for (size_t k = 0; k < ops_.size(); ++k) {
-      invoke_at[ops_[k].invoke] = static_cast<int>(k);
-      if (ops_[k].answered()) answer_at[ops_[k].answer] = static_cast<int>(k);
+    // The parents of created and deleted nodes first, so that every path has its id now.
+    for (const Op& o : ops_) {
+      if (o.committed() && o.kind == OpKind::Create) (void)parent_of(o.created);
+      if (o.committed() && o.kind == OpKind::Delete) (void)parent_of(o.path);
     }
-    for (size_t k = 0; k < watches_.size(); ++k) watch_at[watches_[k].line] = static_cast<int>(k);
-
-    for (size_t i = 0; i < h_.size(); ++i) {
-      if (invoke_at[i] >= 0) {
-        Op& o = ops_[invoke_at[i]];
+    std::vector<Seen> seen(sessions_.size());  // session
+    PairTable<Seen> seen_node(sessions_.size(), paths_.size(), 2 * h_.size());
+    const Seen none;
+    for (const Role& role : roles_) {
+      if (role.kind == Role::Invoke) {
+        Op& o = ops_[role.index];
         const Seen& s = seen[o.session];
-        const Seen& sn = seen_node[key2(o.session, o.path)];
+        const Seen* sn = seen_node.find(o.session, o.path);
+        const Seen& n = sn ? *sn : none;
         o.seen = s.z;
         o.seen_line = s.line;
-        o.seen_node = sn.z;
-        o.seen_node_line = sn.line;
-      } else if (watch_at[i] >= 0) {
-        const WatchLine& w = watches_[watch_at[i]];
-        seen[w.session].raise(w.zxid, i);
-        seen_node[key2(w.session, w.path)].raise(w.zxid, i);
-      } else if (answer_at[i] >= 0) {
-        Op& o = ops_[answer_at[i]];
+        o.seen_node = n.z;
+        o.seen_node_line = n.line;
+      } else if (role.kind == Role::Watch) {
+        const WatchLine& w = watches_[role.index];
+        seen[w.session].raise(w.zxid, w.line);
+        seen_node.at(w.session, w.path).raise(w.zxid, w.line);
+      } else {
+        Op& o = ops_[role.index];
+        const size_t i = o.answer;
         if (o.committed()) {
           o.reflects = o.zxid;
           seen[o.session].raise(o.zxid, i);
-          const std::string path = o.op == "create" ? str(h_[i], "path") : o.path;
-          if (o.op != "close") seen_node[key2(o.session, path)].raise(o.zxid, i);
-          if (o.op == "create" || o.op == "delete")
-            seen_node[key2(o.session, parent_path(path))].raise(o.zxid, i);
-        } else if (is_read_op(o.op)) {
-          judge_read(static_cast<int>(answer_at[i]));
+          const int path = o.kind == OpKind::Create ? o.created : o.path;
+          if (o.kind != OpKind::Close) seen_node.at(o.session, path).raise(o.zxid, i);
+          if (o.kind == OpKind::Create || o.kind == OpKind::Delete)
+            seen_node.at(o.session, parent_of(path)).raise(o.zxid, i);
+        } else if (is_read_op(o.kind)) {
+          judge_read(static_cast<int>(role.index));
           if (o.reflects != kNone) {
             seen[o.session].raise(o.reflects, i);
-            seen_node[key2(o.session, o.path)].raise(o.reflects, i);
+            seen_node.at(o.session, o.path).raise(o.reflects, i);
           }
-        } else if (is_write_op(o.op) && !o.ok && is_tree_error(o.error)) {
+        } else if (is_write_op(o.kind) && !o.ok && is_tree_error(o.error)) {
           judge_failed_write(o);
         }
       }
@@ -892,52 +1442,49 @@ class Checker {
 
   void judge_read(int k) {
     Op& o = ops_[k];
-    const json& a = h_[o.answer];
+    const std::string& path = path_of(o.path);
+    const std::string& session = name(o.session);
     if (!o.ok) {
       if (o.error == "BadArguments") {
-        if (validate_client_path(o.path).is_ok())
-          rep_.add("G4", o.op + " " + o.path + " answered BadArguments for a valid path",
-                   {o.session}, {o.id}, {}, lines_of(o));
+        if (validate_client_path(path).is_ok())
+          rep_.add("G4", op_path(o) + " answered BadArguments for a valid path", {session}, {o.id},
+                   {}, {o.invoke, o.answer});
         return;
       }
-      if (o.error != "NoNode" || o.op == "exists") return;  // SessionExpired etc.: G8
+      if (o.error != "NoNode" || o.kind == OpKind::Exists) return;  // SessionExpired etc.: G8
     }
     const int64_t lo = o.seen;
     const int64_t hi = committed_bound(o.answer);
-    const bool absent = !o.ok || (o.op == "exists" && a.contains("stat") && a["stat"].is_null());
-    std::vector<Candidate> valid;
-    std::vector<size_t> lines = lines_of(o);
+    const bool absent = !o.ok || (o.kind == OpKind::Exists && o.stat_null);
+    Candidates valid;
     if (absent) {
       valid = absent_candidates(o.path, lo, hi);
       if (valid.empty()) {
         const bool node_stale = absent_candidates(o.path, o.seen_node, hi).empty();
         const bool ever = !absent_candidates(o.path, 0, hi).empty();
         if (ever && node_stale && o.seen_node_line != kNoLine) {
-          lines.push_back(o.seen_node_line);
           rep_.add("G3",
-                   "session " + o.session + " read " + o.path +
+                   "session " + session + " read " + path +
                        " as missing after it had seen it exist (zxid " +
                        std::to_string(o.seen_node) + "); it exists from then until the read",
-                   {o.session}, {o.id}, {o.seen_node}, lines);
+                   {session}, {o.id}, {o.seen_node}, {o.invoke, o.answer, o.seen_node_line});
         } else {
-          lines.push_back(o.seen_line);
           rep_.add("G4",
-                   o.op + " " + o.path + " answered that the node is missing, but it exists at " +
+                   op_path(o) + " answered that the node is missing, but it exists at " +
                        "every zxid from the session's last seen " + std::to_string(lo) +
                        " to the newest committed " + std::to_string(hi),
-                   {o.session}, {o.id}, {lo, hi}, lines);
+                   {session}, {o.id}, {lo, hi}, {o.invoke, o.answer, o.seen_line});
         }
         add_registration(k, nearest_absent(o.path, lo));
         return;
       }
     } else {
-      const json& st = a.contains("stat") ? a["stat"] : json();
-      if (!st.is_object()) {
-        rep_.add("G4", o.op + " " + o.path + " answered ok without a stat", {o.session}, {o.id}, {},
-                 lines);
+      if (o.stat < 0) {
+        rep_.add("G4", op_path(o) + " answered ok without a stat", {session}, {o.id}, {},
+                 {o.invoke, o.answer});
         return;
       }
-      const Stat got = stat_of(st);
+      const Stat& got = stats_[o.stat];
       const int64_t from = std::max({got.czxid, got.mzxid, got.pzxid});
       const Timeline* t = timeline(o.path);
       int v = -1;
@@ -950,71 +1497,56 @@ class Checker {
       }
       if (v < 0) {
         rep_.add("G4",
-                 o.op + " " + o.path + " answered a state that never existed: no state of " +
-                     o.path + " has czxid " + std::to_string(got.czxid) + ", mzxid " +
+                 op_path(o) + " answered a state that never existed: no state of " + path +
+                     " has czxid " + std::to_string(got.czxid) + ", mzxid " +
                      std::to_string(got.mzxid) + ", pzxid " + std::to_string(got.pzxid),
-                 {o.session}, {o.id}, {got.czxid, got.mzxid, got.pzxid}, lines);
+                 {session}, {o.id}, {got.czxid, got.mzxid, got.pzxid}, {o.invoke, o.answer});
         return;
       }
       const Version& x = (*t)[v];
-      std::string diff = stat_diff(got, x.stat);
-      if (o.op == "get_data" && bytes_of(a) != x.data)
+      std::string diff = same_stat(got, x.stat) ? std::string() : stat_diff(got, x.stat);
+      if (o.kind == OpKind::GetData && o.bytes != x.data)
         diff += std::string(diff.empty() ? "" : ", ") + "data differs";
-      if (o.op == "get_children") {
-        const json& ch = a.contains("children") ? a["children"] : json::array();
-        std::set<std::string> names;
-        bool bad = !ch.is_array();
-        if (!bad)
-          for (const auto& c : ch) {
-            if (!c.is_string() || !names.insert(c.get<std::string>()).second) bad = true;
-          }
-        if (!bad && static_cast<int32_t>(names.size()) != x.stat.num_children) bad = true;
-        if (!bad)
-          for (const std::string& n : names)
-            if (!view_at(child_path(o.path, n), x.from).exists) bad = true;
-        if (bad) diff += std::string(diff.empty() ? "" : ", ") + "children differ";
-      }
+      if (o.kind == OpKind::GetChildren && !children_match(o.children, path, x))
+        diff += std::string(diff.empty() ? "" : ", ") + "children differ";
       if (!diff.empty()) {
-        if (x.commit >= 0 && commits_[x.commit].answer != kNoLine)
-          lines.push_back(commits_[x.commit].answer);
         rep_.add("G4",
-                 o.op + " " + o.path + " answered a result that differs from ZooKeeper's state " +
+                 op_path(o) + " answered a result that differs from ZooKeeper's state " +
                      "with the same zxids: " + diff,
-                 {o.session}, {o.id}, {x.from}, lines);
+                 {session}, {o.id}, {x.from},
+                 {o.invoke, o.answer, x.commit >= 0 ? commits_[x.commit].answer : kNoLine});
         return;
       }
       const Candidate c{x.from, end_of(*t, v), v};
       if (ephemeral_after_close(o, *t, v)) {
-        add_registration(k, {c});
+        add_registration(k, Candidates(c));
         return;
       }
       if (c.a <= hi && c.b > lo) {
         valid.push_back(c);
       } else {
         if (c.b <= o.seen_node && o.seen_node_line != kNoLine) {
-          lines.push_back(o.seen_node_line);
           rep_.add("G3",
-                   "session " + o.session + " read " + o.path + " in a state that ended at zxid " +
+                   "session " + session + " read " + path + " in a state that ended at zxid " +
                        std::to_string(c.b) + ", after it had seen the node at zxid " +
                        std::to_string(o.seen_node),
-                   {o.session}, {o.id}, {c.a, c.b, o.seen_node}, lines);
+                   {session}, {o.id}, {c.a, c.b, o.seen_node},
+                   {o.invoke, o.answer, o.seen_node_line});
         } else if (c.b <= lo) {
-          lines.push_back(o.seen_line);
           rep_.add("G4",
-                   o.op + " " + o.path + " answered a state that ended at zxid " +
-                       std::to_string(c.b) + ", older than the session's last seen zxid " +
-                       std::to_string(lo),
-                   {o.session}, {o.id}, {c.a, c.b, lo}, lines);
+                   op_path(o) + " answered a state that ended at zxid " + std::to_string(c.b) +
+                       ", older than the session's last seen zxid " + std::to_string(lo),
+                   {session}, {o.id}, {c.a, c.b, lo}, {o.invoke, o.answer, o.seen_line});
         } else {
-          if (commits_by_zxid_.count(c.a))
-            lines.push_back(commits_[commits_by_zxid_.at(c.a)].invoke);
+          const size_t ck = commit_index(c.a);
           rep_.add("G4",
-                   o.op + " " + o.path + " answered the state of zxid " + std::to_string(c.a) +
+                   op_path(o) + " answered the state of zxid " + std::to_string(c.a) +
                        ", newer than every write invoked before the answer (up to zxid " +
                        std::to_string(hi) + ")",
-                   {o.session}, {o.id}, {c.a, hi}, lines);
+                   {session}, {o.id}, {c.a, hi},
+                   {o.invoke, o.answer, ck != kNoLine ? commits_[ck].invoke : kNoLine});
         }
-        add_registration(k, {c});
+        add_registration(k, Candidates(c));
         return;
       }
     }
@@ -1024,24 +1556,53 @@ class Checker {
     add_registration(k, valid);
   }
 
+  // Whether a get_children answer lists exactly the children of `x`, the state of `path` it
+  // names: distinct names, as many as numChildren, each a node at that zxid.
+  bool children_match(const json* ch, const std::string& path, const Version& x) const {
+    // (no "children" member: none)
+    if (ch && !ch->is_array()) return false;
+    std::vector<std::string_view> names;
+    if (ch) {
+      names.reserve(ch->size());
+      for (const auto& c : *ch) {
+        if (!c.is_string()) return false;
+        names.push_back(str(&c));
+      }
+    }
+    std::sort(names.begin(), names.end());
+    if (std::adjacent_find(names.begin(), names.end()) != names.end()) return false;
+    if (static_cast<int32_t>(names.size()) != x.stat.num_children) return false;
+    for (std::string_view n : names)
+      if (!exists_at(child_path(path, n), x.from)) return false;
+    return true;
+  }
+
   // The registration of a read with watch:true, set at the state(s) the read can have seen. A
   // read judged out of its window registers at the state it showed, so that its event is not
   // reported a second time.
-  void add_registration(int k, std::vector<Candidate> candidates) {
+  void add_registration(int k, const Candidates& candidates) {
     const Op& o = ops_[k];
     if (!o.watch || !o.ok || candidates.empty()) return;  // NoNode registers nothing
     Registration r;
     r.op = k;
-    r.kind = o.op == "get_children" ? WatchKind::Child : WatchKind::Data;
-    r.candidates = std::move(candidates);
-    regs_.push_back(std::move(r));
+    r.kind = o.kind == OpKind::GetChildren ? WatchKind::Child : WatchKind::Data;
+    r.first = static_cast<uint32_t>(cands_.size());
+    r.count = static_cast<uint32_t>(candidates.size());
+    cands_.insert(cands_.end(), candidates.begin(), candidates.end());
+    regs_.push_back(r);
+  }
+  std::span<const Candidate> candidates_of(const Registration& r) const {
+    return {cands_.data() + r.first, r.count};
+  }
+  std::span<const Fire> fires_of(const Registration& r) const {
+    return {fires_.data() + r.first, r.count};
   }
 
   // Absent states of `path` around a read that found none in its window: the last one before
   // `lo` and those after it.
-  std::vector<Candidate> nearest_absent(const std::string& path, int64_t lo) const {
+  Candidates nearest_absent(int path, int64_t lo) const {
     const Timeline* t = timeline(path);
-    if (!t || t->empty()) return absent_candidates(path, lo, kInf);
+    if (!t) return absent_candidates(path, lo, kInf);
     int j = version_at(*t, lo);
     for (int steps = 0; j >= 0 && (*t)[j].exists && steps < 64; ++steps) --j;
     return absent_candidates(path, j >= 0 ? (*t)[j].from : 0, kInf);
@@ -1064,33 +1625,40 @@ class Checker {
     const bool after_deadline = line_t(o.invoke) > deadline;
     const bool seen_after = o.seen >= c.zxid;
     if (!after_answer && !after_deadline && !seen_after) return false;
-    std::vector<size_t> lines = lines_of(o);
-    if (c.answer != kNoLine) lines.push_back(c.answer);
-    if (c.op >= 0) lines.push_back(ops_[c.op].invoke);
-    if (seen_after) lines.push_back(o.seen_line);
     const std::string why = after_answer ? "after that close was answered"
                             : after_deadline
                                 ? "later than expire + session timeout + 2 heartbeat periods"
                                 : "after the session had seen zxid " + std::to_string(o.seen);
     rep_.add("G8",
-             o.op + " " + o.path + " shows the node as it was before session " + c.session +
+             op_path(o) + " shows the node as it was before session " + name(c.session) +
                  "'s close (zxid " + std::to_string(c.zxid) + ") deleted its ephemerals, " + why,
-             {o.session, c.session}, {o.id, c.op >= 0 ? ops_[c.op].id : kNone}, {c.zxid}, lines);
+             {name(o.session), name(c.session)}, {o.id, c.op >= 0 ? ops_[c.op].id : kNone},
+             {c.zxid},
+             {o.invoke, o.answer, c.answer, c.op >= 0 ? ops_[c.op].invoke : kNoLine,
+              seen_after ? o.seen_line : kNoLine});
     return true;
   }
 
   void judge_failed_write(const Op& o) {
     const int64_t lo = std::max(o.answered_max, o.seen);
     const int64_t hi = std::max(lo, committed_bound(o.answer));
-    const ModelWrite w = write_of(o);
-    std::vector<std::string> paths = {o.path};
-    if (o.op == "create" && (o.sequential || o.path != "/"))
-      paths.push_back(parent_path(o.sequential ? o.path + "0" : o.path));
+    ModelWrite& w = failed_write_;
+    write_of(o, &w);
+    auto answer_at = [&](int64_t z) {  // what the model answers at zxid z
+      return ZooKeeperModel::check(
+          w, [&](const std::string& p) { return view_at(timeline_named(p), z); });
+    };
+    // Mostly it failed as it does at the oldest state it can have met, the first one below.
+    const std::string at_lo = answer_at(lo);
+    if (at_lo == o.error) return;
+    std::array<const Timeline*, 2> nodes = {timeline(o.path), nullptr};
+    if (o.kind == OpKind::Create && (o.sequential || w.path != "/"))
+      nodes[1] = timeline_named(parent_path(o.sequential ? w.path + "0" : w.path));
     // The states in [lo, hi] that differ for this write: lo and every change of its nodes.
     std::vector<int64_t> points = {lo};
     bool truncated = false;
-    for (const std::string& p : paths)
-      if (const Timeline* t = timeline(p)) {
+    for (const Timeline* t : nodes)
+      if (t) {
         auto b = std::upper_bound(t->begin(), t->end(), lo,
                                   [](int64_t z, const Version& x) { return z < x.from; });
         for (auto it = b; it != t->end() && it->from <= hi; ++it) {
@@ -1109,8 +1677,7 @@ class Checker {
     }
     std::set<std::string> answers;
     for (int64_t z : points) {
-      const std::string e =
-          ZooKeeperModel::check(w, [&](const std::string& p) { return view_at(p, z); });
+      const std::string e = z == lo ? at_lo : answer_at(z);
       if (e == o.error) return;
       answers.insert(e.empty() ? "ok" : e);
     }
@@ -1118,9 +1685,9 @@ class Checker {
     std::string said;
     for (const auto& s : answers) said += (said.empty() ? "" : " or ") + s;
     rep_.add("G1",
-             o.op + " " + o.path + " answered " + o.error + ", but ZooKeeper answers " + said +
+             op_path(o) + " answered " + std::string(o.error) + ", but ZooKeeper answers " + said +
                  " at every state from zxid " + std::to_string(lo) + " to " + std::to_string(hi),
-             {o.session}, {o.id}, {lo, hi}, lines_of(o));
+             {name(o.session)}, {o.id}, {lo, hi}, {o.invoke, o.answer});
   }
 
   // ---- pass C: watches through the model --------------------------------------------------
@@ -1131,30 +1698,31 @@ class Checker {
       size_t reg, cand;
     };
     std::vector<Pending> pending;
-    for (size_t r = 0; r < regs_.size(); ++r) {
-      regs_[r].fires.resize(regs_[r].candidates.size());
-      for (size_t c = 0; c < regs_[r].candidates.size(); ++c)
-        pending.push_back(Pending{regs_[r].candidates[c].a, r, c});
-    }
+    for (size_t r = 0; r < regs_.size(); ++r)
+      for (size_t c = 0; c < regs_[r].count; ++c)
+        pending.push_back(Pending{candidates_of(regs_[r])[c].a, r, c});
     std::stable_sort(pending.begin(), pending.end(),
                      [](const Pending& x, const Pending& y) { return x.at < y.at; });
+    fires_.assign(cands_.size(), Fire{});
     ZooKeeperModel m;
+    Scratch scratch;
     size_t next = 0;
     auto add_until = [&](int64_t z) {  // registrations set at states before zxid z
       for (; next < pending.size() && pending[next].at < z; ++next) {
         const Registration& r = regs_[pending[next].reg];
         const Op& o = ops_[r.op];
-        m.add_watch(o.session, o.path, r.kind,
+        m.add_watch(name(o.session), path_of(o.path), r.kind,
                     static_cast<int64_t>(pending[next].reg * kMaxCandidates + pending[next].cand));
       }
     };
     for (const Commit& c : commits_) {
       add_until(c.zxid);
-      const ModelWriteResult res = apply_commit(m, c);
+      const ModelWriteResult res = apply_commit(m, c, &scratch);
       for (const ModelEvent& e : res.events) {
-        auto& f = regs_[e.registration / kMaxCandidates].fires[e.registration % kMaxCandidates];
+        const Registration& r = regs_[e.registration / kMaxCandidates];
+        Fire& f = fires_[r.first + e.registration % kMaxCandidates];
         f.fired = true;
-        f.event = e.event;
+        f.event = event_name(e.event);
         f.zxid = c.zxid;
       }
     }
@@ -1162,168 +1730,203 @@ class Checker {
 
   // ---- pass D: G5, G6 ----------------------------------------------------------------------
 
-  size_t closing_line(const std::string& s) const {
+  size_t closing_line(int s) const {
     size_t line = kNoLine;
-    auto it = sessions_.find(s);
-    if (it == sessions_.end()) return line;
-    for (int k : it->second) {
+    for (int k : ops_of(s)) {
       const Op& o = ops_[k];
-      if (o.op == "close" || o.op == "expire") line = std::min(line, o.invoke);
+      if (o.kind == OpKind::Close || o.kind == OpKind::Expire) line = std::min(line, o.invoke);
       if (o.answered() && o.error == "SessionExpired") line = std::min(line, o.answer);
     }
     return line;
   }
 
+  // A registration's fire, with its group: the registration's session and path.
+  struct OpenFire {
+    uint64_t group;
+    std::string_view event;
+    int64_t zxid;
+    size_t reg;
+  };
+  static bool fire_before(const OpenFire& x, const OpenFire& y) {
+    if (x.group != y.group) return x.group < y.group;
+    if (const int c = x.event.compare(y.event); c != 0) return c < 0;
+    return x.zxid < y.zxid;
+  }
+  struct GroupReg {
+    uint64_t group;
+    size_t reg;
+    bool operator<(const GroupReg& y) const {
+      return group != y.group ? group < y.group : reg < y.reg;
+    }
+  };
+
   void judge_watches() {
     // G5: events in zxid order per session.
-    std::unordered_map<std::string, size_t> last;
+    std::vector<size_t> last(sessions_.size(), kNoLine);
     for (size_t k = 0; k < watches_.size(); ++k) {
       const WatchLine& w = watches_[k];
-      auto it = last.find(w.session);
-      if (it != last.end() && w.zxid < watches_[it->second].zxid) {
-        const WatchLine& p = watches_[it->second];
+      const std::string& session = name(w.session);
+      const size_t l = last[w.session];
+      if (l != kNoLine && w.zxid < watches_[l].zxid) {
+        const WatchLine& p = watches_[l];
         rep_.add("G5",
-                 "session " + w.session + " recorded " + w.event + " " + w.path + " (zxid " +
-                     std::to_string(w.zxid) + ") after " + p.event + " " + p.path + " (zxid " +
+                 "session " + session + " recorded " + std::string(w.event) + " " +
+                     path_of(w.path) + " (zxid " + std::to_string(w.zxid) + ") after " +
+                     std::string(p.event) + " " + path_of(p.path) + " (zxid " +
                      std::to_string(p.zxid) + ")",
-                 {w.session}, {}, {p.zxid, w.zxid}, {p.line, w.line});
+                 {session}, {}, {p.zxid, w.zxid}, {p.line, w.line});
       }
-      if (it == last.end() || w.zxid >= watches_[it->second].zxid) last[w.session] = k;
+      if (l == kNoLine || w.zxid >= watches_[l].zxid) last[w.session] = k;
       // The event names a committed write that was invoked before it.
-      auto c = commits_by_zxid_.find(w.zxid);
-      if (c == commits_by_zxid_.end()) {
+      const size_t c = commit_index(w.zxid);
+      if (c == kNoLine) {
         rep_.add("G6",
-                 w.event + " " + w.path + " for session " + w.session + " names zxid " +
-                     std::to_string(w.zxid) + ", which no committed write has",
-                 {w.session}, {}, {w.zxid}, {w.line});
-      } else if (commits_[c->second].invoke > w.line) {
-        const Commit& cm = commits_[c->second];
+                 std::string(w.event) + " " + path_of(w.path) + " for session " + session +
+                     " names zxid " + std::to_string(w.zxid) + ", which no committed write has",
+                 {session}, {}, {w.zxid}, {w.line});
+      } else if (commits_[c].invoke > w.line) {
+        const Commit& cm = commits_[c];
         rep_.add("G6",
-                 w.event + " " + w.path + " for session " + w.session + " (zxid " +
-                     std::to_string(w.zxid) + ") was recorded before that write was invoked",
-                 {w.session, cm.session}, {cm.op >= 0 ? ops_[cm.op].id : kNone}, {w.zxid},
+                 std::string(w.event) + " " + path_of(w.path) + " for session " + session +
+                     " (zxid " + std::to_string(w.zxid) +
+                     ") was recorded before that write was invoked",
+                 {session, name(cm.session)}, {cm.op >= 0 ? ops_[cm.op].id : kNone}, {w.zxid},
                  {w.line, cm.invoke});
       }
     }
 
-    // G6: match every event line to a registration of its session and path.
-    struct Group {
-      std::vector<size_t> regs;
-      std::multimap<std::pair<std::string, int64_t>, size_t> open;  // (event, zxid) -> reg
-    };
-    std::unordered_map<std::string, Group> groups;
+    // G6: match every event line to a registration of its session and path (its group).
+    // The registrations of each group in registration order, and their fires sorted by
+    // (group, event, zxid), each run of equal keys in registration order.
+    std::vector<GroupReg> group_regs;
+    std::vector<OpenFire> open;
+    group_regs.reserve(regs_.size());
+    open.reserve(fires_.size());
     for (size_t r = 0; r < regs_.size(); ++r) {
       const Op& o = ops_[regs_[r].op];
-      Group& g = groups[key2(o.session, o.path)];
-      g.regs.push_back(r);
-      for (const auto& f : regs_[r].fires)
-        if (f.fired) g.open.emplace(std::make_pair(f.event, f.zxid), r);
+      const uint64_t group = pair_key(o.session, o.path);
+      group_regs.push_back(GroupReg{group, r});
+      for (const Fire& f : fires_of(regs_[r]))
+        if (f.fired) open.push_back(OpenFire{group, f.event, f.zxid, r});
     }
+    std::sort(group_regs.begin(), group_regs.end());
+    std::stable_sort(open.begin(), open.end(), fire_before);
     for (size_t k = 0; k < watches_.size(); ++k) {
       const WatchLine& w = watches_[k];
-      Group& g = groups[key2(w.session, w.path)];
+      const uint64_t group = pair_key(w.session, w.path);
+      // The latest key (event, zxid) <= the line's, going back over its event's earlier zxids.
       int found = -1;
-      auto it = g.open.upper_bound({w.event, w.zxid});
-      while (it != g.open.begin()) {
-        --it;
-        if (it->first.first != w.event) break;
+      size_t end =
+          static_cast<size_t>(std::upper_bound(open.begin(), open.end(),
+                                               OpenFire{group, w.event, w.zxid, 0}, fire_before) -
+                              open.begin());
+      while (end > 0 && open[end - 1].group == group && open[end - 1].event == w.event) {
+        size_t begin = end - 1;  // the run of fires with the same key as open[end - 1]
+        while (begin > 0 && !fire_before(open[begin - 1], open[end - 1])) --begin;
         // Among registrations waiting for this same zxid, the earliest.
-        auto range = g.open.equal_range(it->first);
-        for (auto j = range.first; j != range.second && found < 0; ++j) {
-          const Registration& r = regs_[j->second];
-          if (r.matched_line < 0 && ops_[r.op].invoke < w.line) found = static_cast<int>(j->second);
+        for (size_t j = begin; j < end && found < 0; ++j) {
+          const Registration& r = regs_[open[j].reg];
+          if (r.matched_line < 0 && ops_[r.op].invoke < w.line)
+            found = static_cast<int>(open[j].reg);
         }
         if (found >= 0) break;
-        it = range.first;
+        end = begin;
       }
       if (found >= 0) {
         Registration& r = regs_[found];
+        const std::span<const Fire> fires = fires_of(r);
         r.matched_line = static_cast<int>(k);
-        for (size_t c = 0; c < r.fires.size(); ++c)
-          if (r.fires[c].fired && r.fires[c].event == w.event && r.fires[c].zxid <= w.zxid &&
-              (r.matched_candidate < 0 || r.fires[c].zxid > r.fires[r.matched_candidate].zxid))
+        for (size_t c = 0; c < fires.size(); ++c)
+          if (fires[c].fired && fires[c].event == w.event && fires[c].zxid <= w.zxid &&
+              (r.matched_candidate < 0 || fires[c].zxid > fires[r.matched_candidate].zxid))
             r.matched_candidate = static_cast<int>(c);
         continue;
       }
-      diagnose_unmatched(w, g.regs);
+      const auto [lo, hi] =
+          std::equal_range(group_regs.begin(), group_regs.end(), GroupReg{group, 0},
+                           [](const GroupReg& x, const GroupReg& y) { return x.group < y.group; });
+      diagnose_unmatched(w, std::span<const GroupReg>(lo, hi));
     }
 
     // G5: the event before any answer reflecting its zxid; G6: it fired at all.
-    std::unordered_map<std::string, FirstAtLeast> reflect;
-    std::unordered_map<std::string, size_t> closing;
-    for (const auto& [name, list] : sessions_) {
-      const size_t cl = closing_line(name);
-      closing[name] = cl;
+    std::vector<FirstAtLeast> reflect;
+    std::vector<size_t> closing;
+    reflect.reserve(sessions_.size());
+    closing.reserve(sessions_.size());
+    for (int s = 0; s < sessions_.size(); ++s) {
+      const size_t cl = closing_line(s);
+      closing.push_back(cl);
       std::vector<int64_t> v;
-      for (int k : list) {
+      v.reserve(ops_of(s).size());
+      for (int k : ops_of(s)) {
         const Op& o = ops_[k];
-        v.push_back(o.answered() && o.op != "close" && o.answer < cl ? o.reflects : kNone);
+        v.push_back(o.answered() && o.kind != OpKind::Close && o.answer < cl ? o.reflects : kNone);
       }
-      reflect.emplace(name, FirstAtLeast(std::move(v)));
+      reflect.emplace_back(v);
     }
     for (const Registration& r : regs_) {
       const Op& o = ops_[r.op];
+      const std::span<const Fire> fires = fires_of(r);
       int64_t z = kNone;
       if (r.matched_candidate >= 0) {
-        z = r.fires[r.matched_candidate].zxid;
+        z = fires[r.matched_candidate].zxid;
       } else {
-        bool all = !r.fires.empty();
+        bool all = !fires.empty();
         int64_t zmin = kInf;
-        for (const auto& f : r.fires) {
+        for (const Fire& f : fires) {
           all = all && f.fired;
           if (f.fired) zmin = std::min(zmin, f.zxid);
         }
         if (!all) continue;
         z = zmin;
       }
-      const auto& list = sessions_.at(o.session);
-      const size_t j = reflect.at(o.session).find(o.seq + 1, z);
+      const std::vector<int>& list = ops_of(o.session);
+      const size_t j = reflect[o.session].find(o.seq + 1, z);
       const WatchLine* w = r.matched_line >= 0 ? &watches_[r.matched_line] : nullptr;
-      std::vector<size_t> lines = {o.invoke, o.answer};
-      if (w) lines.push_back(w->line);
-      const Commit& cm = commits_[commits_by_zxid_.at(z)];
-      const std::string change =
-          "zxid " + std::to_string(z) + " (" +
-          (cm.op >= 0 ? ops_[cm.op].op + " " + ops_[cm.op].path : "close of " + cm.session) + ")";
+      const Commit& cm = commits_.at(commit_index(z));
+      auto change = [&] {
+        return "zxid " + std::to_string(z) + " (" +
+               (cm.op >= 0 ? op_path(ops_[cm.op]) : "close of " + name(cm.session)) + ")";
+      };
+      const size_t event_line = w ? w->line : kNoLine;
       if (j != kNoLine) {
         const Op& later = ops_[list[j]];
         if (!w || w->line > later.answer) {
-          lines.push_back(later.invoke);
-          lines.push_back(later.answer);
-          if (cm.answer != kNoLine) lines.push_back(cm.answer);
           rep_.add("G5",
-                   "session " + o.session + " holds the watch of id " + std::to_string(o.id) +
-                       " (" + o.op + " " + o.path + "), triggered by " + change +
-                       ", but the answer to id " + std::to_string(later.id) + " (" + later.op +
-                       " " + later.path + ") reflects zxid " + std::to_string(later.reflects) +
+                   "session " + name(o.session) + " holds the watch of id " + std::to_string(o.id) +
+                       " (" + op_path(o) + "), triggered by " + change() +
+                       ", but the answer to id " + std::to_string(later.id) + " (" +
+                       op_path(later) + ") reflects zxid " + std::to_string(later.reflects) +
                        (w ? " and came before the event" : " and no event came before it"),
-                   {o.session}, {o.id, later.id}, {z, later.reflects}, lines);
+                   {name(o.session)}, {o.id, later.id}, {z, later.reflects},
+                   {o.invoke, o.answer, event_line, later.invoke, later.answer, cm.answer});
           continue;
         }
       }
-      if (!w && closing.at(o.session) == kNoLine && !maybe_expired_.count(o.session) &&
-          close_zxid_of(o.session) == kNone) {
-        if (cm.answer != kNoLine) lines.push_back(cm.answer);
+      if (!w && closing[o.session] == kNoLine && !maybe_expired_[o.session] &&
+          close_zxid_[o.session] == kNone) {
         rep_.add("G6",
-                 "the watch of id " + std::to_string(o.id) + " (" + o.op + " " + o.path +
-                     ", session " + o.session + ") never fired, though " + change +
+                 "the watch of id " + std::to_string(o.id) + " (" + op_path(o) + ", session " +
+                     name(o.session) + ") never fired, though " + change() +
                      " triggers it and the session stayed open",
-                 {o.session}, {o.id}, {z}, lines);
+                 {name(o.session)}, {o.id}, {z}, {o.invoke, o.answer, cm.answer});
       }
     }
   }
 
-  void diagnose_unmatched(const WatchLine& w, const std::vector<size_t>& regs) {
+  // `regs`: the registrations of the line's session and path, in registration order.
+  void diagnose_unmatched(const WatchLine& w, std::span<const GroupReg> regs) {
     // The likeliest explanation first: a registration this event would be with another type,
     // then one that fired already, then one it comes too early for.
     enum Why { WrongTypeHere, Duplicate, TooEarly, WrongType, Again, Nothing };
     Why best = Nothing;
     size_t best_reg = 0;
-    const Registration::Fire* best_fire = nullptr;
-    for (size_t r : regs) {
+    const Fire* best_fire = nullptr;
+    for (const GroupReg& gr : regs) {
+      const size_t r = gr.reg;
       const Registration& g = regs_[r];
       if (ops_[g.op].invoke > w.line) continue;
-      for (const auto& f : g.fires) {
+      for (const Fire& f : fires_of(g)) {
         if (!f.fired) continue;
         Why why = Nothing;
         if (g.matched_line < 0 && f.event != w.event) {
@@ -1340,27 +1943,28 @@ class Checker {
         }
       }
     }
+    const std::string& session = name(w.session);
     std::vector<size_t> lines = {w.line};
     std::vector<int64_t> ids;
     std::string why;
-    const int64_t closed = close_zxid_of(w.session);
+    const int64_t closed = close_zxid_[w.session];
     if (closed != kNone && closed <= w.zxid) {
       why = "the session was closed at zxid " + std::to_string(closed) +
             "; a closed session has no watches (nor gets events for its own ephemerals)";
-      if (auto c = commits_by_zxid_.find(closed); c != commits_by_zxid_.end())
-        lines.push_back(commits_[c->second].answer);
+      if (const size_t c = commit_index(closed); c != kNoLine) lines.push_back(commits_[c].answer);
     } else if (best != Nothing) {
       const Registration& g = regs_[best_reg];
       const Op& o = ops_[g.op];
       ids.push_back(o.id);
       lines.push_back(o.invoke);
       lines.push_back(o.answer);
-      const std::string watch = "the watch of id " + std::to_string(o.id) + " (" + o.op + ")";
+      const std::string watch =
+          "the watch of id " + std::to_string(o.id) + " (" + std::string(o.op) + ")";
       switch (best) {
         case WrongTypeHere:
         case WrongType:
-          why = "wrong event type: " + watch + " fires " + best_fire->event + " (zxid " +
-                std::to_string(best_fire->zxid) + ")";
+          why = "wrong event type: " + watch + " fires " + std::string(best_fire->event) +
+                " (zxid " + std::to_string(best_fire->zxid) + ")";
           break;
         case Duplicate:
         case Again:
@@ -1378,9 +1982,9 @@ class Checker {
       why = "no watch of this session on this path fires it";
     }
     rep_.add("G6",
-             "session " + w.session + " recorded " + w.event + " " + w.path + " (zxid " +
-                 std::to_string(w.zxid) + "): " + why,
-             {w.session}, ids, {w.zxid}, lines);
+             "session " + session + " recorded " + std::string(w.event) + " " + path_of(w.path) +
+                 " (zxid " + std::to_string(w.zxid) + "): " + why,
+             {session}, ids, {w.zxid}, lines);
   }
 
   // ---- G8: what a closed or expired session is answered -----------------------------------
@@ -1388,48 +1992,48 @@ class Checker {
   void judge_sessions() {
     const int64_t grace =
         (sc_.config.session_timeout_ms + 2 * sc_.config.heartbeat_period_ms) * 1000;
-    for (const std::string& name : session_order_) {
-      const auto& list = sessions_.at(name);
+    for (int s : session_order_) {
+      const std::string& session = name(s);
       size_t since = kNoLine;  // the line from which the session is over
       std::string how;
       int64_t expire_deadline = kNone;
       for (const auto& c : inferred_)
-        if (c.session == name && c.expire_t != kNone) expire_deadline = c.expire_t + grace;
-      const auto cc = certain_close_.find(name);
-      for (int k : list) {
+        if (c.session == s && c.expire_t != kNone) expire_deadline = c.expire_t + grace;
+      const int64_t cc = certain_close_[s];
+      for (int k : ops_of(s)) {
         const Op& o = ops_[k];
-        if (cc != certain_close_.end() && o.ok && o.op != "close" && o.op != "expire" &&
-            o.reflects != kNone && o.reflects >= cc->second && !o.committed()) {
-          const Commit& c = commits_[commits_by_zxid_.at(cc->second)];
-          std::vector<size_t> lines = {o.invoke, o.answer, c.answer};
-          if (c.op >= 0) lines.push_back(ops_[c.op].invoke);
+        if (cc != kNone && o.ok && o.kind != OpKind::Close && o.kind != OpKind::Expire &&
+            o.reflects != kNone && o.reflects >= cc && !o.committed()) {
+          const Commit& c = commits_.at(commit_index(cc));
           rep_.add("G8",
-                   "id " + std::to_string(o.id) + " (" + o.op + " " + o.path + ") of session " +
-                       name + " was answered ok with a state of zxid " +
-                       std::to_string(o.reflects) + ", after the session's close (zxid " +
-                       std::to_string(cc->second) + "); it must answer SessionExpired",
-                   {name}, {o.id}, {cc->second, o.reflects}, lines);
+                   "id " + std::to_string(o.id) + " (" + op_path(o) + ") of session " + session +
+                       " was answered ok with a state of zxid " + std::to_string(o.reflects) +
+                       ", after the session's close (zxid " + std::to_string(cc) +
+                       "); it must answer SessionExpired",
+                   {session}, {o.id}, {cc, o.reflects},
+                   {o.invoke, o.answer, c.answer, c.op >= 0 ? ops_[c.op].invoke : kNoLine});
           break;
         }
         if (since == kNoLine && expire_deadline != kNone && line_t(o.invoke) > expire_deadline) {
           since = o.invoke;
           how = "its expiry (more than session timeout + 2 heartbeat periods after expire)";
         }
-        if (since != kNoLine && o.invoke > since && o.answered() && o.op != "expire") {
-          const bool fine = o.op == "close" ? o.ok && !o.committed()
-                                            : !o.ok && (o.error == "SessionExpired" ||
-                                                        is_client_side_error(o.error));
+        if (since != kNoLine && o.invoke > since && o.answered() && o.kind != OpKind::Expire) {
+          const bool fine = o.kind == OpKind::Close ? o.ok && !o.committed()
+                                                    : !o.ok && (o.error == "SessionExpired" ||
+                                                                is_client_side_error(o.error));
           if (!fine) {
             rep_.add("G8",
-                     "id " + std::to_string(o.id) + " (" + o.op +
-                         (o.path.empty() ? "" : " " + o.path) + ") of session " + name +
-                         " was answered " + (o.ok ? std::string("ok") : o.error) + " after " + how +
+                     "id " + std::to_string(o.id) + " (" + std::string(o.op) +
+                         (path_of(o.path).empty() ? "" : " " + path_of(o.path)) + ") of session " +
+                         session + " was answered " +
+                         (o.ok ? std::string("ok") : std::string(o.error)) + " after " + how +
                          "; it must answer SessionExpired",
-                     {name}, {o.id}, {o.zxid}, {since, o.invoke, o.answer});
+                     {session}, {o.id}, {o.zxid}, {since, o.invoke, o.answer});
             break;
           }
         }
-        if (since == kNoLine && o.op == "close" && o.committed()) {
+        if (since == kNoLine && o.kind == OpKind::Close && o.committed()) {
           since = o.invoke;
           how = "its close";
         }
@@ -1442,36 +2046,51 @@ class Checker {
   }
 
   struct Evidence {
-    std::vector<std::pair<size_t, std::string>> deleted;  // NodeDeleted watch lines
-    std::vector<std::pair<size_t, std::string>> stats;    // stats naming the zxid
+    std::vector<std::pair<size_t, int>> deleted;  // NodeDeleted watch lines (line, path)
+    std::vector<std::pair<size_t, int>> stats;    // stats naming the zxid (line, path)
   };
 
   const Scenario& sc_;
   const std::vector<json>& h_;
   Reporter rep_;
+  Names sessions_;            // the sessions of invocations and of watch lines
+  Names paths_;               // every path the checker has met
+  std::vector<int> parents_;  // path -> its parent path, -1 until asked
   std::vector<Op> ops_;
-  std::unordered_map<int64_t, size_t> by_id_;
-  std::map<std::string, std::vector<int>> sessions_;  // invocation order
-  std::vector<std::string> session_order_;
+  std::vector<Stat> stats_;        // the stats of answers (Op::stat)
+  std::deque<std::string> bytes_;  // the data of lines (Op::bytes)
+  IdIndex by_id_;
+  std::vector<std::vector<int>> session_ops_;  // session -> its invocations, in order
+  std::vector<int> session_order_;             // sessions by first invocation
+  std::vector<bool> in_order_;                 // session -> in session_order_ (parse)
+  std::vector<int> by_name_;                   // every session, by name
   std::vector<WatchLine> watches_;
+  std::vector<Role> roles_;  // the lines of ops and watches, in history order
   int64_t answered_max_ = 0;
-  std::unordered_map<int64_t, size_t> answered_by_zxid_;
+  // Each new highest zxid of an answered write, with its op: zxids increase.
+  std::vector<std::pair<int64_t, size_t>> answered_by_zxid_;
   int64_t last_t_ = 0;
 
-  std::vector<int> known_;  // committed ops, zxid order
-  std::unordered_map<int64_t, size_t> commits_by_zxid_;
-  std::unordered_map<std::string, int64_t> last_commit_;
+  std::vector<int> known_;            // committed ops, zxid order
+  std::vector<int64_t> known_zxids_;  // their zxids
+  std::vector<bool> known_bits_;      // known_zxids_ as a bitmap from its first, if not sparse
+  // Session -> its highest committed zxid, 0 if none (only compared with zxids above 0).
+  std::vector<int64_t> last_commit_;
   std::map<int64_t, Evidence> unknown_;
   std::vector<ExpiryCandidate> expiry_;
   std::vector<Commit> inferred_;
-  std::set<std::string> maybe_expired_;
-  std::vector<Commit> commits_;  // everything that committed, zxid order
+  std::vector<bool> maybe_expired_;    // session -> an expiry no close was placed for
+  std::vector<Commit> commits_;        // everything that committed, zxid order
+  std::vector<int64_t> commit_zxids_;  // their zxids
   std::vector<size_t> prefix_invoke_;
-  std::map<std::string, int64_t> close_zxid_;     // session -> its first close
-  std::map<std::string, int64_t> certain_close_;  // the same, where it is not a guess
+  std::vector<int64_t> close_zxid_;     // session -> its first close, kNone if none
+  std::vector<int64_t> certain_close_;  // the same, where it is not a guess
 
-  std::unordered_map<std::string, Timeline> timelines_;
+  std::vector<Timeline> timelines_;  // path -> its states
+  ModelWrite failed_write_;          // judge_failed_write's, reused
   std::vector<Registration> regs_;
+  std::vector<Candidate> cands_;  // the registrations' candidate states
+  std::vector<Fire> fires_;       // what the model fired for each of them
 };
 
 }  // namespace
