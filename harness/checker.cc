@@ -615,10 +615,18 @@ class FirstAtLeast {
 
 class Checker {
  public:
-  Checker(const Scenario& sc, const std::vector<json>& h) : sc_(sc), h_(h), rep_(h) {}
+  Checker(const Scenario& sc, const std::vector<json>& h, const std::vector<SilentStop>& silent)
+      : sc_(sc), h_(h), rep_(h), silent_stops_(silent) {}
 
   std::vector<Violation> run() {
     parse();
+    for (const SilentStop& st : silent_stops_) {
+      const int s = sessions_.find(st.session);
+      if (s < 0) continue;  // a session with nothing in the history
+      if (s >= static_cast<int>(silent_.size())) silent_.resize(static_cast<size_t>(s) + 1);
+      silent_[static_cast<size_t>(s)].push_back(st.t);
+    }
+    for (auto& v : silent_) std::sort(v.begin(), v.end());
     order_checks();
     collect_commits();
     infer_closes();
@@ -1052,14 +1060,73 @@ class Checker {
     }
   }
 
+  // The first line at or after virtual time t (lines are in time order).
+  size_t first_line_at(int64_t t) const {
+    size_t lo = 0, hi = h_.size();
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (line_t(mid) < t) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
   void infer_closes() {
     const int64_t grace = (sc_.config.session_timeout_ms + sc_.config.heartbeat_period_ms) * 1000;
+    auto expired_by = [](const Op* next) {
+      return next->answered() && (next->error == "SessionExpired" ||
+                                  (next->kind == OpKind::Close && next->ok && !next->committed()));
+    };
     for (int s : session_order_) {
       const std::vector<int>& list = ops_of(s);
       int64_t lb = 0;
-      for (size_t i = 0; i < list.size(); ++i) {
+      // A silent stop (an injected fault the history does not show) before the i-th op is
+      // judged as an expire step at its time: it expired if the next op was answered so, or
+      // if nothing followed for longer than the timeout. Ops invoked at the stop's very time
+      // count as before it. Returns true once it made a candidate.
+      const std::vector<int64_t>* stops =
+          static_cast<size_t>(s) < silent_.size() ? &silent_[static_cast<size_t>(s)] : nullptr;
+      size_t next_stop = 0;
+      auto silent_before = [&](size_t i) {
+        while (stops && next_stop < stops->size() &&
+               (i == list.size() || (*stops)[next_stop] < line_t(ops_[list[i]].invoke))) {
+          const int64_t t = (*stops)[next_stop++];
+          const Op* next = nullptr;
+          for (size_t j = i; j < list.size() && !next; ++j)
+            if (ops_[list[j]].kind != OpKind::Expire) next = &ops_[list[j]];
+          ExpiryCandidate c;
+          c.session = s;
+          c.lb = lb;
+          c.invoke = first_line_at(t);
+          // No expiry deadline: the faults of such a run may delay the heartbeat and the
+          // writer queue (a lost delete holds the queue for a visibility timeout).
+          c.expire_t = kNone;
+          if (!next) {
+            c.definite = last_t_ - t > grace;  // silent to the end: expired, given the time
+          } else if (expired_by(next)) {
+            c.definite = true;
+          } else {
+            continue;  // it came back before it expired
+          }
+          expiry_.push_back(c);
+          return true;
+        }
+        return false;
+      };
+      bool decided = false;
+      for (size_t i = 0; i < list.size() && !decided; ++i) {
+        if (silent_before(i)) {
+          decided = true;
+          break;
+        }
         const Op& o = ops_[list[i]];
-        if (o.kind == OpKind::Close && o.committed()) break;
+        if (o.kind == OpKind::Close && o.committed()) {
+          decided = true;
+          break;
+        }
         if (o.committed()) lb = std::max(lb, o.zxid);
         const bool expired_answer =
             o.answered() &&
@@ -1075,14 +1142,13 @@ class Checker {
           c.expire_t = line_t(o.invoke);
           if (!next) {
             c.definite = last_t_ - c.expire_t > grace;
-          } else if (next->answered() &&
-                     (next->error == "SessionExpired" ||
-                      (next->kind == OpKind::Close && next->ok && !next->committed()))) {
+          } else if (expired_by(next)) {
             c.definite = true;
           } else {
             continue;  // it came back before it expired
           }
           expiry_.push_back(c);
+          decided = true;
           break;
         }
         if (expired_answer) {
@@ -1091,9 +1157,11 @@ class Checker {
           c.lb = lb;
           c.definite = true;
           expiry_.push_back(c);
+          decided = true;
           break;
         }
       }
+      if (!decided) silent_before(list.size());
     }
 
     // Replay the known writes; at each zxid no answer names, find whose close it was. (The
@@ -2061,9 +2129,11 @@ class Checker {
   std::deque<std::string> bytes_;  // the data of lines (Op::bytes)
   IdIndex by_id_;
   std::vector<std::vector<int>> session_ops_;  // session -> its invocations, in order
-  std::vector<int> session_order_;             // sessions by first invocation
-  std::vector<bool> in_order_;                 // session -> in session_order_ (parse)
-  std::vector<int> by_name_;                   // every session, by name
+  const std::vector<SilentStop>& silent_stops_;
+  std::vector<std::vector<int64_t>> silent_;  // session id -> silent stop times, sorted
+  std::vector<int> session_order_;            // sessions by first invocation
+  std::vector<bool> in_order_;                // session -> in session_order_ (parse)
+  std::vector<int> by_name_;                  // every session, by name
   std::vector<WatchLine> watches_;
   std::vector<Role> roles_;  // the lines of ops and watches, in history order
   int64_t answered_max_ = 0;
@@ -2095,9 +2165,9 @@ class Checker {
 
 }  // namespace
 
-std::vector<Violation> check_history(const Scenario& sc,
-                                     const std::vector<nlohmann::json>& history) {
-  return Checker(sc, history).run();
+std::vector<Violation> check_history(const Scenario& sc, const std::vector<nlohmann::json>& history,
+                                     const std::vector<SilentStop>& silent) {
+  return Checker(sc, history, silent).run();
 }
 
 std::string violation_to_string(const Violation& v) {

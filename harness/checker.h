@@ -41,6 +41,7 @@
 //       count of the parent; names are unique and increasing per parent node.
 //   G10 every invocation is answered.
 // G7 (store agreement at quiescence) is not visible in a history: the scenario runner judges it.
+// A session silenced by an injected fault (SilentStop) is judged as an expire step then.
 //
 // Sessions closed by the heartbeat (an `expire` step, or a SessionExpired answer nobody
 // asked for) have no answer with a zxid: their close is inferred, from a zxid that lines show
@@ -75,8 +76,16 @@ struct Violation {
   std::vector<nlohmann::json> excerpt;
 };
 
-std::vector<Violation> check_history(const Scenario& sc,
-                                     const std::vector<nlohmann::json>& history);
+// A session that stopped answering heartbeats at virtual time t (microseconds, as the
+// history's "t") without a step saying so: an injected fault (session.unresponsive). The
+// history does not show it; the checker judges it as an expire step at that time.
+struct SilentStop {
+  std::string session;
+  int64_t t = 0;
+};
+
+std::vector<Violation> check_history(const Scenario& sc, const std::vector<nlohmann::json>& history,
+                                     const std::vector<SilentStop>& silent = {});
 
 // "G4 session b (ids 7) zxids 5: message" and the excerpt lines, for reports.
 std::string violation_to_string(const Violation& v);

@@ -75,7 +75,7 @@ std::vector<Finding> judge(const Scenario& sc, const RunOutcome& out) {
         p.find("never answered") != std::string::npos || p.find("locked") != std::string::npos;
     f.push_back(Finding{liveness ? "G10" : "G7", p});
   }
-  for (const auto& v : check_history(sc, out.history))
+  for (const auto& v : check_history(sc, out.history, out.silent_stops))
     f.push_back(Finding{v.guarantee, violation_to_string(v)});
   return f;
 }

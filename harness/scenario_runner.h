@@ -16,20 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "harness/checker.h"
 #include "harness/scenario.h"
 
 namespace fkemu {
 
 class Executor;
 class LocalService;
-
-// A session that stopped answering heartbeats at virtual time t (microseconds, as the
-// history's "t") without a step saying so: an injected fault (session.unresponsive). The
-// history does not show it; fkemu replay prints it.
-struct SilentStop {
-  std::string session;
-  int64_t t = 0;
-};
 
 struct RunOptions {
   uint64_t seed = 1;

@@ -68,7 +68,7 @@ class ClientSession {
   // back and pings are lost.
   void deliver(const nlohmann::json& message);
   // When the client stopped answering heartbeats because of an injected fault
-  // (session.unresponsive), not because a step asked it to.
+  // (session.unresponsive), not because a step asked it to: the checker is told.
   const std::vector<Time>& stopped_answering() const { return stopped_answering_; }
 
   // Every watch event the session observes, in order: {event, path, zxid}.

@@ -452,3 +452,39 @@ TEST_CASE("at scale: a long valid history passes, one planted stale read is foun
   CHECK(named);
   CHECK(vs.size() <= 3);  // one thing wrong: reported where it shows, not everywhere after
 }
+
+TEST_CASE("a silent stop explains an expiry the history does not show", "[checker]") {
+  auto parsed = parse_scenario(json::parse(R"({
+    "name": "silent", "config": {"session_timeout_ms": 3000, "heartbeat_period_ms": 500},
+    "sessions": ["a", "b"],
+    "steps": [
+      {"session": "a", "op": "create", "path": "/x", "data": "0"},
+      {"session": "a", "op": "get_data", "path": "/x", "watch": true},
+      {"session": "a", "op": "expire"},
+      {"wait_ms": 6000},
+      {"session": "b", "op": "set_data", "path": "/x", "data": "1"},
+      {"session": "b", "op": "get_children", "path": "/x"}]})"));
+  REQUIRE(parsed.is_ok());
+  const Scenario sc = *parsed;
+  const std::vector<json> h = history_of(sc);
+  REQUIRE(check_history(sc, h).empty());
+  // Remove the expire step's lines, as if a fault, not a step, had silenced the session.
+  int64_t expire_t = -1;
+  std::vector<json> silent_history;
+  for (const json& l : h) {
+    const bool expire = l.value("id", int64_t{-1}) == 3;
+    if (expire && l.value("kind", "") == "invoke") expire_t = l.at("t").get<int64_t>();
+    if (!expire) silent_history.push_back(l);
+  }
+  REQUIRE(expire_t >= 0);
+  // Told nothing, the checker sees an open session whose watch never fired.
+  CHECK_FALSE(check_history(sc, silent_history).empty());
+  // Told when the session stopped answering, it finds nothing wrong.
+  std::string found;
+  for (const auto& v : check_history(sc, silent_history, {SilentStop{"a", expire_t}}))
+    found += violation_to_string(v) + "\n";
+  INFO(found);
+  CHECK(found.empty());
+  // A silent stop of the other session explains nothing.
+  CHECK_FALSE(check_history(sc, silent_history, {SilentStop{"b", expire_t}}).empty());
+}
