@@ -57,6 +57,27 @@ bool write_json(const std::string& path, const json& j) {
   return static_cast<bool>(out);
 }
 
+// Loads every scenario of the inputs (files or directories); false (the problem printed) if
+// one cannot be read.
+bool load_all(const std::vector<std::string>& inputs, std::vector<Scenario>* out) {
+  for (const auto& in : inputs) {
+    auto files = scenario_files(in);
+    if (!files.is_ok()) {
+      std::cerr << "fkemu: " << files.status().message() << "\n";
+      return false;
+    }
+    for (const auto& f : *files) {
+      auto sc = load_scenario(f);
+      if (!sc.is_ok()) {
+        std::cerr << "fkemu: " << sc.status().message() << "\n";
+        return false;
+      }
+      out->push_back(std::move(*sc));
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int explore(const ExploreArgs& a) {
@@ -71,21 +92,7 @@ int explore(const ExploreArgs& a) {
     return 2;
   }
   std::vector<Scenario> scenarios;
-  for (const auto& in : a.inputs) {
-    auto files = scenario_files(in);
-    if (!files.is_ok()) {
-      std::cerr << "fkemu: " << files.status().message() << "\n";
-      return 2;
-    }
-    for (const auto& f : *files) {
-      auto sc = load_scenario(f);
-      if (!sc.is_ok()) {
-        std::cerr << "fkemu: " << sc.status().message() << "\n";
-        return 2;
-      }
-      scenarios.push_back(std::move(*sc));
-    }
-  }
+  if (!load_all(a.inputs, &scenarios)) return 2;
   std::filesystem::create_directories(a.trace_dir);
 
   const auto start = Clock::now();
@@ -277,21 +284,7 @@ int mutants(const MutantsArgs& a) {
   return 2;
 #else
   std::vector<Scenario> scenarios;
-  for (const auto& in : a.inputs) {
-    auto files = scenario_files(in);
-    if (!files.is_ok()) {
-      std::cerr << "fkemu: " << files.status().message() << "\n";
-      return 2;
-    }
-    for (const auto& f : *files) {
-      auto sc = load_scenario(f);
-      if (!sc.is_ok()) {
-        std::cerr << "fkemu: " << sc.status().message() << "\n";
-        return 2;
-      }
-      scenarios.push_back(std::move(*sc));
-    }
-  }
+  if (!load_all(a.inputs, &scenarios)) return 2;
   std::filesystem::create_directories(a.trace_dir);
   json report = json::array();
   auto explore_one = [&](const std::string& mutant, json& entry) -> uint64_t {
