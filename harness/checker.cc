@@ -1044,6 +1044,7 @@ class Checker {
     auto note = [&](int64_t z, size_t line, std::string_view path, bool deleted_watch) {
       if (z <= 0 || known_zxid(z)) return;
       auto& e = unknown_[z];
+      e.first = std::min(e.first, line);
       if (deleted_watch) {
         e.deleted.emplace_back(line, paths_.id(path));
       } else {
@@ -1057,6 +1058,8 @@ class Checker {
       const Stat& st = stats_[o.stat];
       const std::string& path = path_of(o.kind == OpKind::Create ? o.created : o.path);
       for (int64_t z : {st.czxid, st.mzxid, st.pzxid}) note(z, o.answer, path, false);
+      if (o.kind == OpKind::GetChildren && o.children && !known_zxid(st.pzxid) && st.pzxid > 0)
+        unknown_[st.pzxid].listings.emplace_back(paths_.id(path), o.children);
     }
   }
 
@@ -1182,15 +1185,35 @@ class Checker {
       const int64_t u = uit->first;
       const Evidence& ev = uit->second;
       ++uit;
+      // A candidate whose expiry began after a line that shows u cannot be u's close.
+      auto fits = [&](const ExpiryCandidate& c) { return !c.assigned && c.invoke <= ev.first; };
       auto may_close = [&](const std::string& s) {
         const int id = sessions_.find(s);
-        return !m.closed(s) && (id < 0 || last_commit_[id] < u);
+        if (m.closed(s) || (id >= 0 && last_commit_[id] >= u)) return false;
+        bool any = false;  // a session with expiry candidates closes only through one that fits
+        for (const auto& c : expiry_)
+          if (c.session == id && !c.assigned) {
+            if (fits(c)) return true;
+            any = true;
+          }
+        return !any;
       };
       std::set<std::string> owners;
       for (const auto& [line, path] : ev.deleted)
         if (const ModelNode* n = m.node(path_of(path)); n && n->stat.ephemeral_owner)
           if (may_close(*n->stat.ephemeral_owner)) owners.insert(*n->stat.ephemeral_owner);
+      // A listing of the children right after u names the ephemerals u deleted exactly.
       if (owners.empty())
+        for (const auto& [path, listed] : ev.listings)
+          if (const ModelNode* n = m.node(path_of(path)))
+            for (const std::string& child : n->children) {
+              const ModelNode* c = m.node(child_path(path_of(path), child));
+              if (!c || !c->stat.ephemeral_owner || !may_close(*c->stat.ephemeral_owner)) continue;
+              bool still = false;
+              for (const auto& listed_child : *listed) still = still || listed_child == child;
+              if (!still) owners.insert(*c->stat.ephemeral_owner);
+            }
+      if (owners.empty() && ev.listings.empty())
         for (const auto& [line, path] : ev.stats)
           if (const ModelNode* n = m.node(path_of(path)))
             for (const std::string& child : n->children)
@@ -1200,7 +1223,7 @@ class Checker {
       int who = -1;
       ExpiryCandidate* cand = nullptr;
       for (auto& c : expiry_)
-        if (!c.assigned && owners.count(name(c.session))) {
+        if (fits(c) && owners.count(name(c.session))) {
           cand = &c;
           break;
         }
@@ -1210,7 +1233,7 @@ class Checker {
         who = sessions_.id(*owners.begin());
       } else {
         for (auto& c : expiry_)
-          if (!c.assigned && c.lb < u && may_close(name(c.session))) {
+          if (fits(c) && c.lb < u && may_close(name(c.session))) {
             cand = &c;
             who = c.session;
             break;
@@ -1220,7 +1243,7 @@ class Checker {
       if (who < 0 || name(who).empty()) continue;
       if (!cand)
         for (auto& c : expiry_)
-          if (c.session == who && !c.assigned) cand = &c;
+          if (c.session == who && fits(c)) cand = &c;
       (void)m.close_session(name(who), u);
       Commit c;
       c.zxid = u;
@@ -2116,6 +2139,9 @@ class Checker {
   struct Evidence {
     std::vector<std::pair<size_t, int>> deleted;  // NodeDeleted watch lines (line, path)
     std::vector<std::pair<size_t, int>> stats;    // stats naming the zxid (line, path)
+    // get_children answers whose pzxid is the zxid: (path, the children after it)
+    std::vector<std::pair<int, const json*>> listings;
+    size_t first = kNoLine;  // the earliest line that shows the zxid
   };
 
   const Scenario& sc_;

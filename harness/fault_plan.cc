@@ -13,10 +13,7 @@ const std::vector<FaultSiteInfo>& fault_sites() {
       {"deliver.duplicate", 0.1, "the runtime hands one batch to two instances"},
       {"deliver.lost_delete", 0.1, "a finished batch is not deleted and is delivered again"},
       {"clock.skew", 0.25, "a new function instance's clock is off by up to 1 s"},
-      // Off under --faults (docs/faults.md: an unresponsive client still receives answers, so a
-      // silently expired session can see an answer without its event); a scenario's "faults"
-      // can switch it on.
-      {"session.unresponsive", 0.0, "a client stops answering heartbeats and its session expires"},
+      {"session.unresponsive", 0.01, "a client stops answering heartbeats and its session expires"},
       {"client.disconnect", 0.01,
        "a client's connection drops for up to 1 s: answers and events wait, pings are lost"},
   };

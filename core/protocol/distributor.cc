@@ -65,20 +65,26 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   //    of its own ephemerals (as in ZooKeeper), and can receive nothing more.
   if (upd.at("op") == "close") co_await remove_registrations(session);
   const json triggers = triggers_for(upd);
-  auto owed_sessions = [&]() -> Task<std::set<std::string>> {
-    std::set<std::string> owed;
+  // The watch query: the registrations this update fires, per session in trigger order. The
+  // watch function notifies exactly these (a close processed after this update can no longer
+  // take away an event the update owes).
+  WatchQuery fires;
+  auto query_watches = [&]() -> Task<void> {
+    std::set<std::string> seen_keys;  // one-shot: a second trigger of one key in one update
     for (const json& trig : triggers)
       for (const auto& type : trig.at("types")) {
         const std::string key =
             watch_key(trig.at("path").get<std::string>(), type.get<std::string>());
+        if (!seen_keys.insert(key).second) continue;
         auto item =
             co_await ex.call("kv.get", 0, [&] { return d_.system.get(kWatchesTable, key); });
         if (!item) continue;
-        for (const json& reg : item->value("regs", json::array()))
-          if (reg.at("zxid").get<int64_t>() < zxid)
-            owed.insert(reg.at("session").get<std::string>());
+        for (const json& reg : item->value("regs", json::array())) {
+          const bool before = reg.at("zxid").get<int64_t>() < zxid;
+          if (!before && !FKEMU_MUTANT(d_.config, "watch.ignore_registration_zxid")) continue;
+          fires.add(key, reg, trig, before);
+        }
       }
-    co_return owed;
   };
   auto add_to_epoch = [&](const std::set<std::string>& owed) -> Task<json> {
     KvWrite w;
@@ -88,10 +94,10 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     auto r = co_await ex.call("kv.write", 0, [&] { return d_.system.write(w); });
     co_return r.new_item ? r.new_item->value("sessions", json::array()) : json::array();
   };
-  std::set<std::string> owed = co_await owed_sessions();
+  co_await query_watches();
   json notify_sessions = json::array();
-  if (!owed.empty()) {
-    notify_sessions = co_await add_to_epoch(owed);
+  if (!fires.owed.empty()) {
+    notify_sessions = co_await add_to_epoch(fires.owed);
   } else if (message.receive_count > 1) {
     // An earlier attempt may have named sessions (in records it wrote) whose registrations an
     // earlier update has fired since: they must still get this update's message.
@@ -157,13 +163,20 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   //    before the records above were visible. Look again: such sessions join the epoch (for
   //    every later record) and get this update's message; until then the records of this
   //    update carry its triggers, from which the client fires the watch itself.
-  if (!triggers.empty()) {
-    std::set<std::string> late = co_await owed_sessions();
+  if (!triggers.empty() && !FKEMU_MUTANT(d_.config, "distributor.no_second_look")) {
+    const std::set<std::string> before(fires.owed);
+    co_await query_watches();
+    std::set<std::string> late;
+    for (const auto& s : fires.owed)
+      if (!before.count(s)) late.insert(s);
     for (const auto& s : notify_sessions) late.erase(s.get<std::string>());
     if (!late.empty()) notify_sessions = co_await add_to_epoch(late);
   }
-  if (!notify_sessions.empty()) {
-    json msg{{"zxid", zxid}, {"triggers", triggers}, {"owed", notify_sessions}};
+  if (!notify_sessions.empty() || !fires.events.empty()) {
+    json msg{{"zxid", zxid},
+             {"owed", notify_sessions},
+             {"events", fires.events_json()},
+             {"fired", fires.fired_json()}};
     const std::string dedup =
         "w:" + std::to_string(zxid) + ":" + std::to_string(message.receive_count);
     co_await ex.call("queue.send", 0,
@@ -197,23 +210,10 @@ Task<void> Distributor::remove_registrations(const std::string& session) {
   if (!sess) co_return;
   std::set<std::string> keys;
   for (const auto& k : sess->value("watch_keys", json::array())) keys.insert(k.get<std::string>());
-  for (const auto& key : keys) {
-    for (;;) {
-      auto item = co_await ex.call("kv.get", 0, [&] { return d_.system.get(kWatchesTable, key); });
-      if (!item) break;
-      json keep = json::array();
-      for (const json& reg : item->value("regs", json::array()))
-        if (reg.value("session", std::string()) != session) keep.push_back(reg);
-      if (keep.size() == item->value("regs", json::array()).size()) break;
-      KvWrite w;
-      w.table = kWatchesTable;
-      w.key = key;
-      w.conditions.push_back(Condition::eq("ver", item->value("ver", 0)));
-      w.updates = {Update::set("regs", keep), Update::add("ver", 1)};
-      auto r = co_await ex.call("kv.write", 0, [&] { return d_.system.write(w); });
-      if (r.ok) break;
-    }
-  }
+  for (const auto& key : keys)
+    co_await remove_registrations_where(d_, key, [&session](const json& reg) {
+      return reg.value("session", std::string()) == session;
+    });
 }
 
 }  // namespace fkemu

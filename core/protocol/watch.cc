@@ -34,37 +34,40 @@ json triggers_for(const json& update) {
   return out;
 }
 
+void WatchQuery::add(const std::string& key, const json& reg, const json& trig, bool before) {
+  const std::string& id = reg.at("id").get_ref<const std::string&>();
+  if (!fired[key].insert(id).second) return;
+  const std::string& session = reg.at("session").get_ref<const std::string&>();
+  if (before) owed.insert(session);
+  json& list = events[session];
+  if (list.is_null()) list = json::array();
+  list.push_back({{"id", id}, {"event", trig.at("event")}, {"path", trig.at("path")}});
+}
+
+json WatchQuery::events_json() const {
+  json out = json::object();
+  for (const auto& [session, list] : events) out[session] = list;
+  return out;
+}
+
+json WatchQuery::fired_json() const {
+  json out = json::object();
+  for (const auto& [key, ids] : fired)
+    if (!ids.empty()) out[key] = json(ids);
+  return out;
+}
+
 Task<void> WatchFunction::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
   const json& body = message.body;
   const int64_t zxid = body.at("zxid").get<int64_t>();
 
-  // 1. What fires, per session, in trigger order.
+  // 1. Who gets a message: every owed session, with the events of its registrations.
   std::map<std::string, json> per_session;
-  std::map<std::string, std::set<std::string>> fired_ids;  // watch key -> registration ids
   for (const auto& s : body.value("owed", json::array()))
     per_session[s.get<std::string>()] = json::array();
-  for (const json& trig : body.at("triggers")) {
-    for (const auto& type : trig.at("types")) {
-      const std::string key =
-          watch_key(trig.at("path").get<std::string>(), type.get<std::string>());
-      if (fired_ids.count(key)) continue;  // one-shot: a second trigger of one key in one update
-      auto item = co_await ex.call("kv.get", 0, [&] { return d_.system.get(kWatchesTable, key); });
-      auto& ids = fired_ids[key];
-      if (!item) continue;
-      for (const json& reg : item->value("regs", json::array())) {
-        if (reg.at("zxid").get<int64_t>() >= zxid &&
-            !FKEMU_MUTANT(d_.config, "watch.ignore_registration_zxid"))
-          continue;
-        ids.insert(reg.at("id").get<std::string>());
-        per_session[reg.at("session").get<std::string>()].push_back(
-            {{"id", reg.at("id")}, {"event", trig.at("event")}, {"path", trig.at("path")}});
-      }
-    }
-  }
-
-  const bool remove_first = FKEMU_MUTANT(d_.config, "watch.remove_before_notify");
-  if (remove_first) co_await remove_fired(fired_ids);
+  if (auto it = body.find("events"); it != body.end())
+    for (const auto& [session, events] : it->items()) per_session[session] = events;
 
   // 2. Notify (before removing: a retry notifies again, clients drop duplicates).
   for (auto& [session, events] : per_session) {
@@ -73,7 +76,8 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
   }
 
   // 3. Remove what fired, on the condition that nobody changed the list meanwhile.
-  if (!remove_first) co_await remove_fired(fired_ids);
+  const json fired = body.value("fired", json::object());
+  co_await remove_fired(fired);
 
   // 4. The notifications for this update are out: reads need not wait for them any more.
   KvWrite done;
@@ -83,25 +87,32 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
   co_await ex.call("kv.write", 0, [&] { return d_.system.write(done); });
 }
 
-Task<void> WatchFunction::remove_fired(
-    const std::map<std::string, std::set<std::string>>& fired_ids) {
-  Executor& ex = d_.ex;
-  for (const auto& [key, ids] : fired_ids) {
-    if (ids.empty()) continue;
-    for (;;) {
-      auto item = co_await ex.call("kv.get", 0, [&] { return d_.system.get(kWatchesTable, key); });
-      if (!item) break;
-      json keep = json::array();
-      for (const json& reg : item->value("regs", json::array()))
-        if (!ids.count(reg.at("id").get<std::string>())) keep.push_back(reg);
-      KvWrite w;
-      w.table = kWatchesTable;
-      w.key = key;
-      w.conditions.push_back(Condition::eq("ver", item->value("ver", 0)));
-      w.updates = {Update::set("regs", keep), Update::add("ver", 1)};
-      auto r = co_await ex.call("kv.write", 0, [&] { return d_.system.write(w); });
-      if (r.ok) break;
-    }
+Task<void> WatchFunction::remove_fired(const json& fired) {
+  for (const auto& [key, id_list] : fired.items()) {
+    std::set<std::string> ids;
+    for (const auto& id : id_list) ids.insert(id.get<std::string>());
+    co_await remove_registrations_where(d_, key, [&ids](const json& reg) {
+      return ids.count(reg.at("id").get<std::string>()) > 0;
+    });
+  }
+}
+
+Task<void> remove_registrations_where(Deployment& d, std::string key,
+                                      std::function<bool(const json&)> drop) {
+  for (;;) {
+    auto item = co_await d.ex.call("kv.get", 0, [&] { return d.system.get(kWatchesTable, key); });
+    if (!item) co_return;
+    json keep = json::array();
+    for (const json& reg : item->value("regs", json::array()))
+      if (!drop(reg)) keep.push_back(reg);
+    if (keep.size() == item->value("regs", json::array()).size()) co_return;  // nothing to do
+    KvWrite w;
+    w.table = kWatchesTable;
+    w.key = key;
+    w.conditions.push_back(Condition::eq("ver", item->value("ver", 0)));
+    w.updates = {Update::set("regs", keep), Update::add("ver", 1)};
+    auto r = co_await d.ex.call("kv.write", 0, [&] { return d.system.write(w); });
+    if (r.ok) co_return;
   }
 }
 

@@ -13,14 +13,19 @@
 //   delete P  -> NodeDeleted on P's data and child watches, NodeChildrenChanged on the parent's
 //   set P     -> NodeDataChanged on P's data watches
 //
-// The watch function consumes the watch queue (one FIFO group, so notifications leave in zxid
-// order). For an update it reads the registrations it fires, sends every owed session one
-// message (also sessions whose registrations an earlier update already fired, so that reads
-// held for this zxid are released), then removes what it fired and clears the update's epoch
-// entry. It sends before it removes: a retry after a crash sends again and clients drop
-// registrations they already saw fire, so every registration fires exactly once.
+// The distributor runs the watch query (WatchQuery): it reads the registrations an update
+// fires, twice (before and after it writes the user store), and hands them to the watch
+// function in the message. The watch function consumes the watch queue (one FIFO group, so
+// notifications leave in zxid order): it sends every owed session one message with the events
+// of its registrations (sessions whose registrations an earlier update already fired get an
+// empty one, so that reads held for this zxid are released), then removes what fired and
+// clears the update's epoch entry. It sends before it removes, and a retry after a crash sends
+// again: clients drop registrations they already saw fire, so every registration fires
+// exactly once. Because the events travel in the message, a close that removes the session's
+// registrations after the update cannot take away an event the update owes it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -38,14 +43,34 @@ std::string watch_key(const std::string& path, const std::string& type);
 // [{path, types: ["data"] | ["data","child"] | ["child"], event}].
 nlohmann::json triggers_for(const nlohmann::json& update);
 
+// Removes the registrations of watch key `key` for which `drop` is true, with a conditional
+// write on the list's version (retried when somebody changed the list meanwhile).
+Task<void> remove_registrations_where(Deployment& d, std::string key,
+                                      std::function<bool(const nlohmann::json&)> drop);
+
+// What an update fires, gathered by the distributor's watch query.
+struct WatchQuery {
+  std::set<std::string> owed;  // sessions holding a registration set before the update
+  std::map<std::string, nlohmann::json> events;        // session -> [{id, event, path}]
+  std::map<std::string, std::set<std::string>> fired;  // watch key -> registration ids
+  // One registration `reg` of watch key `key` fired by trigger `trig` ({path, event});
+  // `before`: it was set on data older than the update. A registration already added is
+  // ignored (the query runs twice).
+  void add(const std::string& key, const nlohmann::json& reg, const nlohmann::json& trig,
+           bool before);
+  nlohmann::json events_json() const;
+  nlohmann::json fired_json() const;
+};
+
 class WatchFunction {
  public:
   explicit WatchFunction(Deployment& d) : d_(d) {}
-  // body: {zxid, triggers, owed: [sessions]}
+  // body: {zxid, owed: [sessions], events: {session: [{id, event, path}]},
+  //        fired: {watch key: [registration ids]}}
   Task<void> handle(ReceivedMessage message);
 
  private:
-  Task<void> remove_fired(const std::map<std::string, std::set<std::string>>& fired_ids);
+  Task<void> remove_fired(const nlohmann::json& fired);
   Deployment& d_;
 };
 

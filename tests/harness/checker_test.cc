@@ -488,3 +488,55 @@ TEST_CASE("a silent stop explains an expiry the history does not show", "[checke
   // A silent stop of the other session explains nothing.
   CHECK_FALSE(check_history(sc, silent_history, {SilentStop{"b", expire_t}}).empty());
 }
+
+// Found by exploring with session.unresponsive on (lock-holder-expires): of two sessions that
+// each owned a child of /lock, the checker gave the first close it saw to the session whose
+// expire step came only after the listing that showed the close, and reported a G4 violation
+// of a correct history. A listing of the children names the ephemeral that went; an expiry
+// that began after a line showing the close cannot be that close.
+TEST_CASE("an inferred close goes to the session whose ephemeral the listing lost", "[checker]") {
+  auto parsed = parse_scenario(json::parse(R"({
+    "name": "two-owners", "config": {"session_timeout_ms": 3000, "heartbeat_period_ms": 500},
+    "sessions": ["holder", "waiter", "observer"],
+    "steps": [
+      {"session": "holder", "op": "create", "path": "/lock"},
+      {"session": "holder", "op": "create", "path": "/lock/n-", "flags": ["ephemeral", "sequential"]},
+      {"session": "waiter", "op": "create", "path": "/lock/n-", "flags": ["ephemeral", "sequential"]},
+      {"session": "waiter", "op": "expire"},
+      {"wait_ms": 6000},
+      {"session": "observer", "op": "get_children", "path": "/lock"},
+      {"session": "holder", "op": "expire"},
+      {"wait_ms": 6000},
+      {"session": "observer", "op": "get_children", "path": "/lock"}]})"));
+  REQUIRE(parsed.is_ok());
+  const Scenario sc = *parsed;
+  const std::vector<json> h = history_of(sc);
+  INFO(report(check_history(sc, h)));
+  REQUIRE(check_history(sc, h).empty());
+  // The waiter's expire step becomes a silent stop; the holder's stays a step.
+  int64_t expire_id = -1, expire_t = -1;
+  std::vector<json> silent_history;
+  for (const json& l : h) {
+    if (l.value("kind", "") == "invoke" && l.value("op", "") == "expire" &&
+        l.value("session", "") == "waiter") {
+      expire_id = l.at("id").get<int64_t>();
+      expire_t = l.at("t").get<int64_t>();
+    }
+    if (l.value("id", int64_t{-2}) != expire_id) silent_history.push_back(l);
+  }
+  REQUIRE(expire_t >= 0);
+  const auto vs = check_history(sc, silent_history, {SilentStop{"waiter", expire_t}});
+  INFO(report(vs));
+  CHECK(vs.empty());
+  // Had the listing lost the holder's node instead, the holder's close came before its expiry.
+  std::vector<json> wrong = silent_history;
+  bool changed = false;
+  for (json& l : wrong)
+    if (!changed && l.value("kind", "") == "ok" && l.contains("children") &&
+        l["children"].size() == 1) {
+      l["children"] = json::array({"n-0000000001"});
+      changed = true;
+    }
+  REQUIRE(changed);
+  CHECK_FALSE(check_history(sc, wrong, {SilentStop{"waiter", expire_t}}).empty());
+}

@@ -142,3 +142,40 @@ TEST_CASE("duplicate delivery and lock-lifetime stalls violate no guarantee", "[
     CHECK(faults > 50);  // the faults really fired
   }
 }
+
+// Found by exploring with session.unresponsive on (watch-data, schedule seed below, with a
+// distributor killed): a session's write triggered its own watch; its expiry's close reached
+// the distributor before the watch function had read the registrations, removed them, and the
+// session was answered without the event (G5). The distributor now hands the watch function
+// the registrations it found; a later close cannot take them back.
+TEST_CASE("a session that stops answering violates no guarantee", "[explore][faults]") {
+  ExploreConfig cfg;
+  cfg.faults = true;  // BUGGIFY from the seed, as fkemu explore --faults does
+  {
+    const ScheduleRun r = run_schedule(bundled("watch-data.json"), cfg, 4627460150534429322ull);
+    std::string report;
+    for (const auto& f : r.findings) report += f.guarantee + " " + f.message.substr(0, 300) + "\n";
+    INFO(report);
+    CHECK(r.findings.empty());
+  }
+  for (const char* name : {"watch-data.json", "lock-holder-expires.json", "leader-election.json"}) {
+    Scenario sc = bundled(name);
+    sc.faults = {{"session.unresponsive", 0.05},
+                 {"kill.distributor", 0.02},
+                 {"kill.watch", 0.02},
+                 {"client.disconnect", 0.02}};
+    size_t silent = 0;
+    std::string report;
+    for (uint64_t i = 0; i < 150; ++i) {
+      cfg.strategy = i % 2 ? "pct" : "random";
+      ScheduleRun r = run_schedule(sc, cfg, schedule_seed(23, i));
+      silent += r.outcome.silent_stops.size();
+      for (const auto& f : r.findings)
+        report += std::string(name) + " schedule " + std::to_string(i) + ": " + f.guarantee + " " +
+                  f.message.substr(0, 300) + "\n";
+    }
+    INFO(report);
+    CHECK(report.empty());
+    CHECK(silent > 20);  // sessions really went silent
+  }
+}
