@@ -1171,6 +1171,9 @@ class Checker {
     // writes after the last such zxid decide nothing here, so the replay stops there.)
     ZooKeeperModel m;
     Scratch scratch;
+    std::vector<std::vector<size_t>> expiry_of(sessions_.size());  // session -> its candidates
+    for (size_t k = 0; k < expiry_.size(); ++k)
+      expiry_of[static_cast<size_t>(expiry_[k].session)].push_back(k);
     auto kit = known_.begin();
     auto uit = unknown_.begin();
     while (uit != unknown_.end()) {
@@ -1190,12 +1193,14 @@ class Checker {
       auto may_close = [&](const std::string& s) {
         const int id = sessions_.find(s);
         if (m.closed(s) || (id >= 0 && last_commit_[id] >= u)) return false;
+        if (id < 0 || static_cast<size_t>(id) >= expiry_of.size()) return true;
         bool any = false;  // a session with expiry candidates closes only through one that fits
-        for (const auto& c : expiry_)
-          if (c.session == id && !c.assigned) {
-            if (fits(c)) return true;
-            any = true;
-          }
+        for (size_t k : expiry_of[static_cast<size_t>(id)]) {
+          const ExpiryCandidate& c = expiry_[k];
+          if (c.assigned) continue;
+          if (fits(c)) return true;
+          any = true;
+        }
         return !any;
       };
       std::set<std::string> owners;
