@@ -3,6 +3,7 @@
 //   diff-zk SCENARIO|DIR  compare fkemu's histories with a real Apache ZooKeeper's
 //   explore SCENARIO|DIR  explore schedules and faults, judge them, write and shrink traces
 //   replay TRACE          replay a trace exactly
+//   serve                 run a deployment behind an HTTP/WebSocket API (docs/api.md)
 // Exit status: 0 success, 1 an expectation or guarantee failed, 2 bad usage or unreadable input.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "emulator/cli/explore_command.h"
+#include "emulator/server/server.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
 
@@ -247,6 +249,32 @@ int main(int argc, char** argv) {
   mu_cmd->add_option("--trace-dir", mu.trace_dir, "Where the shrunk traces go")
       ->capture_default_str();
 
+  std::string listen = "127.0.0.1:8980";
+  std::string data_path = ":memory:";
+  int64_t session_timeout_ms = 10000, heartbeat_ms = 2000;
+  double max_rate = 2000;
+  int idle_timeout_s = 60;
+  bool serve_quiet = false;
+  auto* sv_cmd = app.add_subcommand(
+      "serve", "Run a FaaSKeeper deployment behind an HTTP/WebSocket API (docs/api.md)");
+  sv_cmd->add_option("--listen", listen, "Address to bind, HOST:PORT (port 0: any free port)")
+      ->capture_default_str();
+  sv_cmd->add_option("--data", data_path, "Where the services keep their state (:memory:)")
+      ->capture_default_str();
+  sv_cmd->add_option("--session-timeout-ms", session_timeout_ms, "Session timeout")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{200}, int64_t{3600000}));
+  sv_cmd->add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat period")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{50}, int64_t{600000}));
+  sv_cmd->add_option("--max-rate", max_rate, "Requests per second per connection")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  sv_cmd->add_option("--idle-timeout-s", idle_timeout_s, "Close idle HTTP connections after")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  sv_cmd->add_flag("--quiet,-q", serve_quiet, "No log lines");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -258,6 +286,32 @@ int main(int argc, char** argv) {
     if (ex_cmd->parsed()) return cli::explore(ex);
     if (mu_cmd->parsed()) return cli::mutants(mu);
     if (rp_cmd->parsed()) return cli::replay(trace_path, replay_history);
+    if (sv_cmd->parsed()) {
+      ServerOptions o;
+      if (Status st = parse_listen(listen, o); !st.is_ok()) {
+        std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
+        return kExitUsage;
+      }
+      if (data_path != ":memory:") {
+        std::fprintf(stderr,
+                     "fkemu serve: --data %s: durable state is not available in this build "
+                     "yet; use --data :memory:\n",
+                     data_path.c_str());
+        return kExitUsage;
+      }
+      o.config.session_timeout = session_timeout_ms * kMillisecond;
+      o.config.heartbeat_period = heartbeat_ms * kMillisecond;
+      o.max_requests_per_second = max_rate;
+      o.idle_timeout_ms = idle_timeout_s * 1000;
+      o.quiet = serve_quiet;
+      Server server(o);
+      if (Status st = server.start(); !st.is_ok()) {
+        std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
+        return kExitFailed;
+      }
+      server.run();
+      return kExitOk;
+    }
 #ifdef FKEMU_HAVE_ZOOKEEPER
     if (zk_cmd->parsed()) return cmd_diff_zk(zk_inputs, zk_seed, zk_show);
 #endif

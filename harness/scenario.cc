@@ -177,6 +177,30 @@ Step parse_step(const json& s, size_t index, const std::set<std::string>& sessio
 
 }  // namespace
 
+Result<Step> parse_operation(const json& op, const std::string& session) {
+  try {
+    if (!op.is_object()) throw Fail{"an operation must be a JSON object"};
+    if (op.contains("session")) throw Fail{"unknown field \"session\" (the URL names it)"};
+    if (op.contains("wait_ms")) throw Fail{"unknown field \"wait_ms\""};
+    json with = op;
+    with["session"] = session;
+    Step st = parse_step(with, 0, {session});
+    if (st.op == "expire") throw Fail{"unknown op \"expire\""};
+    return st;
+  } catch (const Fail& f) {
+    return Status(Code::BadArguments, f.msg);
+  }
+}
+
+void put_data_field(const std::string& bytes, const char* key_utf8, const char* key_b64,
+                    json& into) {
+  if (is_valid_utf8(bytes)) {
+    into[key_utf8] = bytes;
+  } else {
+    into[key_b64] = base64_encode(bytes);
+  }
+}
+
 Result<Scenario> parse_scenario(const json& j, const std::string& file) {
   std::optional<size_t> step_index;
   try {

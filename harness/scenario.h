@@ -57,6 +57,13 @@ struct Scenario {
 
 Result<Scenario> parse_scenario(const nlohmann::json& j, const std::string& file = {});
 Result<Scenario> load_scenario(const std::string& path);
+// One node or session operation in the step format, for session `session` (the step names no
+// session; fkemu serve's requests use this format). Refused as parse_scenario refuses a step.
+Result<Step> parse_operation(const nlohmann::json& op, const std::string& session);
+// Puts `bytes` into `into` as history lines do: under `key_utf8` if they are valid UTF-8, else
+// base64-encoded under `key_b64`.
+void put_data_field(const std::string& bytes, const char* key_utf8, const char* key_b64,
+                    nlohmann::json& into);
 // The *.json files of a directory in name order, or the file itself.
 Result<std::vector<std::string>> scenario_files(const std::string& path);
 

@@ -13,15 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-json data_field(const std::string& bytes, const char* key_utf8, const char* key_b64, json& into) {
-  if (is_valid_utf8(bytes)) {
-    into[key_utf8] = bytes;
-  } else {
-    into[key_b64] = base64_encode(bytes);
-  }
-  return into;
-}
-
 DeploymentConfig config_for(const Scenario& sc, const RunOptions& opt) {
   DeploymentConfig c = deployment_config(sc.config);
   c.mutant = opt.mutant;
@@ -151,42 +142,14 @@ class Runner {
   Task<void> run_step(const Step& st) {
     ClientSession& s = *service_.session(st.session);
     const int64_t id = next_id_++;
-    json inv{{"kind", "invoke"}, {"id", id}, {"session", st.session}, {"op", st.op}};
-    if (st.op != "close" && st.op != "expire") inv["path"] = st.path;
-    if (st.op == "create" || st.op == "set_data") data_field(st.data, "data", "data_b64", inv);
-    if (st.op == "create" && !st.flags.empty()) inv["flags"] = st.flags;
-    if (st.watch) inv["watch"] = true;
-    if ((st.op == "set_data" || st.op == "delete") && st.version != -1) inv["version"] = st.version;
+    json inv{{"kind", "invoke"}, {"id", id}, {"session", st.session}};
+    inv.update(invocation_fields(st));
     inv["t"] = ex_.now();
     history_.push_back(inv);
 
-    OpResult r;
-    if (st.op == "create") {
-      r = co_await s.create(st.path, st.data, st.ephemeral, st.sequential);
-    } else if (st.op == "get_data") {
-      r = co_await s.get_data(st.path, st.watch);
-    } else if (st.op == "exists") {
-      r = co_await s.exists(st.path, st.watch);
-    } else if (st.op == "get_children") {
-      r = co_await s.get_children(st.path, st.watch);
-    } else if (st.op == "set_data") {
-      r = co_await s.set_data(st.path, st.data, st.version);
-    } else if (st.op == "delete") {
-      r = co_await s.remove(st.path, st.version);
-    } else if (st.op == "close") {
-      r = co_await s.close();
-    } else if (st.op == "expire") {
-      s.stop_answering_heartbeats();
-    }
-
+    const OpResult r = co_await perform_step(s, st);
     json ans{{"kind", r.status.is_ok() ? "ok" : "error"}, {"id", id}, {"session", st.session}};
-    if (r.status.is_ok()) {
-      for (const auto& [k, v] : r.fields.items()) ans[k] = v;
-      if (r.has_data) data_field(r.data, "data", "data_b64", ans);
-      if (r.zxid) ans["zxid"] = r.zxid;  // the committed write's zxid, for the checker
-    } else {
-      ans["error"] = std::string(code_name(r.status.code()));
-    }
+    ans.update(answer_fields(r));
     ans["t"] = ex_.now();
     history_.push_back(ans);
     if (st.session == acting_) answered_ = true;
@@ -318,6 +281,40 @@ std::string history_to_jsonl(const std::vector<nlohmann::json>& history) {
     out += '\n';
   }
   return out;
+}
+
+Task<OpResult> perform_step(ClientSession& s, const Step& st) {
+  if (st.op == "create") co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential);
+  if (st.op == "get_data") co_return co_await s.get_data(st.path, st.watch);
+  if (st.op == "exists") co_return co_await s.exists(st.path, st.watch);
+  if (st.op == "get_children") co_return co_await s.get_children(st.path, st.watch);
+  if (st.op == "set_data") co_return co_await s.set_data(st.path, st.data, st.version);
+  if (st.op == "delete") co_return co_await s.remove(st.path, st.version);
+  if (st.op == "close") co_return co_await s.close();
+  if (st.op == "expire") s.stop_answering_heartbeats();
+  co_return OpResult{};
+}
+
+json invocation_fields(const Step& st) {
+  json inv{{"op", st.op}};
+  if (st.op != "close" && st.op != "expire") inv["path"] = st.path;
+  if (st.op == "create" || st.op == "set_data") put_data_field(st.data, "data", "data_b64", inv);
+  if (st.op == "create" && !st.flags.empty()) inv["flags"] = st.flags;
+  if (st.watch) inv["watch"] = true;
+  if ((st.op == "set_data" || st.op == "delete") && st.version != -1) inv["version"] = st.version;
+  return inv;
+}
+
+json answer_fields(const OpResult& r) {
+  json ans = json::object();
+  if (r.status.is_ok()) {
+    for (const auto& [k, v] : r.fields.items()) ans[k] = v;
+    if (r.has_data) put_data_field(r.data, "data", "data_b64", ans);
+    if (r.zxid) ans["zxid"] = r.zxid;  // the committed write's zxid, for the checker
+  } else {
+    ans["error"] = std::string(code_name(r.status.code()));
+  }
+  return ans;
 }
 
 }  // namespace fkemu

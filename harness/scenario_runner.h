@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/protocol/client_session.h"
 #include "harness/checker.h"
 #include "harness/scenario.h"
 
@@ -60,5 +61,12 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options = {}
 std::vector<std::string> quiescence_problems(LocalService& service);
 
 std::string history_to_jsonl(const std::vector<nlohmann::json>& history);
+
+// One step's operation on its session's client library (expire: it stops answering pings).
+Task<OpResult> perform_step(ClientSession& session, const Step& step);
+// The invocation line of a step, and the answer line of its result, as the history has them
+// (without id, session and t).
+nlohmann::json invocation_fields(const Step& step);
+nlohmann::json answer_fields(const OpResult& result);
 
 }  // namespace fkemu

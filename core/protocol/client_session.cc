@@ -93,12 +93,12 @@ void ClientSession::expire_locally() {
   notified_.set();
 }
 
-Task<void> ClientSession::pong() {
+Task<void> ClientSession::pong(Time seen) {
   KvWrite w;
   w.table = kSessionsTable;
   w.key = name_;
   w.conditions.push_back(Condition::eq("alive", true));
-  w.updates = {Update::set("last_seen", d_.ex.now())};
+  w.updates = {Update::set("last_seen", seen)};
   co_await d_.ex.call("kv.write", 0, [&] { return d_.system.write(w); });
 }
 
@@ -158,7 +158,12 @@ void ClientSession::receive(const json& message) {
       unresponsive_ = true;
       stopped_answering_.push_back(d_.ex.now());
     }
-    if (!unresponsive_ && !closed_) d_.ex.spawn("pong:" + name_, pong());
+    if (unresponsive_ || closed_) return;
+    const Time seen = last_seen_source_ ? last_seen_source_() : d_.ex.now();
+    // A remote client quiet for a heartbeat period may be expired soon: its next operation
+    // asks the service first.
+    if (d_.ex.now() - seen > d_.config.heartbeat_period) revalidate_ = true;
+    d_.ex.spawn("pong:" + name_, pong(seen));
   }
 }
 

@@ -78,6 +78,10 @@ class ClientSession {
   // The client stops answering heartbeats (scenario op "expire"). Its next operation first
   // reconnects: it fails with SessionExpired if the service expired the session meanwhile.
   void stop_answering_heartbeats() { unresponsive_ = true; }
+  // A client library in front of a remote client (fkemu serve) answers a ping with the time
+  // the remote client last showed a sign of life (`source`), not with now: the session expires
+  // a timeout after the remote client went quiet. Default: now.
+  void set_last_seen_source(std::function<Time()> source) { last_seen_source_ = std::move(source); }
 
  private:
   using Fields = nlohmann::json;
@@ -111,7 +115,7 @@ class ClientSession {
   void receive(const nlohmann::json& message);
   Task<void> reconnect_after(Duration gone);
   void expire_locally();
-  Task<void> pong();
+  Task<void> pong(Time seen);
 
   Deployment& d_;
   std::string name_;
@@ -127,6 +131,7 @@ class ClientSession {
   std::map<std::string, Registration> registrations_;  // id -> not yet fired
   std::map<std::string, int64_t> catch_up_;            // path -> zxid its record must reach
   std::function<void(const nlohmann::json&)> on_event_;
+  std::function<Time()> last_seen_source_;
   Event notified_;
   int64_t next_req_ = 1;
   uint64_t next_ticket_ = 1;

@@ -124,15 +124,8 @@ void Executor::finish_process(ProcessId pid) {
 bool Executor::step(Time until) {
   if (ready_.empty()) {
     if (keep_alive_timers_ == 0 || timers_.empty()) return false;
-    const Time t = timers_.begin()->first.first;
-    if (t > until) return false;
-    now_ = std::max(now_, t);
-    while (!timers_.empty() && timers_.begin()->first.first == t) {
-      auto node = timers_.extract(timers_.begin());
-      if (node.mapped().keep_alive) --keep_alive_timers_;
-      ready_.push_back(
-          ReadyEntry{node.mapped().handle, node.mapped().pid, next_seq_++, node.mapped().label});
-    }
+    if (timers_.begin()->first.first > until) return false;
+    release_earliest_timers();
   }
   // The scheduler sees every step, also those with one ready entry, so that recorded choices
   // line up step by step on replay.
@@ -164,6 +157,38 @@ bool Executor::step(Time until) {
     finish_process(entry.pid);
   }
   return true;
+}
+
+void Executor::release_earliest_timers() {
+  const Time t = timers_.begin()->first.first;
+  now_ = std::max(now_, t);
+  while (!timers_.empty() && timers_.begin()->first.first == t) {
+    auto node = timers_.extract(timers_.begin());
+    if (node.mapped().keep_alive) --keep_alive_timers_;
+    ready_.push_back(
+        ReadyEntry{node.mapped().handle, node.mapped().pid, next_seq_++, node.mapped().label});
+  }
+}
+
+bool Executor::advance_to(Time t, uint64_t max_steps) {
+  for (uint64_t n = 0; n < max_steps; ++n) {
+    if (ready_.empty()) {
+      if (timers_.empty() || timers_.begin()->first.first > t) {
+        now_ = std::max(now_, t);
+        return true;
+      }
+      release_earliest_timers();  // daemon timers too: in service mode time passes anyway
+    }
+    step(t);
+    if (escaped_) std::rethrow_exception(std::exchange(escaped_, nullptr));
+  }
+  return false;
+}
+
+std::optional<Time> Executor::next_timer() const {
+  if (!ready_.empty()) return now_;
+  if (timers_.empty()) return std::nullopt;
+  return timers_.begin()->first.first;
 }
 
 void Executor::run(Time until) {

@@ -25,6 +25,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -106,6 +107,12 @@ class Executor final : public Clock {
   void run(Time until = std::numeric_limits<Time>::max());
   // The same with a budget of decisions; false if the budget ran out first (a livelock).
   bool run_bounded(Time until, uint64_t max_steps);
+  // Service mode (fkemu serve, where virtual time follows a real clock): runs everything due
+  // up to time t, daemon timers included, at most max_steps decisions; then the clock reads t
+  // (if the budget did not run out first: then it returns false). Rethrows as run() does.
+  bool advance_to(Time t, uint64_t max_steps);
+  // When the next thing is due: now if something is ready, else the earliest timer.
+  std::optional<Time> next_timer() const;
   // Runs until pred() holds or the run is over; returns pred().
   bool run_until(const std::function<bool()>& pred, Time until = std::numeric_limits<Time>::max());
 
@@ -165,6 +172,7 @@ class Executor final : public Clock {
 
   void add_timer(std::coroutine_handle<> h, Duration d, bool keep_alive, std::string_view label);
   void finish_process(ProcessId pid);
+  void release_earliest_timers();  // makes the timers due at the earliest time ready
   void destroy_process(ProcessId pid);
 
   Time now_ = 0;

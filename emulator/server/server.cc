@@ -1,0 +1,864 @@
+#include "emulator/server/server.h"
+
+#include <sys/random.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <cerrno>
+#include <chrono>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+
+#include "emulator/local_service.h"
+#include "harness/base64.h"
+#include "harness/fault_plan.h"
+#include "harness/scenario.h"
+#include "harness/scenario_runner.h"
+
+namespace fkemu {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+using Request = http::request<http::string_body>;
+// Every answer is JSON: an HTTP status and a body.
+using Done = std::function<void(unsigned status, json body)>;
+
+namespace {
+
+// Session ids and secrets come from the kernel's CSPRNG.
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  size_t got = 0;
+  while (got < bytes) {
+    const ssize_t n = getrandom(raw.data() + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("getrandom failed");
+    }
+    got += static_cast<size_t>(n);
+  }
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+bool constant_time_equal(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+json error_body(const std::string& error, const std::string& message) {
+  return json{{"error", error}, {"message", message}};
+}
+
+// Binary values (node data in records) as base64, so that the dump is plain JSON.
+json printable(const json& j) {
+  if (j.is_binary()) {
+    const auto& b = j.get_binary();
+    return json{{"base64", base64_encode(std::string(b.begin(), b.end()))}};
+  }
+  if (j.is_object()) {
+    json out = json::object();
+    for (const auto& [k, v] : j.items()) out[k] = printable(v);
+    return out;
+  }
+  if (j.is_array()) {
+    json out = json::array();
+    for (const auto& v : j) out.push_back(printable(v));
+    return out;
+  }
+  return j;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const std::string hex(s.substr(i + 1, 2));
+      char* end = nullptr;
+      const long v = std::strtol(hex.c_str(), &end, 16);
+      if (end == hex.c_str() + 2) {
+        out.push_back(static_cast<char>(v));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+std::string query_param(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    const size_t eq = part.find('=');
+    if (part.substr(0, eq) == key && eq != std::string_view::npos)
+      return percent_decode(part.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+Task<void> connect_task(ClientSession* c, std::function<void(Status)> done) {
+  Status s = co_await c->connect();
+  done(s);
+}
+
+Task<void> op_task(ClientSession* c, Step st, std::function<void(OpResult)> done) {
+  OpResult r = co_await perform_step(*c, st);
+  done(std::move(r));
+}
+
+}  // namespace
+
+Status parse_listen(const std::string& listen, ServerOptions& o) {
+  std::string host = o.host, port = listen;
+  if (const size_t colon = listen.rfind(':'); colon != std::string::npos) {
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+    if (host.empty()) host = "127.0.0.1";
+  }
+  char* end = nullptr;
+  const long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535)
+    return Status(Code::BadArguments,
+                  "--listen " + listen + ": the port must be a number from 0 to 65535");
+  boost::system::error_code ec;
+  net::ip::make_address(host, ec);
+  if (ec) return Status(Code::BadArguments, "--listen " + listen + ": not an IP address: " + host);
+  o.host = host;
+  o.port = static_cast<uint16_t>(p);
+  return Status::ok();
+}
+
+class Server::Impl {
+ public:
+  class HttpConn;
+  class WsConn;
+
+  // A remote client's session: its client library in the server, its secret, its sockets.
+  struct Remote {
+    std::string id, secret;
+    ClientSession* client = nullptr;
+    Time last_seen = 0;
+    std::vector<std::weak_ptr<WsConn>> sockets;
+    std::deque<std::string> backlog;  // watch events while no WebSocket is open
+    uint64_t dropped = 0;
+  };
+
+  explicit Impl(ServerOptions o)
+      : opt_(std::move(o)), acceptor_(ioc_), pump_timer_(ioc_), signals_(ioc_, SIGINT, SIGTERM) {
+    start_ = std::chrono::steady_clock::now();
+    new_service();
+  }
+
+  ~Impl() { drop_service(); }
+
+  Status start() {
+    boost::system::error_code ec;
+    const tcp::endpoint ep(net::ip::make_address(opt_.host, ec), opt_.port);
+    if (ec) return Status(Code::BadArguments, "not an IP address: " + opt_.host);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      return Status(Code::SystemError, "cannot listen on " + opt_.host + ":" +
+                                           std::to_string(opt_.port) + ": " + ec.message());
+    accept();
+    signals_.async_wait([this](const boost::system::error_code& e, int) {
+      if (!e) stop_now();
+    });
+    kick();
+    return Status::ok();
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void run() {
+    if (!opt_.quiet)
+      std::cerr << "fkemu serve: listening on http://" << opt_.host << ":" << port() << std::endl;
+    ioc_.run();
+  }
+
+  void stop() {
+    net::post(ioc_, [this] { stop_now(); });
+  }
+
+  // --- time ------------------------------------------------------------------------------
+  Time vnow() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 start_)
+        .count();
+  }
+
+  // Runs the executor up to now, then sleeps until the next thing is due.
+  void pump() {
+    pump_posted_ = false;
+    bool finished = true;
+    try {
+      finished = ex_->advance_to(vnow(), 100000);
+    } catch (const std::exception& e) {
+      if (!opt_.quiet) std::cerr << "fkemu serve: a process failed: " << e.what() << std::endl;
+    }
+    if (!finished) {
+      kick();  // more to do: let the sockets have a turn first
+      return;
+    }
+    if (auto next = ex_->next_timer()) {
+      pump_timer_.expires_at(start_ + std::chrono::microseconds(*next));
+      pump_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) pump();
+      });
+    }
+  }
+
+  void kick() {
+    if (pump_posted_) return;
+    pump_posted_ = true;
+    net::post(ioc_, [this] { pump(); });
+  }
+
+  // --- the deployment --------------------------------------------------------------------
+  void new_service() {
+    ex_ = std::make_unique<Executor>(0);
+    if (fault_config_) {
+      faults_ = std::make_unique<FaultPlan>(*ex_, *fault_config_);
+      faults_->install();
+    }
+    service_ = std::make_unique<LocalService>(*ex_, opt_.config);
+  }
+
+  void drop_service();
+
+  void reset() {
+    drop_service();
+    fault_config_.reset();
+    new_service();
+    counters_ = Counters{};
+    kick();
+  }
+
+  void seen(Remote& r) { r.last_seen = vnow(); }
+
+  std::shared_ptr<Remote> open_session(const Done& done) {
+    auto r = std::make_shared<Remote>();
+    r->id = "s" + random_hex(16);  // 128 bits
+    r->secret = random_hex(32);    // 256 bits
+    r->last_seen = vnow();
+    ClientSession& c = service_->open_session(r->id);
+    r->client = &c;
+    Remote* rp = r.get();
+    c.set_event_listener([this, rp](const json& e) { on_event(*rp, e); });
+    c.set_last_seen_source([rp] { return rp->last_seen; });
+    remotes_[r->id] = r;
+    ++counters_.sessions_opened;
+    const json body{{"session", r->id},
+                    {"secret", r->secret},
+                    {"timeout_ms", opt_.config.session_timeout / kMillisecond}};
+    ex_->spawn("api.connect", connect_task(&c, [done, body](Status s) {
+                 if (s.is_ok()) {
+                   done(201, body);
+                 } else {
+                   done(500, error_body("SystemError", s.message()));
+                 }
+               }));
+    kick();
+    return r;
+  }
+
+  void on_event(Remote& r, const json& e);
+
+  void run_op(Remote& r, const Step& st, std::function<void(json)> done) {
+    ++counters_.operations[st.op];
+    ex_->spawn("api." + st.op, op_task(r.client, st, [done](OpResult res) {
+                 json ans{{"kind", res.status.is_ok() ? "ok" : "error"}};
+                 ans.update(answer_fields(res));
+                 if (!res.status.is_ok() && !res.status.message().empty())
+                   ans["message"] = res.status.message();
+                 done(std::move(ans));
+               }));
+    kick();
+  }
+
+  // Parses an operation (body or WebSocket message); a bad one is answered here.
+  std::optional<Step> parse_op(const Remote& r, const json& body, const Done& done) {
+    auto st = parse_operation(body, r.id);
+    if (!st.is_ok()) {
+      done(400, error_body("BadArguments", st.status().message()));
+      return std::nullopt;
+    }
+    if (st->data.size() > opt_.config.max_data_bytes) {
+      done(413, error_body("PayloadTooLarge", "data of " + std::to_string(st->data.size()) +
+                                                  " bytes is over the limit of " +
+                                                  std::to_string(opt_.config.max_data_bytes)));
+      return std::nullopt;
+    }
+    return *st;
+  }
+
+  // --- HTTP ------------------------------------------------------------------------------
+  void handle(const Request& req, const Done& done);
+  void handle_session(const Request& req, const std::string& path, std::string_view query,
+                      const Done& done);
+  void handle_admin(const Request& req, const std::string& path, const Done& done);
+  // Finds the session a request names and checks its secret; answers the request if not.
+  std::shared_ptr<Remote> authorize(const Request& req, const std::string& id,
+                                    std::string_view query, const Done& done) {
+    auto it = remotes_.find(id);
+    if (it == remotes_.end()) {
+      done(404, error_body("NoSession", "no session " + id));
+      return nullptr;
+    }
+    std::string secret;
+    const auto auth = req.find(http::field::authorization);
+    if (auth != req.end()) {
+      const std::string_view v(auth->value().data(), auth->value().size());
+      if (v.substr(0, 7) == "Bearer ") secret = std::string(v.substr(7));
+    }
+    if (secret.empty()) secret = query_param(query, "secret");
+    if (secret.empty()) {
+      done(401, error_body("Unauthorized",
+                           "session " + id + " needs its secret: Authorization: Bearer SECRET"));
+      return nullptr;
+    }
+    if (!constant_time_equal(secret, it->second->secret)) {
+      done(403, error_body("Forbidden", "the secret is not session " + id + "'s"));
+      return nullptr;
+    }
+    seen(*it->second);
+    return it->second;
+  }
+
+  json dump() const {
+    json system = json::object();
+    for (const char* t :
+         {kNodesTable, kSessionsTable, kWatchesTable, kEpochTable, kProgressTable}) {
+      json table = json::object();
+      for (const auto& [key, item] : service_->system_store().scan(t)) table[key] = printable(item);
+      system[t] = table;
+    }
+    json user = json::object();
+    for (const auto& [key, obj] : service_->user_store().list()) user[key] = printable(obj);
+    json queues = json::object();
+    auto queue = [](const MemoryFifoQueue& q) {
+      json out = json::array();
+      for (const auto& m : q.snapshot())
+        out.push_back({{"group", m.group},
+                       {"dedup_id", m.dedup_id},
+                       {"receive_count", m.receive_count},
+                       {"body", printable(m.body)}});
+      return out;
+    };
+    queues["writer"] = queue(service_->writer_queue());
+    queues["distributor"] = queue(service_->distributor_queue());
+    queues["watch"] = queue(service_->watch_queue());
+    return json{{"system", system}, {"user", user}, {"queues", queues}};
+  }
+
+  json counters() const {
+    json ops = json::object();
+    for (const auto& [op, n] : counters_.operations) ops[op] = n;
+    size_t open = 0;
+    for (const auto& [id, r] : remotes_) open += r->client->closed() ? 0 : 1;
+    return json{{"requests", counters_.requests},
+                {"operations", ops},
+                {"sessions_opened", counters_.sessions_opened},
+                {"sessions_open", open},
+                {"watches_delivered", counters_.watches_delivered},
+                {"function_invocations",
+                 {{"writer", service_->writer_invocations()},
+                  {"distributor", service_->distributor_invocations()},
+                  {"watch", service_->watch_invocations()},
+                  {"heartbeat", service_->heartbeat_invocations()}}}};
+  }
+
+  void accept();
+
+  void stop_now() {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    pump_timer_.cancel();
+    ioc_.stop();
+  }
+
+  struct Counters {
+    uint64_t requests = 0;
+    uint64_t sessions_opened = 0;
+    uint64_t watches_delivered = 0;
+    std::map<std::string, uint64_t> operations;
+  };
+
+  ServerOptions opt_;
+  net::io_context ioc_{1};
+  tcp::acceptor acceptor_;
+  net::steady_timer pump_timer_;
+  net::signal_set signals_;
+  std::chrono::steady_clock::time_point start_;
+  bool pump_posted_ = false;
+  std::unique_ptr<Executor> ex_;
+  std::optional<FaultConfig> fault_config_;
+  std::unique_ptr<FaultPlan> faults_;
+  std::unique_ptr<LocalService> service_;
+  std::map<std::string, std::shared_ptr<Remote>> remotes_;
+  Counters counters_;
+};
+
+// A WebSocket of one session: watch events, and operations with asynchronous answers.
+class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
+ public:
+  WsConn(Impl& s, tcp::socket sock, std::shared_ptr<Remote> r)
+      : s_(s), ws_(std::move(sock)), r_(std::move(r)) {}
+
+  void accept(Request req) {
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(30);
+    // Ping when idle for half the session timeout; a client that answers nothing for a whole
+    // session timeout is gone.
+    t.idle_timeout = std::chrono::microseconds(
+        std::max<Duration>(s_.opt_.config.session_timeout, 100 * kMillisecond));
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::pong || kind == websocket::frame_type::ping)
+        if (auto r = live()) s_.seen(*r);
+    });
+    ws_.async_accept(req, beast::bind_front_handler(&WsConn::on_accept, shared_from_this()));
+  }
+
+  void send(std::string text) {
+    if (closed_) return;
+    out_.push_back(std::move(text));
+    if (!writing_) write_next();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    ws_.async_close(websocket::close_code::going_away,
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+
+ private:
+  // The session, if the server still has it (a reset drops every session).
+  Remote* live() {
+    auto it = s_.remotes_.find(r_->id);
+    return it != s_.remotes_.end() && it->second == r_ ? r_.get() : nullptr;
+  }
+
+  void on_accept(beast::error_code ec) {
+    if (ec) return;
+    Remote* r = live();
+    if (!r) return close();
+    r->sockets.push_back(weak_from_this());
+    ws_.text(true);
+    if (r->dropped) {
+      send(json{{"type", "dropped"}, {"events", r->dropped}}.dump());
+      r->dropped = 0;
+    }
+    while (!r->backlog.empty()) {
+      send(std::move(r->backlog.front()));
+      r->backlog.pop_front();
+    }
+    read();
+  }
+
+  void read() {
+    ws_.async_read(buf_, beast::bind_front_handler(&WsConn::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec) {
+      closed_ = true;
+      return;
+    }
+    const std::string text = beast::buffers_to_string(buf_.data());
+    buf_.consume(buf_.size());
+    Remote* r = live();
+    if (!r) return close();
+    s_.seen(*r);
+    ++s_.counters_.requests;
+    json msg = json::parse(text, nullptr, false);
+    json req_id = nullptr;
+    if (msg.is_object() && msg.contains("req")) {
+      req_id = msg["req"];
+      msg.erase("req");
+    }
+    auto self = shared_from_this();
+    auto answer = [self, req_id](unsigned status, json body) {
+      body["type"] = "result";
+      if (!req_id.is_null()) body["req"] = req_id;
+      if (status >= 400) body["status"] = status;
+      self->send(body.dump());
+    };
+    if (msg.is_discarded()) {
+      answer(400, error_body("BadRequest", "the message is not JSON"));
+    } else if (msg.is_object() && msg.value("type", "") == "pong") {
+      // a sign of life, nothing to answer
+    } else if (auto st = s_.parse_op(*r, msg, answer)) {
+      s_.run_op(*r, *st, [answer](json ans) { answer(200, std::move(ans)); });
+    }
+    read();
+  }
+
+  void write_next() {
+    writing_ = true;
+    ws_.async_write(net::buffer(out_.front()),
+                    beast::bind_front_handler(&WsConn::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, size_t) {
+    out_.pop_front();
+    if (ec) {
+      closed_ = true;
+      writing_ = false;
+      out_.clear();
+      return;
+    }
+    if (out_.empty()) {
+      writing_ = false;
+    } else {
+      write_next();
+    }
+  }
+
+  Impl& s_;
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<Remote> r_;
+  beast::flat_buffer buf_;
+  std::deque<std::string> out_;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+// One HTTP connection: requests in order, keep-alive, limits.
+class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
+ public:
+  HttpConn(Impl& s, tcp::socket sock)
+      : s_(s), stream_(std::move(sock)), tokens_(s.opt_.max_requests_per_second) {
+    refilled_ = std::chrono::steady_clock::now();
+  }
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(s_.opt_.max_body_bytes);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(std::chrono::milliseconds(s_.opt_.idle_timeout_ms));
+    http::async_read(stream_, buf_, *parser_,
+                     beast::bind_front_handler(&HttpConn::on_read, shared_from_this()));
+  }
+
+  bool take_token() {
+    const auto now = std::chrono::steady_clock::now();
+    const double rate = s_.opt_.max_requests_per_second;
+    tokens_ =
+        std::min(rate, tokens_ + rate * std::chrono::duration<double>(now - refilled_).count());
+    refilled_ = now;
+    if (tokens_ < 1) return false;
+    tokens_ -= 1;
+    return true;
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+      return shutdown();
+    }
+    if (ec == http::error::body_limit) {
+      keep_alive_ = false;
+      linger_ = true;  // read what the client still sends, so that it sees the answer
+      return reply(413, error_body("PayloadTooLarge", "the request body is over " +
+                                                          std::to_string(s_.opt_.max_body_bytes) +
+                                                          " bytes"));
+    }
+    if (ec == http::error::header_limit) {
+      keep_alive_ = false;
+      return reply(431, error_body("HeadersTooLarge", "the request headers are over 16 KiB"));
+    }
+    if (ec) {
+      if (ec.category() != beast::http::make_error_code(http::error::bad_target).category())
+        return shutdown();
+      keep_alive_ = false;
+      return reply(400, error_body("BadRequest", "malformed HTTP request: " + ec.message()));
+    }
+    Request req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    if (websocket::is_upgrade(req)) return upgrade(std::move(req));
+    if (!take_token())
+      return reply(
+          429,
+          error_body("TooManyRequests",
+                     "over " + std::to_string(static_cast<int>(s_.opt_.max_requests_per_second)) +
+                         " requests per second on this connection"));
+    stream_.expires_never();  // an operation may wait (for a watch event, say)
+    auto self = shared_from_this();
+    s_.handle(req, [self](unsigned status, json body) { self->reply(status, body); });
+  }
+
+  void upgrade(Request req) {
+    const std::string target(req.target());
+    const size_t q = target.find('?');
+    const std::string path = target.substr(0, q);
+    const std::string_view query =
+        q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+    const std::string prefix = "/v1/sessions/";
+    const std::string suffix = "/events";
+    auto refuse = [this](unsigned status, json body) {
+      keep_alive_ = false;
+      reply(status, std::move(body));
+    };
+    if (path.size() <= prefix.size() + suffix.size() || path.rfind(prefix, 0) != 0 ||
+        path.substr(path.size() - suffix.size()) != suffix)
+      return refuse(404, error_body("NotFound", "WebSockets live at /v1/sessions/ID/events"));
+    const std::string id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    ++s_.counters_.requests;
+    auto r = s_.authorize(req, id, query, refuse);
+    if (!r) return;
+    stream_.expires_never();
+    std::make_shared<WsConn>(s_, stream_.release_socket(), r)->accept(std::move(req));
+  }
+
+  void reply(unsigned status, const json& body) {
+    auto res =
+        std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+    res->set(http::field::server, "fkemu");
+    res->set(http::field::content_type, "application/json");
+    res->keep_alive(keep_alive_);
+    res->body() = body.dump() + "\n";
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        if (!res->keep_alive()) {
+                          self->shutdown();
+                          if (self->linger_) self->drain();
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  void shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  // Discards what the client still sends (at most 64 MiB, for at most 10 s), then closes.
+  void drain() {
+    if (drained_ > 64 * 1024 * 1024) return;
+    stream_.expires_after(std::chrono::seconds(10));
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (!ec) self->drain();
+                            });
+  }
+
+  Impl& s_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool keep_alive_ = true;
+  bool linger_ = false;
+  size_t drained_ = 0;
+  std::array<char, 16384> scratch_{};
+  double tokens_;
+  std::chrono::steady_clock::time_point refilled_;
+};
+
+void Server::Impl::drop_service() {
+  for (auto& [id, r] : remotes_)
+    for (auto& w : r->sockets)
+      if (auto s = w.lock()) s->close();
+  remotes_.clear();
+  service_.reset();
+  faults_.reset();
+  ex_.reset();
+}
+
+void Server::Impl::on_event(Remote& r, const json& e) {
+  ++counters_.watches_delivered;
+  json msg = e;
+  msg["type"] = "watch";
+  std::string text = msg.dump();
+  bool sent = false;
+  for (auto& w : r.sockets)
+    if (auto s = w.lock()) {
+      s->send(text);
+      sent = true;
+    }
+  if (sent) return;
+  r.backlog.push_back(std::move(text));
+  if (r.backlog.size() > opt_.max_backlog_events) {
+    r.backlog.pop_front();
+    ++r.dropped;
+  }
+}
+
+void Server::Impl::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+    if (ec) return;  // closed
+    std::make_shared<HttpConn>(*this, std::move(s))->start();
+    accept();
+  });
+}
+
+void Server::Impl::handle(const Request& req, const Done& done) {
+  ++counters_.requests;
+  const std::string target(req.target());
+  const size_t q = target.find('?');
+  const std::string path = target.substr(0, q);
+  const std::string_view query =
+      q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+  const auto method = req.method();
+  auto only = [&](http::verb v) {
+    if (method == v) return true;
+    done(405, error_body("MethodNotAllowed", std::string(req.method_string()) + " " + path +
+                                                 ": use " + std::string(http::to_string(v))));
+    return false;
+  };
+  if (path == "/health") {
+    if (only(http::verb::get))
+      done(200,
+           json{{"status", "ok"}, {"uptime_ms", vnow() / 1000}, {"sessions", remotes_.size()}});
+    return;
+  }
+  if (path == "/v1/sessions") {
+    if (only(http::verb::post)) {
+      if (!req.body().empty()) {
+        const json body = json::parse(req.body(), nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.empty())
+          return done(400, error_body("BadArguments",
+                                      "POST /v1/sessions takes no body (or {}); the session "
+                                      "timeout is the server's --session-timeout-ms"));
+      }
+      open_session(done);
+    }
+    return;
+  }
+  if (path.rfind("/v1/sessions/", 0) == 0) return handle_session(req, path, query, done);
+  if (path.rfind("/admin/", 0) == 0) return handle_admin(req, path, done);
+  done(404, error_body("NotFound", "no endpoint " + std::string(req.method_string()) + " " + path +
+                                       " (see docs/api.md)"));
+}
+
+void Server::Impl::handle_session(const Request& req, const std::string& path,
+                                  std::string_view query, const Done& done) {
+  std::string rest = path.substr(std::string("/v1/sessions/").size());
+  std::string sub;
+  if (const size_t slash = rest.find('/'); slash != std::string::npos) {
+    sub = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  if (!sub.empty() && sub != "ops" && sub != "events")
+    return done(404, error_body("NotFound", "no endpoint " + path + " (see docs/api.md)"));
+  auto r = authorize(req, rest, query, done);
+  if (!r) return;
+  auto answer = [done](json ans) { done(200, std::move(ans)); };
+  if (sub == "events")
+    return done(426, error_body("UpgradeRequired", "open a WebSocket on " + path));
+  if (sub == "ops") {
+    if (req.method() != http::verb::post)
+      return done(405, error_body("MethodNotAllowed", "use POST " + path));
+    const json body = json::parse(req.body(), nullptr, false);
+    if (body.is_discarded())
+      return done(400, error_body("BadRequest", "the body is not valid JSON"));
+    if (auto st = parse_op(*r, body, done)) run_op(*r, *st, answer);
+    return;
+  }
+  if (req.method() == http::verb::get)
+    return done(200, json{{"session", r->id},
+                          {"closed", r->client->closed()},
+                          {"backlog", r->backlog.size()},
+                          {"websockets", r->sockets.size()}});
+  if (req.method() == http::verb::delete_) {
+    Step close;
+    close.op = "close";
+    close.session = r->id;
+    return run_op(*r, close, answer);
+  }
+  done(405, error_body("MethodNotAllowed",
+                       std::string(req.method_string()) + " " + path + ": use GET or DELETE"));
+}
+
+void Server::Impl::handle_admin(const Request& req, const std::string& path, const Done& done) {
+  const auto method = req.method();
+  auto body_object = [&]() -> std::optional<json> {
+    json body = json::parse(req.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      done(400, error_body("BadRequest", "the body must be a JSON object"));
+      return std::nullopt;
+    }
+    return body;
+  };
+  if (path == "/admin/reset" && method == http::verb::post) {
+    reset();
+    return done(200, json{{"reset", true}});
+  }
+  if (path == "/admin/dump" && method == http::verb::get) return done(200, dump());
+  if (path == "/admin/counters" && method == http::verb::get) return done(200, counters());
+  if (path == "/admin/faults") {
+    if (method == http::verb::get)
+      return done(200, json{{"faults", fault_config_ ? json(fault_config_->fire) : json::object()},
+                            {"injected", faults_ ? faults_->injected().size() : 0}});
+    if (method == http::verb::put) {
+      auto body = body_object();
+      if (!body) return;
+      for (const auto& [site, p] : body->items()) {
+        if (!is_fault_site(site))
+          return done(400, error_body("BadArguments", "unknown fault site \"" + site +
+                                                          "\" (docs/faults.md lists them)"));
+        if (!p.is_number() || p.get<double>() < 0 || p.get<double>() > 1)
+          return done(400, error_body("BadArguments", "fault site \"" + site +
+                                                          "\": the probability must be 0 to 1"));
+      }
+      fault_config_ = FaultConfig::from_json(*body);
+      ex_->set_fault_injector(nullptr);
+      faults_ = std::make_unique<FaultPlan>(*ex_, *fault_config_);
+      faults_->install();
+      return done(200, json{{"faults", *body}});
+    }
+  }
+  if (path == "/admin/latency") {
+    if (method == http::verb::get) return done(200, json{{"model", "zero"}});
+    if (method == http::verb::put) {
+      auto body = body_object();
+      if (!body) return;
+      const std::string model = body->value("model", "");
+      if (model != "zero")
+        return done(400, error_body("BadArguments",
+                                    "unknown latency model \"" + model + "\" (known: zero)"));
+      return done(200, json{{"model", model}});
+    }
+  }
+  done(404, error_body("NotFound", "no endpoint " + std::string(req.method_string()) + " " + path +
+                                       " (see docs/api.md)"));
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Server::~Server() = default;
+Status Server::start() { return impl_->start(); }
+uint16_t Server::port() const { return impl_->port(); }
+void Server::run() { impl_->run(); }
+void Server::stop() { impl_->stop(); }
+
+}  // namespace fkemu
