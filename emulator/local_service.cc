@@ -51,6 +51,57 @@ Task<void> LocalService::heartbeat_schedule() {
   }
 }
 
+Status LocalService::make_durable(
+    StateJournal& journal,
+    const std::vector<std::tuple<std::string, std::string, std::string>>& rows) {
+  MemoryFifoQueue* queues[] = {&writer_queue_, &distributor_queue_, &watch_queue_};
+  if (!rows.empty()) {
+    system_.clear();
+    user_kv_.clear();
+    objects_.clear();
+    for (const auto& [space, key, value] : rows) {
+      auto starts = [&space = space](const std::string& p) { return space.rfind(p, 0) == 0; };
+      try {
+        if (starts("kv/system/")) {
+          system_.restore(space.substr(10), key, value);
+        } else if (starts("kv/user/")) {
+          user_kv_.restore(space.substr(8), key, value);
+        } else if (space == "objects/user") {
+          objects_.restore(key, value);
+        } else if (starts("queue/")) {
+          bool known = false;
+          for (MemoryFifoQueue* q : queues)
+            if (starts("queue/" + q->name() + "/")) {
+              q->restore(space, key, value);
+              known = true;
+            }
+          if (!known) return Status(Code::BadArguments, "unknown queue in state row " + space);
+        } else if (space != "meta") {
+          return Status(Code::BadArguments, "unknown state row " + space + " " + key);
+        }
+      } catch (const std::exception& e) {
+        return Status(Code::BadArguments,
+                      "state row " + space + " " + key + " is damaged: " + e.what());
+      }
+    }
+  }
+  for (const char* table : {kNodesTable, kSessionsTable})
+    for (const auto& [key, item] : system_.scan(table))
+      if (item.contains("lock_owner"))
+        restored_lock_owners_.insert(item.value("lock_owner", std::string()));
+  system_.attach_journal(&journal, "system");
+  user_kv_.attach_journal(&journal, "user");
+  objects_.attach_journal(&journal, "user");
+  for (MemoryFifoQueue* q : queues) q->attach_journal(&journal);
+  if (rows.empty()) {
+    system_.record_all();
+    user_kv_.record_all();
+    objects_.record_all();
+    for (MemoryFifoQueue* q : queues) q->record_all();
+  }
+  return Status::ok();
+}
+
 void LocalService::seed_initial_tree() {
   // ZooKeeper 3.8 starts with "/" holding "zookeeper", which holds "config" and "quota", all
   // with zero zxids. Their children were not created by transactions, so the create count is

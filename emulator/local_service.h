@@ -8,7 +8,10 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "core/protocol/client_session.h"
 #include "core/protocol/deployment.h"
@@ -49,6 +52,15 @@ class LocalService {
   uint64_t watch_invocations() const { return watch_esm_->invocations(); }
   uint64_t heartbeat_invocations() const { return heartbeats_; }
 
+  // Durable state (fkemu serve --data FILE). Before the executor has run anything: restores
+  // every store from `rows` (space, key, value) if there are any, else records the whole
+  // initial state; from then on every change of every store is recorded in `journal`.
+  // A row no store knows is an error naming it (the file is from something else).
+  Status make_durable(StateJournal& journal,
+                      const std::vector<std::tuple<std::string, std::string, std::string>>& rows);
+  // Lock owners found in the restored state: instances of the run before, gone.
+  const std::set<std::string>& restored_lock_owners() const { return restored_lock_owners_; }
+
  private:
   void seed_initial_tree();
   Task<void> heartbeat_schedule();
@@ -74,6 +86,7 @@ class LocalService {
   uint64_t heartbeats_ = 0;
   ProcessId heartbeat_pid_ = 0;
   std::map<std::string, std::unique_ptr<ClientSession>> sessions_;
+  std::set<std::string> restored_lock_owners_;
 };
 
 }  // namespace fkemu

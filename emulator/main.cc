@@ -4,7 +4,10 @@
 //   explore SCENARIO|DIR  explore schedules and faults, judge them, write and shrink traces
 //   replay TRACE          replay a trace exactly
 //   serve                 run a deployment behind an HTTP/WebSocket API (docs/api.md)
+//   shell [URL]           an interactive client of fkemu serve
 // Exit status: 0 success, 1 an expectation or guarantee failed, 2 bad usage or unreadable input.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +18,7 @@
 
 #include "emulator/cli/explore_command.h"
 #include "emulator/server/server.h"
+#include "emulator/shell/shell.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
 
@@ -250,7 +254,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   std::string listen = "127.0.0.1:8980";
-  std::string data_path = ":memory:";
+  std::string data_path = "fkemu-data/state.db";
   int64_t session_timeout_ms = 10000, heartbeat_ms = 2000;
   double max_rate = 2000;
   int idle_timeout_s = 60;
@@ -259,7 +263,9 @@ int main(int argc, char** argv) {
       "serve", "Run a FaaSKeeper deployment behind an HTTP/WebSocket API (docs/api.md)");
   sv_cmd->add_option("--listen", listen, "Address to bind, HOST:PORT (port 0: any free port)")
       ->capture_default_str();
-  sv_cmd->add_option("--data", data_path, "Where the services keep their state (:memory:)")
+  sv_cmd
+      ->add_option("--data", data_path,
+                   "SQLite file of the services' state (:memory: keeps nothing)")
       ->capture_default_str();
   sv_cmd->add_option("--session-timeout-ms", session_timeout_ms, "Session timeout")
       ->capture_default_str()
@@ -274,6 +280,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
   sv_cmd->add_flag("--quiet,-q", serve_quiet, "No log lines");
+
+  std::string shell_url = "http://127.0.0.1:8980";
+  auto* sh_cmd = app.add_subcommand(
+      "shell", "An interactive client of fkemu serve: create, get, set, delete, ls, stat, watches");
+  sh_cmd->add_option("url", shell_url, "The server, http://HOST:PORT")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -293,12 +304,16 @@ int main(int argc, char** argv) {
         return kExitUsage;
       }
       if (data_path != ":memory:") {
-        std::fprintf(stderr,
-                     "fkemu serve: --data %s: durable state is not available in this build "
-                     "yet; use --data :memory:\n",
-                     data_path.c_str());
-        return kExitUsage;
+        const auto dir = std::filesystem::path(data_path).parent_path();
+        std::error_code ec;
+        if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+        if (ec) {
+          std::fprintf(stderr, "fkemu serve: --data %s: cannot create %s: %s\n", data_path.c_str(),
+                       dir.string().c_str(), ec.message().c_str());
+          return kExitUsage;
+        }
       }
+      o.data_path = data_path;
       o.config.session_timeout = session_timeout_ms * kMillisecond;
       o.config.heartbeat_period = heartbeat_ms * kMillisecond;
       o.max_requests_per_second = max_rate;
@@ -312,6 +327,8 @@ int main(int argc, char** argv) {
       server.run();
       return kExitOk;
     }
+    if (sh_cmd->parsed())
+      return run_shell(shell_url, std::cin, std::cout, std::cerr, ::isatty(STDIN_FILENO) != 0);
 #ifdef FKEMU_HAVE_ZOOKEEPER
     if (zk_cmd->parsed()) return cmd_diff_zk(zk_inputs, zk_seed, zk_show);
 #endif

@@ -33,17 +33,18 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   m.group = group;
   m.dedup_id = dedup_id;
   m.body = std::move(body);
-  Message& stored = messages_.emplace(sequence, std::move(m)).first->second;
-  Group& g = groups_[group];
-  stored.group_state = &g;
-  g.messages.emplace(sequence, &stored);
-  if (g.messages.size() == 1) ready_.emplace(sequence, &g);  // a new group, nothing in flight
+  Message& stored = enqueue(std::move(m));
 
   const Time expires = now > std::numeric_limits<Time>::max() - kDeduplicationWindow
                            ? std::numeric_limits<Time>::max()
                            : now + kDeduplicationWindow;
   dedup_[dedup_id] = Remembered{stored.id, sequence, expires};
   dedup_expiry_.emplace_back(expires, dedup_id);
+  if (journal_) {
+    record_message(stored);
+    record_dedup(dedup_id, &dedup_[dedup_id]);
+    record_next();
+  }
 
   SendResult result{stored.id, sequence, /*duplicate=*/false};
   if (listener_) {
@@ -115,6 +116,7 @@ bool MemoryFifoQueue::remove(const std::string& receipt) {
   } else if (g.in_flight == 0) {
     unblock(g);
   }
+  if (journal_) journal_->record("queue/" + name_ + "/m", sequence.to_string(), std::nullopt);
   messages_.erase(mit);
   return true;
 }
@@ -161,12 +163,109 @@ void MemoryFifoQueue::advance(Time now) {
   }
   while (!dedup_expiry_.empty() && dedup_expiry_.front().first <= now) {
     auto it = dedup_.find(dedup_expiry_.front().second);
-    if (it != dedup_.end() && it->second.expires <= now) dedup_.erase(it);
+    if (it != dedup_.end() && it->second.expires <= now) {
+      if (journal_) record_dedup(it->first, nullptr);
+      dedup_.erase(it);
+    }
     dedup_expiry_.pop_front();
   }
 }
 
 void MemoryFifoQueue::unblock(Group& g) { ready_.emplace(g.messages.begin()->first, &g); }
+
+MemoryFifoQueue::Message& MemoryFifoQueue::enqueue(Message m) {
+  const SequenceNumber sequence = m.sequence;
+  Message& stored = messages_.emplace(sequence, std::move(m)).first->second;
+  Group& g = groups_[stored.group];
+  stored.group_state = &g;
+  g.messages.emplace(sequence, &stored);
+  if (g.messages.size() == 1) {
+    ready_.emplace(sequence, &g);  // a new group, nothing in flight
+  } else if (g.in_flight == 0 && g.messages.begin()->first == sequence) {
+    // restored out of order: this message is the group's new head
+    std::erase_if(ready_, [&g](const auto& e) { return e.second == &g; });
+    ready_.emplace(sequence, &g);
+  }
+  return stored;
+}
+
+namespace {
+std::string cbor_string(const nlohmann::json& j) {
+  const std::vector<uint8_t> c = nlohmann::json::to_cbor(j);
+  return std::string(c.begin(), c.end());
+}
+nlohmann::json from_cbor_string(const std::string& s) {
+  return nlohmann::json::from_cbor(s.begin(), s.end());
+}
+}  // namespace
+
+void MemoryFifoQueue::record_message(const Message& m) {
+  journal_->record("queue/" + name_ + "/m", m.sequence.to_string(),
+                   cbor_string({{"hi", m.sequence.hi},
+                                {"lo", m.sequence.lo},
+                                {"number", m.number},
+                                {"group", m.group},
+                                {"dedup", m.dedup_id},
+                                {"body", m.body},
+                                {"receives", m.receive_count}}));
+}
+
+void MemoryFifoQueue::record_dedup(const std::string& id, const Remembered* r) {
+  const std::string space = "queue/" + name_ + "/d";
+  if (!r) return journal_->record(space, id, std::nullopt);
+  journal_->record(space, id,
+                   cbor_string({{"message", r->message_id},
+                                {"hi", r->sequence.hi},
+                                {"lo", r->sequence.lo},
+                                {"expires", r->expires}}));
+}
+
+void MemoryFifoQueue::record_next() {
+  journal_->record(
+      "queue/" + name_ + "/next", "next",
+      cbor_string(
+          {{"hi", next_sequence_.hi}, {"lo", next_sequence_.lo}, {"number", next_number_}}));
+}
+
+void MemoryFifoQueue::record_all() {
+  if (!journal_) return;
+  for (const auto& [seq, m] : messages_) record_message(m);
+  for (const auto& [id, r] : dedup_) record_dedup(id, &r);
+  record_next();
+}
+
+void MemoryFifoQueue::restore(const std::string& space, const std::string& key,
+                              const std::string& value) {
+  const std::string prefix = "queue/" + name_ + "/";
+  const nlohmann::json j = from_cbor_string(value);
+  const std::string kind = space.substr(prefix.size());
+  if (kind == "next") {
+    next_sequence_ = std::max(
+        next_sequence_, SequenceNumber{j.at("hi").get<uint64_t>(), j.at("lo").get<uint64_t>()});
+    next_number_ = std::max(next_number_, j.at("number").get<uint64_t>());
+  } else if (kind == "m") {
+    Message m;
+    m.sequence = {j.at("hi").get<uint64_t>(), j.at("lo").get<uint64_t>()};
+    m.number = j.at("number").get<uint64_t>();
+    m.id = "m-" + std::to_string(m.number);
+    m.group = j.at("group").get<std::string>();
+    m.dedup_id = j.at("dedup").get<std::string>();
+    m.body = j.at("body");
+    // It may have been received before the state was saved: count that as one delivery.
+    m.receive_count = std::max(1, j.at("receives").get<int>());
+    next_sequence_ = std::max(next_sequence_, m.sequence.next());
+    next_number_ = std::max(next_number_, m.number + 1);
+    enqueue(std::move(m));
+  } else if (kind == "d") {
+    Remembered r{j.at("message").get<std::string>(),
+                 {j.at("hi").get<uint64_t>(), j.at("lo").get<uint64_t>()},
+                 j.at("expires").get<Time>()};
+    dedup_[key] = r;
+    auto pos = std::lower_bound(dedup_expiry_.begin(), dedup_expiry_.end(),
+                                std::make_pair(r.expires, key));
+    dedup_expiry_.insert(pos, {r.expires, key});
+  }
+}
 
 ReceivedMessage MemoryFifoQueue::describe(const Message& m, Time now) const {
   ReceivedMessage r;

@@ -35,6 +35,7 @@
 #include "core/runtime/clock.h"
 #include "core/services/fifo_queue.h"
 #include "core/status.h"
+#include "emulator/state_journal.h"
 
 namespace fkemu {
 
@@ -56,6 +57,15 @@ class MemoryFifoQueue final : public FifoQueue {
   size_t in_flight_count() const override;
   void set_send_listener(std::function<void()> listener) override;
   std::vector<ReceivedMessage> snapshot() const override;
+
+  // Durable state: from now on every change is recorded in `j`, spaces "queue/<name>/m"
+  // (messages), "queue/<name>/d" (deduplication ids) and "queue/<name>/next".
+  void attach_journal(StateJournal* j) { journal_ = j; }
+  void record_all();
+  // Restoring from a journal, in any order, into an empty queue: messages come back visible
+  // (a message in flight when the state was saved is delivered again).
+  void restore(const std::string& space, const std::string& key, const std::string& value);
+  const std::string& name_for_journal() const { return name_; }
 
   // Protocol mutant fifo.dedup_off only: the queue forgets deduplication ids.
   void disable_deduplication() { deduplicate_ = false; }
@@ -91,6 +101,10 @@ class MemoryFifoQueue final : public FifoQueue {
   void advance(Time now);
   // Called when a group's in-flight count dropped to zero.
   void unblock(Group& g);
+  Message& enqueue(Message m);
+  void record_message(const Message& m);
+  void record_dedup(const std::string& id, const Remembered* r);
+  void record_next();
   bool in_flight_at(const Message& m, Time now) const { return m.in_flight && m.deadline > now; }
   ReceivedMessage describe(const Message& m, Time now) const;
 
@@ -108,6 +122,7 @@ class MemoryFifoQueue final : public FifoQueue {
   std::deque<std::pair<Time, std::string>> dedup_expiry_;  // (expires, id), in send order
   std::function<void()> listener_;
   bool deduplicate_ = true;
+  StateJournal* journal_ = nullptr;
 };
 
 }  // namespace fkemu

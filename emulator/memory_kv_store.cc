@@ -325,14 +325,41 @@ void MemoryKvStore::apply(Effect&& e) {
   const KvWrite& w = *e.write;
   switch (e.action) {
     case Effect::Action::Store:
+      if (journal_) record(w.table, w.key, &e.after);
       tables_[w.table][w.key] = std::move(e.after);
       break;
     case Effect::Action::Erase:
-      if (auto t = tables_.find(w.table); t != tables_.end()) t->second.erase(w.key);
+      if (auto t = tables_.find(w.table); t != tables_.end()) {
+        if (journal_ && t->second.count(w.key)) record(w.table, w.key, nullptr);
+        t->second.erase(w.key);
+      }
       break;
     case Effect::Action::None:
       break;
   }
+}
+
+void MemoryKvStore::attach_journal(StateJournal* j, std::string name) {
+  journal_ = j;
+  journal_name_ = std::move(name);
+}
+
+void MemoryKvStore::record(const std::string& table, const std::string& key, const Item* item) {
+  const std::string space = "kv/" + journal_name_ + "/" + table;
+  if (!item) return journal_->record(space, key, std::nullopt);
+  const std::vector<uint8_t> cbor = Item::to_cbor(*item);
+  journal_->record(space, key, std::string(cbor.begin(), cbor.end()));
+}
+
+void MemoryKvStore::record_all() {
+  if (!journal_) return;
+  for (const auto& [table, items] : tables_)
+    for (const auto& [key, item] : items) record(table, key, &item);
+}
+
+void MemoryKvStore::restore(const std::string& table, const std::string& key,
+                            const std::string& value) {
+  tables_[table][key] = Item::from_cbor(value.begin(), value.end());
 }
 
 }  // namespace fkemu

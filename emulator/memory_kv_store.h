@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/services/kv_store.h"
+#include "emulator/state_journal.h"
 
 namespace fkemu {
 
@@ -42,6 +43,15 @@ class MemoryKvStore final : public KvStore {
   KvResult write(const KvWrite& w) override;
   KvResult transact(const std::vector<KvWrite>& writes) override;
   std::vector<std::pair<std::string, Item>> scan(const std::string& table) const override;
+
+  // Durable state: from now on every change is recorded in `j`, space "kv/<name>/<table>".
+  void attach_journal(StateJournal* j, std::string name);
+  // Records every item (a new state file starts with the whole state).
+  void record_all();
+  // Restoring from a journal: one item, as recorded; clear() empties the store first.
+  void restore(const std::string& table, const std::string& key, const std::string& value);
+  void clear() { tables_.clear(); }
+  const std::string& journal_name() const { return journal_name_; }
 
  private:
   using Table = std::map<std::string, Item, std::less<>>;
@@ -58,7 +68,11 @@ class MemoryKvStore final : public KvStore {
   std::optional<Effect> prepare(const KvWrite& w, int index, KvResult& failure) const;
   void apply(Effect&& e);
 
+  void record(const std::string& table, const std::string& key, const Item* item);
+
   std::map<std::string, Table, std::less<>> tables_;
+  StateJournal* journal_ = nullptr;
+  std::string journal_name_;
 };
 
 }  // namespace fkemu

@@ -1,9 +1,12 @@
 #include "emulator/memory_object_store.h"
 
+#include <algorithm>
+
 namespace fkemu {
 
 void MemoryObjectStore::put(const std::string& key, nlohmann::json object) {
-  objects_.insert_or_assign(key, Stored{std::move(object), ++generation_});
+  auto [it, inserted] = objects_.insert_or_assign(key, Stored{std::move(object), ++generation_});
+  if (journal_) record(key, &it->second);
 }
 
 std::optional<nlohmann::json> MemoryObjectStore::get(const std::string& key) const {
@@ -33,6 +36,7 @@ bool MemoryObjectStore::remove(const std::string& key) {
   auto it = objects_.find(key);
   if (it == objects_.end()) return false;
   objects_.erase(it);
+  if (journal_) record(key, nullptr);
   return true;
 }
 
@@ -41,6 +45,25 @@ std::vector<std::pair<std::string, nlohmann::json>> MemoryObjectStore::list() co
   out.reserve(objects_.size());
   for (const auto& [key, stored] : objects_) out.emplace_back(key, stored.object);
   return out;
+}
+
+void MemoryObjectStore::record(const std::string& key, const Stored* stored) {
+  if (!stored) return journal_->record(space_, key, std::nullopt);
+  const std::vector<uint8_t> cbor =
+      nlohmann::json::to_cbor(nlohmann::json{{"o", stored->object}, {"g", stored->generation}});
+  journal_->record(space_, key, std::string(cbor.begin(), cbor.end()));
+}
+
+void MemoryObjectStore::record_all() {
+  if (!journal_) return;
+  for (const auto& [key, stored] : objects_) record(key, &stored);
+}
+
+void MemoryObjectStore::restore(const std::string& key, const std::string& value) {
+  nlohmann::json j = nlohmann::json::from_cbor(value.begin(), value.end());
+  const uint64_t g = j.at("g").get<uint64_t>();
+  generation_ = std::max(generation_, g);
+  objects_.insert_or_assign(key, Stored{std::move(j.at("o")), g});
 }
 
 }  // namespace fkemu

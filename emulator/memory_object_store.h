@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/services/object_store.h"
+#include "emulator/state_journal.h"
 
 namespace fkemu {
 
@@ -32,13 +33,28 @@ class MemoryObjectStore final : public ObjectStore {
   bool remove(const std::string& key) override;
   std::vector<std::pair<std::string, nlohmann::json>> list() const override;
 
+  // Durable state: from now on every change is recorded in `j`, space "objects/<name>".
+  void attach_journal(StateJournal* j, std::string name) {
+    journal_ = j;
+    space_ = "objects/" + std::move(name);
+  }
+  const std::string& journal_space() const { return space_; }
+  void record_all();
+  // Restoring from a journal: one object, as recorded; clear() empties the store first.
+  void restore(const std::string& key, const std::string& value);
+  void clear() { objects_.clear(); }
+
  private:
   struct Stored {
     nlohmann::json object;
     uint64_t generation;  // the entity tag: a store-wide counter, so a tag is never reused
   };
+  void record(const std::string& key, const Stored* stored);
+
   std::map<std::string, Stored, std::less<>> objects_;
   uint64_t generation_ = 0;
+  StateJournal* journal_ = nullptr;
+  std::string space_;
 };
 
 }  // namespace fkemu

@@ -226,13 +226,18 @@ bool held_by_killed_instance(const Executor& ex, const json& item) {
 
 }  // namespace
 
-std::vector<std::string> quiescence_problems(LocalService& service) {
+std::vector<std::string> quiescence_problems(
+    LocalService& service, const std::function<bool(const std::string&)>& dead_owner) {
   std::vector<std::string> problems;
+  auto gone = [&](const json& item) {
+    return held_by_killed_instance(service.executor(), item) ||
+           (dead_owner && dead_owner(item.value("lock_owner", std::string())));
+  };
   auto& sys = service.system_store();
   for (const auto& [path, item] : sys.scan(kNodesTable)) {
     if (item.contains("pending") && !item["pending"].empty())
       problems.push_back("node " + path + " still has pending updates " + item["pending"].dump());
-    if (item.contains("lock") && !held_by_killed_instance(service.executor(), item))
+    if (item.contains("lock") && !gone(item))
       problems.push_back("node " + path + " is still locked by " +
                          item.value("lock_owner", std::string("?")));
     const bool exists = item.value("exists", false);
@@ -255,7 +260,7 @@ std::vector<std::string> quiescence_problems(LocalService& service) {
       problems.push_back("node " + path + " exists in the user store but not in the system store");
   }
   for (const auto& [name, item] : sys.scan(kSessionsTable)) {
-    if (item.contains("lock") && !held_by_killed_instance(service.executor(), item))
+    if (item.contains("lock") && !gone(item))
       problems.push_back("session " + name + " is still locked by " +
                          item.value("lock_owner", std::string("?")));
     if (item.contains("pending") && !item["pending"].empty())

@@ -58,7 +58,10 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options = {}
 // Checks that the stores are at rest: no pending updates, no held locks (but those of killed
 // writer instances, which expire by themselves), queues empty, and the
 // user store's tree equal to the system store's. Returns the disagreements.
-std::vector<std::string> quiescence_problems(LocalService& service);
+// `dead_owner`: lock owners known to be gone besides killed instances (fkemu serve: the
+// instances of the run before a restart).
+std::vector<std::string> quiescence_problems(
+    LocalService& service, const std::function<bool(const std::string&)>& dead_owner = {});
 
 std::string history_to_jsonl(const std::vector<nlohmann::json>& history);
 

@@ -4,9 +4,9 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git clang-format
+  build-essential cmake ninja-build pkg-config git clang clang-format
   nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev libfmt-dev
-  libboost-dev libboost-system-dev libsqlite3-dev
+  libboost-dev libboost-system-dev libsqlite3-dev libedit-dev
   zookeeper libzookeeper-mt-dev default-jre-headless
   docker-compose
 )

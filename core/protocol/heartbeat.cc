@@ -7,7 +7,9 @@ using json = nlohmann::json;
 Task<void> HeartbeatFunction::tick() {
   Executor& ex = d_.ex;
   auto sessions = co_await ex.call("kv.scan", 0, [&] { return d_.system.scan(kSessionsTable); });
-  for (const auto& [name, item] : sessions) {
+  for (const auto& entry : sessions) {
+    const std::string& name = entry.first;  // (not a structured binding: lambdas capture it)
+    const json& item = entry.second;
     if (!item.value("alive", false)) continue;
     const Time last_seen = item.value("last_seen", Time{0});
     const Duration timeout = item.value("timeout_ms", int64_t{0}) * kMillisecond;

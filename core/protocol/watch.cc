@@ -70,8 +70,9 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
     for (const auto& [session, events] : it->items()) per_session[session] = events;
 
   // 2. Notify (before removing: a retry notifies again, clients drop duplicates).
-  for (auto& [session, events] : per_session) {
-    json msg{{"type", "watch"}, {"zxid", zxid}, {"events", events}};
+  for (auto& entry : per_session) {
+    const std::string& session = entry.first;  // (not a structured binding: lambdas capture it)
+    json msg{{"type", "watch"}, {"zxid", zxid}, {"events", std::move(entry.second)}};
     co_await ex.call("channel.send", 0, [&] { d_.channel.send(session, std::move(msg)); });
   }
 

@@ -111,6 +111,11 @@ class Executor final : public Clock {
   // up to time t, daemon timers included, at most max_steps decisions; then the clock reads t
   // (if the budget did not run out first: then it returns false). Rethrows as run() does.
   bool advance_to(Time t, uint64_t max_steps);
+  // Service mode with durable state: the clock starts at t (a restart continues the time of
+  // the state it restored). Only before anything was scheduled.
+  void start_at(Time t) {
+    if (ready_.empty() && timers_.empty()) now_ = std::max(now_, t);
+  }
   // When the next thing is due: now if something is ready, else the earliest timer.
   std::optional<Time> next_timer() const;
   // Runs until pred() holds or the run is over; returns pred().

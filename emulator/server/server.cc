@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "emulator/local_service.h"
+#include "emulator/sqlite_state.h"
 #include "harness/base64.h"
 #include "harness/fault_plan.h"
 #include "harness/scenario.h"
@@ -59,6 +60,12 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
   unsigned char diff = 0;
   for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
+}
+
+// JSON text of an answer. Messages may quote what a client sent (a path, a field name), which
+// need not be UTF-8: such bytes become U+FFFD instead of an exception (found by fuzz_http).
+std::string text_of(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 json error_body(const std::string& error, const std::string& message) {
@@ -165,12 +172,17 @@ class Server::Impl {
   explicit Impl(ServerOptions o)
       : opt_(std::move(o)), acceptor_(ioc_), pump_timer_(ioc_), signals_(ioc_, SIGINT, SIGTERM) {
     start_ = std::chrono::steady_clock::now();
-    new_service();
   }
 
   ~Impl() { drop_service(); }
 
   Status start() {
+    if (opt_.data_path != ":memory:") {
+      auto st = SqliteState::open(opt_.data_path);
+      if (!st.is_ok()) return st.status();
+      state_ = std::move(*st);
+    }
+    if (Status st = new_service(); !st.is_ok()) return st;
     boost::system::error_code ec;
     const tcp::endpoint ep(net::ip::make_address(opt_.host, ec), opt_.port);
     if (ec) return Status(Code::BadArguments, "not an IP address: " + opt_.host);
@@ -212,11 +224,25 @@ class Server::Impl {
   void pump() {
     pump_posted_ = false;
     bool finished = true;
+    in_pump_ = true;
     try {
       finished = ex_->advance_to(vnow(), 100000);
     } catch (const std::exception& e) {
       if (!opt_.quiet) std::cerr << "fkemu serve: a process failed: " << e.what() << std::endl;
     }
+    in_pump_ = false;
+    // What this turn changed goes to disk before any answer of this turn leaves.
+    if (state_ && state_->has_pending()) {
+      const std::vector<uint8_t> clock = json::to_cbor(json(vnow()));
+      state_->record("meta", "clock", std::string(clock.begin(), clock.end()));
+      if (Status st = state_->commit(); !st.is_ok()) {
+        std::cerr << "fkemu serve: " << st.message() << "; stopping" << std::endl;
+        std::_Exit(1);
+      }
+    }
+    std::vector<std::function<void()>> out;
+    out.swap(deferred_);
+    for (auto& f : out) f();
     if (!finished) {
       kick();  // more to do: let the sockets have a turn first
       return;
@@ -229,6 +255,15 @@ class Server::Impl {
     }
   }
 
+  // Inside a turn of the executor, what goes out to clients waits for the turn's commit.
+  void emit(std::function<void()> f) {
+    if (in_pump_) {
+      deferred_.push_back(std::move(f));
+    } else {
+      f();
+    }
+  }
+
   void kick() {
     if (pump_posted_) return;
     pump_posted_ = true;
@@ -236,13 +271,28 @@ class Server::Impl {
   }
 
   // --- the deployment --------------------------------------------------------------------
-  void new_service() {
+  Status new_service() {
+    std::vector<std::tuple<std::string, std::string, std::string>> rows;
+    if (state_) rows = state_->load();
+    Time clock = 0;
+    for (const auto& [space, key, value] : rows)
+      if (space == "meta" && key == "clock")
+        clock = json::from_cbor(value.begin(), value.end()).get<Time>();
+    // The virtual clock continues from the saved state's time.
+    start_ = std::chrono::steady_clock::now() - std::chrono::microseconds(clock);
     ex_ = std::make_unique<Executor>(0);
+    ex_->start_at(clock);
     if (fault_config_) {
       faults_ = std::make_unique<FaultPlan>(*ex_, *fault_config_);
       faults_->install();
     }
     service_ = std::make_unique<LocalService>(*ex_, opt_.config);
+    if (state_) {
+      if (Status st = service_->make_durable(*state_, rows); !st.is_ok())
+        return Status(st.code(), opt_.data_path + ": " + st.message());
+      if (Status st = state_->commit(); !st.is_ok()) return st;
+    }
+    return Status::ok();
   }
 
   void drop_service();
@@ -250,7 +300,11 @@ class Server::Impl {
   void reset() {
     drop_service();
     fault_config_.reset();
-    new_service();
+    if (state_) (void)state_->clear();
+    if (Status st = new_service(); !st.is_ok()) {
+      std::cerr << "fkemu serve: " << st.message() << "; stopping" << std::endl;
+      std::_Exit(1);
+    }
     counters_ = Counters{};
     kick();
   }
@@ -272,27 +326,30 @@ class Server::Impl {
     const json body{{"session", r->id},
                     {"secret", r->secret},
                     {"timeout_ms", opt_.config.session_timeout / kMillisecond}};
-    ex_->spawn("api.connect", connect_task(&c, [done, body](Status s) {
-                 if (s.is_ok()) {
-                   done(201, body);
-                 } else {
-                   done(500, error_body("SystemError", s.message()));
-                 }
+    ex_->spawn("api.connect", connect_task(&c, [this, done, body](Status s) {
+                 emit([done, body, s] {
+                   if (s.is_ok()) {
+                     done(201, body);
+                   } else {
+                     done(500, error_body("SystemError", s.message()));
+                   }
+                 });
                }));
     kick();
     return r;
   }
 
   void on_event(Remote& r, const json& e);
+  void deliver_event(Remote& r, std::string text);
 
   void run_op(Remote& r, const Step& st, std::function<void(json)> done) {
     ++counters_.operations[st.op];
-    ex_->spawn("api." + st.op, op_task(r.client, st, [done](OpResult res) {
+    ex_->spawn("api." + st.op, op_task(r.client, st, [this, done](OpResult res) {
                  json ans{{"kind", res.status.is_ok() ? "ok" : "error"}};
                  ans.update(answer_fields(res));
                  if (!res.status.is_ok() && !res.status.message().empty())
                    ans["message"] = res.status.message();
-                 done(std::move(ans));
+                 emit([done, ans] { done(ans); });
                }));
     kick();
   }
@@ -314,6 +371,7 @@ class Server::Impl {
   }
 
   // --- HTTP ------------------------------------------------------------------------------
+  std::string handle_raw(std::string_view bytes);
   void handle(const Request& req, const Done& done);
   void handle_session(const Request& req, const std::string& path, std::string_view query,
                       const Done& done);
@@ -412,6 +470,9 @@ class Server::Impl {
   net::signal_set signals_;
   std::chrono::steady_clock::time_point start_;
   bool pump_posted_ = false;
+  bool in_pump_ = false;
+  std::vector<std::function<void()>> deferred_;
+  std::unique_ptr<SqliteState> state_;
   std::unique_ptr<Executor> ex_;
   std::optional<FaultConfig> fault_config_;
   std::unique_ptr<FaultPlan> faults_;
@@ -469,7 +530,7 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
     r->sockets.push_back(weak_from_this());
     ws_.text(true);
     if (r->dropped) {
-      send(json{{"type", "dropped"}, {"events", r->dropped}}.dump());
+      send(text_of(json{{"type", "dropped"}, {"events", r->dropped}}));
       r->dropped = 0;
     }
     while (!r->backlog.empty()) {
@@ -505,7 +566,7 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
       body["type"] = "result";
       if (!req_id.is_null()) body["req"] = req_id;
       if (status >= 400) body["status"] = status;
-      self->send(body.dump());
+      self->send(text_of(body));
     };
     if (msg.is_discarded()) {
       answer(400, error_body("BadRequest", "the message is not JSON"));
@@ -643,7 +704,7 @@ class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
     res->set(http::field::server, "fkemu");
     res->set(http::field::content_type, "application/json");
     res->keep_alive(keep_alive_);
-    res->body() = body.dump() + "\n";
+    res->body() = text_of(body) + "\n";
     res->prepare_payload();
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
@@ -699,7 +760,13 @@ void Server::Impl::on_event(Remote& r, const json& e) {
   ++counters_.watches_delivered;
   json msg = e;
   msg["type"] = "watch";
-  std::string text = msg.dump();
+  emit([this, id = r.id, text = text_of(msg)]() mutable {
+    auto it = remotes_.find(id);
+    if (it != remotes_.end()) deliver_event(*it->second, std::move(text));
+  });
+}
+
+void Server::Impl::deliver_event(Remote& r, std::string text) {
   bool sent = false;
   for (auto& w : r.sockets)
     if (auto s = w.lock()) {
@@ -816,6 +883,12 @@ void Server::Impl::handle_admin(const Request& req, const std::string& path, con
   }
   if (path == "/admin/dump" && method == http::verb::get) return done(200, dump());
   if (path == "/admin/counters" && method == http::verb::get) return done(200, counters());
+  if (path == "/admin/check" && method == http::verb::get) {
+    const auto& dead = service_->restored_lock_owners();
+    const auto problems = quiescence_problems(
+        *service_, [&dead](const std::string& owner) { return dead.count(owner) > 0; });
+    return done(200, json{{"quiescent", problems.empty()}, {"problems", problems}});
+  }
   if (path == "/admin/faults") {
     if (method == http::verb::get)
       return done(200, json{{"faults", fault_config_ ? json(fault_config_->fire) : json::object()},
@@ -854,7 +927,37 @@ void Server::Impl::handle_admin(const Request& req, const std::string& path, con
                                        " (see docs/api.md)"));
 }
 
+std::string Server::Impl::handle_raw(std::string_view bytes) {
+  if (!service_) {
+    if (Status st = new_service(); !st.is_ok()) return "500 " + st.message();
+  }
+  http::request_parser<http::string_body> p;
+  p.body_limit(opt_.max_body_bytes);
+  p.header_limit(16 * 1024);
+  p.eager(true);
+  beast::error_code ec;
+  p.put(net::buffer(bytes.data(), bytes.size()), ec);
+  if (!ec && !p.is_done()) p.put_eof(ec);
+  if (ec == http::error::body_limit) return "413 body over the limit";
+  if (ec || !p.is_done()) return "400 malformed: " + ec.message();
+  Request req = p.release();
+  if (websocket::is_upgrade(req)) return "400 no WebSocket here";
+  std::optional<std::string> answer;
+  handle(req, [&answer](unsigned status, json body) {
+    answer = std::to_string(status) + " " + text_of(body);
+  });
+  for (int i = 0; i < 1000 && !answer; ++i) {
+    try {
+      ex_->advance_to(vnow(), 100000);
+    } catch (const std::exception& e) {
+      return std::string("500 a process failed: ") + e.what();
+    }
+  }
+  return answer ? *answer : "504 no answer";
+}
+
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+std::string Server::handle_raw(std::string_view request) { return impl_->handle_raw(request); }
 Server::~Server() = default;
 Status Server::start() { return impl_->start(); }
 uint16_t Server::port() const { return impl_->port(); }

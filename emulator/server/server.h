@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/protocol/deployment.h"
 #include "core/status.h"
@@ -29,6 +30,9 @@ struct ServerOptions {
   int idle_timeout_ms = 60000;            // an HTTP connection with no request is closed
   size_t max_backlog_events = 10000;      // watch events kept for a session with no WebSocket
   bool quiet = false;                     // no log lines on stderr
+  // Where the services keep their state: ":memory:" (nothing kept) or an SQLite file; a
+  // restart on the same file continues where the last run stopped (docs/api.md, Durability).
+  std::string data_path = ":memory:";
 };
 
 // "host:port" (or ":port", or "port") into options; a clear error otherwise.
@@ -47,6 +51,11 @@ class Server {
   // Serves until stop().
   void run();
   void stop();
+
+  // Handles one raw HTTP request on the calling thread, running the deployment until it is
+  // answered, and returns "STATUS BODY". For fuzzing and tests; the server must not be
+  // running (no start() needed).
+  std::string handle_raw(std::string_view request);
 
  private:
   class Impl;

@@ -374,3 +374,17 @@ TEST_CASE("one write notifies 500 watchers over their WebSockets, none lost", "[
   const Answer counters = c.request(http::verb::get, "/admin/counters");
   CHECK(counters.body.value("watches_delivered", 0) >= kWatchers);
 }
+
+// Found by fuzz_http: a 404 for a path that is not UTF-8 quoted the path in its message, and
+// writing that JSON threw inside the server's I/O loop, which ended the process.
+TEST_CASE("a request whose path is not UTF-8 gets a JSON 404 and the server lives on", "[server]") {
+  Server raw(ServerOptions{});
+  const std::string answer =
+      raw.handle_raw(std::string("GET /h\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(answer.rfind("404 ", 0) == 0);
+  CHECK_FALSE(json::parse(answer.substr(4), nullptr, false).is_discarded());
+  TestServer srv;
+  Client c(srv.port);
+  CHECK(c.request(http::verb::get, std::string("/h\xff")).status == 404);
+  CHECK(c.request(http::verb::get, "/health").status == 200);
+}

@@ -1,0 +1,154 @@
+// fkemu serve's speed as a developer feels it: synchronous round trips over loopback (one
+// get_data or set_data after the other, each waiting for its answer), fkemu in memory, fkemu
+// with its state in SQLite, and a real Apache ZooKeeper 3.8 started here, all in one run. The
+// counters give each rate and the ratios to ZooKeeper (goal: in memory >= 3x, durable >= 1x).
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
+#include <zookeeper/zookeeper.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "emulator/server/server.h"
+#include "harness/zookeeper_server.h"
+
+namespace {
+
+using namespace fkemu;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr double kSecondsPerTarget = 1.0;  // each target runs its loop this long
+const std::string kData(16, 'x');
+
+class ServerThread {
+ public:
+  explicit ServerThread(const std::string& data) {
+    ServerOptions o;
+    o.port = 0;
+    o.quiet = true;
+    o.data_path = data;
+    o.max_requests_per_second = 1e9;
+    server_ = std::make_unique<Server>(o);
+    if (!server_->start().is_ok()) throw std::runtime_error("fkemu serve did not start");
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~ServerThread() {
+    server_->stop();
+    thread_.join();
+  }
+  uint16_t port() const { return server_->port(); }
+
+ private:
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(uint16_t port) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    socket_.set_option(tcp::no_delay(true));
+    const json s = post("/v1/sessions", "");
+    target_ = "/v1/sessions/" + s.at("session").get<std::string>() + "/ops";
+    secret_ = s.at("secret").get<std::string>();
+  }
+  json op(const json& body) { return post(target_, body.dump()); }
+
+ private:
+  json post(const std::string& target, const std::string& body) {
+    http::request<http::string_body> req(http::verb::post, target, 11);
+    req.set(http::field::host, "127.0.0.1");
+    if (!secret_.empty()) req.set(http::field::authorization, "Bearer " + secret_);
+    req.body() = body;
+    req.prepare_payload();
+    http::write(socket_, req);
+    http::response<http::string_body> res;
+    http::read(socket_, buf_, res);
+    return json::parse(res.body());
+  }
+  net::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buf_;
+  std::string target_, secret_;
+};
+
+// Round trips per second of `one` for kSecondsPerTarget.
+template <class F>
+double rate(F&& one) {
+  const auto start = Clock::now();
+  uint64_t n = 0;
+  double elapsed = 0;
+  do {
+    one();
+    ++n;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < kSecondsPerTarget);
+  return static_cast<double>(n) / elapsed;
+}
+
+double fkemu_rate(const std::string& data, bool write) {
+  ServerThread srv(data);
+  HttpClient c(srv.port());
+  c.op({{"op", "create"}, {"path", "/bench"}, {"data", kData}});
+  if (write) return rate([&] { c.op({{"op", "set_data"}, {"path", "/bench"}, {"data", kData}}); });
+  return rate([&] { c.op({{"op", "get_data"}, {"path", "/bench"}}); });
+}
+
+double zookeeper_rate(bool write, std::string* error) {
+  static std::unique_ptr<zkref::ZooKeeperServer> zk = zkref::ZooKeeperServer::start(error);
+  if (!zk) return 0;
+  zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+  zhandle_t* zh = zookeeper_init(zk->host_port().c_str(), nullptr, 10000, nullptr, nullptr, 0);
+  for (int i = 0; i < 200 && zoo_state(zh) != ZOO_CONNECTED_STATE; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  char path[64];
+  zoo_create(zh, "/bench", kData.data(), static_cast<int>(kData.size()), &ZOO_OPEN_ACL_UNSAFE, 0,
+             path, sizeof path);
+  double r = 0;
+  if (write) {
+    r = rate([&] { zoo_set(zh, "/bench", kData.data(), static_cast<int>(kData.size()), -1); });
+  } else {
+    char buf[64];
+    r = rate([&] {
+      int len = sizeof buf;
+      zoo_get(zh, "/bench", 0, buf, &len, nullptr);
+    });
+  }
+  zookeeper_close(zh);
+  return r;
+}
+
+void round_trips(benchmark::State& state, bool write) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "fkemu-serve-bench-XXXXXX").string();
+  const std::string dir = mkdtemp(tmpl.data());
+  double mem = 0, durable = 0, zk = 0;
+  std::string error;
+  for (auto _ : state) {
+    mem = fkemu_rate(":memory:", write);
+    durable = fkemu_rate(dir + "/state.db", write);
+    zk = zookeeper_rate(write, &error);
+  }
+  std::filesystem::remove_all(dir);
+  if (zk <= 0) return state.SkipWithError(("no ZooKeeper to compare with: " + error).c_str());
+  state.counters["fkemu_memory_per_s"] = mem;
+  state.counters["fkemu_durable_per_s"] = durable;
+  state.counters["zookeeper_per_s"] = zk;
+  state.counters["memory_vs_zk"] = mem / zk;
+  state.counters["durable_vs_zk"] = durable / zk;
+}
+
+void BM_ServeGetDataRoundTrip(benchmark::State& state) { round_trips(state, false); }
+void BM_ServeSetDataRoundTrip(benchmark::State& state) { round_trips(state, true); }
+BENCHMARK(BM_ServeGetDataRoundTrip)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_ServeSetDataRoundTrip)->Iterations(1)->Unit(benchmark::kSecond);
+
+}  // namespace

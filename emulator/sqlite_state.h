@@ -1,0 +1,56 @@
+// SqliteState: the durable state of fkemu serve --data FILE, one SQLite file in WAL mode with
+// synchronous=FULL (every commit is fsynced). Changes recorded between two commit() calls go
+// to the file in one transaction: the server commits once per turn of its loop, before any
+// answer of that turn leaves, so an acknowledged write is on disk.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/status.h"
+#include "emulator/state_journal.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace fkemu {
+
+class SqliteState final : public StateJournal {
+ public:
+  // Opens or creates the file; a clear error names the file and the problem.
+  static Result<std::unique_ptr<SqliteState>> open(const std::string& path);
+  ~SqliteState() override;
+  SqliteState(const SqliteState&) = delete;
+  SqliteState& operator=(const SqliteState&) = delete;
+
+  void record(std::string_view space, std::string_view key,
+              std::optional<std::string> value) override;
+  // Writes what was recorded since the last commit, in one transaction.
+  Status commit();
+  bool has_pending() const { return !pending_.empty(); }
+  // Everything the file holds, as (space, key, value), ordered by space and key.
+  std::vector<std::tuple<std::string, std::string, std::string>> load() const;
+  // Erases everything (admin reset).
+  Status clear();
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteState(sqlite3* db, std::string path);
+  Status exec(const char* sql);
+  Status error(const std::string& what) const;
+
+  sqlite3* db_;
+  std::string path_;
+  sqlite3_stmt* put_ = nullptr;
+  sqlite3_stmt* erase_ = nullptr;
+  struct Change {
+    std::string space, key;
+    std::optional<std::string> value;
+  };
+  std::vector<Change> pending_;
+};
+
+}  // namespace fkemu
