@@ -509,6 +509,8 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
     if (!writing_) write_next();
   }
 
+  bool open() const { return !closed_; }
+
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -767,9 +769,10 @@ void Server::Impl::on_event(Remote& r, const json& e) {
 }
 
 void Server::Impl::deliver_event(Remote& r, std::string text) {
+  std::erase_if(r.sockets, [](const std::weak_ptr<WsConn>& w) { return w.expired(); });
   bool sent = false;
   for (auto& w : r.sockets)
-    if (auto s = w.lock()) {
+    if (auto s = w.lock(); s && s->open()) {
       s->send(text);
       sent = true;
     }
@@ -852,11 +855,14 @@ void Server::Impl::handle_session(const Request& req, const std::string& path,
     if (auto st = parse_op(*r, body, done)) run_op(*r, *st, answer);
     return;
   }
-  if (req.method() == http::verb::get)
+  if (req.method() == http::verb::get) {
+    size_t open = 0;
+    for (const auto& w : r->sockets) open += w.expired() ? 0 : 1;
     return done(200, json{{"session", r->id},
                           {"closed", r->client->closed()},
                           {"backlog", r->backlog.size()},
-                          {"websockets", r->sockets.size()}});
+                          {"websockets", open}});
+  }
   if (req.method() == http::verb::delete_) {
     Step close;
     close.op = "close";
