@@ -148,7 +148,7 @@ class Runner {
     history_.push_back(inv);
 
     const OpResult r = co_await perform_step(s, st);
-    json ans{{"kind", r.status.is_ok() ? "ok" : "error"}, {"id", id}, {"session", st.session}};
+    json ans{{"id", id}, {"session", st.session}};
     ans.update(answer_fields(r));
     ans["t"] = ex_.now();
     history_.push_back(ans);
@@ -311,7 +311,7 @@ json invocation_fields(const Step& st) {
 }
 
 json answer_fields(const OpResult& r) {
-  json ans = json::object();
+  json ans{{"kind", r.status.is_ok() ? "ok" : "error"}};
   if (r.status.is_ok()) {
     for (const auto& [k, v] : r.fields.items()) ans[k] = v;
     if (r.has_data) put_data_field(r.data, "data", "data_b64", ans);

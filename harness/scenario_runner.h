@@ -67,8 +67,8 @@ std::string history_to_jsonl(const std::vector<nlohmann::json>& history);
 
 // One step's operation on its session's client library (expire: it stops answering pings).
 Task<OpResult> perform_step(ClientSession& session, const Step& step);
-// The invocation line of a step, and the answer line of its result, as the history has them
-// (without id, session and t).
+// The invocation line of a step, and the answer line of its result (kind ok or error, and its
+// fields), as the history has them (without id, session and t).
 nlohmann::json invocation_fields(const Step& step);
 nlohmann::json answer_fields(const OpResult& result);
 

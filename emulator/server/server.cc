@@ -109,6 +109,13 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
+// A request target as its path and its query (after '?', empty if none).
+std::pair<std::string, std::string_view> split_target(const std::string& target) {
+  const size_t q = target.find('?');
+  return {target.substr(0, q),
+          q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1)};
+}
+
 std::string query_param(std::string_view query, std::string_view key) {
   while (!query.empty()) {
     const size_t amp = query.find('&');
@@ -345,8 +352,7 @@ class Server::Impl {
   void run_op(Remote& r, const Step& st, std::function<void(json)> done) {
     ++counters_.operations[st.op];
     ex_->spawn("api." + st.op, op_task(r.client, st, [this, done](OpResult res) {
-                 json ans{{"kind", res.status.is_ok() ? "ok" : "error"}};
-                 ans.update(answer_fields(res));
+                 json ans = answer_fields(res);
                  if (!res.status.is_ok() && !res.status.message().empty())
                    ans["message"] = res.status.message();
                  emit([done, ans] { done(ans); });
@@ -679,10 +685,9 @@ class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
 
   void upgrade(Request req) {
     const std::string target(req.target());
-    const size_t q = target.find('?');
-    const std::string path = target.substr(0, q);
-    const std::string_view query =
-        q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+    const auto parts = split_target(target);  // (no structured binding: clang 14's lambdas)
+    const std::string& path = parts.first;
+    const std::string_view query = parts.second;
     const std::string prefix = "/v1/sessions/";
     const std::string suffix = "/events";
     auto refuse = [this](unsigned status, json body) {
@@ -795,10 +800,9 @@ void Server::Impl::accept() {
 void Server::Impl::handle(const Request& req, const Done& done) {
   ++counters_.requests;
   const std::string target(req.target());
-  const size_t q = target.find('?');
-  const std::string path = target.substr(0, q);
-  const std::string_view query =
-      q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+  const auto parts = split_target(target);  // (no structured binding: clang 14's lambdas)
+  const std::string& path = parts.first;
+  const std::string_view query = parts.second;
   const auto method = req.method();
   auto only = [&](http::verb v) {
     if (method == v) return true;

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/server/test_server.h"
+
 using namespace fkemu;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -23,27 +25,6 @@ using tcp = net::ip::tcp;
 using json = nlohmann::json;
 
 namespace {
-
-// A server on a free loopback port, run on its own thread for the test's lifetime.
-struct TestServer {
-  explicit TestServer(ServerOptions o = {}) : server(prepare(o)) {
-    REQUIRE(server.start().is_ok());
-    port = server.port();
-    thread = std::thread([this] { server.run(); });
-  }
-  ~TestServer() {
-    server.stop();
-    thread.join();
-  }
-  static ServerOptions prepare(ServerOptions o) {
-    o.port = 0;
-    o.quiet = true;
-    return o;
-  }
-  Server server;
-  uint16_t port = 0;
-  std::thread thread;
-};
 
 // Blocking socket reads give up after `seconds`: a test that waits for the wrong thing fails.
 template <class Socket>

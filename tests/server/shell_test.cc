@@ -11,33 +11,11 @@
 #include <thread>
 
 #include "emulator/server/server.h"
+#include "tests/server/test_server.h"
 
 using namespace fkemu;
 
 namespace {
-
-// A server on a free loopback port, run on its own thread for the test's lifetime.
-struct ShellServer {
-  ShellServer() : server(prepare()) {
-    REQUIRE(server.start().is_ok());
-    port = server.port();
-    thread = std::thread([this] { server.run(); });
-  }
-  ~ShellServer() {
-    server.stop();
-    thread.join();
-  }
-  static ServerOptions prepare() {
-    ServerOptions o;
-    o.port = 0;
-    o.quiet = true;
-    return o;
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-  Server server;
-  uint16_t port = 0;
-  std::thread thread;
-};
 
 struct Run {
   int status = -1;
@@ -71,7 +49,7 @@ size_t find_line(const std::vector<std::string>& lines, const std::string& line,
 }  // namespace
 
 TEST_CASE("fkemu shell runs a script of commands and prints what zkCli would", "[shell]") {
-  ShellServer srv;
+  TestServer srv;
   const Run r = shell(srv.url(),
                       "create /a hello\n"
                       "get /a\n"
@@ -164,7 +142,7 @@ TEST_CASE("fkemu shell runs a script of commands and prints what zkCli would", "
 }
 
 TEST_CASE("fkemu shell: close, connect, quit; the ephemerals of a closed session go", "[shell]") {
-  ShellServer srv;
+  TestServer srv;
   const Run r = shell(srv.url(),
                       "create -e /eph\n"
                       "close\n"
@@ -210,7 +188,7 @@ TEST_CASE("fkemu shell: an unreachable server, a bad URL, a request refused", "[
   CHECK(shell("127.0.0.1:99999", "").status == 2);
 
   // Data over the server's 1 MiB limit: refused with 413, the shell's status says so.
-  ShellServer srv;
+  TestServer srv;
   const Run big = shell(srv.url().substr(7),  // HOST:PORT without http:// works too
                         "create /big " + std::string(1024 * 1024 + 1, 'x') + "\nls /\n");
   INFO("out:\n" << big.out.substr(0, 400) << "err:\n" << big.err);
