@@ -4,13 +4,14 @@ namespace fkemu {
 
 EventSourceMapping::EventSourceMapping(Executor& ex, FifoQueue& queue, std::string function,
                                        Handler handler, size_t batch_size,
-                                       Duration visibility_timeout)
+                                       Duration visibility_timeout, std::string trigger_step)
     : ex_(ex),
       queue_(queue),
       function_(std::move(function)),
       handler_(std::move(handler)),
       batch_size_(batch_size),
       visibility_(visibility_timeout),
+      trigger_step_(std::move(trigger_step)),
       changed_(ex, "esm.wake") {}
 
 EventSourceMapping::~EventSourceMapping() {
@@ -25,7 +26,7 @@ void EventSourceMapping::start() {
 
 Task<void> EventSourceMapping::poll() {
   for (;;) {
-    auto batch = co_await ex_.call("queue.receive", 0,
+    auto batch = co_await ex_.call("queue.receive", "esm.poll", 0,
                                    [&] { return queue_.receive(batch_size_, visibility_); });
     if (!batch.empty()) {
       // At-least-once: the runtime may hand the same batch to a second instance.
@@ -48,11 +49,15 @@ Task<void> EventSourceMapping::poll() {
 }
 
 Task<void> EventSourceMapping::instance(std::vector<ReceivedMessage> batch) {
+  const ReceivedMessage& first = batch.front();
+  const Time from = first.receive_count > 1 ? ex_.now() : first.sent_at;
+  const Duration trigger = ex_.latency_model().delay(trigger_step_, first.bytes, ex_.rng());
+  if (from + trigger > ex_.now()) co_await ex_.sleep(from + trigger - ex_.now(), "esm.trigger");
   for (const auto& m : batch) co_await handler_(m);
   // A lost delete leaves the batch to reappear after the visibility timeout.
   if (!ex_.fault("deliver.lost_delete"))
     for (const auto& m : batch)
-      co_await ex_.call("queue.delete", 0, [&] { return queue_.remove(m.receipt); });
+      co_await ex_.call("queue.delete", "esm.delete", 0, [&] { return queue_.remove(m.receipt); });
   changed_.set();
 }
 

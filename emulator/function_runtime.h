@@ -6,7 +6,11 @@
 //   * an instance that dies (Executor::kill) deletes nothing: its messages become visible again
 //     after the visibility timeout and are delivered again (at-least-once);
 //   * the queue's group lock gives per-group ordering: a group's next batch is only received
-//     once the previous one is deleted or visible again.
+//     once the previous one is deleted or visible again;
+//   * an instance starts when the latency model's `trigger_step` says: its delay is measured
+//     from the start of the send of the batch's first message (the FIFO-trigger measurements
+//     are from the sender's send call to the function's start), and is never before the poll;
+//     a message delivered again is timed from the poll. The zero model starts it at once.
 // The poller is a daemon process: waiting for new messages does not keep a run alive, waiting
 // for an in-flight message to become visible again does.
 #pragma once
@@ -28,7 +32,8 @@ class EventSourceMapping {
   using Handler = std::function<Task<void>(ReceivedMessage)>;
 
   EventSourceMapping(Executor& ex, FifoQueue& queue, std::string function, Handler handler,
-                     size_t batch_size, Duration visibility_timeout);
+                     size_t batch_size, Duration visibility_timeout,
+                     std::string trigger_step = "queue.trigger");
   ~EventSourceMapping();
   EventSourceMapping(const EventSourceMapping&) = delete;
   EventSourceMapping& operator=(const EventSourceMapping&) = delete;
@@ -47,6 +52,7 @@ class EventSourceMapping {
   Handler handler_;
   size_t batch_size_;
   Duration visibility_;
+  std::string trigger_step_;
   Event changed_;
   uint64_t invocations_ = 0;
   ProcessId poller_ = 0;

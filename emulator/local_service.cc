@@ -27,14 +27,14 @@ LocalService::LocalService(Executor& ex, DeploymentConfig config)
   writer_esm_ = std::make_unique<EventSourceMapping>(
       ex, writer_queue_, "writer",
       [this](ReceivedMessage m) { return writer_.handle(std::move(m)); }, config.writer_batch,
-      config.visibility_timeout);
+      config.visibility_timeout, "writer.trigger");
   distributor_esm_ = std::make_unique<EventSourceMapping>(
       ex, distributor_queue_, "distributor",
       [this](ReceivedMessage m) { return distributor_.handle(std::move(m)); },
-      config.distributor_batch, config.visibility_timeout);
+      config.distributor_batch, config.visibility_timeout, "distributor.trigger");
   watch_esm_ = std::make_unique<EventSourceMapping>(
       ex, watch_queue_, "watch", [this](ReceivedMessage m) { return watch_.handle(std::move(m)); },
-      config.watch_batch, config.visibility_timeout);
+      config.watch_batch, config.visibility_timeout, "watch.trigger");
   writer_esm_->start();
   distributor_esm_->start();
   watch_esm_->start();

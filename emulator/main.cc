@@ -5,6 +5,7 @@
 //   replay TRACE          replay a trace exactly
 //   serve                 run a deployment behind an HTTP/WebSocket API (docs/api.md)
 //   shell [URL]           an interactive client of fkemu serve
+//   bench                 the benchmark report; bench predict: predicted AWS latency
 // Exit status: 0 success, 1 an expectation or guarantee failed, 2 bad usage or unreadable input.
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "emulator/cli/bench_command.h"
 #include "emulator/cli/explore_command.h"
 #include "emulator/server/server.h"
 #include "emulator/shell/shell.h"
@@ -280,11 +282,66 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
   sv_cmd->add_flag("--quiet,-q", serve_quiet, "No log lines");
+  std::string serve_latency = "zero", serve_calibration;
+  int serve_memory = 2048;
+  sv_cmd->add_option("--latency", serve_latency, "Latency model: zero | aws-2024")
+      ->capture_default_str();
+  sv_cmd->add_option("--memory", serve_memory, "aws-2024: function memory, MB (512 | 1024 | 2048)")
+      ->capture_default_str();
+  sv_cmd->add_option("--calibration", serve_calibration,
+                     "aws-2024: a calibration table (default: the embedded one)");
 
   std::string shell_url = "http://127.0.0.1:8980";
   auto* sh_cmd = app.add_subcommand(
       "shell", "An interactive client of fkemu serve: create, get, set, delete, ls, stat, watches");
   sh_cmd->add_option("url", shell_url, "The server, http://HOST:PORT")->capture_default_str();
+
+  cli::ReportArgs report;
+  auto* bench_cmd = app.add_subcommand(
+      "bench",
+      "The benchmark report: the emulator's speed beside a real ZooKeeper's, and the predicted "
+      "AWS latencies (aws-2024 model); see docs/benchmarks.md");
+  bench_cmd->add_option("--json", report.json_out, "Write the report as JSON here (- for none)")
+      ->capture_default_str();
+  bench_cmd->add_option("--plot", report.plot,
+                        "Write an SVG plot of the latency CDFs and of "
+                        "watch latency against watchers here");
+  bench_cmd->add_option("--calibration", report.calibration,
+                        "A calibration table (default: the embedded aws-2024 table)");
+  bench_cmd->add_option("--samples", report.samples, "Samples per predicted configuration")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{10}, size_t{1000000}));
+  bench_cmd->add_option("--seconds", report.seconds, "Wall time per measured speed figure")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 600.0));
+  bench_cmd->add_flag("--quick", report.quick, "A short run: fewer samples, sizes and watchers");
+  bench_cmd->add_flag("!--no-zookeeper", report.zookeeper,
+                      "Do not start a real ZooKeeper for the side-by-side figures");
+  bench_cmd->add_flag("!--no-speed", report.speed, "Only the predicted latencies");
+  bench_cmd->add_option("--seed", report.seed, "Seed of the predictions")->capture_default_str();
+
+  cli::PredictArgs pr;
+  auto* pr_cmd = bench_cmd->add_subcommand(
+      "predict", "Predicted end-to-end latency on AWS of one operation (aws-2024 model)");
+  pr_cmd->add_option("--op", pr.options.op, "set_data | get_data | watch")->capture_default_str();
+  pr_cmd->add_option("--size", pr.options.size, "Node data, bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{1024 * 1024}));
+  pr_cmd->add_option("--memory", pr.options.memory_mb, "Function memory, MB: 512 | 1024 | 2048")
+      ->capture_default_str();
+  pr_cmd->add_option("--watchers", pr.options.watchers, "watch: sessions watching the node")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  pr_cmd->add_option("--samples", pr.options.samples, "Latencies to measure")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  pr_cmd->add_option("--seed", pr.options.seed, "Seed of the run")->capture_default_str();
+  pr_cmd->add_option("--user-store", pr.user_store, "object | kv")->capture_default_str();
+  pr_cmd->add_option("--calibration", pr.calibration,
+                     "A calibration table (default: the embedded aws-2024 table)");
+  pr_cmd->add_flag("--extra-steps", pr.options.extra_steps,
+                   "Also price the steps fkemu adds to the reference protocol");
+  pr_cmd->add_flag("--json", pr.json, "Print one JSON object");
 
   try {
     app.parse(argc, argv);
@@ -297,6 +354,8 @@ int main(int argc, char** argv) {
     if (ex_cmd->parsed()) return cli::explore(ex);
     if (mu_cmd->parsed()) return cli::mutants(mu);
     if (rp_cmd->parsed()) return cli::replay(trace_path, replay_history);
+    if (pr_cmd->parsed()) return cli::bench_predict(pr);
+    if (bench_cmd->parsed()) return cli::bench_report(report);
     if (sv_cmd->parsed()) {
       ServerOptions o;
       if (Status st = parse_listen(listen, o); !st.is_ok()) {
@@ -319,6 +378,21 @@ int main(int argc, char** argv) {
       o.max_requests_per_second = max_rate;
       o.idle_timeout_ms = idle_timeout_s * 1000;
       o.quiet = serve_quiet;
+      o.latency_model = serve_latency;
+      o.latency_options.memory_mb = serve_memory;
+      if (!serve_calibration.empty()) {
+        auto t = CalibrationTable::load(serve_calibration);
+        if (!t.is_ok()) {
+          std::fprintf(stderr, "fkemu serve: --calibration: %s\n", t.status().message().c_str());
+          return kExitUsage;
+        }
+        o.calibration = std::make_shared<const CalibrationTable>(std::move(*t));
+      }
+      if (auto m = make_latency_model(serve_latency, o.latency_options, o.calibration.get());
+          !m.is_ok()) {
+        std::fprintf(stderr, "fkemu serve: --latency: %s\n", m.status().message().c_str());
+        return kExitUsage;
+      }
       Server server(o);
       if (Status st = server.start(); !st.is_ok()) {
         std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());

@@ -10,7 +10,7 @@ MemoryFifoQueue::MemoryFifoQueue(std::string name, const Clock& clock,
     : name_(std::move(name)), clock_(clock), next_sequence_(first_sequence) {}
 
 Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::string& dedup_id,
-                                         nlohmann::json body) {
+                                         nlohmann::json body, SendMeta meta) {
   if (group.empty()) {
     return Status(Code::BadArguments, "FIFO queue '" + name_ + "': empty message group id");
   }
@@ -33,6 +33,8 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   m.group = group;
   m.dedup_id = dedup_id;
   m.body = std::move(body);
+  m.sent_at = meta.sent_at < 0 ? now : std::min(meta.sent_at, now);
+  m.bytes = meta.bytes;
   Message& stored = enqueue(std::move(m));
 
   const Time expires = now > std::numeric_limits<Time>::max() - kDeduplicationWindow
@@ -276,6 +278,8 @@ ReceivedMessage MemoryFifoQueue::describe(const Message& m, Time now) const {
   r.body = m.body;
   if (in_flight_at(m, now)) r.receipt = m.receipt;
   r.receive_count = m.receive_count;
+  r.sent_at = m.sent_at;
+  r.bytes = m.bytes;
   return r;
 }
 

@@ -49,7 +49,7 @@ class MemoryFifoQueue final : public FifoQueue {
 
   const std::string& name() const override { return name_; }
   Result<SendResult> send(const std::string& group, const std::string& dedup_id,
-                          nlohmann::json body) override;
+                          nlohmann::json body, SendMeta meta = {}) override;
   std::vector<ReceivedMessage> receive(size_t max_messages, Duration visibility_timeout) override;
   bool remove(const std::string& receipt) override;
   std::optional<Time> next_visibility_deadline() const override;
@@ -79,6 +79,8 @@ class MemoryFifoQueue final : public FifoQueue {
     std::string group;
     std::string dedup_id;
     nlohmann::json body;
+    Time sent_at = 0;  // not journaled: a restored message counts as sent long ago
+    size_t bytes = 0;
     int receive_count = 0;
     bool in_flight = false;  // received and not yet expired by advance()
     Time deadline = 0;       // when in_flight: visible again from this time on

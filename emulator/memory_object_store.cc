@@ -15,6 +15,13 @@ std::optional<nlohmann::json> MemoryObjectStore::get(const std::string& key) con
   return it->second.object;
 }
 
+size_t MemoryObjectStore::data_bytes(const std::string& key) const {
+  auto it = objects_.find(key);
+  if (it == objects_.end() || !it->second.object.is_object()) return 0;
+  auto data = it->second.object.find("data");
+  return data != it->second.object.end() && data->is_binary() ? data->get_binary().size() : 0;
+}
+
 std::optional<TaggedObject> MemoryObjectStore::get_tagged(const std::string& key) const {
   auto it = objects_.find(key);
   if (it == objects_.end()) return std::nullopt;

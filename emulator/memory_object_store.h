@@ -32,6 +32,7 @@ class MemoryObjectStore final : public ObjectStore {
   bool put_if(const std::string& key, nlohmann::json object, const std::string& etag) override;
   bool remove(const std::string& key) override;
   std::vector<std::pair<std::string, nlohmann::json>> list() const override;
+  size_t data_bytes(const std::string& key) const override;
 
   // Durable state: from now on every change is recorded in `j`, space "objects/<name>".
   void attach_journal(StateJournal* j, std::string name) {

@@ -54,10 +54,10 @@ int64_t get_int(const json& obj, const char* key, const std::string& what, int64
 
 ScenarioConfig parse_config(const json& c) {
   if (!c.is_object()) throw Fail{"\"config\" must be an object"};
-  check_fields(
-      c,
-      {"writer_groups", "user_store", "session_timeout_ms", "heartbeat_period_ms", "latency_model"},
-      "config");
+  check_fields(c,
+               {"writer_groups", "user_store", "session_timeout_ms", "heartbeat_period_ms",
+                "latency_model", "function_memory_mb"},
+               "config");
   ScenarioConfig cfg;
   if (c.contains("writer_groups")) {
     cfg.writer_groups = get_string(c, "writer_groups", "config");
@@ -76,9 +76,17 @@ ScenarioConfig parse_config(const json& c) {
     cfg.heartbeat_period_ms = get_int(c, "heartbeat_period_ms", "config", 1, 3600 * 1000);
   if (c.contains("latency_model")) {
     cfg.latency_model = get_string(c, "latency_model", "config");
-    if (cfg.latency_model != "zero")
+    if (cfg.latency_model != "zero" && cfg.latency_model != "aws-2024")
       throw Fail{"config.latency_model \"" + cfg.latency_model +
-                 "\" is not available (known: zero)"};
+                 "\" is not available (known: zero, aws-2024)"};
+  }
+  if (c.contains("function_memory_mb")) {
+    cfg.function_memory_mb =
+        static_cast<int>(get_int(c, "function_memory_mb", "config", 1, 1 << 20));
+    if (cfg.function_memory_mb != 512 && cfg.function_memory_mb != 1024 &&
+        cfg.function_memory_mb != 2048)
+      throw Fail{"config.function_memory_mb must be 512, 1024 or 2048 (the measured ones), not " +
+                 std::to_string(cfg.function_memory_mb)};
   }
   return cfg;
 }

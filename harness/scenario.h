@@ -24,7 +24,8 @@ struct ScenarioConfig {
   std::string user_store = "object";     // object | kv
   int64_t session_timeout_ms = 4000;
   int64_t heartbeat_period_ms = 1000;
-  std::string latency_model = "zero";
+  std::string latency_model = "zero";  // zero | aws-2024 (emulator/aws_latency.h)
+  int function_memory_mb = 2048;       // the aws-2024 model's Lambda memory: 512 | 1024 | 2048
 };
 
 struct Step {

@@ -4,7 +4,9 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 
+#include "emulator/aws_latency.h"
 #include "emulator/local_service.h"
 #include "harness/base64.h"
 
@@ -25,6 +27,16 @@ class Runner {
       : sc_(sc), ex_(opt.seed, make_scheduler(opt.scheduler)), service_(ex_, config_for(sc, opt)) {
     ex_.trace().keep_decisions(opt.keep_decisions);
     if (!make_scheduler(opt.scheduler)) ex_.set_scheduler(std::make_unique<RandomScheduler>());
+    if (opt.latency) {
+      ex_.set_latency_model(opt.latency);
+    } else if (sc.config.latency_model != "zero") {
+      AwsLatencyOptions lo;
+      lo.memory_mb = sc.config.function_memory_mb;
+      lo.user_store_kv = sc.config.user_store == "kv";
+      auto m = make_latency_model(sc.config.latency_model, lo);
+      if (!m.is_ok()) throw std::runtime_error(m.status().message());
+      ex_.set_latency_model(*m);
+    }
     if (opt.setup) opt.setup(ex_, service_);
     finish_ = opt.finish;
     settle_limit_ = opt.settle_limit;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 namespace fkemu {
 
 class Executor;
+class LatencyModel;
 class LocalService;
 
 struct RunOptions {
@@ -35,6 +37,8 @@ struct RunOptions {
   // (the default decision budget is far above any bundled scenario's few thousand)
   uint64_t max_decisions = 200'000;
   bool keep_decisions = false;
+  // The latency model of the run; null: the one the scenario's config names.
+  std::shared_ptr<LatencyModel> latency;
   // Called once the service exists and before any step runs (fault injection, tests).
   std::function<void(Executor&, LocalService&)> setup;
   // Called at the end of the run, before the executor and the service are destroyed.

@@ -36,5 +36,29 @@ if [ "$(wc -l <"$dir/h.jsonl")" != 4 ] || ! grep -q '"kind":"ok"' "$dir/h.jsonl"
   echo "FAIL: --history did not write the 4 history lines"
   fail=1
 fi
+# bench predict and the bench report
+expect 0 '"p50_ms":[0-9.]+.*"p90_ms".*"p95_ms".*"p99_ms".*"samples":50' -- \
+  "$fkemu" bench predict --op set_data --size 4 --memory 2048 --samples 50 --json
+expect 0 "p50 [0-9.]+ ms" -- "$fkemu" bench predict --op watch --watchers 3 --samples 9
+expect 2 "--op must be set_data, get_data or watch, not \"delete\"" -- \
+  "$fkemu" bench predict --op delete
+expect 2 "function memory 3008 MB was not measured" -- "$fkemu" bench predict --memory 3008
+expect 2 "--calibration: .*missing-table.json" -- \
+  "$fkemu" bench predict --calibration "$dir/missing-table.json"
+printf '{"study": "x"' >"$dir/bad-table.json"
+expect 2 "bad-table.json" -- "$fkemu" bench predict --calibration "$dir/bad-table.json"
+expect 2 "--latency: unknown latency model \"aws-2030\"" -- "$fkemu" serve --latency aws-2030
+a=$("$fkemu" bench predict --size 1024 --samples 30 --seed 5 --json)
+b=$("$fkemu" bench predict --size 1024 --samples 30 --seed 5 --json)
+if [ "$a" != "$b" ]; then
+  echo "FAIL: bench predict with one seed gave two answers"
+  fail=1
+fi
+expect 0 "set_data 256 kB 512 MB" -- "$fkemu" bench --quick --no-speed --samples 20 \
+  --plot "$dir/plot.svg" --json "$dir/report.json"
+if ! head -c 4 "$dir/plot.svg" | grep -q '<svg' || ! grep -q '"watch"' "$dir/report.json"; then
+  echo "FAIL: bench --plot/--json did not write the plot and the report"
+  fail=1
+fi
 [ $fail -eq 0 ] && echo "fkemu command: exit statuses and messages as documented"
 exit $fail

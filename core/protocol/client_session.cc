@@ -52,7 +52,7 @@ Task<Status> ClientSession::connect() {
                 {"ephemerals", json::array()},
                 {"timeout_ms", d_.config.session_timeout / kMillisecond},
                 {"last_seen", d_.ex.now()}};
-  co_await d_.ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+  co_await d_.ex.call("kv.write", "client.connect", 0, [&] { return d_.system.write(w); });
   co_return Status::ok();
 }
 
@@ -77,7 +77,8 @@ Task<Status> ClientSession::reconnect_if_needed() {
   w.key = name_;
   w.conditions.push_back(Condition::eq("alive", true));
   w.updates = {Update::set("last_seen", d_.ex.now())};
-  auto r = co_await d_.ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+  auto r =
+      co_await d_.ex.call("kv.write", "client.reconnect", 0, [&] { return d_.system.write(w); });
   if (!r.ok) {
     expire_locally();
     co_return Status(Code::SessionExpired, "the session expired while disconnected");
@@ -99,7 +100,7 @@ Task<void> ClientSession::pong(Time seen) {
   w.key = name_;
   w.conditions.push_back(Condition::eq("alive", true));
   w.updates = {Update::set("last_seen", seen)};
-  co_await d_.ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+  co_await d_.ex.call("kv.write", "client.pong", 0, [&] { return d_.system.write(w); });
 }
 
 void ClientSession::fire(const std::string& id, const std::string& event, const std::string& path,
@@ -244,7 +245,8 @@ Task<std::optional<json>> ClientSession::read_record(const std::string& path) {
   std::optional<json> record;
   Duration pause = kMillisecond;
   for (;;) {
-    record = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
+    record = co_await d_.ex.call("user.get", "client.read", d_.user.data_bytes(path),
+                                 [&] { return d_.user.get(path); });
     auto need = catch_up_.find(path);
     if (need == catch_up_.end() || FKEMU_MUTANT(d_.config, "reads.no_catch_up")) break;
     if (record_zxid(record) >= need->second) {
@@ -280,12 +282,12 @@ Task<OpResult> ClientSession::write(json request) {
   const std::string group = d_.config.writer_group_per_session ? name_ : std::string("writes");
   const std::string dedup = name_ + ":" + std::to_string(req);
   size_t bytes = request.contains("data") ? request["data"].get_binary().size() : 0;
-  auto sent = co_await d_.ex.call("client.send", bytes,
-                                  [&] { return d_.writer_queue.send(group, dedup, request); });
-  if (sent.is_ok() && d_.ex.fault("send.retry")) {
-    sent = co_await d_.ex.call("client.send", bytes,
-                               [&] { return d_.writer_queue.send(group, dedup, request); });
-  }
+  auto send = [&] {
+    return d_.writer_queue.send(group, dedup, request, SendMeta{d_.ex.call_began(), bytes});
+  };
+  auto sent = co_await d_.ex.call("client.send", bytes, send);
+  if (sent.is_ok() && d_.ex.fault("send.retry"))
+    sent = co_await d_.ex.call("client.send", bytes, send);
   if (!sent.is_ok()) {
     waiting_.erase(req);
     co_await release_in_order(ticket);
@@ -389,9 +391,11 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     ws[1].key = name_;
     ws[1].updates = {Update::append("watch_keys", json::array({w.key}))};
     registrations_[id] = reg;
-    co_await d_.ex.call("kv.transact", 0, [&] { return d_.system.transact(ws); });
+    co_await d_.ex.call("kv.transact", "client.register_watch", 0,
+                        [&] { return d_.system.transact(ws); });
     // Read again: a change between the first read and the registration fires the watch now.
-    auto again = co_await d_.ex.call("user.get", 0, [&] { return d_.user.get(path); });
+    auto again = co_await d_.ex.call("user.get", "client.read_again", d_.user.data_bytes(path),
+                                     [&] { return d_.user.get(path); });
     // Events owed for earlier updates come first: events arrive in zxid order.
     if (again) co_await wait_for_epoch(again->value("epoch", json()));
     fire_from_update(again);

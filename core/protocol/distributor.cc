@@ -16,14 +16,19 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   const std::string uid = upd.at("uid").get<std::string>();
   const std::string anchor_table = upd.at("anchor").at("table").get<std::string>();
   const std::string anchor_key = upd.at("anchor").at("key").get<std::string>();
+  // The size the distributor's steps are keyed by in the latency model: the update's node data.
+  size_t data_bytes = 0;
+  for (const json& ch : upd.at("changes"))
+    if (ch.contains("data")) data_bytes += ch.at("data").get_binary().size();
 
   auto send = [&](const json& answer) -> Task<void> {
-    co_await ex.call("channel.send", 0, [&] { d_.channel.send(session, answer); });
+    co_await ex.call("channel.send", "distributor.notify", 0,
+                     [&] { d_.channel.send(session, answer); });
   };
 
   // 1. Already decided?
-  auto progress =
-      co_await ex.call("kv.get", 0, [&] { return d_.system.get(kProgressTable, "distributor"); });
+  auto progress = co_await ex.call("kv.get", "distributor.read_progress", 0,
+                                   [&] { return d_.system.get(kProgressTable, "distributor"); });
   const int64_t last = progress ? progress->value("last_zxid", int64_t{0}) : 0;
   if (zxid < last) co_return;
   if (zxid == last) {
@@ -33,19 +38,20 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   }
 
   // 2. Classify.
-  auto anchor =
-      co_await ex.call("kv.get", 0, [&] { return d_.system.get(anchor_table, anchor_key); });
+  auto anchor = co_await ex.call("kv.get", "distributor.exec_read", 0,
+                                 [&] { return d_.system.get(anchor_table, anchor_key); });
   bool committed = FKEMU_MUTANT(d_.config, "distributor.skip_pending_check") ||
                    (anchor && list_contains(*anchor, "pending", uid));
   if (!committed && !FKEMU_MUTANT(d_.config, "commit_on_behalf.disabled") && anchor &&
       anchor->value("lock_owner", std::string()) == upd.at("attempt")) {
     const std::vector<KvWrite> commit = build_commit(upd, zxid);
-    auto r = co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(commit); });
+    auto r = co_await ex.call("kv.transact", "distributor.commit_on_behalf", 0,
+                              [&] { return d_.system.transact(commit); });
     committed = r.ok;
     if (!committed) {
       // The writer may have committed itself in the meantime.
-      anchor =
-          co_await ex.call("kv.get", 0, [&] { return d_.system.get(anchor_table, anchor_key); });
+      anchor = co_await ex.call("kv.get", "distributor.exec_read", 0,
+                                [&] { return d_.system.get(anchor_table, anchor_key); });
       committed = anchor && list_contains(*anchor, "pending", uid);
     }
   }
@@ -55,7 +61,8 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     w.key = "distributor";
     w.conditions.push_back(Condition::absent_or_lt("last_zxid", zxid));  // never backwards
     w.updates = {Update::set("last_zxid", zxid), Update::set("last_answer", nullptr)};
-    co_await ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+    co_await ex.call("kv.write", "distributor.record_progress", 0,
+                     [&] { return d_.system.write(w); });
     co_return;
   }
 
@@ -69,7 +76,9 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   // watch function notifies exactly these (a close processed after this update can no longer
   // take away an event the update owes).
   WatchQuery fires;
-  auto query_watches = [&]() -> Task<void> {
+  // The latency model prices one look as one query (the first key's read; the reference
+  // distributor queries a node's watches in one call), the rest of its reads as part of it.
+  auto query_watches = [&](std::string_view step) -> Task<void> {
     std::set<std::string> seen_keys;  // one-shot: a second trigger of one key in one update
     for (const json& trig : triggers)
       for (const auto& type : trig.at("types")) {
@@ -77,7 +86,8 @@ Task<void> Distributor::handle(ReceivedMessage message) {
             watch_key(trig.at("path").get<std::string>(), type.get<std::string>());
         if (!seen_keys.insert(key).second) continue;
         auto item =
-            co_await ex.call("kv.get", 0, [&] { return d_.system.get(kWatchesTable, key); });
+            co_await ex.call("kv.get", step, 0, [&] { return d_.system.get(kWatchesTable, key); });
+        step = "distributor.watch_query_more";
         if (!item) continue;
         for (const json& reg : item->value("regs", json::array())) {
           const bool before = reg.at("zxid").get<int64_t>() < zxid;
@@ -91,21 +101,23 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     w.table = kEpochTable;
     w.key = epoch_key(zxid);
     w.updates = {Update::set("zxid", zxid), Update::append("sessions", json(owed))};
-    auto r = co_await ex.call("kv.write", 0, [&] { return d_.system.write(w); });
+    auto r = co_await ex.call("kv.write", "distributor.epoch_add", 0,
+                              [&] { return d_.system.write(w); });
     co_return r.new_item ? r.new_item->value("sessions", json::array()) : json::array();
   };
-  co_await query_watches();
+  co_await query_watches("distributor.watch_query");
   json notify_sessions = json::array();
   if (!fires.owed.empty()) {
     notify_sessions = co_await add_to_epoch(fires.owed);
   } else if (message.receive_count > 1) {
     // An earlier attempt may have named sessions (in records it wrote) whose registrations an
     // earlier update has fired since: they must still get this update's message.
-    auto earlier =
-        co_await ex.call("kv.get", 0, [&] { return d_.system.get(kEpochTable, epoch_key(zxid)); });
+    auto earlier = co_await ex.call("kv.get", "distributor.epoch_read", 0,
+                                    [&] { return d_.system.get(kEpochTable, epoch_key(zxid)); });
     if (earlier) notify_sessions = earlier->value("sessions", json::array());
   }
-  auto in_flight = co_await ex.call("kv.scan", 0, [&] { return d_.system.scan(kEpochTable); });
+  auto in_flight = co_await ex.call("kv.scan", "distributor.epoch_scan", 0,
+                                    [&] { return d_.system.scan(kEpochTable); });
   json epoch = json::array();
   for (const auto& [key, item] : in_flight)
     epoch.push_back({{"z", item.at("zxid")}, {"s", item.value("sessions", json::array())}});
@@ -135,7 +147,8 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     const json node = materialize(ch, zxid);
     if (kind == "create" || kind == "set") result["stat"] = node.at("stat");
     for (;;) {
-      auto old = co_await ex.call("user.get", 0, [&] { return d_.user.get_tagged(path); });
+      auto old = co_await ex.call("user.get", "distributor.exec_update_read", data_bytes,
+                                  [&] { return d_.user.get_tagged(path); });
       if (old && old->object.value("zxid", int64_t{0}) >= zxid) break;  // a newer state is there
       json record;
       size_t bytes = 0;
@@ -153,8 +166,9 @@ Task<void> Distributor::handle(ReceivedMessage message) {
       if (!FKEMU_MUTANT(d_.config, "epoch.not_attached")) record["epoch"] = epoch;
       if (!triggers.empty()) record["update"] = json{{"zxid", zxid}, {"triggers", triggers}};
       const std::string etag = old ? old->etag : std::string();
-      const bool put = co_await ex.call(
-          "user.put", bytes, [&] { return d_.user.put_if(path, std::move(record), etag); });
+      const bool put = co_await ex.call("user.put", "distributor.exec_update", bytes, [&] {
+        return d_.user.put_if(path, std::move(record), etag);
+      });
       if (put) break;
     }
   }
@@ -165,7 +179,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   //    update carry its triggers, from which the client fires the watch itself.
   if (!triggers.empty() && !FKEMU_MUTANT(d_.config, "distributor.no_second_look")) {
     const std::set<std::string> before(fires.owed);
-    co_await query_watches();
+    co_await query_watches("distributor.second_look");
     std::set<std::string> late;
     for (const auto& s : fires.owed)
       if (!before.count(s)) late.insert(s);
@@ -179,8 +193,9 @@ Task<void> Distributor::handle(ReceivedMessage message) {
              {"fired", fires.fired_json()}};
     const std::string dedup =
         "w:" + std::to_string(zxid) + ":" + std::to_string(message.receive_count);
-    co_await ex.call("queue.send", 0,
-                     [&] { return d_.watch_queue.send("watches", dedup, std::move(msg)); });
+    co_await ex.call("queue.send", "distributor.watch_dispatch", 0, [&] {
+      return d_.watch_queue.send("watches", dedup, std::move(msg), SendMeta{ex.call_began(), 0});
+    });
   }
 
   // 7. Pop and record progress atomically, then answer. Only the first instance to finish
@@ -200,13 +215,15 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   pop[1].key = "distributor";
   pop[1].conditions.push_back(Condition::absent_or_lt("last_zxid", zxid));
   pop[1].updates = {Update::set("last_zxid", zxid), Update::set("last_answer", answer)};
-  co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(pop); });
+  co_await ex.call("kv.transact", "distributor.exec_pop_updates", 0,
+                   [&] { return d_.system.transact(pop); });
   co_await send(answer);
 }
 
 Task<void> Distributor::remove_registrations(const std::string& session) {
   Executor& ex = d_.ex;
-  auto sess = co_await ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, session); });
+  auto sess = co_await ex.call("kv.get", "distributor.close_read_session", 0,
+                               [&] { return d_.system.get(kSessionsTable, session); });
   if (!sess) co_return;
   std::set<std::string> keys;
   for (const auto& k : sess->value("watch_keys", json::array())) keys.insert(k.get<std::string>());

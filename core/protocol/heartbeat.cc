@@ -6,7 +6,8 @@ using json = nlohmann::json;
 
 Task<void> HeartbeatFunction::tick() {
   Executor& ex = d_.ex;
-  auto sessions = co_await ex.call("kv.scan", 0, [&] { return d_.system.scan(kSessionsTable); });
+  auto sessions = co_await ex.call("kv.scan", "heartbeat.scan", 0,
+                                   [&] { return d_.system.scan(kSessionsTable); });
   for (const auto& entry : sessions) {
     const std::string& name = entry.first;  // (not a structured binding: lambdas capture it)
     const json& item = entry.second;
@@ -17,11 +18,13 @@ Task<void> HeartbeatFunction::tick() {
       json close{{"op", "close"}, {"session", name}, {"req", -1}, {"last_seen", last_seen}};
       const std::string group = d_.config.writer_group_per_session ? name : std::string("writes");
       const std::string dedup = "expire:" + name + ":" + std::to_string(last_seen);
-      co_await ex.call("queue.send", 0,
-                       [&] { return d_.writer_queue.send(group, dedup, std::move(close)); });
+      co_await ex.call("queue.send", "heartbeat.expire", 0, [&] {
+        return d_.writer_queue.send(group, dedup, std::move(close), SendMeta{ex.call_began(), 0});
+      });
     } else {
       json ping{{"type", "ping"}, {"t", ex.now()}};
-      co_await ex.call("channel.send", 0, [&] { d_.channel.send(name, std::move(ping)); });
+      co_await ex.call("channel.send", "heartbeat.ping", 0,
+                       [&] { d_.channel.send(name, std::move(ping)); });
     }
   }
 }

@@ -73,7 +73,8 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
   for (auto& entry : per_session) {
     const std::string& session = entry.first;  // (not a structured binding: lambdas capture it)
     json msg{{"type", "watch"}, {"zxid", zxid}, {"events", std::move(entry.second)}};
-    co_await ex.call("channel.send", 0, [&] { d_.channel.send(session, std::move(msg)); });
+    co_await ex.call("channel.send", "watch.notify", 0,
+                     [&] { d_.channel.send(session, std::move(msg)); });
   }
 
   // 3. Remove what fired, on the condition that nobody changed the list meanwhile.
@@ -85,7 +86,7 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
   done.table = kEpochTable;
   done.key = epoch_key(zxid);
   done.kind = KvWrite::Kind::Delete;
-  co_await ex.call("kv.write", 0, [&] { return d_.system.write(done); });
+  co_await ex.call("kv.write", "watch.epoch_remove", 0, [&] { return d_.system.write(done); });
 }
 
 Task<void> WatchFunction::remove_fired(const json& fired) {
@@ -101,7 +102,8 @@ Task<void> WatchFunction::remove_fired(const json& fired) {
 Task<void> remove_registrations_where(Deployment& d, std::string key,
                                       std::function<bool(const json&)> drop) {
   for (;;) {
-    auto item = co_await d.ex.call("kv.get", 0, [&] { return d.system.get(kWatchesTable, key); });
+    auto item = co_await d.ex.call("kv.get", "registrations.read", 0,
+                                   [&] { return d.system.get(kWatchesTable, key); });
     if (!item) co_return;
     json keep = json::array();
     for (const json& reg : item->value("regs", json::array()))
@@ -112,7 +114,8 @@ Task<void> remove_registrations_where(Deployment& d, std::string key,
     w.key = key;
     w.conditions.push_back(Condition::eq("ver", item->value("ver", 0)));
     w.updates = {Update::set("regs", keep), Update::add("ver", 1)};
-    auto r = co_await d.ex.call("kv.write", 0, [&] { return d.system.write(w); });
+    auto r =
+        co_await d.ex.call("kv.write", "registrations.write", 0, [&] { return d.system.write(w); });
     if (r.ok) co_return;
   }
 }

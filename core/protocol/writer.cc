@@ -97,11 +97,13 @@ Task<void> Writer::handle(ReceivedMessage message) {
   const std::string op = req.at("op").get<std::string>();
   const std::string path = req.value("path", std::string());
   Executor& ex = d_.ex;
+  // The size the writer's steps are keyed by in the latency model: the request's node data.
+  const size_t data_bytes = req.contains("data") ? req.at("data").get_binary().size() : 0;
 
   auto answer = [&](json body) -> Task<void> {
     body["type"] = "result";
     body["req"] = req_no;
-    co_await ex.call("channel.send", 0, [&] { d_.channel.send(session, body); });
+    co_await ex.call("channel.send", "writer.notify", 0, [&] { d_.channel.send(session, body); });
   };
 
   // Retries back off exponentially, as the cloud SDKs do: 50 ms, 100 ms, ... at most 1 s.
@@ -122,8 +124,8 @@ Task<void> Writer::handle(ReceivedMessage message) {
     std::set<ItemKey> to_lock;
     std::vector<std::string> ephemerals;
     if (op == "close") {
-      auto s =
-          co_await ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, session); });
+      auto s = co_await ex.call("kv.get", "writer.read_session", 0,
+                                [&] { return d_.system.get(kSessionsTable, session); });
       to_lock.insert({kSessionsTable, session});
       if (s) {
         std::set<std::string> seen;
@@ -151,7 +153,8 @@ Task<void> Writer::handle(ReceivedMessage message) {
                                  ? Condition::not_exists("lock")
                                  : Condition::absent_or_lt("lock", now - d_.config.lock_lifetime));
       w.updates = {Update::set("lock", now), Update::set("lock_owner", attempt)};
-      auto r = co_await ex.call("kv.lock", 0, [&] { return d_.system.write(w); });
+      auto r = co_await ex.call("kv.lock", "writer.lock", data_bytes,
+                                [&] { return d_.system.write(w); });
       if (!r.ok) {
         locked_all = false;
         break;
@@ -172,7 +175,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
     };
     auto unlock = [&]() -> Task<void> {
       for (auto& w : unlock_writes())
-        co_await ex.call("kv.unlock", 0, [&] { return d_.system.write(w); });
+        co_await ex.call("kv.unlock", "writer.unlock", 0, [&] { return d_.system.write(w); });
     };
     if (!locked_all) {
       co_await unlock();
@@ -184,8 +187,8 @@ Task<void> Writer::handle(ReceivedMessage message) {
     //    system request (the heartbeat's close of an expired session, req < 0) is answered to
     //    nobody and happens at most once: the session is no longer alive afterwards.
     const bool system_request = req_no < 0;
-    auto sess =
-        co_await ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, session); });
+    auto sess = co_await ex.call("kv.get", "writer.check_session", 0,
+                                 [&] { return d_.system.get(kSessionsTable, session); });
     if (sess && !system_request && sess->value("last_req", int64_t{0}) >= req_no) {
       co_await unlock();
       const json last_error = sess->value("last_error", json());
@@ -241,7 +244,8 @@ Task<void> Writer::handle(ReceivedMessage message) {
                   ? Condition::not_exists("lock")
                   : Condition::absent_or_lt("lock", now - d_.config.lock_lifetime));
           w.updates = {Update::set("lock", now), Update::set("lock_owner", attempt)};
-          auto r = co_await ex.call("kv.lock", 0, [&] { return d_.system.write(w); });
+          auto r = co_await ex.call("kv.lock", "writer.lock", data_bytes,
+                                    [&] { return d_.system.write(w); });
           if (!r.ok) {
             co_await unlock();
             co_await ex.sleep(backoff(), "writer.backoff");
@@ -354,7 +358,8 @@ Task<void> Writer::handle(ReceivedMessage message) {
           Update::set("last_req", req_no),
           Update::set("last_error", json{{"req", req_no}, {"error", code_name(dec.error)}})};
       ws.push_back(std::move(s));
-      auto r = co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(ws); });
+      auto r = co_await ex.call("kv.transact", "writer.commit", 0,
+                                [&] { return d_.system.transact(ws); });
       if (!r.ok) {  // lost a lock meanwhile: release what is still ours, decide again
         co_await unlock();
         continue;
@@ -369,15 +374,15 @@ Task<void> Writer::handle(ReceivedMessage message) {
     size_t bytes = 0;
     for (const auto& c : changes)
       if (c.contains("data")) bytes += c["data"].get_binary().size();
-    auto sent = co_await ex.call("queue.send", bytes, [&] {
-      return d_.distributor_queue.send("updates", update["uid"].get<std::string>(), update);
-    });
+    auto push = [&] {
+      return d_.distributor_queue.send("updates", update["uid"].get<std::string>(), update,
+                                       SendMeta{ex.call_began(), bytes});
+    };
+    auto sent = co_await ex.call("queue.send", "writer.push", bytes, push);
     if (sent.is_ok() && ex.fault("send.retry")) {
       // The SDK retried the send (the first answer was lost): same deduplication id, so the
       // queue returns the original sequence number and enqueues nothing.
-      sent = co_await ex.call("queue.send", bytes, [&] {
-        return d_.distributor_queue.send("updates", update["uid"].get<std::string>(), update);
-      });
+      sent = co_await ex.call("queue.send", "writer.push", bytes, push);
     }
     if (!sent.is_ok()) {
       co_await unlock();
@@ -388,13 +393,14 @@ Task<void> Writer::handle(ReceivedMessage message) {
 
     // 5. Commit.
     const std::vector<KvWrite> commit = build_commit(update, zxid);
-    auto r = co_await ex.call("kv.transact", 0, [&] { return d_.system.transact(commit); });
+    auto r = co_await ex.call("kv.transact", "writer.commit", bytes,
+                              [&] { return d_.system.transact(commit); });
     if (r.ok) co_return;
     // A lock was lost (it expired and another attempt took it) or the session closed: release
     // the locks that are still this attempt's, whatever happens next.
     co_await unlock();
-    auto after =
-        co_await ex.call("kv.get", 0, [&] { return d_.system.get(kSessionsTable, session); });
+    auto after = co_await ex.call("kv.get", "writer.check_session", 0,
+                                  [&] { return d_.system.get(kSessionsTable, session); });
     const bool decided = after && (system_request ? !after->value("alive", true)
                                                   : after->value("last_req", int64_t{0}) >= req_no);
     if (decided) co_return;  // committed on our behalf by the distributor

@@ -146,21 +146,38 @@ class Executor final : public Clock {
   template <class F>
   struct CallAwaiter {
     Executor* ex;
-    std::string_view component;
+    std::string_view kind;  // the service call ("kv.get"): the trace's and the fault plans' label
+    std::string_view step;  // the protocol step it serves ("writer.lock"): what latency prices
     size_t bytes;
     F f;
+    Time began = 0;
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
-      ex->add_timer(h, ex->latency_->delay(component, bytes, ex->rng_), true, component);
+      began = ex->now_;
+      ex->add_timer(h, ex->latency_->delay(step, bytes, ex->rng_), true, kind);
     }
-    decltype(auto) await_resume() { return f(); }
+    decltype(auto) await_resume() {
+      ex->call_began_ = began;
+      return f();
+    }
   };
 
-  // A call into a cloud service: a scheduling point, then f() applied atomically.
+  // A call into a cloud service: a scheduling point, then f() applied atomically. `kind` names
+  // the service call (the trace label), `step` the protocol step the latency model prices
+  // (docs/latency-model.md); bytes is the payload size the step is keyed by.
   template <class F>
-  CallAwaiter<std::decay_t<F>> call(std::string_view component, size_t bytes, F&& f) {
-    return CallAwaiter<std::decay_t<F>>{this, component, bytes, std::forward<F>(f)};
+  CallAwaiter<std::decay_t<F>> call(std::string_view kind, std::string_view step, size_t bytes,
+                                    F&& f) {
+    return CallAwaiter<std::decay_t<F>>{this, kind, step, bytes, std::forward<F>(f)};
   }
+  // The same where the step is the call itself (calls no model prices differently).
+  template <class F>
+  CallAwaiter<std::decay_t<F>> call(std::string_view kind, size_t bytes, F&& f) {
+    return CallAwaiter<std::decay_t<F>>{this, kind, kind, bytes, std::forward<F>(f)};
+  }
+  // Inside a call's f(): when the call was issued (its latency began then). A queue send
+  // records it, since a FIFO trigger is measured from the start of the send.
+  Time call_began() const { return call_began_; }
 
  private:
   struct Process {
@@ -181,6 +198,7 @@ class Executor final : public Clock {
   void destroy_process(ProcessId pid);
 
   Time now_ = 0;
+  Time call_began_ = 0;
   Rng rng_;
   std::unique_ptr<Scheduler> scheduler_;
   std::shared_ptr<LatencyModel> latency_;

@@ -43,6 +43,14 @@ struct SendResult {
   bool duplicate = false;  // true: an earlier send with this deduplication id was returned
 };
 
+// What a sender tells the queue besides the message: when its send call began (the FIFO
+// trigger's latency is measured from there; -1: now) and the payload size the latency of the
+// trigger is keyed by (node data bytes, not the JSON envelope's).
+struct SendMeta {
+  Time sent_at = -1;
+  size_t bytes = 0;
+};
+
 struct ReceivedMessage {
   std::string message_id;
   SequenceNumber sequence;
@@ -51,6 +59,8 @@ struct ReceivedMessage {
   nlohmann::json body;
   std::string receipt;  // valid until the message is deleted or becomes visible again
   int receive_count = 0;
+  Time sent_at = 0;  // when the send that enqueued it began
+  size_t bytes = 0;  // SendMeta::bytes
 };
 
 class FifoQueue {
@@ -59,7 +69,7 @@ class FifoQueue {
   virtual const std::string& name() const = 0;
   // BadArguments for an empty group or deduplication id.
   virtual Result<SendResult> send(const std::string& group, const std::string& dedup_id,
-                                  nlohmann::json body) = 0;
+                                  nlohmann::json body, SendMeta meta = {}) = 0;
   // Up to max_messages visible messages from unblocked groups, oldest first; several messages
   // of one group come in their order.
   virtual std::vector<ReceivedMessage> receive(size_t max_messages,

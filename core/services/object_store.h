@@ -7,6 +7,7 @@
 // or, with an empty tag, only if there is no object (If-None-Match: *).
 #pragma once
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -29,6 +30,12 @@ class ObjectStore {
   // false (HTTP 412) if the object's tag is not `etag` (or, for an empty etag, if it exists).
   virtual bool put_if(const std::string& key, nlohmann::json object, const std::string& etag) = 0;
   virtual bool remove(const std::string& key) = 0;  // false if absent
+  // Not a service call: the size of the object's "data" (0 if absent or unknown), which the
+  // latency model keys a read by. Implementations that cannot tell cheaply answer 0.
+  virtual size_t data_bytes(const std::string& key) const {
+    (void)key;
+    return 0;
+  }
   // Every object, ordered by key; side-effect free.
   virtual std::vector<std::pair<std::string, nlohmann::json>> list() const = 0;
 };

@@ -278,6 +278,27 @@ class Server::Impl {
   }
 
   // --- the deployment --------------------------------------------------------------------
+  // Switches the executor to a latency model; the choice outlives a reset.
+  Status set_latency(const std::string& name, AwsLatencyOptions o) {
+    o.user_store_kv = opt_.config.user_store_kv;
+    auto m = make_latency_model(name, o, opt_.calibration.get());
+    if (!m.is_ok()) return m.status();
+    ex_->set_latency_model(*m);
+    opt_.latency_model = name;
+    opt_.latency_options = o;
+    return Status::ok();
+  }
+  json latency_json() const {
+    json j{{"model", opt_.latency_model}};
+    if (opt_.latency_model != "zero") {
+      j["memory_mb"] = opt_.latency_options.memory_mb;
+      j["extra_steps"] = opt_.latency_options.extra_steps;
+      j["calibration"] =
+          opt_.calibration ? opt_.calibration->study() : CalibrationTable::aws_2024().study();
+    }
+    return j;
+  }
+
   Status new_service() {
     std::vector<std::tuple<std::string, std::string, std::string>> rows;
     if (state_) rows = state_->load();
@@ -289,6 +310,7 @@ class Server::Impl {
     start_ = std::chrono::steady_clock::now() - std::chrono::microseconds(clock);
     ex_ = std::make_unique<Executor>(0);
     ex_->start_at(clock);
+    if (Status st = set_latency(opt_.latency_model, opt_.latency_options); !st.is_ok()) return st;
     if (fault_config_) {
       faults_ = std::make_unique<FaultPlan>(*ex_, *fault_config_);
       faults_->install();
@@ -922,15 +944,29 @@ void Server::Impl::handle_admin(const Request& req, const std::string& path, con
     }
   }
   if (path == "/admin/latency") {
-    if (method == http::verb::get) return done(200, json{{"model", "zero"}});
+    if (method == http::verb::get) return done(200, latency_json());
     if (method == http::verb::put) {
       auto body = body_object();
       if (!body) return;
-      const std::string model = body->value("model", "");
-      if (model != "zero")
-        return done(400, error_body("BadArguments",
-                                    "unknown latency model \"" + model + "\" (known: zero)"));
-      return done(200, json{{"model", model}});
+      AwsLatencyOptions o = opt_.latency_options;
+      for (const auto& [field, value] : body->items()) {
+        if (field == "model" && value.is_string()) continue;
+        if (field == "memory_mb" && value.is_number_integer()) {
+          o.memory_mb = value.get<int>();
+        } else if (field == "extra_steps" && value.is_boolean()) {
+          o.extra_steps = value.get<bool>();
+        } else {
+          return done(400,
+                      error_body("BadArguments", "unknown or mistyped field \"" + field +
+                                                     "\" (known: model, memory_mb, extra_steps)"));
+        }
+      }
+      if (!body->contains("model") || !(*body)["model"].is_string())
+        return done(400, error_body("BadArguments", "\"model\" (a string) is missing"));
+      const std::string model = (*body)["model"].get<std::string>();
+      if (Status st = set_latency(model, o); !st.is_ok())
+        return done(400, error_body("BadArguments", st.message()));
+      return done(200, latency_json());
     }
   }
   done(404, error_body("NotFound", "no endpoint " + std::string(req.method_string()) + " " + path +

@@ -18,6 +18,8 @@
 
 #include "core/protocol/deployment.h"
 #include "core/status.h"
+#include "emulator/aws_latency.h"
+#include "emulator/calibration_table.h"
 
 namespace fkemu {
 
@@ -33,6 +35,12 @@ struct ServerOptions {
   // Where the services keep their state: ":memory:" (nothing kept) or an SQLite file; a
   // restart on the same file continues where the last run stopped (docs/api.md, Durability).
   std::string data_path = ":memory:";
+  // The latency model (emulator/aws_latency.h): "zero", or "aws-2024" with its options; virtual
+  // time follows the real clock, so the calibrated model makes every call take as long as it
+  // would on AWS. `calibration`: another table for aws-2024 (null: the embedded one).
+  std::string latency_model = "zero";
+  AwsLatencyOptions latency_options;
+  std::shared_ptr<const CalibrationTable> calibration;
 };
 
 // "host:port" (or ":port", or "port") into options; a clear error otherwise.
