@@ -17,7 +17,9 @@
 #endif
 #endif
 #ifdef FKEMU_SPEED_ASAN
-#include <sanitizer/allocator_interface.h>
+// The sanitizer runtime's allocator statistics (declared here: Debian's GCC ships the runtime
+// but not <sanitizer/allocator_interface.h>).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 namespace fkemu {

@@ -116,6 +116,13 @@ class Executor final : public Clock {
   void start_at(Time t) {
     if (ready_.empty() && timers_.empty()) now_ = std::max(now_, t);
   }
+  // Service mode: work from outside is about to be spawned at time t. If nothing is due before
+  // t, the clock moves to t, so that the new work's latencies start at t rather than at the
+  // end of the last turn (which may be long ago). Else the clock stays (the loop is behind).
+  void catch_up(Time t) {
+    if (ready_.empty() && (timers_.empty() || timers_.begin()->first.first >= t))
+      now_ = std::max(now_, t);
+  }
   // When the next thing is due: now if something is ready, else the earliest timer.
   std::optional<Time> next_timer() const;
   // Runs until pred() holds or the run is over; returns pred().

@@ -355,6 +355,7 @@ class Server::Impl {
     const json body{{"session", r->id},
                     {"secret", r->secret},
                     {"timeout_ms", opt_.config.session_timeout / kMillisecond}};
+    ex_->catch_up(vnow());  // the connect's latency starts now
     ex_->spawn("api.connect", connect_task(&c, [this, done, body](Status s) {
                  emit([done, body, s] {
                    if (s.is_ok()) {
@@ -373,6 +374,7 @@ class Server::Impl {
 
   void run_op(Remote& r, const Step& st, std::function<void(json)> done) {
     ++counters_.operations[st.op];
+    ex_->catch_up(vnow());  // the operation's latency starts now
     ex_->spawn("api." + st.op, op_task(r.client, st, [this, done](OpResult res) {
                  json ans = answer_fields(res);
                  if (!res.status.is_ok() && !res.status.message().empty())

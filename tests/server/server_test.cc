@@ -213,6 +213,27 @@ TEST_CASE("every example of docs/api.md answers as documented", "[server]") {
   }
 }
 
+TEST_CASE("under the aws-2024 model a write takes cloud time, counted from its arrival",
+          "[server]") {
+  // Regression: latencies were counted from the end of the server's last turn, so a request
+  // arriving after a quiet spell was answered at once.
+  ServerOptions o;
+  o.latency_model = "aws-2024";
+  TestServer srv(o);
+  Client c(srv.port);
+  const Session a = open_session(c);
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a quiet spell
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(op(c, a, {{"op", "create"}, {"path", "/n" + std::to_string(i)}}).status == 200);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    // Far below any draw of the measured steps (the writer's and distributor's alone are more).
+    CHECK(ms >= 40);
+  }
+}
+
 TEST_CASE("a session cannot be used without its own secret", "[server]") {
   TestServer srv;
   Client c(srv.port);
