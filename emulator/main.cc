@@ -380,14 +380,12 @@ int main(int argc, char** argv) {
       o.quiet = serve_quiet;
       o.latency_model = serve_latency;
       o.latency_options.memory_mb = serve_memory;
-      if (!serve_calibration.empty()) {
-        auto t = CalibrationTable::load(serve_calibration);
-        if (!t.is_ok()) {
-          std::fprintf(stderr, "fkemu serve: --calibration: %s\n", t.status().message().c_str());
-          return kExitUsage;
-        }
-        o.calibration = std::make_shared<const CalibrationTable>(std::move(*t));
+      auto table = cli::load_calibration(serve_calibration);
+      if (!table.is_ok()) {
+        std::fprintf(stderr, "fkemu serve: --calibration: %s\n", table.status().message().c_str());
+        return kExitUsage;
       }
+      o.calibration = *table;
       if (auto m = make_latency_model(serve_latency, o.latency_options, o.calibration.get());
           !m.is_ok()) {
         std::fprintf(stderr, "fkemu serve: --latency: %s\n", m.status().message().c_str());

@@ -371,9 +371,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
 
     // 4. Push: the queue's sequence number is the zxid.
     update["uid"] = session + ":" + std::to_string(req_no) + ":" + attempt;
-    size_t bytes = 0;
-    for (const auto& c : changes)
-      if (c.contains("data")) bytes += c["data"].get_binary().size();
+    const size_t bytes = data_bytes;  // the changes carry the request's data, nothing more
     auto push = [&] {
       return d_.distributor_queue.send("updates", update["uid"].get<std::string>(), update,
                                        SendMeta{ex.call_began(), bytes});

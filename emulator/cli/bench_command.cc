@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -25,10 +24,10 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 2;
 
-// The table --calibration names, or the embedded one; an error message on failure.
-bool load_table(const std::string& path, std::optional<CalibrationTable>& out) {
-  if (path.empty()) return true;
-  auto t = CalibrationTable::load(path);
+// The table --calibration names (null: the embedded one); false, with the message printed,
+// when it cannot be loaded.
+bool load_table(const std::string& path, std::shared_ptr<const CalibrationTable>& out) {
+  auto t = load_calibration(path);
   if (!t.is_ok()) {
     std::fprintf(stderr, "fkemu bench: --calibration: %s\n", t.status().message().c_str());
     return false;
@@ -39,8 +38,15 @@ bool load_table(const std::string& path, std::optional<CalibrationTable>& out) {
 
 }  // namespace
 
+Result<std::shared_ptr<const CalibrationTable>> load_calibration(const std::string& path) {
+  if (path.empty()) return std::shared_ptr<const CalibrationTable>();
+  auto t = CalibrationTable::load(path);
+  if (!t.is_ok()) return t.status();
+  return std::make_shared<const CalibrationTable>(std::move(*t));
+}
+
 int bench_predict(const PredictArgs& a) {
-  std::optional<CalibrationTable> table;
+  std::shared_ptr<const CalibrationTable> table;
   if (!load_table(a.calibration, table)) return kExitUsage;
   if (a.user_store != "object" && a.user_store != "kv") {
     std::fprintf(stderr, "fkemu bench predict: --user-store must be object or kv, not \"%s\"\n",
@@ -49,7 +55,7 @@ int bench_predict(const PredictArgs& a) {
   }
   PredictOptions o = a.options;
   o.user_store_kv = a.user_store == "kv";
-  o.table = table ? &*table : nullptr;
+  o.table = table.get();
   auto p = predict(o);
   if (!p.is_ok()) {
     std::fprintf(stderr, "fkemu bench predict: %s\n", p.status().message().c_str());
@@ -118,7 +124,7 @@ json quantiles_json(const Prediction& p) {
 }  // namespace
 
 int bench_report(const ReportArgs& a) {
-  std::optional<CalibrationTable> table;
+  std::shared_ptr<const CalibrationTable> table;
   if (!load_table(a.calibration, table)) return kExitUsage;
   const CalibrationTable& t = table ? *table : CalibrationTable::aws_2024();
   json report{{"machine", machine()}, {"calibration", t.study()}};

@@ -4,11 +4,18 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "core/status.h"
+#include "emulator/calibration_table.h"
 #include "emulator/predict.h"
 
 namespace fkemu::cli {
+
+// The table --calibration FILE names: null for an empty path (the embedded aws-2024 table);
+// an error naming the file if it is missing or malformed.
+Result<std::shared_ptr<const CalibrationTable>> load_calibration(const std::string& path);
 
 struct PredictArgs {
   PredictOptions options;
