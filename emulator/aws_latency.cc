@@ -52,7 +52,6 @@ std::vector<AwsLatency::Price> make_prices() {
        "fkemu only: the second look for late registrations, one more query", true},
       {"distributor.epoch_add", "dynamodb.atomic_list_increase", 1,
        "fkemu only: the epoch in the system store (the reference keeps it in memory)", true},
-      {"distributor.epoch_read", "dynamodb.read", 64, "fkemu only: redelivery", true},
       {"distributor.epoch_scan", "dynamodb.read", 64,
        "fkemu only: the epoch in the system store (the reference keeps it in memory)", true},
       {"distributor.exec_update_read", "", kCall,
@@ -73,6 +72,7 @@ std::vector<AwsLatency::Price> make_prices() {
       // Heartbeat.
       {"heartbeat.scan", "dynamodb.read", 1024, "the sessions table"},
       {"heartbeat.expire", "client.send", 4, "an SQS send of the close request"},
+      {"heartbeat.confirm", "dynamodb.read", 64, "an overdue session's item, read again"},
       {"heartbeat.ping", "distributor.notify", kCall, "a ping on the client's channel"},
   };
   std::sort(p.begin(), p.end(), [](const auto& a, const auto& b) { return a.step < b.step; });

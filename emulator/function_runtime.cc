@@ -51,7 +51,7 @@ Task<void> EventSourceMapping::poll() {
 Task<void> EventSourceMapping::instance(std::vector<ReceivedMessage> batch) {
   const ReceivedMessage& first = batch.front();
   const Time from = first.receive_count > 1 ? ex_.now() : first.sent_at;
-  const Duration trigger = ex_.latency_model().delay(trigger_step_, first.bytes, ex_.rng());
+  const Duration trigger = ex_.latency_model().delay(trigger_step_, first.bytes, ex_.latency_rng());
   if (from + trigger > ex_.now()) co_await ex_.sleep(from + trigger - ex_.now(), "esm.trigger");
   for (const auto& m : batch) co_await handler_(m);
   // A lost delete leaves the batch to reappear after the visibility timeout.

@@ -23,6 +23,7 @@
 #include "emulator/shell/shell.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
+#include "harness/workload_generator.h"
 
 #ifdef FKEMU_HAVE_ZOOKEEPER
 #include "harness/history_diff.h"
@@ -125,6 +126,28 @@ int cmd_run(const RunArgs& a) {
   return failed ? kExitFailed : kExitOk;
 }
 
+int cmd_generate(uint64_t seed, uint64_t count, bool comparable, const std::string& out) {
+  GeneratorOptions o;
+  o.comparable = comparable;
+  if (!out.empty()) std::filesystem::create_directories(out);
+  for (uint64_t i = 0; i < count; ++i) {
+    const Scenario sc = generate_scenario(generated_scenario_seed(seed, i), o);
+    if (out.empty()) {
+      std::printf("%s\n", sc.source.dump(1).c_str());
+      continue;
+    }
+    const std::string file = (std::filesystem::path(out) / (sc.name + ".json")).string();
+    if (!write_file(file, sc.source.dump(1) + "\n")) {
+      std::cerr << "fkemu generate: cannot write " << file << "\n";
+      return kExitUsage;
+    }
+  }
+  if (!out.empty())
+    std::printf("fkemu generate: %llu scenarios in %s\n", static_cast<unsigned long long>(count),
+                out.c_str());
+  return kExitOk;
+}
+
 #ifdef FKEMU_HAVE_ZOOKEEPER
 int cmd_diff_zk(const std::vector<std::string>& inputs, uint64_t seed, bool show) {
   std::vector<std::string> files;
@@ -213,7 +236,9 @@ int main(int argc, char** argv) {
   cli::ExploreArgs ex;
   auto* ex_cmd = app.add_subcommand(
       "explore", "Explore schedules and faults of scenarios; judge, record, shrink");
-  ex_cmd->add_option("scenarios", ex.inputs, "Scenario files or directories")->required();
+  ex_cmd->add_option("scenarios", ex.inputs, "Scenario files or directories");
+  ex_cmd->add_option("--generate", ex.generate,
+                     "Also explore N scenarios drawn from --seed by the workload generator");
   ex_cmd->add_option("--strategy", ex.config.strategy, "random | pct | dfs")->capture_default_str();
   ex_cmd->add_option("--schedules", ex.schedules, "Schedules to run (over all scenarios)")
       ->capture_default_str();
@@ -237,17 +262,34 @@ int main(int argc, char** argv) {
   ex_cmd->add_flag("--json", ex.json, "Print the results as one JSON object");
   ex_cmd->add_option("--trace-dir", ex.trace_dir, "Where trace files go")->capture_default_str();
 
+  uint64_t gen_seed = 1, gen_count = 1;
+  bool gen_comparable = false;
+  std::string gen_out;
+  auto* gen_cmd = app.add_subcommand(
+      "generate", "Draw scenarios from a seed with the workload generator; print or write them");
+  gen_cmd->add_option("--seed", gen_seed, "Seed (the same as explore --generate's)")
+      ->capture_default_str();
+  gen_cmd->add_option("--count", gen_count, "How many")->capture_default_str();
+  gen_cmd->add_flag("--comparable", gen_comparable,
+                    "Scenarios diff-zk can run on ZooKeeper (as diff-zk --generate draws them)");
+  gen_cmd->add_option("--out", gen_out, "Write NAME.json files here (default: print them)");
+
   std::string trace_path;
   bool replay_history = false;
   auto* rp_cmd =
       app.add_subcommand("replay", "Replay a trace exactly; print the history and the violation");
   rp_cmd->add_option("trace", trace_path, "A trace file written by fkemu explore")->required();
   rp_cmd->add_flag("--history", replay_history, "Print the replayed history");
+  bool replay_decisions = false;
+  rp_cmd->add_flag("--decisions", replay_decisions,
+                   "Print every scheduling decision (virtual time, process, what it awaited)");
 
   cli::MutantsArgs mu;
   auto* mu_cmd = app.add_subcommand(
       "mutants", "Explore every protocol mutant; report which ones the checks catch");
-  mu_cmd->add_option("scenarios", mu.inputs, "Scenario files or directories")->required();
+  mu_cmd->add_option("scenarios", mu.inputs, "Scenario files or directories");
+  mu_cmd->add_option("--generate", mu.generate,
+                     "Also use N scenarios drawn from --seed by the workload generator");
   mu_cmd->add_option("--schedules", mu.schedules, "Schedules per mutant, at most")
       ->capture_default_str();
   mu_cmd->add_option("--seed", mu.seed, "Exploration seed")->capture_default_str();
@@ -352,8 +394,9 @@ int main(int argc, char** argv) {
   try {
     if (run_cmd->parsed()) return cmd_run(run);
     if (ex_cmd->parsed()) return cli::explore(ex);
+    if (gen_cmd->parsed()) return cmd_generate(gen_seed, gen_count, gen_comparable, gen_out);
     if (mu_cmd->parsed()) return cli::mutants(mu);
-    if (rp_cmd->parsed()) return cli::replay(trace_path, replay_history);
+    if (rp_cmd->parsed()) return cli::replay(trace_path, replay_history, replay_decisions);
     if (pr_cmd->parsed()) return cli::bench_predict(pr);
     if (bench_cmd->parsed()) return cli::bench_report(report);
     if (sv_cmd->parsed()) {

@@ -615,8 +615,25 @@ class FirstAtLeast {
 
 class Checker {
  public:
-  Checker(const Scenario& sc, const std::vector<json>& h, const std::vector<SilentStop>& silent)
-      : sc_(sc), h_(h), rep_(h), silent_stops_(silent) {}
+  // `forced`: where the closes of expired sessions are (session -> zxid, kNone: none), instead
+  // of inferring them from the evidence.
+  Checker(const Scenario& sc, const std::vector<json>& h, const std::vector<SilentStop>& silent,
+          const std::vector<FaultWindow>& faults,
+          const std::map<std::string, int64_t>* forced = nullptr)
+      : sc_(sc), h_(h), rep_(h), silent_stops_(silent), faults_(faults), forced_(forced) {
+    std::sort(faults_.begin(), faults_.end(),
+              [](const FaultWindow& x, const FaultWindow& y) { return x.t < y.t; });
+  }
+
+  // The time by which something due `span` after `from` has happened: later by the bound of
+  // every injected fault in effect in between (one that began before and may still hold the
+  // service up, or one that began before the deadline it stretches).
+  int64_t deadline(int64_t from, int64_t span) const {
+    int64_t d = from + span;
+    for (const FaultWindow& f : faults_)
+      if (f.t <= d && f.t + f.bound > from) d += f.bound;
+    return d;
+  }
 
   std::vector<Violation> run() {
     parse();
@@ -1077,15 +1094,48 @@ class Checker {
     return lo;
   }
 
+  // Whether an op's answer says anything about its session being alive: an expire step does
+  // not, nor an answer the client gave without asking the service (BadArguments,
+  // MarshallingError), nor one never given.
+  bool tells_liveness(const Op& o) const {
+    return o.kind != OpKind::Expire && o.answered() && (o.ok || !is_client_side_error(o.error));
+  }
+
   void infer_closes() {
     const int64_t grace = (sc_.config.session_timeout_ms + sc_.config.heartbeat_period_ms) * 1000;
     auto expired_by = [](const Op* next) {
       return next->answered() && (next->error == "SessionExpired" ||
                                   (next->kind == OpKind::Close && next->ok && !next->committed()));
     };
+    // A session that recorded an event for zxid z still had its watches at z: its close came
+    // later (the close removes them first, ZooKeeper's and FaaSKeeper's alike).
+    event_lb_.assign(sessions_.size(), 0);
+    for (const WatchLine& w : watches_)
+      event_lb_[static_cast<size_t>(w.session)] =
+          std::max(event_lb_[static_cast<size_t>(w.session)], w.zxid);
+    // The highest zxid shown by the lines before each line: an expiry that began at a line
+    // commits its close after every zxid shown before it (zxids are handed out in order).
+    std::vector<std::pair<size_t, int64_t>> shown;
+    shown.reserve(watches_.size() + ops_.size());
+    for (const WatchLine& w : watches_) shown.emplace_back(w.line, w.zxid);
+    for (const Op& o : ops_) {
+      if (!o.answered()) continue;
+      if (o.committed()) shown.emplace_back(o.answer, o.zxid);
+      if (o.stat >= 0) {
+        const Stat& st = stats_[o.stat];
+        shown.emplace_back(o.answer, std::max({st.czxid, st.mzxid, st.pzxid}));
+      }
+    }
+    std::sort(shown.begin(), shown.end());
+    for (size_t k = 1; k < shown.size(); ++k)
+      shown[k].second = std::max(shown[k].second, shown[k - 1].second);
+    auto shown_before = [&](size_t line) -> int64_t {
+      auto it = std::lower_bound(shown.begin(), shown.end(), std::make_pair(line, kNone));
+      return it == shown.begin() ? 0 : std::prev(it)->second;
+    };
     for (int s : session_order_) {
       const std::vector<int>& list = ops_of(s);
-      int64_t lb = 0;
+      int64_t lb = event_lb_[static_cast<size_t>(s)];
       // A silent stop (an injected fault the history does not show) before the i-th op is
       // judged as an expire step at its time: it expired if the next op was answered so, or
       // if nothing followed for longer than the timeout. Ops invoked at the stop's very time
@@ -1099,16 +1149,17 @@ class Checker {
           const int64_t t = (*stops)[next_stop++];
           const Op* next = nullptr;
           for (size_t j = i; j < list.size() && !next; ++j)
-            if (ops_[list[j]].kind != OpKind::Expire) next = &ops_[list[j]];
+            if (tells_liveness(ops_[list[j]])) next = &ops_[list[j]];
           ExpiryCandidate c;
           c.session = s;
-          c.lb = lb;
           c.invoke = first_line_at(t);
+          c.lb = std::max(lb, shown_before(c.invoke));
           // No expiry deadline: the faults of such a run may delay the heartbeat and the
           // writer queue (a lost delete holds the queue for a visibility timeout).
           c.expire_t = kNone;
           if (!next) {
-            c.definite = last_t_ - t > grace;  // silent to the end: expired, given the time
+            c.definite =
+                last_t_ > deadline(t, grace);  // silent to the end: expired, given the time
           } else if (expired_by(next)) {
             c.definite = true;
           } else {
@@ -1137,14 +1188,14 @@ class Checker {
         if (o.kind == OpKind::Expire && o.answered()) {
           const Op* next = nullptr;
           for (size_t j = i + 1; j < list.size() && !next; ++j)
-            if (ops_[list[j]].kind != OpKind::Expire) next = &ops_[list[j]];
+            if (tells_liveness(ops_[list[j]])) next = &ops_[list[j]];
           ExpiryCandidate c;
           c.session = s;
-          c.lb = std::max(lb, o.answered_max);
+          c.lb = std::max({lb, o.answered_max, shown_before(o.invoke)});
           c.invoke = o.invoke;
           c.expire_t = line_t(o.invoke);
           if (!next) {
-            c.definite = last_t_ - c.expire_t > grace;
+            c.definite = last_t_ > deadline(c.expire_t, grace);
           } else if (expired_by(next)) {
             c.definite = true;
           } else {
@@ -1167,6 +1218,17 @@ class Checker {
       if (!decided) silent_before(list.size());
     }
 
+    if (forced_) {
+      assign_forced();
+    } else {
+      assign_from_evidence();
+    }
+    build_commits();
+  }
+
+  // The closes of expired sessions, from what the lines show: at each zxid no answer names,
+  // whose close it was; then the definite expiries nothing showed.
+  void assign_from_evidence() {
     // Replay the known writes; at each zxid no answer names, find whose close it was. (The
     // writes after the last such zxid decide nothing here, so the replay stops there.)
     ZooKeeperModel m;
@@ -1193,6 +1255,7 @@ class Checker {
       auto may_close = [&](const std::string& s) {
         const int id = sessions_.find(s);
         if (m.closed(s) || (id >= 0 && last_commit_[id] >= u)) return false;
+        if (id >= 0 && event_lb_[static_cast<size_t>(id)] >= u) return false;
         if (id < 0 || static_cast<size_t>(id) >= expiry_of.size()) return true;
         bool any = false;  // a session with expiry candidates closes only through one that fits
         for (size_t k : expiry_of[static_cast<size_t>(id)]) {
@@ -1260,6 +1323,9 @@ class Checker {
         c.invoke = cand->invoke;
         c.expire_t = cand->expire_t;
       }
+      if (getenv("FKDBG"))
+        fprintf(stderr, "infer u=%lld -> %s certain=%d\n", (long long)u, name(who).c_str(),
+                (int)c.certain);
       inferred_.push_back(c);
     }
     // A definite expiry nothing showed: at the first zxid no write uses.
@@ -1278,12 +1344,59 @@ class Checker {
       k.certain = false;
       k.invoke = c.invoke;
       k.expire_t = c.expire_t;
+      if (getenv("FKDBG"))
+        fprintf(stderr, "definite z=%lld -> %s\n", (long long)z, name(c.session).c_str());
       inferred_.push_back(k);
     }
     maybe_expired_.assign(sessions_.size(), false);
     for (const auto& c : expiry_)
       if (!c.assigned) maybe_expired_[c.session] = true;
+  }
 
+  // The closes as given (check_history's search over other explanations).
+  void assign_forced() {
+    maybe_expired_.assign(sessions_.size(), false);
+    for (auto& c : expiry_) {
+      auto it = forced_->find(name(c.session));
+      const int64_t z = it == forced_->end() ? kNone : it->second;
+      if (z == kNone) {
+        maybe_expired_[c.session] = true;
+        continue;
+      }
+      c.assigned = true;
+      Commit k;
+      k.zxid = z;
+      k.session = c.session;
+      k.close = true;
+      k.certain = false;
+      k.invoke = c.invoke;
+      k.expire_t = c.expire_t;
+      inferred_.push_back(k);
+    }
+  }
+
+ public:
+  // Where else each expiring session's close could be, for check_history's search: every zxid
+  // above the session's lower bound that no committed write uses, up to the highest zxid the
+  // history shows, then one past all of them; and no close at all if its expiry is not certain.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> close_options() const {
+    std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+    int64_t top = known_zxids_.empty() ? 0 : known_zxids_.back();
+    if (!unknown_.empty()) top = std::max(top, unknown_.rbegin()->first);
+    int64_t beyond = top;
+    for (const auto& c : expiry_) {
+      std::vector<int64_t> zs;
+      for (int64_t z = std::max<int64_t>(c.lb + 1, 1); z <= top; ++z)
+        if (!known_zxid(z)) zs.push_back(z);
+      zs.push_back(++beyond);
+      if (!c.definite) zs.push_back(kNone);
+      out.emplace_back(name(c.session), std::move(zs));
+    }
+    return out;
+  }
+
+ private:
+  void build_commits() {
     commits_.reserve(known_.size() + inferred_.size());
     for (int k : known_) {
       const Op& o = ops_[k];
@@ -1713,12 +1826,12 @@ class Checker {
     const Commit& c = commits_[ck];
     if (!c.close) return false;
     const bool after_answer = c.answer != kNoLine && o.invoke > c.answer;
-    const int64_t deadline =
+    const int64_t expiry_deadline =
         c.expire_t == kNone
             ? kInf
-            : c.expire_t +
-                  (sc_.config.session_timeout_ms + 2 * sc_.config.heartbeat_period_ms) * 1000;
-    const bool after_deadline = line_t(o.invoke) > deadline;
+            : deadline(c.expire_t,
+                       (sc_.config.session_timeout_ms + 2 * sc_.config.heartbeat_period_ms) * 1000);
+    const bool after_deadline = line_t(o.invoke) > expiry_deadline;
     const bool seen_after = o.seen >= c.zxid;
     if (!after_answer && !after_deadline && !seen_after) return false;
     const std::string why = after_answer ? "after that close was answered"
@@ -2094,7 +2207,7 @@ class Checker {
       std::string how;
       int64_t expire_deadline = kNone;
       for (const auto& c : inferred_)
-        if (c.session == s && c.expire_t != kNone) expire_deadline = c.expire_t + grace;
+        if (c.session == s && c.expire_t != kNone) expire_deadline = deadline(c.expire_t, grace);
       const int64_t cc = certain_close_[s];
       for (int k : ops_of(s)) {
         const Op& o = ops_[k];
@@ -2161,6 +2274,9 @@ class Checker {
   IdIndex by_id_;
   std::vector<std::vector<int>> session_ops_;  // session -> its invocations, in order
   const std::vector<SilentStop>& silent_stops_;
+  std::vector<FaultWindow> faults_;  // by time
+  const std::map<std::string, int64_t>* forced_;
+  std::vector<int64_t> event_lb_;             // session -> the highest zxid of its watch events
   std::vector<std::vector<int64_t>> silent_;  // session id -> silent stop times, sorted
   std::vector<int> session_order_;            // sessions by first invocation
   std::vector<bool> in_order_;                // session -> in session_order_ (parse)
@@ -2197,8 +2313,36 @@ class Checker {
 }  // namespace
 
 std::vector<Violation> check_history(const Scenario& sc, const std::vector<nlohmann::json>& history,
-                                     const std::vector<SilentStop>& silent) {
-  return Checker(sc, history, silent).run();
+                                     const std::vector<SilentStop>& silent,
+                                     const std::vector<FaultWindow>& faults) {
+  Checker first(sc, history, silent, faults);
+  std::vector<Violation> found = first.run();
+  if (found.empty()) return found;
+  // The history shows no close of an expired session; the evidence placed them. A history is
+  // valid if any placement explains it: try the others (a bounded number), and report what
+  // the evidence-based one found only if none does.
+  const auto options = first.close_options();
+  if (options.empty()) return found;
+  constexpr size_t kMaxPlacements = 512;
+  std::vector<size_t> at(options.size(), 0);
+  std::map<std::string, int64_t> forced;
+  for (size_t tried = 0; tried < kMaxPlacements;) {
+    std::set<int64_t> used;
+    bool distinct = true;
+    for (size_t i = 0; i < options.size(); ++i) {
+      const int64_t z = options[i].second[at[i]];
+      forced[options[i].first] = z;
+      if (z != kNone && !used.insert(z).second) distinct = false;
+    }
+    if (distinct) {
+      ++tried;
+      if (Checker(sc, history, silent, faults, &forced).run().empty()) return {};
+    }
+    size_t i = 0;  // the next placement, odometer order
+    while (i < options.size() && ++at[i] == options[i].second.size()) at[i++] = 0;
+    if (i == options.size()) break;
+  }
+  return found;
 }
 
 std::string violation_to_string(const Violation& v) {

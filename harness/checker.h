@@ -41,7 +41,10 @@
 //       count of the parent; names are unique and increasing per parent node.
 //   G10 every invocation is answered.
 // G7 (store agreement at quiescence) is not visible in a history: the scenario runner judges it.
-// A session silenced by an injected fault (SilentStop) is judged as an expire step then.
+// A session silenced by an injected fault (SilentStop) is judged as an expire step then. The
+// expiry deadline of G8 (expire + session timeout + 2 heartbeat periods) is stretched by the
+// injected faults in effect then (FaultWindow): a distributor that died holds every update,
+// the close of an expired session included, for a visibility timeout.
 //
 // Sessions closed by the heartbeat (an `expire` step, or a SessionExpired answer nobody
 // asked for) have no answer with a zxid: their close is inferred, from a zxid that lines show
@@ -84,8 +87,18 @@ struct SilentStop {
   int64_t t = 0;
 };
 
+// An injected fault at virtual time t (microseconds) that can hold the service up for at most
+// `bound` microseconds (a killed instance's batch waits for its visibility timeout, a stalled
+// one holds its locks past their lifetime). The time bounds of G8 stretch by the bounds of the
+// faults that are in effect while they run; nothing else is judged more leniently.
+struct FaultWindow {
+  int64_t t = 0;
+  int64_t bound = 0;
+};
+
 std::vector<Violation> check_history(const Scenario& sc, const std::vector<nlohmann::json>& history,
-                                     const std::vector<SilentStop>& silent = {});
+                                     const std::vector<SilentStop>& silent = {},
+                                     const std::vector<FaultWindow>& faults = {});
 
 // "G4 session b (ids 7) zxids 5: message" and the excerpt lines, for reports.
 std::string violation_to_string(const Violation& v);

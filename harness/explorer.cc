@@ -1,5 +1,6 @@
 #include "harness/explorer.h"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -15,12 +16,21 @@ namespace {
 // Records what the run's scheduler chose at every step.
 class Recording final : public Scheduler {
  public:
-  Recording(std::unique_ptr<Scheduler> inner, std::vector<RecordedChoice>* out)
-      : inner_(std::move(inner)), out_(out) {}
+  // `log` (optional): one line per decision, with the chosen process's name.
+  Recording(std::unique_ptr<Scheduler> inner, std::vector<RecordedChoice>* out,
+            const Executor* ex = nullptr, std::vector<std::string>* log = nullptr)
+      : inner_(std::move(inner)), out_(out), ex_(ex), log_(log) {}
   std::string name() const override { return inner_->name(); }
   size_t pick(const std::vector<ReadyEntry>& ready, Rng& rng) override {
     const size_t i = inner_->pick(ready, rng);
     out_->push_back(RecordedChoice{static_cast<uint32_t>(i), static_cast<uint32_t>(ready.size())});
+    if (log_ && ex_) {
+      char head[80];
+      std::snprintf(head, sizeof head, "%6zu  t=%lld us  %zu/%zu  ", out_->size() - 1,
+                    static_cast<long long>(ex_->now()), i, ready.size());
+      log_->push_back(std::string(head) + std::string(ex_->process_name(ready[i].pid)) + "  " +
+                      std::string(ready[i].label));
+    }
     return i;
   }
   Scheduler& inner() { return *inner_; }
@@ -28,13 +38,16 @@ class Recording final : public Scheduler {
  private:
   std::unique_ptr<Scheduler> inner_;
   std::vector<RecordedChoice>* out_;
+  const Executor* ex_;
+  std::vector<std::string>* log_;
 };
 
 using SchedulerFactory = std::function<std::unique_ptr<Scheduler>(Executor&)>;
 
 ScheduleRun execute(const Scenario& sc, uint64_t seed, const std::string& mutant,
                     SchedulerFactory make_scheduler_for,
-                    std::function<std::unique_ptr<FaultPlan>(Executor&)> make_plan) {
+                    std::function<std::unique_ptr<FaultPlan>(Executor&)> make_plan,
+                    bool log_decisions = false) {
   ScheduleRun run;
   run.seed = seed;
   std::unique_ptr<FaultPlan> plan;
@@ -46,7 +59,8 @@ ScheduleRun execute(const Scenario& sc, uint64_t seed, const std::string& mutant
   opt.setup = [&](Executor& ex, LocalService&) {
     std::unique_ptr<Scheduler> scheduler = make_scheduler_for(ex);
     replay = dynamic_cast<ReplayScheduler*>(scheduler.get());
-    ex.set_scheduler(std::make_unique<Recording>(std::move(scheduler), &run.choices));
+    ex.set_scheduler(std::make_unique<Recording>(std::move(scheduler), &run.choices, &ex,
+                                                 log_decisions ? &run.decision_log : nullptr));
     plan = make_plan(ex);
     if (plan) plan->install();
   };
@@ -57,7 +71,7 @@ ScheduleRun execute(const Scenario& sc, uint64_t seed, const std::string& mutant
   };
   run.outcome = run_scenario(sc, opt);
   run.trace_hash = run.outcome.trace_hash;
-  run.findings = judge(sc, run.outcome);
+  run.findings = judge(sc, run.outcome, run.faults);
   return run;
 }
 
@@ -68,14 +82,20 @@ uint64_t schedule_seed(uint64_t seed, uint64_t index) {
   return r.next();
 }
 
-std::vector<Finding> judge(const Scenario& sc, const RunOutcome& out) {
+std::vector<Finding> judge(const Scenario& sc, const RunOutcome& out,
+                           const std::vector<InjectedFault>& faults) {
   std::vector<Finding> f;
   for (const auto& p : out.problems) {
     const bool liveness =
         p.find("never answered") != std::string::npos || p.find("locked") != std::string::npos;
     f.push_back(Finding{liveness ? "G10" : "G7", p});
   }
-  for (const auto& v : check_history(sc, out.history, out.silent_stops))
+  std::vector<FaultWindow> windows;
+  const DeploymentConfig config = deployment_config(sc.config);
+  for (const InjectedFault& fault : faults)
+    if (const Duration bound = fault_delay_bound(fault.site, config); bound > 0)
+      windows.push_back(FaultWindow{fault.t, bound});
+  for (const auto& v : check_history(sc, out.history, out.silent_stops, windows))
     f.push_back(Finding{v.guarantee, violation_to_string(v)});
   return f;
 }
@@ -98,13 +118,15 @@ ScheduleRun run_schedule(const Scenario& sc, const ExploreConfig& cfg, uint64_t 
 }
 
 ScheduleRun replay_schedule(const Scenario& sc, const std::vector<RecordedChoice>& choices,
-                            const std::vector<InjectedFault>& faults, const std::string& mutant) {
+                            const std::vector<InjectedFault>& faults, const std::string& mutant,
+                            uint64_t seed, bool log_decisions) {
   // Synchronised with the trace: every step, also a forced one, must match its record.
   auto s = [&](Executor& ex) -> std::unique_ptr<Scheduler> {
-    return std::make_unique<ReplayScheduler>(choices, ReplayOptions{&ex.trace(), false});
+    return std::make_unique<ReplayScheduler>(choices, ReplayOptions{&ex.trace()});
   };
-  return execute(sc, 0, mutant, s,
-                 [&](Executor& ex) { return std::make_unique<FaultPlan>(ex, faults); });
+  return execute(
+      sc, seed, mutant, s, [&](Executor& ex) { return std::make_unique<FaultPlan>(ex, faults); },
+      log_decisions);
 }
 
 json trace_to_json(const Scenario& sc, const ExploreConfig& cfg, const ScheduleRun& run,
@@ -143,6 +165,7 @@ Result<LoadedTrace> load_trace(const std::string& path) {
     for (const auto& c : j.at("choices"))
       t.choices.push_back(RecordedChoice{c.at(0).get<uint32_t>(), c.at(1).get<uint32_t>()});
     t.mutant = j.value("mutant", std::string());
+    t.seed = j.value("seed", uint64_t{0});
     t.finding = Finding{j.at("violation").value("guarantee", std::string()),
                         j.at("violation").value("message", std::string())};
     return t;
@@ -175,7 +198,7 @@ ShrinkResult shrink(const Scenario& sc, const ScheduleRun& failing, const std::s
   auto attempt = [&](const std::vector<RecordedChoice>& choices,
                      const std::vector<InjectedFault>& faults) {
     ++res.candidates;
-    ScheduleRun r = replay_schedule(sc, choices, faults, mutant);
+    ScheduleRun r = replay_schedule(sc, choices, faults, mutant, failing.seed);
     if (!violates(r, guarantee)) return false;
     r.divergence.clear();
     best = std::move(r);  // its own recorded choices and faults replay strictly

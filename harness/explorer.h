@@ -48,6 +48,8 @@ struct ScheduleRun {
   std::vector<Finding> findings;
   RunOutcome outcome;
   std::string divergence;  // replays only: why the trace did not fit
+  // Replays asked for it: one line per decision (index, virtual time, process, label).
+  std::vector<std::string> decision_log;
 };
 
 uint64_t schedule_seed(uint64_t seed, uint64_t index);
@@ -56,11 +58,15 @@ ScheduleRun run_schedule(const Scenario& sc, const ExploreConfig& cfg, uint64_t 
                          const std::vector<RecordedChoice>* dfs_prefix = nullptr);
 // Replays recorded choices and faults. strict: stop trusting the trace at the first choice
 // that does not fit and report it in `divergence`; lenient (shrinking) goes on oldest-first.
+// `seed`: the recorded run's (the latency model draws from a stream seeded by it).
 ScheduleRun replay_schedule(const Scenario& sc, const std::vector<RecordedChoice>& choices,
                             const std::vector<InjectedFault>& faults,
-                            const std::string& mutant = {});
+                            const std::string& mutant = {}, uint64_t seed = 0,
+                            bool log_decisions = false);
 
-std::vector<Finding> judge(const Scenario& sc, const RunOutcome& out);
+// `faults`: the faults the run injected; they stretch G8's time bounds (checker.h FaultWindow).
+std::vector<Finding> judge(const Scenario& sc, const RunOutcome& out,
+                           const std::vector<InjectedFault>& faults = {});
 
 // A trace file: self-contained (the scenario's JSON is inside), replayable with fkemu replay.
 nlohmann::json trace_to_json(const Scenario& sc, const ExploreConfig& cfg, const ScheduleRun& run,
@@ -72,6 +78,7 @@ struct LoadedTrace {
   uint64_t trace_hash = 0;
   Finding finding;
   std::string mutant;
+  uint64_t seed = 0;
 };
 Result<LoadedTrace> load_trace(const std::string& path);
 

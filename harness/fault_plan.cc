@@ -20,6 +20,16 @@ const std::vector<FaultSiteInfo>& fault_sites() {
   return sites;
 }
 
+Duration fault_delay_bound(std::string_view site, const DeploymentConfig& c) {
+  const Duration backoff = kSecond;  // the writer's longest retry pause
+  if (site.starts_with("kill.") || site == "deliver.lost_delete")
+    return c.visibility_timeout + c.lock_lifetime + c.heartbeat_period + backoff;
+  if (site == "delay.lock_lifetime") return 8 * kSecond + c.lock_lifetime + backoff;
+  if (site == "deliver.duplicate") return c.lock_lifetime + backoff;
+  if (site == "clock.skew") return c.lock_lifetime + kSecond + backoff;
+  return 0;
+}
+
 bool is_fault_site(std::string_view name) {
   for (const auto& s : fault_sites())
     if (name == s.name) return true;
@@ -53,6 +63,7 @@ bool FaultPlan::fire(std::string_view site) {
       if (used_[i] || recorded_[i].step != step || recorded_[i].site != site) continue;
       used_[i] = true;
       injected_.push_back(recorded_[i]);
+      injected_.back().t = ex_.now();
       return true;
     }
     return false;
@@ -61,7 +72,7 @@ bool FaultPlan::fire(std::string_view site) {
   auto it = config_.fire.find(std::string(site));
   if (it == config_.fire.end() || it->second <= 0) return false;
   if (!ex_.rng().chance(it->second)) return false;
-  injected_.push_back(InjectedFault{step, std::string(site), 0});
+  injected_.push_back(InjectedFault{step, std::string(site), 0, ex_.now()});
   return true;
 }
 
@@ -101,7 +112,8 @@ void FaultPlan::install() {
 
 nlohmann::json faults_to_json(const std::vector<InjectedFault>& f) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& x : f) out.push_back({{"step", x.step}, {"site", x.site}, {"amount", x.amount}});
+  for (const auto& x : f)
+    out.push_back({{"step", x.step}, {"site", x.site}, {"amount", x.amount}, {"t", x.t}});
   return out;
 }
 
@@ -109,7 +121,7 @@ std::vector<InjectedFault> faults_from_json(const nlohmann::json& j) {
   std::vector<InjectedFault> out;
   for (const auto& x : j)
     out.push_back(InjectedFault{x.at("step").get<uint64_t>(), x.at("site").get<std::string>(),
-                                x.value("amount", int64_t{0})});
+                                x.value("amount", int64_t{0}), x.value("t", Time{0})});
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/protocol/deployment.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/fault_injector.h"
 
@@ -27,6 +28,7 @@ struct InjectedFault {
   uint64_t step = 0;
   std::string site;
   int64_t amount = 0;
+  Time t = 0;  // virtual time of the injection (reported; a replay finds it again)
   bool operator==(const InjectedFault&) const = default;
 };
 
@@ -37,6 +39,11 @@ struct FaultSiteInfo {
 };
 const std::vector<FaultSiteInfo>& fault_sites();
 bool is_fault_site(std::string_view name);
+// How long one fault of `site` can hold the service up, at most, in deployment `c`: a killed
+// instance's or an undeleted batch's messages wait for the visibility timeout (and block their
+// FIFO group meanwhile), its locks for their lifetime; a stalled instance holds its locks 8 s;
+// a skewed clock misjudges lock ages by up to 1 s. Sites that only hold a client up give 0.
+Duration fault_delay_bound(std::string_view site, const DeploymentConfig& c);
 
 struct FaultConfig {
   std::map<std::string, double> fire;  // site -> probability per opportunity

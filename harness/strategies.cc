@@ -114,7 +114,6 @@ std::string ReplayScheduler::divergence() const {
 }
 
 size_t ReplayScheduler::pick(const std::vector<ReadyEntry>& ready, Rng& rng) {
-  if (options_.draw_like_random) (void)rng.below(ready.size());
   if (divergence_) return 0;
   const auto actual = static_cast<uint32_t>(ready.size());
   size_t step;

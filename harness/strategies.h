@@ -95,9 +95,6 @@ struct ReplayOptions {
   // DfsExplorer, or RecordingScheduler under an executor that does not show forced steps), but
   // a divergence that turns a forced step into a choice is seen only at a later choice point.
   const Trace* sync = nullptr;
-  // Draws rng.below(ready.size()) at every pick, as RandomScheduler does, so that whatever else
-  // draws from the run's Rng (a latency model) sees the same stream as in the recorded run.
-  bool draw_like_random = false;
 };
 
 // Follows a recorded list of decisions; once the list ends it picks 0 (oldest first). At the

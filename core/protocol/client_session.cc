@@ -107,7 +107,22 @@ void ClientSession::fire(const std::string& id, const std::string& event, const 
                          int64_t zxid) {
   if (registrations_.erase(id) == 0) return;  // fired already: one-shot
   if (closing_ || closed_) return;
-  if (on_event_) on_event_(json{{"event", event}, {"path", path}, {"zxid", zxid}});
+  json e{{"event", event}, {"path", path}, {"zxid", zxid}};
+  if (registering_ > 0) {
+    held_events_.emplace_back(zxid, std::move(e));
+  } else if (on_event_) {
+    on_event_(e);
+  }
+}
+
+void ClientSession::end_registration() {
+  if (--registering_ > 0) return;
+  std::stable_sort(held_events_.begin(), held_events_.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<std::pair<int64_t, json>> out = std::move(held_events_);
+  held_events_.clear();
+  if (on_event_)
+    for (const auto& [zxid, e] : out) on_event_(e);
 }
 
 void ClientSession::deliver(const json& message) {
@@ -194,7 +209,10 @@ void ClientSession::fire_from_update(const std::optional<json>& record) {
       for (const auto& t : trig.at("types"))
         if (t == reg.type) ids.push_back(id);
     }
-    for (const auto& id : ids) fire(id, trig.at("event").get<std::string>(), path, zxid);
+    for (const auto& id : ids) {
+      const Registration& reg = registrations_.at(id);
+      fire(id, event_for(reg.type, reg.existed, reg.zxid, trig), path, zxid);
+    }
   }
 }
 
@@ -362,6 +380,7 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
   Status live = co_await reconnect_if_needed();
   if (closed_ || !live.is_ok()) co_return co_await finish(failed(Code::SessionExpired));
   const std::string_view which(op);
+  if (watch) begin_registration();
   std::optional<json> record = co_await read_record(path);
   const bool exists = is_node(record);
 
@@ -381,11 +400,12 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     KvWrite& w = ws[0];
     w.table = kWatchesTable;
     w.key = watch_key(path, reg.type);
-    w.updates = {
-        Update::append(
-            "regs",
-            json::array({json{{"id", id}, {"session", name_}, {"zxid", reg.zxid}, {"op", op}}})),
-        Update::add("ver", 1)};
+    w.updates = {Update::append("regs", json::array({json{{"id", id},
+                                                          {"session", name_},
+                                                          {"zxid", reg.zxid},
+                                                          {"op", op},
+                                                          {"existed", exists}}})),
+                 Update::add("ver", 1)};
     // The session remembers where it registered, so that its close can remove them.
     ws[1].table = kSessionsTable;
     ws[1].key = name_;
@@ -396,11 +416,14 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     // Read again: a change between the first read and the registration fires the watch now.
     auto again = co_await d_.ex.call("user.get", "client.read_again", d_.user.data_bytes(path),
                                      [&] { return d_.user.get(path); });
+    // Having seen this record, later reads must not see the update's other records older.
+    note_update_paths(path, again);
     // Events owed for earlier updates come first: events arrive in zxid order.
     if (again) co_await wait_for_epoch(again->value("epoch", json()));
     fire_from_update(again);
     fire_local(path, again);
   }
+  if (watch) end_registration();
 
   OpResult r;
   if (!exists) {

@@ -111,6 +111,11 @@ class ClientSession {
   // Fires this session's watches that the update which last wrote `record` triggered.
   void fire_from_update(const std::optional<nlohmann::json>& record);
   void fire(const std::string& id, const std::string& event, const std::string& path, int64_t zxid);
+  // Events go to the listener in zxid order. A read that registers a watch may fire it itself
+  // for a change older than events that arrive meanwhile: events are held while such a read
+  // runs and released, sorted by zxid, when the last one ends (before its answer).
+  void begin_registration() { ++registering_; }
+  void end_registration();
   Task<Status> reconnect_if_needed();
   void receive(const nlohmann::json& message);
   Task<void> reconnect_after(Duration gone);
@@ -128,8 +133,10 @@ class ClientSession {
   std::vector<Time> stopped_answering_;
   int64_t last_event_zxid_ = 0;
   uint64_t next_reg_ = 1;
-  std::map<std::string, Registration> registrations_;  // id -> not yet fired
-  std::map<std::string, int64_t> catch_up_;            // path -> zxid its record must reach
+  std::map<std::string, Registration> registrations_;            // id -> not yet fired
+  int registering_ = 0;                                          // watch reads under way
+  std::vector<std::pair<int64_t, nlohmann::json>> held_events_;  // (zxid, event) meanwhile
+  std::map<std::string, int64_t> catch_up_;  // path -> zxid its record must reach
   std::function<void(const nlohmann::json&)> on_event_;
   std::function<Time()> last_seen_source_;
   Event notified_;

@@ -61,8 +61,19 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     w.key = "distributor";
     w.conditions.push_back(Condition::absent_or_lt("last_zxid", zxid));  // never backwards
     w.updates = {Update::set("last_zxid", zxid), Update::set("last_answer", nullptr)};
-    co_await ex.call("kv.write", "distributor.record_progress", 0,
-                     [&] { return d_.system.write(w); });
+    auto r = co_await ex.call("kv.write", "distributor.record_progress", 0,
+                              [&] { return d_.system.write(w); });
+    if (!r.ok) {
+      // Another instance with the same update (a duplicate delivery) committed and finished
+      // it meanwhile: it may have died before it answered, so answer again.
+      auto now_progress = co_await ex.call("kv.get", "distributor.read_progress", 0, [&] {
+        return d_.system.get(kProgressTable, "distributor");
+      });
+      if (now_progress && now_progress->value("last_zxid", int64_t{0}) == zxid) {
+        const json answer = now_progress->value("last_answer", json());
+        if (answer.is_object()) co_await send(answer);
+      }
+    }
     co_return;
   }
 
@@ -71,7 +82,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   // A closing session's registrations go first: it gets no events, not even for the deletion
   //    of its own ephemerals (as in ZooKeeper), and can receive nothing more.
   if (upd.at("op") == "close") co_await remove_registrations(session);
-  const json triggers = triggers_for(upd);
+  const json triggers = triggers_for(upd, zxid);
   // The watch query: the registrations this update fires, per session in trigger order. The
   // watch function notifies exactly these (a close processed after this update can no longer
   // take away an event the update owes).
@@ -106,21 +117,19 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     co_return r.new_item ? r.new_item->value("sessions", json::array()) : json::array();
   };
   co_await query_watches("distributor.watch_query");
-  json notify_sessions = json::array();
-  if (!fires.owed.empty()) {
-    notify_sessions = co_await add_to_epoch(fires.owed);
-  } else if (message.receive_count > 1) {
-    // An earlier attempt may have named sessions (in records it wrote) whose registrations an
-    // earlier update has fired since: they must still get this update's message.
-    auto earlier = co_await ex.call("kv.get", "distributor.epoch_read", 0,
-                                    [&] { return d_.system.get(kEpochTable, epoch_key(zxid)); });
-    if (earlier) notify_sessions = earlier->value("sessions", json::array());
-  }
+  if (!fires.owed.empty()) (void)co_await add_to_epoch(fires.owed);
   auto in_flight = co_await ex.call("kv.scan", "distributor.epoch_scan", 0,
                                     [&] { return d_.system.scan(kEpochTable); });
   json epoch = json::array();
-  for (const auto& [key, item] : in_flight)
+  // Every session the epoch names for this update gets its message, whoever named it: another
+  // instance with the same update (a duplicate delivery, or one that died after it wrote the
+  // epoch and its records) may have found registrations that an earlier update has fired
+  // since, and the records it wrote hold those sessions' reads until the message arrives.
+  json notify_sessions = json::array();
+  for (const auto& [key, item] : in_flight) {
     epoch.push_back({{"z", item.at("zxid")}, {"s", item.value("sessions", json::array())}});
+    if (key == epoch_key(zxid)) notify_sessions = item.value("sessions", json::array());
+  }
 
   if (FKEMU_MUTANT(d_.config, "distributor.answer_before_write")) {
     json early{{"type", "result"},
@@ -191,8 +200,10 @@ Task<void> Distributor::handle(ReceivedMessage message) {
              {"owed", notify_sessions},
              {"events", fires.events_json()},
              {"fired", fires.fired_json()}};
-    const std::string dedup =
-        "w:" + std::to_string(zxid) + ":" + std::to_string(message.receive_count);
+    // One deduplication id per instance: another instance with the same update (a duplicate
+    // delivery, a redelivery) may have found other registrations, and its message must not be
+    // taken for a retry of this one's. Clients drop the events they already had.
+    const std::string dedup = "w:" + std::to_string(zxid) + ":" + std::to_string(ex.current());
     co_await ex.call("queue.send", "distributor.watch_dispatch", 0, [&] {
       return d_.watch_queue.send("watches", dedup, std::move(msg), SendMeta{ex.call_began(), 0});
     });

@@ -1,5 +1,8 @@
 #include "core/protocol/heartbeat.h"
 
+#include <utility>
+#include <vector>
+
 namespace fkemu {
 
 using json = nlohmann::json;
@@ -8,24 +11,35 @@ Task<void> HeartbeatFunction::tick() {
   Executor& ex = d_.ex;
   auto sessions = co_await ex.call("kv.scan", "heartbeat.scan", 0,
                                    [&] { return d_.system.scan(kSessionsTable); });
+  // Sessions that have not answered for longer than their timeout, with the last_seen read.
+  std::vector<std::pair<std::string, Time>> overdue;
   for (const auto& entry : sessions) {
     const std::string& name = entry.first;  // (not a structured binding: lambdas capture it)
     const json& item = entry.second;
     if (!item.value("alive", false)) continue;
     const Time last_seen = item.value("last_seen", Time{0});
     const Duration timeout = item.value("timeout_ms", int64_t{0}) * kMillisecond;
-    if (ex.now() - last_seen > timeout) {
-      json close{{"op", "close"}, {"session", name}, {"req", -1}, {"last_seen", last_seen}};
-      const std::string group = d_.config.writer_group_per_session ? name : std::string("writes");
-      const std::string dedup = "expire:" + name + ":" + std::to_string(last_seen);
-      co_await ex.call("queue.send", "heartbeat.expire", 0, [&] {
-        return d_.writer_queue.send(group, dedup, std::move(close), SendMeta{ex.call_began(), 0});
-      });
-    } else {
-      json ping{{"type", "ping"}, {"t", ex.now()}};
-      co_await ex.call("channel.send", "heartbeat.ping", 0,
-                       [&] { d_.channel.send(name, std::move(ping)); });
-    }
+    if (ex.now() - last_seen > timeout) overdue.emplace_back(name, last_seen);
+    json ping{{"type", "ping"}, {"t", ex.now()}};
+    co_await ex.call("channel.send", "heartbeat.ping", 0,
+                     [&] { d_.channel.send(name, std::move(ping)); });
+  }
+  if (overdue.empty()) co_return;
+  // A session is expired only for a ping it did not answer: one overdue because pings were
+  // not sent (an instance died before it got to it) answers this one and lives on.
+  co_await ex.sleep(d_.config.heartbeat_period / 2, "heartbeat.confirm");
+  for (const auto& [name_read, last_seen] : overdue) {
+    const std::string name = name_read;  // (lambdas capture it)
+    auto item = co_await ex.call("kv.get", "heartbeat.confirm", 0,
+                                 [&] { return d_.system.get(kSessionsTable, name); });
+    if (!item || !item->value("alive", false) || item->value("last_seen", Time{0}) != last_seen)
+      continue;
+    json close{{"op", "close"}, {"session", name}, {"req", -1}, {"last_seen", last_seen}};
+    const std::string group = d_.config.writer_group_per_session ? name : std::string("writes");
+    const std::string dedup = "expire:" + name + ":" + std::to_string(last_seen);
+    co_await ex.call("queue.send", "heartbeat.expire", 0, [&] {
+      return d_.writer_queue.send(group, dedup, std::move(close), SendMeta{ex.call_began(), 0});
+    });
   }
 }
 

@@ -1,9 +1,11 @@
 // Heartbeat: the periodic function that keeps sessions alive or expires them.
 //
-// Every heartbeat period an instance scans the live sessions: a session that has not answered
-// (its last_seen is older than its timeout) is expired by a close-session request through the
-// writer queue, like any write, so its ephemeral nodes are deleted in zxid order and their
-// watches fire; every other session is pinged, and its client answers by refreshing last_seen.
+// Every heartbeat period an instance scans the live sessions and pings each; its client answers
+// by refreshing last_seen. A session that has not answered for longer than its timeout is
+// expired if it does not answer this ping either (within half a period): then a close-session
+// request goes through the writer queue, like any write, so its ephemeral nodes are deleted in
+// zxid order and their watches fire. Asking first means that pings an instance never sent
+// (it died) do not expire a live session.
 // The expiry request has req = -1 (a system request) and the deduplication id
 // "expire:<session>:<last_seen>", so several instances expiring the same session send it once.
 #pragma once

@@ -14,24 +14,49 @@ std::string watch_key(const std::string& path, const std::string& type) {
   return path + "\n" + type;
 }
 
-json triggers_for(const json& update) {
+json triggers_for(const json& update, int64_t zxid) {
+  // The czxid of each node an update leaves in place (a parent's comes with its change).
+  std::map<std::string, int64_t> czxid;
+  for (const json& ch : update.at("changes")) {
+    const std::string& kind = ch.at("kind").get_ref<const std::string&>();
+    const std::string& path = ch.at("path").get_ref<const std::string&>();
+    if (kind == "create") {
+      czxid[path] = zxid;
+    } else if (kind == "set" || kind == "parent") {
+      czxid[path] = ch.at("node").at("stat").value("czxid", int64_t{0});
+    }
+  }
+  auto with_czxid = [&](json trig) {
+    auto it = czxid.find(trig.at("path").get<std::string>());
+    if (it != czxid.end()) trig["czxid"] = it->second;
+    return trig;
+  };
   json out = json::array();
   for (const json& ch : update.at("changes")) {
     const std::string path = ch.at("path").get<std::string>();
     const std::string& kind = ch.at("kind").get_ref<const std::string&>();
     if (kind == "create") {
-      out.push_back({{"path", path}, {"types", {"data"}}, {"event", "NodeCreated"}});
-      out.push_back(
-          {{"path", parent_path(path)}, {"types", {"child"}}, {"event", "NodeChildrenChanged"}});
+      out.push_back(with_czxid({{"path", path}, {"types", {"data"}}, {"event", "NodeCreated"}}));
+      out.push_back(with_czxid(
+          {{"path", parent_path(path)}, {"types", {"child"}}, {"event", "NodeChildrenChanged"}}));
     } else if (kind == "delete") {
       out.push_back({{"path", path}, {"types", {"data", "child"}}, {"event", "NodeDeleted"}});
-      out.push_back(
-          {{"path", parent_path(path)}, {"types", {"child"}}, {"event", "NodeChildrenChanged"}});
+      out.push_back(with_czxid(
+          {{"path", parent_path(path)}, {"types", {"child"}}, {"event", "NodeChildrenChanged"}}));
     } else if (kind == "set") {
-      out.push_back({{"path", path}, {"types", {"data"}}, {"event", "NodeDataChanged"}});
+      out.push_back(
+          with_czxid({{"path", path}, {"types", {"data"}}, {"event", "NodeDataChanged"}}));
     }
   }
   return out;
+}
+
+std::string event_for(const std::string& reg_type, bool existed, int64_t reg_zxid,
+                      const json& trigger) {
+  const std::string& event = trigger.at("event").get_ref<const std::string&>();
+  if (reg_type == "data" && !existed) return "NodeCreated";
+  if (event == "NodeCreated" || trigger.value("czxid", int64_t{0}) > reg_zxid) return "NodeDeleted";
+  return event;
 }
 
 void WatchQuery::add(const std::string& key, const json& reg, const json& trig, bool before) {
@@ -41,7 +66,11 @@ void WatchQuery::add(const std::string& key, const json& reg, const json& trig, 
   if (before) owed.insert(session);
   json& list = events[session];
   if (list.is_null()) list = json::array();
-  list.push_back({{"id", id}, {"event", trig.at("event")}, {"path", trig.at("path")}});
+  const std::string type = key.substr(key.rfind('\n') + 1);
+  list.push_back(
+      {{"id", id},
+       {"event", event_for(type, reg.value("existed", true), reg.at("zxid").get<int64_t>(), trig)},
+       {"path", trig.at("path")}});
 }
 
 json WatchQuery::events_json() const {

@@ -2,7 +2,7 @@
 //
 // A registration lives in the system store, table "watches", key "<path>\n<type>" where type
 // is "data" (get_data and exists watches) or "child" (get_children watches):
-//   {regs: [{id, session, zxid, op}], ver}
+//   {regs: [{id, session, zxid, op, existed}], ver}
 // `zxid` is the version the client read when it registered (mzxid for data watches, pzxid for
 // child watches, the deletion zxid of a tombstone or 0 for a node that never existed). An
 // update with zxid Z fires exactly the registrations with zxid < Z: the ones set on data older
@@ -40,8 +40,20 @@ namespace fkemu {
 std::string watch_key(const std::string& path, const std::string& type);
 
 // The triggers of an update, in the order ZooKeeper fires them:
-// [{path, types: ["data"] | ["data","child"] | ["child"], event}].
-nlohmann::json triggers_for(const nlohmann::json& update);
+// [{path, types: ["data"] | ["data","child"] | ["child"], event, czxid}], where czxid is the
+// czxid of the node at `path` after the update (absent for a deletion).
+nlohmann::json triggers_for(const nlohmann::json& update, int64_t zxid);
+
+// The event a registration fires when update `trigger` (one of triggers_for's) is the first
+// change it learns of. The registration was set on the version the client read (`reg_zxid`;
+// `existed`: whether the node existed then), and the first change after that version may be
+// an earlier update whose watch look the registration missed: ZooKeeper fires the event of
+// that first change. An exists watch on a missing node can only have been fired first by a
+// create (NodeCreated); a watch on a node that has been created again since (its czxid is
+// newer than the version read, or the trigger is a create) was fired first by its deletion
+// (NodeDeleted); otherwise the trigger's own event.
+std::string event_for(const std::string& reg_type, bool existed, int64_t reg_zxid,
+                      const nlohmann::json& trigger);
 
 // Removes the registrations of watch key `key` for which `drop` is true, with a conditional
 // write on the list's version (retried when somebody changed the list meanwhile).

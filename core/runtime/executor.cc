@@ -12,6 +12,7 @@ std::unique_ptr<Scheduler> make_scheduler(std::string_view name) {
 
 Executor::Executor(uint64_t seed, std::unique_ptr<Scheduler> scheduler)
     : rng_(seed),
+      latency_rng_(seed ^ 0x1a7e3c5d9b2f4e61ULL),
       scheduler_(scheduler ? std::move(scheduler) : std::make_unique<OldestFirstScheduler>()),
       latency_(std::make_shared<ZeroLatency>()) {}
 

@@ -62,6 +62,9 @@ class Executor final : public Clock {
     return faults_ ? faults_->amount(site, bound) : 0;
   }
   Rng& rng() { return rng_; }
+  // The latency model's own stream, seeded from the run's seed: a replay, whose scheduler and
+  // fault plan draw nothing, still draws the same latencies for the same decisions.
+  Rng& latency_rng() { return latency_rng_; }
   Trace& trace() { return trace_; }
   Scheduler& scheduler() { return *scheduler_; }
   void set_scheduler(std::unique_ptr<Scheduler> s) { scheduler_ = std::move(s); }
@@ -161,7 +164,7 @@ class Executor final : public Clock {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
       began = ex->now_;
-      ex->add_timer(h, ex->latency_->delay(step, bytes, ex->rng_), true, kind);
+      ex->add_timer(h, ex->latency_->delay(step, bytes, ex->latency_rng_), true, kind);
     }
     decltype(auto) await_resume() {
       ex->call_began_ = began;
@@ -207,6 +210,7 @@ class Executor final : public Clock {
   Time now_ = 0;
   Time call_began_ = 0;
   Rng rng_;
+  Rng latency_rng_;
   std::unique_ptr<Scheduler> scheduler_;
   std::shared_ptr<LatencyModel> latency_;
   Trace trace_;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/protocol/mutants.h"
+#include "harness/workload_generator.h"
 
 namespace fkemu::cli {
 
@@ -28,6 +29,7 @@ struct Violation {
   ScheduleRun run;
   Finding finding;
   std::string trace_file;
+  std::string scenario_file;
   std::string shrunk_file;
   ShrinkResult shrunk;
   bool shrunk_ok = false;
@@ -57,9 +59,14 @@ bool write_json(const std::string& path, const json& j) {
   return static_cast<bool>(out);
 }
 
-// Loads every scenario of the inputs (files or directories); false (the problem printed) if
-// one cannot be read.
-bool load_all(const std::vector<std::string>& inputs, std::vector<Scenario>* out) {
+// Loads every scenario of the inputs (files or directories), then draws `generate` more from
+// `seed`; false (the problem printed) if one cannot be read or there are none.
+bool load_all(const std::vector<std::string>& inputs, uint64_t generate, uint64_t seed,
+              std::vector<Scenario>* out) {
+  if (inputs.empty() && generate == 0) {
+    std::cerr << "fkemu: give scenario files or directories, or --generate N\n";
+    return false;
+  }
   for (const auto& in : inputs) {
     auto files = scenario_files(in);
     if (!files.is_ok()) {
@@ -75,6 +82,7 @@ bool load_all(const std::vector<std::string>& inputs, std::vector<Scenario>* out
       out->push_back(std::move(*sc));
     }
   }
+  for (auto& sc : generate_scenarios(seed, generate)) out->push_back(std::move(sc));
   return true;
 }
 
@@ -92,7 +100,7 @@ int explore(const ExploreArgs& a) {
     return 2;
   }
   std::vector<Scenario> scenarios;
-  if (!load_all(a.inputs, &scenarios)) return 2;
+  if (!load_all(a.inputs, a.generate, a.seed, &scenarios)) return 2;
   std::filesystem::create_directories(a.trace_dir);
 
   const auto start = Clock::now();
@@ -111,7 +119,7 @@ int explore(const ExploreArgs& a) {
     if (run.findings.empty()) return;
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& f : run.findings) ++per_guarantee[f.guarantee];
-    violations.push_back(Violation{si, index, run, run.findings.front(), {}, {}, {}, false});
+    violations.push_back(Violation{si, index, run, run.findings.front(), {}, {}, {}, {}, false});
     if (!a.all) stop = true;
   };
   auto one = [&](uint64_t index) {
@@ -196,6 +204,10 @@ int explore(const ExploreArgs& a) {
                              std::to_string(v.run.seed);
     v.trace_file = base + ".trace.json";
     write_json(v.trace_file, trace_to_json(sc, a.config, v.run, v.finding));
+    // The scenario beside its trace, as a file `fkemu run` and `explore` take (a generated one
+    // exists nowhere else).
+    v.scenario_file = base + ".scenario.json";
+    write_json(v.scenario_file, sc.source);
     if (v.finding.guarantee != "determinism") {
       v.shrunk = shrink(sc, v.run, v.finding.guarantee, a.config.mutant);
       v.shrunk_file = base + ".shrunk.trace.json";
@@ -217,6 +229,7 @@ int explore(const ExploreArgs& a) {
              {"strategy", a.config.strategy},
              {"shard", a.shard},
              {"scenarios", scenarios.size()},
+             {"generated", a.generate},
              {"faults_injected", faults_injected.load()},
              {"per_guarantee", per_guarantee},
              {"violations", json::array()}};
@@ -225,7 +238,8 @@ int explore(const ExploreArgs& a) {
              {"message", v.finding.message},
              {"scenario", scenarios[v.scenario].name},
              {"seed", v.run.seed},
-             {"trace", v.trace_file}};
+             {"trace", v.trace_file},
+             {"scenario_file", v.scenario_file}};
       if (v.shrunk_ok)
         j["shrunk"] = {{"trace", v.shrunk_file},
                        {"choices_before", v.shrunk.choices_before},
@@ -261,10 +275,10 @@ int explore(const ExploreArgs& a) {
       std::printf("  determinism: %llu schedules gave different trace hashes\n",
                   static_cast<unsigned long long>(nondeterministic));
     for (const auto& v : violations) {
-      std::printf("\nviolation of %s in %s (seed %llu): %s\n  trace: %s\n",
+      std::printf("\nviolation of %s in %s (seed %llu): %s\n  trace: %s\n  scenario: %s\n",
                   v.finding.guarantee.c_str(), scenarios[v.scenario].name.c_str(),
                   static_cast<unsigned long long>(v.run.seed), v.finding.message.c_str(),
-                  v.trace_file.c_str());
+                  v.trace_file.c_str(), v.scenario_file.c_str());
       if (v.shrunk_ok)
         std::printf(
             "  shrunk: %s\n    scheduling choices off the default %zu -> %zu, faults %zu -> %zu, "
@@ -284,7 +298,7 @@ int mutants(const MutantsArgs& a) {
   return 2;
 #else
   std::vector<Scenario> scenarios;
-  if (!load_all(a.inputs, &scenarios)) return 2;
+  if (!load_all(a.inputs, a.generate, a.seed, &scenarios)) return 2;
   std::filesystem::create_directories(a.trace_dir);
   json report = json::array();
   auto explore_one = [&](const std::string& mutant, json& entry) -> uint64_t {
@@ -368,13 +382,14 @@ int mutants(const MutantsArgs& a) {
 #endif
 }
 
-int replay(const std::string& path, bool show_history) {
+int replay(const std::string& path, bool show_history, bool show_decisions) {
   auto t = load_trace(path);
   if (!t.is_ok()) {
     std::cerr << "fkemu replay: " << t.status().message() << "\n";
     return 2;
   }
-  ScheduleRun run = replay_schedule(t->scenario, t->choices, t->faults, t->mutant);
+  ScheduleRun run =
+      replay_schedule(t->scenario, t->choices, t->faults, t->mutant, t->seed, show_decisions);
   if (!run.divergence.empty() || run.trace_hash != t->trace_hash) {
     std::cerr << "fkemu replay: " << path << " does not replay on this build: "
               << (run.divergence.empty()
@@ -384,6 +399,7 @@ int replay(const std::string& path, bool show_history) {
               << "\n";
     return 2;
   }
+  for (const auto& d : run.decision_log) std::printf("%s\n", d.c_str());
   if (show_history) std::fputs(history_to_jsonl(run.outcome.history).c_str(), stdout);
   for (const auto& f : run.faults)
     std::printf("injected fault: %s at decision %llu (amount %lld)\n", f.site.c_str(),

@@ -11,6 +11,7 @@ namespace fkemu::cli {
 
 struct ExploreArgs {
   std::vector<std::string> inputs;
+  uint64_t generate = 0;  // scenarios drawn from --seed by the workload generator
   ExploreConfig config;
   uint64_t schedules = 1000;
   double time_limit = 0;  // seconds; 0 = no limit
@@ -28,6 +29,7 @@ int explore(const ExploreArgs& a);
 
 struct MutantsArgs {
   std::vector<std::string> inputs;
+  uint64_t generate = 0;      // scenarios drawn from --seed by the workload generator
   uint64_t schedules = 3000;  // per mutant, at most
   uint64_t seed = 1;
   bool json = false;
@@ -35,6 +37,6 @@ struct MutantsArgs {
 };
 // Explores every protocol mutant with all fault sites on; reports which were caught.
 int mutants(const MutantsArgs& a);
-int replay(const std::string& trace_path, bool show_history);
+int replay(const std::string& trace_path, bool show_history, bool show_decisions = false);
 
 }  // namespace fkemu::cli
