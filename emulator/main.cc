@@ -18,18 +18,13 @@
 #include <vector>
 
 #include "emulator/cli/bench_command.h"
+#include "emulator/cli/diff_zk_command.h"
 #include "emulator/cli/explore_command.h"
 #include "emulator/server/server.h"
 #include "emulator/shell/shell.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
 #include "harness/workload_generator.h"
-
-#ifdef FKEMU_HAVE_ZOOKEEPER
-#include "harness/history_diff.h"
-#include "harness/zookeeper_runner.h"
-#include "harness/zookeeper_server.h"
-#endif
 
 namespace {
 
@@ -148,57 +143,6 @@ int cmd_generate(uint64_t seed, uint64_t count, bool comparable, const std::stri
   return kExitOk;
 }
 
-#ifdef FKEMU_HAVE_ZOOKEEPER
-int cmd_diff_zk(const std::vector<std::string>& inputs, uint64_t seed, bool show) {
-  std::vector<std::string> files;
-  if (!collect(inputs, files)) return kExitUsage;
-  int same = 0, different = 0, skipped = 0;
-  for (const auto& f : files) {
-    auto sc = load_scenario(f);
-    if (!sc.is_ok()) {
-      std::cerr << "fkemu: " << sc.status().message() << "\n";
-      return kExitUsage;
-    }
-    std::string why;
-    if (!zkref::scenario_comparable_with_zookeeper(sc->source, &why)) {
-      std::printf("  %-32s skipped: %s\n", sc->name.c_str(), why.c_str());
-      ++skipped;
-      continue;
-    }
-    // A fresh server per scenario: sequence counters and cversions must not leak between them.
-    std::string error;
-    auto server = zkref::ZooKeeperServer::start(&error);
-    if (!server) {
-      std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << error << "\n";
-      return kExitUsage;
-    }
-    auto zk = zkref::run_scenario_on_zookeeper(sc->source, server->host_port());
-    RunOptions opt;
-    opt.seed = seed;
-    auto ours = run_scenario(*sc, opt);
-    std::vector<std::string> diffs;
-    if (!zk.ok) diffs.push_back("ZooKeeper run failed: " + zk.error);
-    for (auto& d : zkref::diff_histories(zk.history, ours.history)) diffs.push_back(std::move(d));
-    if (diffs.empty()) {
-      ++same;
-      std::printf("  %-32s identical (%zu events)\n", sc->name.c_str(), ours.history.size());
-    } else {
-      ++different;
-      std::printf("  %-32s %zu difference%s\n", sc->name.c_str(), diffs.size(),
-                  diffs.size() == 1 ? "" : "s");
-      for (const auto& d : diffs) std::printf("      %s\n", d.c_str());
-      if (show) {
-        std::printf("    zookeeper:\n%s    fkemu:\n%s", history_to_jsonl(zk.history).c_str(),
-                    history_to_jsonl(ours.history).c_str());
-      }
-    }
-  }
-  std::printf("\ndiff-zk: %d identical, %d different, %d not comparable\n", same, different,
-              skipped);
-  return different ? kExitFailed : kExitOk;
-}
-#endif
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -222,15 +166,19 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--verbose,-v", run.verbose, "Print every history");
 
 #ifdef FKEMU_HAVE_ZOOKEEPER
-  std::vector<std::string> zk_inputs;
-  uint64_t zk_seed = 1;
-  bool zk_show = false;
+  cli::DiffZkArgs dz;
   auto* zk_cmd = app.add_subcommand("diff-zk",
-                                    "Run sequential scenarios on fkemu and on a real Apache "
-                                    "ZooKeeper started on loopback; compare");
-  zk_cmd->add_option("scenarios", zk_inputs, "Scenario files or directories")->required();
-  zk_cmd->add_option("--seed", zk_seed, "Seed of fkemu's run")->capture_default_str();
-  zk_cmd->add_flag("--show", zk_show, "Print both histories of a scenario that differs");
+                                    "Run sequential scenarios on fkemu, on the checker's ZooKeeper "
+                                    "model and on a real Apache ZooKeeper on loopback; compare");
+  zk_cmd->add_option("scenarios", dz.inputs, "Scenario files or directories");
+  zk_cmd->add_option("--generate", dz.generate,
+                     "Also compare N scenarios drawn from --seed by the workload generator");
+  zk_cmd->add_option("--seed", dz.seed, "Seed of the generator and of fkemu's runs")
+      ->capture_default_str();
+  zk_cmd->add_flag("--show", dz.show, "Print the histories of a scenario that differs");
+  zk_cmd->add_flag("--json", dz.json, "Print the results as one JSON object");
+  zk_cmd->add_option("--out", dz.out_dir, "Where shrunk scenarios that differ are written")
+      ->capture_default_str();
 #endif
 
   cli::ExploreArgs ex;
@@ -445,7 +393,7 @@ int main(int argc, char** argv) {
     if (sh_cmd->parsed())
       return run_shell(shell_url, std::cin, std::cout, std::cerr, ::isatty(STDIN_FILENO) != 0);
 #ifdef FKEMU_HAVE_ZOOKEEPER
-    if (zk_cmd->parsed()) return cmd_diff_zk(zk_inputs, zk_seed, zk_show);
+    if (zk_cmd->parsed()) return cli::diff_zk(dz);
 #endif
   } catch (const std::exception& e) {
     std::cerr << "fkemu: internal error: " << e.what() << "\n";

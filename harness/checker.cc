@@ -625,6 +625,15 @@ class Checker {
               [](const FaultWindow& x, const FaultWindow& y) { return x.t < y.t; });
   }
 
+  // How long after a session stops answering its expiry shows, at most, without faults: the
+  // timeout, then up to a heartbeat period until a tick finds it overdue and half a period
+  // for the ping it does not answer; another half period for the close to commit (and, under
+  // the aws-2024 latency model, a second for the writer and distributor steps it takes).
+  int64_t expiry_span() const {
+    const int64_t processing = sc_.config.latency_model == "zero" ? 0 : 1000;
+    return (sc_.config.session_timeout_ms + 2 * sc_.config.heartbeat_period_ms + processing) * 1000;
+  }
+
   // The time by which something due `span` after `from` has happened: later by the bound of
   // every injected fault in effect in between (one that began before and may still hold the
   // service up, or one that began before the deadline it stretches).
@@ -1102,7 +1111,7 @@ class Checker {
   }
 
   void infer_closes() {
-    const int64_t grace = (sc_.config.session_timeout_ms + sc_.config.heartbeat_period_ms) * 1000;
+    const int64_t grace = expiry_span();
     auto expired_by = [](const Op* next) {
       return next->answered() && (next->error == "SessionExpired" ||
                                   (next->kind == OpKind::Close && next->ok && !next->committed()));
@@ -1827,10 +1836,7 @@ class Checker {
     if (!c.close) return false;
     const bool after_answer = c.answer != kNoLine && o.invoke > c.answer;
     const int64_t expiry_deadline =
-        c.expire_t == kNone
-            ? kInf
-            : deadline(c.expire_t,
-                       (sc_.config.session_timeout_ms + 2 * sc_.config.heartbeat_period_ms) * 1000);
+        c.expire_t == kNone ? kInf : deadline(c.expire_t, expiry_span());
     const bool after_deadline = line_t(o.invoke) > expiry_deadline;
     const bool seen_after = o.seen >= c.zxid;
     if (!after_answer && !after_deadline && !seen_after) return false;
@@ -2080,14 +2086,17 @@ class Checker {
       if (r.matched_candidate >= 0) {
         z = fires[r.matched_candidate].zxid;
       } else {
+        // No event line: the read may have been at any of its candidate states, and the one
+        // whose change comes last is the explanation that asks least of the session (an
+        // exists answered null may have seen the node before its create or after its delete).
         bool all = !fires.empty();
-        int64_t zmin = kInf;
+        int64_t zlast = kNone;
         for (const Fire& f : fires) {
           all = all && f.fired;
-          if (f.fired) zmin = std::min(zmin, f.zxid);
+          if (f.fired) zlast = std::max(zlast, f.zxid);
         }
         if (!all) continue;
-        z = zmin;
+        z = zlast;
       }
       const std::vector<int>& list = ops_of(o.session);
       const size_t j = reflect[o.session].find(o.seq + 1, z);
@@ -2199,8 +2208,7 @@ class Checker {
   // ---- G8: what a closed or expired session is answered -----------------------------------
 
   void judge_sessions() {
-    const int64_t grace =
-        (sc_.config.session_timeout_ms + 2 * sc_.config.heartbeat_period_ms) * 1000;
+    const int64_t grace = expiry_span();
     for (int s : session_order_) {
       const std::string& session = name(s);
       size_t since = kNoLine;  // the line from which the session is over

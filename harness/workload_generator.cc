@@ -383,8 +383,10 @@ class Generator {
   void watch_then_change() {
     const bool missing = rng_.chance(0.5);
     const std::string x = path(missing ? 0 : 1);
-    const std::string parent =
+    // (An invalid path's "parent" is one of the tree's: the root is not comparable.)
+    std::string parent =
         x == "/" || !validate_client_path(x).is_ok() ? std::string("/") : parent_path(x);
+    if (parent == "/" && o_.comparable) parent = pick(parents_);
     const size_t watchers = 1 + rng_.below(2);
     std::vector<std::string> who;
     for (size_t i = 0; i < watchers; ++i) {

@@ -18,9 +18,10 @@
 // build and platform (only Rng draws, no unordered containers).
 //
 // Comparable scenarios (GeneratorOptions::comparable) are the ones `diff-zk --generate` runs on
-// a real ZooKeeper: sequential mode, no `expire`, data under ZooKeeper's request limit, and no
-// operation on "/" itself, on /zookeeper or directly under "/" with the sequential flag: each
-// runs in a fresh chroot of one server, whose "/" is an ordinary node.
+// a real ZooKeeper: sequential mode, no `expire` or `wait_ms`, data under ZooKeeper's request
+// limit, and no operation on "/" itself or on /zookeeper, nor sequential creates right under
+// "/": they all run on one server whose tree is cleared in between, and the root's counters
+// are what a cleared server keeps.
 //
 // Thread-safety: pure functions of their arguments.
 #pragma once

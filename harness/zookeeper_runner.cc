@@ -14,6 +14,8 @@
 #include <set>
 #include <thread>
 
+#include "core/model/path.h"
+
 namespace fkemu::zkref {
 namespace {
 
@@ -752,7 +754,14 @@ class Runner {
     size_t before = 0;
 
     if (s->closed) {
-      if (step.op != Op::kClose) set_error(ZSESSIONEXPIRED);
+      // The client's own path check comes first, as for an open session (the Java client,
+      // too, checks the path before it finds its connection closed).
+      if (step.op != Op::kClose)
+        set_error(validate_client_path(step.path,
+                                       step.op == Op::kCreate && (step.mode & ZOO_SEQUENCE) != 0)
+                          .is_ok()
+                      ? ZSESSIONEXPIRED
+                      : ZBADARGUMENTS);
       answer_t = run_.now_us();
     } else if (step.op == Op::kClose) {
       const int rc = close_session(s);
@@ -980,6 +989,50 @@ bool scenario_comparable_with_zookeeper(const nlohmann::json& scenario, std::str
       ++index;
     }
   }
+  return true;
+}
+
+namespace {
+
+// Deletes the subtree under `path` (not `path` itself), children first.
+int delete_children(zhandle_t* zh, const std::string& path) {
+  String_vector children{};
+  int rc = zoo_get_children(zh, path.c_str(), 0, &children);
+  if (rc == ZNONODE) return ZOK;
+  if (rc != ZOK) return rc;
+  std::vector<std::string> names(children.data, children.data + children.count);
+  deallocate_String_vector(&children);
+  for (const std::string& name : names) {
+    const std::string child = path == "/" ? "/" + name : path + "/" + name;
+    if (child == "/zookeeper") continue;
+    if ((rc = delete_children(zh, child)) != ZOK) return rc;
+    rc = zoo_delete(zh, child.c_str(), -1);
+    if (rc != ZOK && rc != ZNONODE) return rc;
+  }
+  return ZOK;
+}
+
+}  // namespace
+
+bool clear_zookeeper_tree(const std::string& host_port, std::string* error) {
+  SessionState s;
+  Run run;
+  s.run = &run;
+  s.zh = zookeeper_init2(host_port.c_str(), session_watcher, 30000, nullptr, &s,
+                         ZOO_NO_LOG_CLIENTENV, drop_client_log);
+  if (s.zh == nullptr) return fail(error, "zookeeper_init to " + host_port + " failed");
+  bool connected;
+  {
+    std::unique_lock<std::mutex> lock(s.mu);
+    connected = s.cv.wait_for(lock, kConnectTimeout,
+                              [&] { return s.zk_state == ZOO_CONNECTED_STATE || s.zk_state < 0; });
+    connected = connected && s.zk_state == ZOO_CONNECTED_STATE;
+  }
+  const int rc = connected ? delete_children(s.zh, "/") : ZOK;
+  zookeeper_close(s.zh);  // joins the client's threads
+  s.zh = nullptr;
+  if (!connected) return fail(error, "could not connect to " + host_port);
+  if (rc != ZOK) return fail(error, "clearing the tree: " + zookeeper_error_name(rc));
   return true;
 }
 

@@ -82,7 +82,9 @@
 //    alive by the client; a close already removed ephemerals on ZooKeeper).
 //  - An operation on a session closed by an earlier "close" answers
 //    SessionExpired without contacting the server (what the Java client
-//    answers after close()); "close" of a closed session answers ok.
+//    answers after close()), once the C client's own path check passed
+//    (else BadArguments: the Java client checks the path first too); "close"
+//    of a closed session answers ok.
 //  - A path containing a NUL character answers BadArguments without
 //    contacting the server (the C API takes NUL-terminated strings).
 //  - Every other invalid path is passed to the C client, which answers
@@ -112,6 +114,13 @@ struct ZkRunResult {
 // reported before any session is opened. Errors answered by ZooKeeper are
 // history lines, not run errors.
 ZkRunResult run_scenario_on_zookeeper(const nlohmann::json& scenario, const std::string& host_port);
+
+// Deletes every node of the server at host_port but "/" and its /zookeeper subtree, so that
+// another scenario can run there. What stays is the root's counters (its cversion and
+// sequential counter) and the zxids: a scenario that reads neither "/" nor creates sequential
+// nodes directly under it cannot tell the server from a fresh one (relative zxids aside).
+// False and *error on failure.
+bool clear_zookeeper_tree(const std::string& host_port, std::string* error);
 
 // False (and *why, if not null) when the scenario cannot be compared with
 // ZooKeeper: a mode other than "sequential", or an "expire" step.
