@@ -207,7 +207,18 @@ int main(int argc, char** argv) {
   ex_cmd->add_flag("--check-determinism", ex.check_determinism,
                    "Run each schedule twice, compare trace hashes");
   ex_cmd->add_flag("--all", ex.all, "Record and shrink every violation, not only the first");
+  ex_cmd->add_flag("!--no-shrink", ex.shrink, "Write the traces of violations without shrinking");
+#ifdef FKEMU_MUTANTS
+  ex_cmd->add_option("--mutant", ex.config.mutant, "Explore a protocol mutant (fkemu mutants)");
+#endif
+  std::vector<std::string> merge_files;
+  bool merge_json = false;
+  auto* merge_cmd = ex_cmd->add_subcommand(
+      "merge", "Merge the --json results of explore shards (--shard I/N) into one report");
+  merge_cmd->add_option("results", merge_files, "The shards' --json results")->required();
+  merge_cmd->add_flag("--json", merge_json, "Print the merged result as JSON");
   ex_cmd->add_flag("--json", ex.json, "Print the results as one JSON object");
+  ex_cmd->add_option("--output", ex.output, "With --json: write the result to this file");
   ex_cmd->add_option("--trace-dir", ex.trace_dir, "Where trace files go")->capture_default_str();
 
   uint64_t gen_seed = 1, gen_count = 1;
@@ -341,6 +352,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (run_cmd->parsed()) return cmd_run(run);
+    if (merge_cmd->parsed()) return cli::explore_merge(merge_files, merge_json);
     if (ex_cmd->parsed()) return cli::explore(ex);
     if (gen_cmd->parsed()) return cmd_generate(gen_seed, gen_count, gen_comparable, gen_out);
     if (mu_cmd->parsed()) return cli::mutants(mu);

@@ -772,8 +772,10 @@ class Checker {
   }
 
   // The largest zxid z such that every write with zxid <= z was invoked before `line`.
+  // (An inferred close "invoked" at a line began just before it: the silent stop of its session
+  // came before the first line at its time. Other invokes are never answer lines.)
   int64_t committed_bound(size_t line) const {
-    auto it = std::lower_bound(prefix_invoke_.begin(), prefix_invoke_.end(), line);
+    auto it = std::upper_bound(prefix_invoke_.begin(), prefix_invoke_.end(), line);
     const size_t k = static_cast<size_t>(it - prefix_invoke_.begin());
     return k == 0 ? 0 : commits_[k - 1].zxid;
   }
@@ -1089,18 +1091,13 @@ class Checker {
     }
   }
 
-  // The first line at or after virtual time t (lines are in time order).
+  // The first line at or after virtual time t. Lines are not always in time order (a
+  // sequential step's events are recorded session by session once the step is over), so this
+  // looks at them one by one; it is asked once per silent stop.
   size_t first_line_at(int64_t t) const {
-    size_t lo = 0, hi = h_.size();
-    while (lo < hi) {
-      const size_t mid = lo + (hi - lo) / 2;
-      if (line_t(mid) < t) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo;
+    for (size_t i = 0; i < h_.size(); ++i)
+      if (line_t(i) >= t) return i;
+    return h_.size();
   }
 
   // Whether an op's answer says anything about its session being alive: an expire step does
@@ -1332,9 +1329,6 @@ class Checker {
         c.invoke = cand->invoke;
         c.expire_t = cand->expire_t;
       }
-      if (getenv("FKDBG"))
-        fprintf(stderr, "infer u=%lld -> %s certain=%d\n", (long long)u, name(who).c_str(),
-                (int)c.certain);
       inferred_.push_back(c);
     }
     // A definite expiry nothing showed: at the first zxid no write uses.
@@ -1353,8 +1347,6 @@ class Checker {
       k.certain = false;
       k.invoke = c.invoke;
       k.expire_t = c.expire_t;
-      if (getenv("FKDBG"))
-        fprintf(stderr, "definite z=%lld -> %s\n", (long long)z, name(c.session).c_str());
       inferred_.push_back(k);
     }
     maybe_expired_.assign(sessions_.size(), false);

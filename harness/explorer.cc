@@ -6,6 +6,7 @@
 
 #include "emulator/local_service.h"
 #include "harness/checker.h"
+#include "harness/scenario_shrink.h"
 
 namespace fkemu {
 
@@ -234,6 +235,38 @@ ShrinkResult shrink(const Scenario& sc, const ScheduleRun& failing, const std::s
   res.choices_after = non_default_choices(best.choices);
   res.faults_after = best.faults.size();
   res.decisions_after = best.choices.size();
+  return res;
+}
+
+FailureShrinkResult shrink_failure(const Scenario& sc, const ExploreConfig& cfg,
+                                   const ScheduleRun& failing, const std::string& guarantee,
+                                   size_t tries) {
+  FailureShrinkResult res;
+  ScheduleRun small_run = failing;
+  const ScenarioShrinkResult ss = shrink_scenario(sc, [&](const Scenario& candidate) {
+    ScheduleRun r =
+        replay_schedule(candidate, failing.choices, failing.faults, cfg.mutant, failing.seed);
+    if (violates(r, guarantee)) {
+      r.divergence.clear();  // it went its own way: its own record replays strictly
+      small_run = std::move(r);
+      return true;
+    }
+    for (size_t k = 0; k < tries; ++k) {
+      r = run_schedule(candidate, cfg, schedule_seed(failing.seed, k));
+      if (violates(r, guarantee)) {
+        small_run = std::move(r);
+        return true;
+      }
+    }
+    return false;
+  });
+  res.scenario = ss.scenario;
+  res.steps_before = ss.steps_before;
+  res.steps_after = ss.steps_after;
+  res.sessions_before = ss.sessions_before;
+  res.sessions_after = ss.sessions_after;
+  res.scenario_candidates = ss.candidates;
+  res.schedule = shrink(res.scenario, small_run, guarantee, cfg.mutant);
   return res;
 }
 

@@ -94,6 +94,21 @@ struct ShrinkResult {
 ShrinkResult shrink(const Scenario& sc, const ScheduleRun& failing, const std::string& guarantee,
                     const std::string& mutant = {});
 
+// A failure made small: first the scenario (harness/scenario_shrink.h; a candidate is kept if
+// the failing schedule, replayed leniently on it, or one of `tries` fresh schedules of `cfg`
+// violates the same guarantee), then the schedule of the smallest one (shrink()). The result's
+// schedule replays strictly on the result's scenario.
+struct FailureShrinkResult {
+  Scenario scenario;
+  size_t steps_before = 0, steps_after = 0;
+  size_t sessions_before = 0, sessions_after = 0;
+  size_t scenario_candidates = 0;
+  ShrinkResult schedule;
+};
+FailureShrinkResult shrink_failure(const Scenario& sc, const ExploreConfig& cfg,
+                                   const ScheduleRun& failing, const std::string& guarantee,
+                                   size_t tries = 6);
+
 size_t non_default_choices(const std::vector<RecordedChoice>& c);
 
 }  // namespace fkemu

@@ -8,7 +8,7 @@ packages=(
   nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev libfmt-dev
   libboost-dev libboost-system-dev libsqlite3-dev libedit-dev
   zookeeper libzookeeper-mt-dev default-jre-headless
-  docker-compose
+  docker-compose python3 python3-yaml
 )
 
 missing=()

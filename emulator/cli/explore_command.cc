@@ -32,6 +32,8 @@ struct Violation {
   std::string scenario_file;
   std::string shrunk_file;
   ShrinkResult shrunk;
+  FailureShrinkResult small;
+  std::string shrunk_scenario_file;
   bool shrunk_ok = false;
 };
 
@@ -119,7 +121,12 @@ int explore(const ExploreArgs& a) {
     if (run.findings.empty()) return;
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& f : run.findings) ++per_guarantee[f.guarantee];
-    violations.push_back(Violation{si, index, run, run.findings.front(), {}, {}, {}, {}, false});
+    Violation v;
+    v.scenario = si;
+    v.index = index;
+    v.run = run;
+    v.finding = run.findings.front();
+    violations.push_back(std::move(v));
     if (!a.all) stop = true;
   };
   auto one = [&](uint64_t index) {
@@ -208,13 +215,16 @@ int explore(const ExploreArgs& a) {
     // exists nowhere else).
     v.scenario_file = base + ".scenario.json";
     write_json(v.scenario_file, sc.source);
-    if (v.finding.guarantee != "determinism") {
-      v.shrunk = shrink(sc, v.run, v.finding.guarantee, a.config.mutant);
+    if (a.shrink && v.finding.guarantee != "determinism") {
+      v.small = shrink_failure(sc, a.config, v.run, v.finding.guarantee);
+      v.shrunk = v.small.schedule;
       v.shrunk_file = base + ".shrunk.trace.json";
       Finding f = v.finding;
       for (const auto& g : v.shrunk.run.findings)
         if (g.guarantee == f.guarantee) f = g;
-      write_json(v.shrunk_file, trace_to_json(sc, a.config, v.shrunk.run, f));
+      write_json(v.shrunk_file, trace_to_json(v.small.scenario, a.config, v.shrunk.run, f));
+      v.shrunk_scenario_file = base + ".shrunk.scenario.json";
+      write_json(v.shrunk_scenario_file, v.small.scenario.source);
       v.shrunk_ok = true;
     }
   }
@@ -227,6 +237,9 @@ int explore(const ExploreArgs& a) {
              {"schedules_per_second", rate},
              {"seed", a.seed},
              {"strategy", a.config.strategy},
+             {"faults", a.config.faults},
+             {"mutant", a.config.mutant},
+             {"planned", planned},
              {"shard", a.shard},
              {"scenarios", scenarios.size()},
              {"generated", a.generate},
@@ -237,11 +250,17 @@ int explore(const ExploreArgs& a) {
       json j{{"guarantee", v.finding.guarantee},
              {"message", v.finding.message},
              {"scenario", scenarios[v.scenario].name},
+             {"index", v.index},
              {"seed", v.run.seed},
              {"trace", v.trace_file},
              {"scenario_file", v.scenario_file}};
       if (v.shrunk_ok)
         j["shrunk"] = {{"trace", v.shrunk_file},
+                       {"scenario_file", v.shrunk_scenario_file},
+                       {"steps_before", v.small.steps_before},
+                       {"steps_after", v.small.steps_after},
+                       {"sessions_before", v.small.sessions_before},
+                       {"sessions_after", v.small.sessions_after},
                        {"choices_before", v.shrunk.choices_before},
                        {"choices_after", v.shrunk.choices_after},
                        {"faults_before", v.shrunk.faults_before},
@@ -251,7 +270,12 @@ int explore(const ExploreArgs& a) {
       out["violations"].push_back(j);
     }
     if (!dfs_report.empty()) out["dfs"] = dfs_report;
-    std::cout << out.dump(1) << "\n";
+    if (a.output.empty()) {
+      std::cout << out.dump(1) << "\n";
+    } else if (!write_json(a.output, out)) {
+      std::cerr << "fkemu explore: cannot write " << a.output << "\n";
+      return 2;
+    }
   } else {
     std::printf(
         "explore: %llu schedules over %zu scenarios in %.2f s (%.0f schedules/s), strategy %s, "
@@ -281,9 +305,12 @@ int explore(const ExploreArgs& a) {
                   v.trace_file.c_str(), v.scenario_file.c_str());
       if (v.shrunk_ok)
         std::printf(
-            "  shrunk: %s\n    scheduling choices off the default %zu -> %zu, faults %zu -> %zu, "
+            "  shrunk: %s\n    steps %zu -> %zu, sessions %zu -> %zu (%zu scenarios tried): %s\n"
+            "    scheduling choices off the default %zu -> %zu, faults %zu -> %zu, "
             "decisions %zu -> %zu (%d candidates)\n",
-            v.shrunk_file.c_str(), v.shrunk.choices_before, v.shrunk.choices_after,
+            v.shrunk_file.c_str(), v.small.steps_before, v.small.steps_after,
+            v.small.sessions_before, v.small.sessions_after, v.small.scenario_candidates,
+            v.shrunk_scenario_file.c_str(), v.shrunk.choices_before, v.shrunk.choices_after,
             v.shrunk.faults_before, v.shrunk.faults_after, v.shrunk.decisions_before,
             v.shrunk.decisions_after, v.shrunk.candidates);
     }
@@ -297,11 +324,25 @@ int mutants(const MutantsArgs& a) {
   std::cerr << "fkemu mutants: this build has no mutants; configure with -DFKEMU_MUTANTS=ON\n";
   return 2;
 #else
-  std::vector<Scenario> scenarios;
-  if (!load_all(a.inputs, a.generate, a.seed, &scenarios)) return 2;
+  // The workloads: the given scenarios ("bundled") and the generated ones, each explored on
+  // its own so that the schedules until a mutant is caught can be compared.
+  std::vector<std::pair<std::string, std::vector<Scenario> > > workloads;
+  if (!a.inputs.empty()) {
+    std::vector<Scenario> given;
+    if (!load_all(a.inputs, 0, a.seed, &given)) return 2;
+    workloads.emplace_back("bundled", std::move(given));
+  }
+  if (a.generate > 0) workloads.emplace_back("generated", generate_scenarios(a.seed, a.generate));
+  if (workloads.empty()) {
+    std::cerr << "fkemu mutants: give scenario files or directories, or --generate N\n";
+    return 2;
+  }
   std::filesystem::create_directories(a.trace_dir);
   json report = json::array();
-  auto explore_one = [&](const std::string& mutant, json& entry) -> uint64_t {
+  // Explores `mutant` (empty: the correct protocol) on `scenarios` until the first violation;
+  // fills `entry` with where it was caught, shrunk.
+  auto explore_one = [&](const std::string& mutant, const std::string& workload,
+                         const std::vector<Scenario>& scenarios, json& entry) -> uint64_t {
     ExploreConfig cfg;
     cfg.faults = true;
     cfg.mutant = mutant;
@@ -314,17 +355,18 @@ int mutants(const MutantsArgs& a) {
       if (run.findings.empty()) continue;
       ++violations;
       if (mutant.empty()) {
-        entry["violations"].push_back({{"scenario", sc.name},
+        entry["violations"].push_back({{"workload", workload},
+                                       {"scenario", sc.name},
                                        {"guarantee", run.findings.front().guarantee},
                                        {"message", run.findings.front().message}});
         continue;
       }
       const Finding f = run.findings.front();
       ShrinkResult sr = shrink(sc, run, f.guarantee, mutant);
-      const std::string file = a.trace_dir + "/mutant-" + mutant + ".trace.json";
+      const std::string file = a.trace_dir + "/mutant-" + mutant +
+                               (workload == "bundled" ? "" : "-" + workload) + ".trace.json";
       std::ofstream(file) << trace_to_json(sc, cfg, sr.run, f).dump(1) << "\n";
-      entry = {{"name", mutant},
-               {"caught", true},
+      entry = {{"caught", true},
                {"schedules", i + 1},
                {"guarantee", f.guarantee},
                {"scenario", sc.name},
@@ -337,47 +379,62 @@ int mutants(const MutantsArgs& a) {
     }
     return violations;
   };
-  int caught = 0;
+  int caught_everywhere = 0;
   for (const auto& m : protocol_mutants()) {
-    json entry{{"name", m.name},
-               {"caught", false},
-               {"schedules", a.schedules},
-               {"guarantee", nullptr},
-               {"trace_length", nullptr}};
-    explore_one(m.name, entry);
+    json entry{{"name", m.name}};
+    bool everywhere = true;
+    std::string line;
+    for (size_t w = 0; w < workloads.size(); ++w) {
+      json result{{"caught", false},
+                  {"schedules", a.schedules},
+                  {"guarantee", nullptr},
+                  {"trace_length", nullptr}};
+      explore_one(m.name, workloads[w].first, workloads[w].second, result);
+      everywhere = everywhere && result["caught"].get<bool>();
+      // The first workload's result is the entry itself (the report of a run without
+      // --generate is unchanged); the generated one's goes under "generated".
+      if (w == 0) {
+        for (const auto& [k, v] : result.items()) entry[k] = v;
+      } else {
+        entry[workloads[w].first] = result;
+      }
+      line += "  " + workloads[w].first + ": " +
+              (result["caught"].get<bool>()
+                   ? "caught after " + std::to_string(result["schedules"].get<uint64_t>()) +
+                         " schedules (" + result["guarantee"].get<std::string>() + ", " +
+                         std::to_string(result["trace_length"].get<size_t>()) + " decisions)"
+                   : "NOT caught in " + std::to_string(a.schedules) + " schedules");
+    }
+    entry["caught_everywhere"] = everywhere;
     entry["breaks"] = m.breaks;
-    caught += entry["caught"].get<bool>();
+    caught_everywhere += everywhere;
     report.push_back(entry);
-    if (!a.json)
-      std::printf(
-          "  %-34s %s\n", m.name,
-          entry["caught"].get<bool>()
-              ? ("caught after " + std::to_string(entry["schedules"].get<uint64_t>()) +
-                 " schedules: " + entry["guarantee"].get<std::string>() + ", shrunk trace of " +
-                 std::to_string(entry["trace_length"].get<size_t>()) + " decisions (" +
-                 std::to_string(entry["trace_choices"].get<size_t>()) + " off the default, " +
-                 std::to_string(entry["trace_faults"].get<size_t>()) + " faults)")
-                    .c_str()
-              : ("not caught in " + std::to_string(a.schedules) + " schedules").c_str());
+    if (!a.json) std::printf("  %-34s%s\n", m.name, line.c_str());
   }
   json baseline{{"violations", json::array()}};
-  const uint64_t clean = explore_one("", baseline);
+  uint64_t clean = 0;
+  for (const auto& [workload, scenarios] : workloads)
+    clean += explore_one("", workload, scenarios, baseline);
   // --json prints the list of mutants on stdout; the summary (with the correct protocol's
   // result) goes to stdout as text, or to stderr with --json. The exit status is 0 only if
-  // every mutant was caught and the correct protocol showed no violation.
+  // every mutant was caught on every workload and the correct protocol showed no violation.
   if (a.json) std::cout << report.dump(1) << "\n";
   std::FILE* out = a.json ? stderr : stdout;
+  std::string workload_names;
+  for (const auto& w : workloads)
+    workload_names += (workload_names.empty() ? "" : " and ") + w.first;
   std::fprintf(out,
-               "%s%d of %zu mutants caught; the correct protocol: %llu violations in %llu "
-               "schedules\n",
-               a.json ? "" : "\n", caught, protocol_mutants().size(),
-               static_cast<unsigned long long>(clean),
-               static_cast<unsigned long long>(a.schedules));
+               "%s%d of %zu mutants caught on %s workloads; the correct protocol: %llu "
+               "violations in %llu schedules\n",
+               a.json ? "" : "\n", caught_everywhere, protocol_mutants().size(),
+               workload_names.c_str(), static_cast<unsigned long long>(clean),
+               static_cast<unsigned long long>(a.schedules * workloads.size()));
   for (const auto& v : baseline["violations"])
-    std::fprintf(out, "  correct protocol: %s in %s: %s\n",
+    std::fprintf(out, "  correct protocol: %s in %s (%s): %s\n",
                  v["guarantee"].get<std::string>().c_str(),
-                 v["scenario"].get<std::string>().c_str(), v["message"].get<std::string>().c_str());
-  const bool all_caught = caught == static_cast<int>(protocol_mutants().size());
+                 v["scenario"].get<std::string>().c_str(), v["workload"].get<std::string>().c_str(),
+                 v["message"].get<std::string>().c_str());
+  const bool all_caught = caught_everywhere == static_cast<int>(protocol_mutants().size());
   return clean == 0 && all_caught ? 0 : 1;
 #endif
 }
@@ -402,8 +459,9 @@ int replay(const std::string& path, bool show_history, bool show_decisions) {
   for (const auto& d : run.decision_log) std::printf("%s\n", d.c_str());
   if (show_history) std::fputs(history_to_jsonl(run.outcome.history).c_str(), stdout);
   for (const auto& f : run.faults)
-    std::printf("injected fault: %s at decision %llu (amount %lld)\n", f.site.c_str(),
-                static_cast<unsigned long long>(f.step), static_cast<long long>(f.amount));
+    std::printf("injected fault: %s at decision %llu, t=%lld us (amount %lld)\n", f.site.c_str(),
+                static_cast<unsigned long long>(f.step), static_cast<long long>(f.t),
+                static_cast<long long>(f.amount));
   for (const auto& s : run.outcome.silent_stops)
     std::printf("session %s stopped answering heartbeats at t=%lld us (injected)\n",
                 s.session.c_str(), static_cast<long long>(s.t));
@@ -417,6 +475,111 @@ int replay(const std::string& path, bool show_history, bool show_decisions) {
   for (const auto& f : run.findings)
     std::printf("violation of %s: %s\n", f.guarantee.c_str(), f.message.c_str());
   return 1;
+}
+
+int explore_merge(const std::vector<std::string>& files, bool json_out) {
+  if (files.empty()) {
+    std::cerr << "fkemu explore merge: give the --json results of the shards\n";
+    return 2;
+  }
+  json merged;
+  std::map<uint64_t, json> shards;  // shard index -> its result
+  uint64_t shard_count = 0;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    json j;
+    try {
+      if (!in) throw std::runtime_error("cannot be read");
+      j = json::parse(in);
+      if (!j.is_object() || !j.contains("schedules") || !j.contains("violations") ||
+          !j.contains("shard"))
+        throw std::runtime_error("not the --json result of fkemu explore");
+    } catch (const std::exception& e) {
+      std::cerr << "fkemu explore merge: " << f << ": " << e.what() << "\n";
+      return 2;
+    }
+    uint64_t i = 0, n = 1;
+    if (!parse_shard(j.value("shard", std::string()), &i, &n)) {
+      std::cerr << "fkemu explore merge: " << f << ": bad shard " << j["shard"] << "\n";
+      return 2;
+    }
+    if (merged.is_null()) {
+      merged = j;
+      shard_count = n;
+    } else {
+      for (const char* k : {"seed", "strategy", "scenarios", "generated", "faults", "mutant"})
+        if (j.value(k, json()) != merged.value(k, json())) {
+          std::cerr << "fkemu explore merge: " << f << ": \"" << k << "\" is " << j.value(k, json())
+                    << ", not " << merged.value(k, json()) << " as in " << files.front()
+                    << ": not shards of one exploration\n";
+          return 2;
+        }
+      if (n != shard_count) {
+        std::cerr << "fkemu explore merge: " << f << ": shard " << j["shard"] << " of " << n
+                  << ", the others of " << shard_count << "\n";
+        return 2;
+      }
+    }
+    if (!shards.emplace(i, std::move(j)).second) {
+      std::cerr << "fkemu explore merge: " << f << ": shard " << i << "/" << n
+                << " is given twice\n";
+      return 2;
+    }
+  }
+  uint64_t schedules = 0, planned = 0, faults = 0;
+  double seconds = 0, cpu_seconds = 0;
+  std::map<std::string, uint64_t> per_guarantee;
+  std::vector<json> violations;
+  json present = json::array(), missing = json::array();
+  for (uint64_t i = 0; i < shard_count; ++i) {
+    auto it = shards.find(i);
+    if (it == shards.end()) {
+      missing.push_back(i);
+      continue;
+    }
+    const json& j = it->second;
+    present.push_back(i);
+    schedules += j.value("schedules", uint64_t{0});
+    planned += j.value("planned", uint64_t{0});
+    faults += j.value("faults_injected", uint64_t{0});
+    seconds = std::max(seconds, j.value("seconds", 0.0));
+    cpu_seconds += j.value("seconds", 0.0);
+    const json counts = j.value("per_guarantee", json::object());
+    for (const auto& [g, c] : counts.items()) per_guarantee[g] += c.get<uint64_t>();
+    for (const auto& v : j["violations"]) violations.push_back(v);
+  }
+  std::sort(violations.begin(), violations.end(), [](const json& x, const json& y) {
+    return std::make_pair(x.value("index", uint64_t{0}), x.value("scenario", std::string())) <
+           std::make_pair(y.value("index", uint64_t{0}), y.value("scenario", std::string()));
+  });
+  merged["schedules"] = schedules;
+  merged["planned"] = planned;
+  merged["faults_injected"] = faults;
+  merged["seconds"] = seconds;  // the slowest shard: the wall time of a parallel run
+  merged["cpu_seconds"] = cpu_seconds;
+  merged["schedules_per_second"] = cpu_seconds > 0 ? schedules / cpu_seconds : 0.0;
+  merged["per_guarantee"] = per_guarantee;
+  merged["violations"] = violations;
+  merged["shard"] = "merged";
+  merged["shards"] = {{"of", shard_count}, {"present", present}, {"missing", missing}};
+  if (json_out) {
+    std::cout << merged.dump(1) << "\n";
+  } else {
+    std::printf(
+        "explore merge: %zu of %llu shards, %llu schedules (%.0f schedules/s per core), "
+        "%llu faults injected, %zu violations%s\n",
+        present.size(), static_cast<unsigned long long>(shard_count),
+        static_cast<unsigned long long>(schedules), merged["schedules_per_second"].get<double>(),
+        static_cast<unsigned long long>(faults), violations.size(),
+        missing.empty() ? "" : (", shards missing: " + missing.dump()).c_str());
+    for (const auto& v : violations)
+      std::printf("  %s in %s (seed %llu): %s\n", v.value("guarantee", std::string()).c_str(),
+                  v.value("scenario", std::string()).c_str(),
+                  static_cast<unsigned long long>(v.value("seed", uint64_t{0})),
+                  v.value("message", std::string()).substr(0, 200).c_str());
+  }
+  if (!missing.empty()) return 2;
+  return violations.empty() ? 0 : 1;
 }
 
 }  // namespace fkemu::cli

@@ -20,12 +20,21 @@ struct ExploreArgs {
   std::string shard = "0/1";
   bool check_determinism = false;
   bool all = false;  // write and shrink every violation, not only the first
+  bool shrink = true;
   bool json = false;
+  std::string output;  // the --json result goes here instead of stdout
   bool progress = true;
   std::string trace_dir = ".";
 };
 
 int explore(const ExploreArgs& a);
+
+// `fkemu explore merge RESULT.json...`: the --json results of the shards of one exploration
+// (same seed, strategy and scenarios; --shard I/N) as one report: schedules, faults and
+// per-guarantee counts summed, violations listed once each in schedule order, the shards
+// found and missing. The merged report of N shards is the unsharded run's (same schedules, same
+// violations), wall time aside.
+int explore_merge(const std::vector<std::string>& files, bool json);
 
 struct MutantsArgs {
   std::vector<std::string> inputs;

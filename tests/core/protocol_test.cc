@@ -328,3 +328,29 @@ TEST_CASE("system and user stores agree after a mixed workload", "[protocol]") {
     if (user_node) CHECK((*user)["stat"] == item["stat"]);
   }
 }
+
+// A registration may learn of a change later than the first change after the version it read
+// (the watch looks of the changes in between ran before it was registered): the event is the
+// first change's, decided by what the registration saw. Found by explore on watch-race (an
+// exists watch on a missing node fired NodeDataChanged for a later set instead of NodeCreated).
+TEST_CASE("the event a registration fires is decided by what it saw", "[protocol][watch]") {
+  using nlohmann::json;
+  const json created{{"path", "/n"}, {"event", "NodeCreated"}, {"czxid", 7}};
+  const json set{{"path", "/n"}, {"event", "NodeDataChanged"}, {"czxid", 3}};
+  const json deleted{{"path", "/n"}, {"event", "NodeDeleted"}};
+  const json children{{"path", "/n"}, {"event", "NodeChildrenChanged"}, {"czxid", 3}};
+  // exists on a missing node: whatever comes first is its creation.
+  CHECK(event_for("data", false, 0, created) == "NodeCreated");
+  CHECK(event_for("data", false, 0, set) == "NodeCreated");
+  CHECK(event_for("data", false, 2, deleted) == "NodeCreated");
+  // set on the version read (mzxid 4 of a node created at 3).
+  CHECK(event_for("data", true, 4, set) == "NodeDataChanged");
+  CHECK(event_for("data", true, 4, deleted) == "NodeDeleted");
+  // The node was deleted and created again since (czxid 7 > 4): its deletion came first.
+  CHECK(event_for("data", true, 4, created) == "NodeDeleted");
+  CHECK(event_for("data", true, 4, json{{"event", "NodeDataChanged"}, {"czxid", 7}}) ==
+        "NodeDeleted");
+  CHECK(event_for("child", true, 4, children) == "NodeChildrenChanged");
+  CHECK(event_for("child", true, 4, json{{"event", "NodeChildrenChanged"}, {"czxid", 9}}) ==
+        "NodeDeleted");
+}
