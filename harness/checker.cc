@@ -1339,15 +1339,7 @@ class Checker {
       int64_t z = c.lb + 1;
       while (used(z)) ++z;
       taken.insert(z);
-      c.assigned = true;
-      Commit k;
-      k.zxid = z;
-      k.session = c.session;
-      k.close = true;
-      k.certain = false;
-      k.invoke = c.invoke;
-      k.expire_t = c.expire_t;
-      inferred_.push_back(k);
+      place_close(c, z);
     }
     maybe_expired_.assign(sessions_.size(), false);
     for (const auto& c : expiry_)
@@ -1364,16 +1356,21 @@ class Checker {
         maybe_expired_[c.session] = true;
         continue;
       }
-      c.assigned = true;
-      Commit k;
-      k.zxid = z;
-      k.session = c.session;
-      k.close = true;
-      k.certain = false;
-      k.invoke = c.invoke;
-      k.expire_t = c.expire_t;
-      inferred_.push_back(k);
+      place_close(c, z);
     }
+  }
+
+  // Candidate `c`'s close, at zxid z, with nothing in the history to name it (not certain).
+  void place_close(ExpiryCandidate& c, int64_t z) {
+    c.assigned = true;
+    Commit k;
+    k.zxid = z;
+    k.session = c.session;
+    k.close = true;
+    k.certain = false;
+    k.invoke = c.invoke;
+    k.expire_t = c.expire_t;
+    inferred_.push_back(k);
   }
 
  public:

@@ -243,7 +243,7 @@ FailureShrinkResult shrink_failure(const Scenario& sc, const ExploreConfig& cfg,
                                    size_t tries) {
   FailureShrinkResult res;
   ScheduleRun small_run = failing;
-  const ScenarioShrinkResult ss = shrink_scenario(sc, [&](const Scenario& candidate) {
+  res.scenario = shrink_scenario(sc, [&](const Scenario& candidate) {
     ScheduleRun r =
         replay_schedule(candidate, failing.choices, failing.faults, cfg.mutant, failing.seed);
     if (violates(r, guarantee)) {
@@ -260,13 +260,7 @@ FailureShrinkResult shrink_failure(const Scenario& sc, const ExploreConfig& cfg,
     }
     return false;
   });
-  res.scenario = ss.scenario;
-  res.steps_before = ss.steps_before;
-  res.steps_after = ss.steps_after;
-  res.sessions_before = ss.sessions_before;
-  res.sessions_after = ss.sessions_after;
-  res.scenario_candidates = ss.candidates;
-  res.schedule = shrink(res.scenario, small_run, guarantee, cfg.mutant);
+  res.schedule = shrink(res.scenario.scenario, small_run, guarantee, cfg.mutant);
   return res;
 }
 

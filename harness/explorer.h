@@ -22,6 +22,7 @@
 #include "harness/fault_plan.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
+#include "harness/scenario_shrink.h"
 #include "harness/strategies.h"
 
 namespace fkemu {
@@ -99,11 +100,8 @@ ShrinkResult shrink(const Scenario& sc, const ScheduleRun& failing, const std::s
 // violates the same guarantee), then the schedule of the smallest one (shrink()). The result's
 // schedule replays strictly on the result's scenario.
 struct FailureShrinkResult {
-  Scenario scenario;
-  size_t steps_before = 0, steps_after = 0;
-  size_t sessions_before = 0, sessions_after = 0;
-  size_t scenario_candidates = 0;
-  ShrinkResult schedule;
+  ScenarioShrinkResult scenario;  // .scenario: the smallest scenario that still fails
+  ShrinkResult schedule;          // .run: its schedule, shrunk
 };
 FailureShrinkResult shrink_failure(const Scenario& sc, const ExploreConfig& cfg,
                                    const ScheduleRun& failing, const std::string& guarantee,

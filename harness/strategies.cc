@@ -113,7 +113,7 @@ std::string ReplayScheduler::divergence() const {
   return s;
 }
 
-size_t ReplayScheduler::pick(const std::vector<ReadyEntry>& ready, Rng& rng) {
+size_t ReplayScheduler::pick(const std::vector<ReadyEntry>& ready, Rng& /*rng*/) {
   if (divergence_) return 0;
   const auto actual = static_cast<uint32_t>(ready.size());
   size_t step;

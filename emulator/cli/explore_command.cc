@@ -222,9 +222,10 @@ int explore(const ExploreArgs& a) {
       Finding f = v.finding;
       for (const auto& g : v.shrunk.run.findings)
         if (g.guarantee == f.guarantee) f = g;
-      write_json(v.shrunk_file, trace_to_json(v.small.scenario, a.config, v.shrunk.run, f));
+      write_json(v.shrunk_file,
+                 trace_to_json(v.small.scenario.scenario, a.config, v.shrunk.run, f));
       v.shrunk_scenario_file = base + ".shrunk.scenario.json";
-      write_json(v.shrunk_scenario_file, v.small.scenario.source);
+      write_json(v.shrunk_scenario_file, v.small.scenario.scenario.source);
       v.shrunk_ok = true;
     }
   }
@@ -257,10 +258,10 @@ int explore(const ExploreArgs& a) {
       if (v.shrunk_ok)
         j["shrunk"] = {{"trace", v.shrunk_file},
                        {"scenario_file", v.shrunk_scenario_file},
-                       {"steps_before", v.small.steps_before},
-                       {"steps_after", v.small.steps_after},
-                       {"sessions_before", v.small.sessions_before},
-                       {"sessions_after", v.small.sessions_after},
+                       {"steps_before", v.small.scenario.steps_before},
+                       {"steps_after", v.small.scenario.steps_after},
+                       {"sessions_before", v.small.scenario.sessions_before},
+                       {"sessions_after", v.small.scenario.sessions_after},
                        {"choices_before", v.shrunk.choices_before},
                        {"choices_after", v.shrunk.choices_after},
                        {"faults_before", v.shrunk.faults_before},
@@ -308,11 +309,11 @@ int explore(const ExploreArgs& a) {
             "  shrunk: %s\n    steps %zu -> %zu, sessions %zu -> %zu (%zu scenarios tried): %s\n"
             "    scheduling choices off the default %zu -> %zu, faults %zu -> %zu, "
             "decisions %zu -> %zu (%d candidates)\n",
-            v.shrunk_file.c_str(), v.small.steps_before, v.small.steps_after,
-            v.small.sessions_before, v.small.sessions_after, v.small.scenario_candidates,
-            v.shrunk_scenario_file.c_str(), v.shrunk.choices_before, v.shrunk.choices_after,
-            v.shrunk.faults_before, v.shrunk.faults_after, v.shrunk.decisions_before,
-            v.shrunk.decisions_after, v.shrunk.candidates);
+            v.shrunk_file.c_str(), v.small.scenario.steps_before, v.small.scenario.steps_after,
+            v.small.scenario.sessions_before, v.small.scenario.sessions_after,
+            v.small.scenario.candidates, v.shrunk_scenario_file.c_str(), v.shrunk.choices_before,
+            v.shrunk.choices_after, v.shrunk.faults_before, v.shrunk.faults_after,
+            v.shrunk.decisions_before, v.shrunk.decisions_after, v.shrunk.candidates);
     }
   }
   return violations.empty() && nondeterministic == 0 ? 0 : 1;

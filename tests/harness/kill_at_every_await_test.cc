@@ -104,8 +104,7 @@ class DuplicateEverything final : public FaultInjector {
 TEST_CASE("a distributor batch delivered twice, one instance killed at every await point",
           "[faults][distributor]") {
   DuplicateEverything duplicate;
-  for (const char* name : {"watch-data.json", "watch-close.json", "lock3.json",
-                           "watch-registration-race.json", "sequential-names.json"}) {
+  for (const char* name : {"watch-data.json", "lock3.json", "sequential-names.json"}) {
     const Scenario sc = load(name);
     RunOptions base;
     base.seed = 3;
