@@ -1376,17 +1376,18 @@ class Checker {
  public:
   // Where else each expiring session's close could be, for check_history's search: every zxid
   // above the session's lower bound that no committed write uses, up to the highest zxid the
-  // history shows, then one past all of them; and no close at all if its expiry is not certain.
+  // history shows, then past all of them (one slot per expiring session, so that those closes
+  // can come in any order); and no close at all if its expiry is not certain.
   std::vector<std::pair<std::string, std::vector<int64_t>>> close_options() const {
     std::vector<std::pair<std::string, std::vector<int64_t>>> out;
     int64_t top = known_zxids_.empty() ? 0 : known_zxids_.back();
     if (!unknown_.empty()) top = std::max(top, unknown_.rbegin()->first);
-    int64_t beyond = top;
     for (const auto& c : expiry_) {
       std::vector<int64_t> zs;
       for (int64_t z = std::max<int64_t>(c.lb + 1, 1); z <= top; ++z)
         if (!known_zxid(z)) zs.push_back(z);
-      zs.push_back(++beyond);
+      // Past everything the history shows, in any order among themselves.
+      for (size_t k = 1; k <= expiry_.size(); ++k) zs.push_back(top + static_cast<int64_t>(k));
       if (!c.definite) zs.push_back(kNone);
       out.emplace_back(name(c.session), std::move(zs));
     }

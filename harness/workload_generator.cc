@@ -38,7 +38,8 @@ class Generator {
       for (size_t i = 0; i < k; ++i) ensure_exists(parents_[i], any_session());
     }
     while (steps_.size() < target_) {
-      switch (weighted({5, 4, sessions_.size() > 1 ? 3u : 1u, 2, 1})) {
+      switch (
+          weighted({5, 4, sessions_.size() > 1 ? 3u : 1u, 2, 1, sessions_.size() > 1 ? 2u : 0u})) {
         case 0:
           random_op();
           break;
@@ -51,8 +52,11 @@ class Generator {
         case 3:
           sequential_churn();
           break;
-        default:
+        case 4:
           session_end();
+          break;
+        default:
+          both_records_of_an_update();
           break;
       }
     }
@@ -502,6 +506,29 @@ class Generator {
       std::vector<std::string> names = sequential_names(p, p + "/s-");
       remove(d, pick(names));
       if (rng_.chance(0.5)) read(live_session(), "get_children", p, rng_.chance(0.6));
+    }
+  }
+
+  // A create or delete writes two records (the node's and its parent's) one after the other:
+  // another session reads one of them, then the other, while it happens.
+  void both_records_of_an_update() {
+    const std::string p = pick(parents_);
+    const std::string w = live_session();
+    const std::string r = live_session(w);
+    ensure_exists(p, w);
+    const std::string x = p + "/" + pick(names_);
+    if (exists(x)) {
+      remove(w, x);
+    } else {
+      create(w, x, rng_.chance(0.3), false);
+    }
+    const bool child_first = rng_.chance(0.5);
+    for (int i = 0; i < 2; ++i) {
+      if ((i == 0) == child_first) {
+        read(r, rng_.chance(0.5) ? "exists" : "get_data", x, rng_.chance(0.3));
+      } else {
+        read(r, "get_children", p, rng_.chance(0.3));
+      }
     }
   }
 
