@@ -63,6 +63,7 @@ std::vector<AwsLatency::Price> make_prices() {
       {"distributor.notify", "distributor.notify", kCall, "measured: the client notification"},
       {"distributor.commit_on_behalf", "writer.commit", kCall, "the writer's commit, by another"},
       {"distributor.record_progress", "dynamodb.write", 64, "a dropped update's progress"},
+      {"distributor.epoch_read", "dynamodb.read", 64, "fkemu only: the epoch entry, again", true},
       {"distributor.close_read_session", "dynamodb.read", 64, "close only"},
       // Watch function and registrations.
       {"watch.notify", "distributor.notify", kCall, "one client notification per session"},

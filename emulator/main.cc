@@ -240,6 +240,9 @@ int main(int argc, char** argv) {
   rp_cmd->add_option("trace", trace_path, "A trace file written by fkemu explore")->required();
   rp_cmd->add_flag("--history", replay_history, "Print the replayed history");
   bool replay_decisions = false;
+  std::string replay_shrink;
+  rp_cmd->add_option("--shrink", replay_shrink,
+                     "Shrink a trace that violates (scenario, then schedule); write it here");
   rp_cmd->add_flag("--decisions", replay_decisions,
                    "Print every scheduling decision (virtual time, process, what it awaited)");
 
@@ -356,7 +359,8 @@ int main(int argc, char** argv) {
     if (ex_cmd->parsed()) return cli::explore(ex);
     if (gen_cmd->parsed()) return cmd_generate(gen_seed, gen_count, gen_comparable, gen_out);
     if (mu_cmd->parsed()) return cli::mutants(mu);
-    if (rp_cmd->parsed()) return cli::replay(trace_path, replay_history, replay_decisions);
+    if (rp_cmd->parsed())
+      return cli::replay(trace_path, replay_history, replay_decisions, replay_shrink);
     if (pr_cmd->parsed()) return cli::bench_predict(pr);
     if (bench_cmd->parsed()) return cli::bench_report(report);
     if (sv_cmd->parsed()) {

@@ -538,6 +538,9 @@ struct Registration {
 struct ExpiryCandidate {
   int session = -1;
   int64_t lb = 0;  // its close commits after this zxid
+  // A line by which its close had committed (a SessionExpired answer, or the first line past
+  // the time by which the expiry must have happened): writes invoked after it come later.
+  size_t proof = kNoLine;
   size_t invoke = 0;
   int64_t expire_t = kNone;
   bool definite = false;
@@ -619,8 +622,15 @@ class Checker {
   // of inferring them from the evidence.
   Checker(const Scenario& sc, const std::vector<json>& h, const std::vector<SilentStop>& silent,
           const std::vector<FaultWindow>& faults,
-          const std::map<std::string, int64_t>* forced = nullptr)
-      : sc_(sc), h_(h), rep_(h), silent_stops_(silent), faults_(faults), forced_(forced) {
+          const std::map<std::string, int64_t>* forced = nullptr,
+          const std::map<std::string, int64_t>* certain = nullptr)
+      : sc_(sc),
+        h_(h),
+        rep_(h),
+        silent_stops_(silent),
+        faults_(faults),
+        forced_(forced),
+        forced_certain_(certain) {
     std::sort(faults_.begin(), faults_.end(),
               [](const FaultWindow& x, const FaultWindow& y) { return x.t < y.t; });
   }
@@ -1164,10 +1174,12 @@ class Checker {
           // writer queue (a lost delete holds the queue for a visibility timeout).
           c.expire_t = kNone;
           if (!next) {
-            c.definite =
-                last_t_ > deadline(t, grace);  // silent to the end: expired, given the time
+            const int64_t by = deadline(t, grace);
+            c.definite = last_t_ > by;  // silent to the end: expired, given the time
+            if (c.definite) c.proof = first_line_at(by);
           } else if (expired_by(next)) {
             c.definite = true;
+            c.proof = next->answer;
           } else {
             continue;  // it came back before it expired
           }
@@ -1201,9 +1213,12 @@ class Checker {
           c.invoke = o.invoke;
           c.expire_t = line_t(o.invoke);
           if (!next) {
-            c.definite = last_t_ > deadline(c.expire_t, grace);
+            const int64_t by = deadline(c.expire_t, grace);
+            c.definite = last_t_ > by;
+            if (c.definite) c.proof = first_line_at(by);
           } else if (expired_by(next)) {
             c.definite = true;
+            c.proof = next->answer;
           } else {
             continue;  // it came back before it expired
           }
@@ -1216,6 +1231,7 @@ class Checker {
           c.session = s;
           c.lb = lb;
           c.definite = true;
+          c.proof = o.answer;
           expiry_.push_back(c);
           decided = true;
           break;
@@ -1323,7 +1339,9 @@ class Checker {
       c.zxid = u;
       c.session = who;
       c.close = true;
-      c.certain = owners.count(name(who)) > 0;
+      // Certain only when the evidence names this session and no other.
+      c.certain = owners.size() == 1 && owners.count(name(who)) > 0;
+      if (c.certain) certain_placement_[who] = u;
       if (cand) {
         cand->assigned = true;
         c.invoke = cand->invoke;
@@ -1349,6 +1367,9 @@ class Checker {
   // The closes as given (check_history's search over other explanations).
   void assign_forced() {
     maybe_expired_.assign(sessions_.size(), false);
+    if (forced_certain_)
+      for (const auto& [session, z] : *forced_certain_)
+        if (const int id = sessions_.find(session); id >= 0) certain_placement_[id] = z;
     for (auto& c : expiry_) {
       auto it = forced_->find(name(c.session));
       const int64_t z = it == forced_->end() ? kNone : it->second;
@@ -1360,20 +1381,28 @@ class Checker {
     }
   }
 
-  // Candidate `c`'s close, at zxid z, with nothing in the history to name it (not certain).
+  // Candidate `c`'s close, at zxid z; certain only where the evidence placed it there.
   void place_close(ExpiryCandidate& c, int64_t z) {
     c.assigned = true;
     Commit k;
     k.zxid = z;
     k.session = c.session;
     k.close = true;
-    k.certain = false;
+    auto it = certain_placement_.find(c.session);
+    k.certain = it != certain_placement_.end() && it->second == z;
     k.invoke = c.invoke;
     k.expire_t = c.expire_t;
     inferred_.push_back(k);
   }
 
  public:
+  // The closes the evidence placed alone (session -> zxid): a search keeps them.
+  std::map<std::string, int64_t> certain_closes() const {
+    std::map<std::string, int64_t> out;
+    for (const auto& [s, z] : certain_placement_) out[name(s)] = z;
+    return out;
+  }
+
   // Where else each expiring session's close could be, for check_history's search: every zxid
   // above the session's lower bound that no committed write uses, up to the highest zxid the
   // history shows, then past all of them (one slot per expiring session, so that those closes
@@ -1384,11 +1413,27 @@ class Checker {
     if (!unknown_.empty()) top = std::max(top, unknown_.rbegin()->first);
     for (const auto& c : expiry_) {
       std::vector<int64_t> zs;
-      for (int64_t z = std::max<int64_t>(c.lb + 1, 1); z <= top; ++z)
+      if (auto it = certain_placement_.find(c.session); it != certain_placement_.end()) {
+        out.emplace_back(name(c.session), std::vector<int64_t>{it->second});  // the evidence's
+        continue;
+      }
+      // Below every write invoked after the line that proves the close had committed.
+      int64_t ub = kInf;
+      if (c.proof != kNoLine)
+        for (int k : known_)
+          if (ops_[k].invoke > c.proof) ub = std::min(ub, ops_[k].zxid);
+      for (int64_t z = std::max<int64_t>(c.lb + 1, 1); z <= top && z < ub; ++z)
         if (!known_zxid(z)) zs.push_back(z);
       // Past everything the history shows, in any order among themselves.
-      for (size_t k = 1; k <= expiry_.size(); ++k) zs.push_back(top + static_cast<int64_t>(k));
+      if (ub == kInf)
+        for (size_t k = 1; k <= expiry_.size(); ++k) zs.push_back(top + static_cast<int64_t>(k));
       if (!c.definite) zs.push_back(kNone);
+      if (zs.empty()) {  // nothing fits: where the evidence put it (or nowhere), as judged
+        int64_t placed = kNone;
+        for (const Commit& k : inferred_)
+          if (k.session == c.session) placed = k.zxid;
+        zs.push_back(placed);
+      }
       out.emplace_back(name(c.session), std::move(zs));
     }
     return out;
@@ -2274,7 +2319,11 @@ class Checker {
   const std::vector<SilentStop>& silent_stops_;
   std::vector<FaultWindow> faults_;  // by time
   const std::map<std::string, int64_t>* forced_;
-  std::vector<int64_t> event_lb_;             // session -> the highest zxid of its watch events
+  const std::map<std::string, int64_t>* forced_certain_;  // with forced_: the evidence's
+  std::vector<int64_t> event_lb_;  // session -> the highest zxid of its watch events
+  // Sessions whose close the evidence names alone (a listing or a NodeDeleted line shows its
+  // ephemerals gone at that zxid, and no other session's): the search keeps them there.
+  std::map<int, int64_t> certain_placement_;
   std::vector<std::vector<int64_t>> silent_;  // session id -> silent stop times, sorted
   std::vector<int> session_order_;            // sessions by first invocation
   std::vector<bool> in_order_;                // session -> in session_order_ (parse)
@@ -2321,6 +2370,7 @@ std::vector<Violation> check_history(const Scenario& sc, const std::vector<nlohm
   // the evidence-based one found only if none does.
   const auto options = first.close_options();
   if (options.empty()) return found;
+  const auto certain = first.certain_closes();
   constexpr size_t kMaxPlacements = 512;
   std::vector<size_t> at(options.size(), 0);
   std::map<std::string, int64_t> forced;
@@ -2334,7 +2384,7 @@ std::vector<Violation> check_history(const Scenario& sc, const std::vector<nlohm
     }
     if (distinct) {
       ++tried;
-      if (Checker(sc, history, silent, faults, &forced).run().empty()) return {};
+      if (Checker(sc, history, silent, faults, &forced, &certain).run().empty()) return {};
     }
     size_t i = 0;  // the next placement, odometer order
     while (i < options.size() && ++at[i] == options[i].second.size()) at[i++] = 0;

@@ -87,10 +87,11 @@ struct SilentStop {
   int64_t t = 0;
 };
 
-// An injected fault at virtual time t (microseconds) that can hold the service up for at most
-// `bound` microseconds (a killed instance's batch waits for its visibility timeout, a stalled
-// one holds its locks past their lifetime). The time bounds of G8 stretch by the bounds of the
-// faults that are in effect while they run; nothing else is judged more leniently.
+// An injected fault at virtual time t (microseconds) that can hold the close of an expired
+// session up for at most `bound` microseconds (a killed instance's batch waits for its
+// visibility timeout, a stalled one holds its locks 8 s: fault_delay_bound). The time bounds of
+// G8 (the expiry deadline, and when an expiry counts as certain) stretch by the bounds of the
+// faults in effect while they run; no other rule depends on faults.
 struct FaultWindow {
   int64_t t = 0;
   int64_t bound = 0;

@@ -167,6 +167,7 @@ Result<LoadedTrace> load_trace(const std::string& path) {
       t.choices.push_back(RecordedChoice{c.at(0).get<uint32_t>(), c.at(1).get<uint32_t>()});
     t.mutant = j.value("mutant", std::string());
     t.seed = j.value("seed", uint64_t{0});
+    t.strategy = j.value("strategy", std::string("random"));
     t.finding = Finding{j.at("violation").value("guarantee", std::string()),
                         j.at("violation").value("message", std::string())};
     return t;

@@ -80,6 +80,7 @@ struct LoadedTrace {
   Finding finding;
   std::string mutant;
   uint64_t seed = 0;
+  std::string strategy;  // of the exploration that found it
 };
 Result<LoadedTrace> load_trace(const std::string& path);
 

@@ -22,11 +22,18 @@ const std::vector<FaultSiteInfo>& fault_sites() {
 
 Duration fault_delay_bound(std::string_view site, const DeploymentConfig& c) {
   const Duration backoff = kSecond;  // the writer's longest retry pause
-  if (site.starts_with("kill.") || site == "deliver.lost_delete")
-    return c.visibility_timeout + c.lock_lifetime + c.heartbeat_period + backoff;
-  if (site == "delay.lock_lifetime") return 8 * kSecond + c.lock_lifetime + backoff;
-  if (site == "deliver.duplicate") return c.lock_lifetime + backoff;
-  if (site == "clock.skew") return c.lock_lifetime + kSecond + backoff;
+  // The path of an expiry's close: the heartbeat notices, the writer commits, the distributor
+  // applies. A dead writer or distributor instance, or a batch not deleted, holds its FIFO group
+  // until the visibility timeout; a dead writer's locks outlive it by their lifetime.
+  if (site == "kill.writer" || site == "kill.distributor" || site == "deliver.lost_delete")
+    return c.visibility_timeout + c.lock_lifetime + backoff;
+  if (site == "kill.heartbeat") return 2 * c.heartbeat_period;      // the next tick asks again
+  if (site == "delay.lock_lifetime") return 8 * kSecond + backoff;  // it holds its locks 8 s
+  // Two instances with one batch contend for locks: the loser backs off.
+  if (site == "deliver.duplicate") return backoff;
+  // A clock off by up to 1 s misjudges a dead holder's lock age by as much.
+  if (site == "clock.skew") return kSecond + backoff;
+  // kill.watch, send.retry, session.unresponsive and client.disconnect do not hold a close up.
   return 0;
 }
 

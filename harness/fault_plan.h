@@ -39,10 +39,12 @@ struct FaultSiteInfo {
 };
 const std::vector<FaultSiteInfo>& fault_sites();
 bool is_fault_site(std::string_view name);
-// How long one fault of `site` can hold the service up, at most, in deployment `c`: a killed
+// How long one fault of `site` can hold up the close of an expired session, at most, in
+// deployment `c` (the checker stretches G8's deadline by it): a killed writer or distributor
 // instance's or an undeleted batch's messages wait for the visibility timeout (and block their
-// FIFO group meanwhile), its locks for their lifetime; a stalled instance holds its locks 8 s;
-// a skewed clock misjudges lock ages by up to 1 s. Sites that only hold a client up give 0.
+// FIFO group meanwhile), a dead writer's locks for their lifetime; a dead heartbeat instance
+// costs a period; a stalled instance holds its locks 8 s; duplicate deliveries contend for
+// locks; a skewed clock misjudges lock ages by up to 1 s. Sites off that path give 0.
 Duration fault_delay_bound(std::string_view site, const DeploymentConfig& c);
 
 struct FaultConfig {

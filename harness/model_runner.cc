@@ -61,7 +61,9 @@ std::optional<std::vector<json>> run_scenario_on_model(const Scenario& sc, std::
       ans["kind"] = "ok";
       ans["zxid"] = zxid;
     } else if (st.op == "create" || st.op == "set_data" || st.op == "delete") {
-      if ((st.op == "create" || st.op == "set_data") && st.data.size() > 1024 * 1024) {
+      // The client checks the path, then the data's size (then the server decides).
+      if ((st.op == "create" || st.op == "set_data") && st.data.size() > 1024 * 1024 &&
+          validate_client_path(st.path, st.op == "create" && st.sequential).is_ok()) {
         error("MarshallingError");
       } else {
         ModelWrite w{st.op, st.session, st.path, st.data, st.ephemeral, st.sequential, st.version};

@@ -3,10 +3,10 @@
 // A failure found on a generated scenario is easier to read on a smaller one. The shrinker
 // tries candidates in this order and keeps each that the predicate accepts: drop runs of steps
 // (halves, quarters, ... single steps), drop a session with all its steps, drop config
-// entries and the description, then simplify what is left (data to "", flags and watch and
-// version removed one at a time, waits shortened). A candidate the strict loader refuses is
-// not offered. It stops after `max_candidates` calls of `keep`, and returns the smallest
-// accepted scenario (the input itself if none was).
+// entries and the description (never the scenario's own "faults"), then simplify what is left (data
+// to "", flags and watch and version removed one at a time, waits shortened). A candidate the
+// strict loader refuses is not offered. It stops after `max_candidates` calls of `keep`, and
+// returns the smallest accepted scenario (the input itself if none was).
 //
 // Thread-safety: a pure function of its arguments (`keep` is called on the caller's thread).
 #pragma once

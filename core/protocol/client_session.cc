@@ -40,6 +40,7 @@ ClientSession::ClientSession(Deployment& d, std::string name)
     : d_(d),
       name_(std::move(name)),
       notified_(d.ex, "client.notified"),
+      events_out_(d.ex, "client.events_out"),
       turn_(d.ex, "client.turn") {}
 
 Task<Status> ClientSession::connect() {
@@ -63,6 +64,8 @@ std::optional<OpResult> ClientSession::check_path(const std::string& path, bool 
 }
 
 Task<void> ClientSession::release_in_order(uint64_t ticket) {
+  // An answer may reflect an update whose event is held by a watch read under way.
+  while (registering_ > 0 && !held_events_.empty()) co_await events_out_.wait();
   while (released_ + 1 != ticket) co_await turn_.wait();
   released_ = ticket;
   turn_.set();
@@ -109,7 +112,7 @@ void ClientSession::fire(const std::string& id, const std::string& event, const 
   if (closing_ || closed_) return;
   json e{{"event", event}, {"path", path}, {"zxid", zxid}};
   if (registering_ > 0) {
-    held_events_.emplace_back(zxid, std::move(e));
+    held_events_.push_back(HeldEvent{zxid, id, std::move(e)});
   } else if (on_event_) {
     on_event_(e);
   }
@@ -118,11 +121,12 @@ void ClientSession::fire(const std::string& id, const std::string& event, const 
 void ClientSession::end_registration() {
   if (--registering_ > 0) return;
   std::stable_sort(held_events_.begin(), held_events_.end(),
-                   [](const auto& x, const auto& y) { return x.first < y.first; });
-  std::vector<std::pair<int64_t, json>> out = std::move(held_events_);
+                   [](const HeldEvent& x, const HeldEvent& y) { return x.zxid < y.zxid; });
+  std::vector<HeldEvent> out = std::move(held_events_);
   held_events_.clear();
-  if (on_event_)
-    for (const auto& [zxid, e] : out) on_event_(e);
+  if (on_event_ && !closing_ && !closed_)
+    for (const HeldEvent& h : out) on_event_(h.event);
+  events_out_.set();
 }
 
 void ClientSession::deliver(const json& message) {
@@ -175,6 +179,11 @@ void ClientSession::receive(const json& message) {
       stopped_answering_.push_back(d_.ex.now());
     }
     if (unresponsive_ || closed_) return;
+    // Pings that did not come (a heartbeat instance died) may have left the session overdue
+    // and expired: the next operation asks the service first.
+    if (last_ping_ >= 0 && d_.ex.now() - last_ping_ > d_.config.heartbeat_period * 3 / 2)
+      revalidate_ = true;
+    last_ping_ = d_.ex.now();
     const Time seen = last_seen_source_ ? last_seen_source_() : d_.ex.now();
     // A remote client quiet for a heartbeat period may be expired soon: its next operation
     // asks the service first.
@@ -216,31 +225,31 @@ void ClientSession::fire_from_update(const std::optional<json>& record) {
   }
 }
 
+std::optional<std::pair<std::string, int64_t>> ClientSession::local_event(
+    const Registration& reg, const std::optional<json>& record) {
+  const bool now_node = is_node(record);
+  const int64_t tomb = record && !now_node ? record->value("tombstone", int64_t{0}) : 0;
+  if (reg.type == "data" && !reg.existed) {
+    if (now_node) return std::make_pair("NodeCreated", stat_field(*record, "czxid"));
+    if (tomb > reg.zxid) return std::make_pair("NodeCreated", tomb);  // created, deleted again
+    return std::nullopt;
+  }
+  if (!now_node) return std::make_pair("NodeDeleted", tomb);
+  if (stat_field(*record, "czxid") > reg.zxid)  // deleted and created again
+    return std::make_pair("NodeDeleted", stat_field(*record, "czxid"));
+  if (reg.type == "data" && stat_field(*record, "mzxid") > reg.zxid)
+    return std::make_pair("NodeDataChanged", stat_field(*record, "mzxid"));
+  if (reg.type == "child" && stat_field(*record, "pzxid") > reg.zxid)
+    return std::make_pair("NodeChildrenChanged", stat_field(*record, "pzxid"));
+  return std::nullopt;
+}
+
 void ClientSession::fire_local(const std::string& path, const std::optional<json>& record) {
   std::vector<std::pair<std::string, Registration>> mine;
   for (const auto& [id, reg] : registrations_)
     if (reg.path == path) mine.emplace_back(id, reg);
-  for (const auto& [id, reg] : mine) {
-    const bool now_node = is_node(record);
-    const int64_t tomb = record && !now_node ? record->value("tombstone", int64_t{0}) : 0;
-    if (reg.type == "data" && !reg.existed) {
-      if (now_node) {
-        fire(id, "NodeCreated", path, stat_field(*record, "czxid"));
-      } else if (tomb > reg.zxid) {
-        fire(id, "NodeCreated", path, tomb);  // created and deleted again since
-      }
-      continue;
-    }
-    if (!now_node) {
-      fire(id, "NodeDeleted", path, tomb);
-    } else if (stat_field(*record, "czxid") > reg.zxid) {
-      fire(id, "NodeDeleted", path, stat_field(*record, "czxid"));  // deleted and recreated
-    } else if (reg.type == "data" && stat_field(*record, "mzxid") > reg.zxid) {
-      fire(id, "NodeDataChanged", path, stat_field(*record, "mzxid"));
-    } else if (reg.type == "child" && stat_field(*record, "pzxid") > reg.zxid) {
-      fire(id, "NodeChildrenChanged", path, stat_field(*record, "pzxid"));
-    }
-  }
+  for (const auto& [id, reg] : mine)
+    if (auto e = local_event(reg, record)) fire(id, e->first, path, e->second);
 }
 
 void ClientSession::note_update_paths(const std::string& path, const std::optional<json>& record) {
@@ -382,9 +391,14 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
   const std::string_view which(op);
   if (watch) begin_registration();
   std::optional<json> record = co_await read_record(path);
-  const bool exists = is_node(record);
+  bool exists = is_node(record);
 
-  if (watch && (exists || which == "exists")) {
+  // A registration is set on the version read. If the node changed before it was registered,
+  // the changes in between may be several, and the first of them (whose event ZooKeeper fires)
+  // is not known from the record: the registration is withdrawn and the read is done again,
+  // later (a few times at most; then the record's own change fires it, as the best known).
+  constexpr int kRegisterAttempts = 4;
+  for (int attempt = 1; watch && (exists || which == "exists"); ++attempt) {
     Registration reg;
     reg.path = path;
     reg.type = which == "get_children" ? "child" : "data";
@@ -420,8 +434,21 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     note_update_paths(path, again);
     // Events owed for earlier updates come first: events arrive in zxid order.
     if (again) co_await wait_for_epoch(again->value("epoch", json()));
-    fire_from_update(again);
-    fire_local(path, again);
+    if (!local_event(reg, again) || attempt >= kRegisterAttempts) {
+      fire_from_update(again);
+      fire_local(path, again);
+      break;
+    }
+    // Withdrawn: its event, if one came meanwhile, was held and goes; later ones are dropped.
+    registrations_.erase(id);
+    std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
+    co_await remove_registrations_where(d_, watch_key(path, reg.type), [&id](const json& g) {
+      return g.value("id", std::string()) == id;
+    });
+    record = std::move(again);
+    exists = is_node(record);
+    fire_from_update(record);
+    fire_local(path, record);
   }
   if (watch) end_registration();
 

@@ -108,12 +108,17 @@ class ClientSession {
   Task<void> wait_for_epoch(const nlohmann::json& epoch);
   // Fires this session's watches on `path` that `record` shows to have been triggered.
   void fire_local(const std::string& path, const std::optional<nlohmann::json>& record);
+  // The event (and zxid) `record` shows registration `reg` to have been triggered by, if any.
+  static std::optional<std::pair<std::string, int64_t>> local_event(
+      const Registration& reg, const std::optional<nlohmann::json>& record);
   // Fires this session's watches that the update which last wrote `record` triggered.
   void fire_from_update(const std::optional<nlohmann::json>& record);
   void fire(const std::string& id, const std::string& event, const std::string& path, int64_t zxid);
   // Events go to the listener in zxid order. A read that registers a watch may fire it itself
   // for a change older than events that arrive meanwhile: events are held while such a read
-  // runs and released, sorted by zxid, when the last one ends (before its answer).
+  // runs and released, sorted by zxid, when the last one ends (before its answer; no answer
+  // of another operation is released while events are held). Held events of a session that
+  // closed meanwhile are dropped, as every event after its close began is.
   void begin_registration() { ++registering_; }
   void end_registration();
   Task<Status> reconnect_if_needed();
@@ -133,13 +138,20 @@ class ClientSession {
   std::vector<Time> stopped_answering_;
   int64_t last_event_zxid_ = 0;
   uint64_t next_reg_ = 1;
-  std::map<std::string, Registration> registrations_;            // id -> not yet fired
-  int registering_ = 0;                                          // watch reads under way
-  std::vector<std::pair<int64_t, nlohmann::json>> held_events_;  // (zxid, event) meanwhile
+  std::map<std::string, Registration> registrations_;  // id -> not yet fired
+  int registering_ = 0;                                // watch reads under way
+  struct HeldEvent {
+    int64_t zxid;
+    std::string registration;
+    nlohmann::json event;
+  };
+  std::vector<HeldEvent> held_events_;       // meanwhile
   std::map<std::string, int64_t> catch_up_;  // path -> zxid its record must reach
   std::function<void(const nlohmann::json&)> on_event_;
   std::function<Time()> last_seen_source_;
   Event notified_;
+  Event events_out_;     // held events were released
+  Time last_ping_ = -1;  // when the last ping came
   int64_t next_req_ = 1;
   uint64_t next_ticket_ = 1;
   uint64_t released_ = 0;

@@ -195,6 +195,19 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     for (const auto& s : notify_sessions) late.erase(s.get<std::string>());
     if (!late.empty()) notify_sessions = co_await add_to_epoch(late);
   }
+  if (!triggers.empty()) {
+    // Another instance with this update may have named sessions in the epoch (and in records
+    // it wrote) since the scan: they get this message too.
+    auto entry = co_await ex.call("kv.get", "distributor.epoch_read", 0,
+                                  [&] { return d_.system.get(kEpochTable, epoch_key(zxid)); });
+    if (entry) {
+      std::set<std::string> all;
+      for (const auto& s : notify_sessions) all.insert(s.get<std::string>());
+      for (const auto& s : entry->value("sessions", json::array()))
+        all.insert(s.get<std::string>());
+      notify_sessions = json(all);
+    }
+  }
   if (!notify_sessions.empty() || !fires.events.empty()) {
     json msg{{"zxid", zxid},
              {"owed", notify_sessions},

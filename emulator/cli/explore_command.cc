@@ -101,6 +101,11 @@ int explore(const ExploreArgs& a) {
               << "\" (known: random, pct, dfs)\n";
     return 2;
   }
+  if (a.config.strategy == "dfs" && shard_n > 1) {
+    std::cerr << "fkemu explore: --shard splits random and pct schedules; dfs walks each "
+                 "scenario's tree whole\n";
+    return 2;
+  }
   std::vector<Scenario> scenarios;
   if (!load_all(a.inputs, a.generate, a.seed, &scenarios)) return 2;
   std::filesystem::create_directories(a.trace_dir);
@@ -240,6 +245,10 @@ int explore(const ExploreArgs& a) {
              {"strategy", a.config.strategy},
              {"faults", a.config.faults},
              {"mutant", a.config.mutant},
+             {"requested", a.schedules},
+             {"all", a.all},
+             {"time_limit", a.time_limit},
+             {"inputs", a.inputs},
              {"planned", planned},
              {"shard", a.shard},
              {"scenarios", scenarios.size()},
@@ -440,7 +449,8 @@ int mutants(const MutantsArgs& a) {
 #endif
 }
 
-int replay(const std::string& path, bool show_history, bool show_decisions) {
+int replay(const std::string& path, bool show_history, bool show_decisions,
+           const std::string& shrink_to) {
   auto t = load_trace(path);
   if (!t.is_ok()) {
     std::cerr << "fkemu replay: " << t.status().message() << "\n";
@@ -475,6 +485,27 @@ int replay(const std::string& path, bool show_history, bool show_decisions) {
   }
   for (const auto& f : run.findings)
     std::printf("violation of %s: %s\n", f.guarantee.c_str(), f.message.c_str());
+  if (!shrink_to.empty()) {
+    ExploreConfig cfg;
+    cfg.strategy = t->strategy == "dfs" ? "random" : t->strategy;
+    cfg.faults = !t->faults.empty();  // fresh schedules of candidates inject faults too
+    cfg.mutant = t->mutant;
+    const std::string g =
+        t->finding.guarantee.empty() ? run.findings.front().guarantee : t->finding.guarantee;
+    const FailureShrinkResult small = shrink_failure(t->scenario, cfg, run, g);
+    Finding f{g, ""};
+    for (const auto& x : small.schedule.run.findings)
+      if (x.guarantee == g) f = x;
+    if (!write_json(shrink_to,
+                    trace_to_json(small.scenario.scenario, cfg, small.schedule.run, f))) {
+      std::cerr << "fkemu replay: cannot write " << shrink_to << "\n";
+      return 2;
+    }
+    std::printf("shrunk to %s: steps %zu -> %zu, sessions %zu -> %zu, decisions %zu -> %zu\n",
+                shrink_to.c_str(), small.scenario.steps_before, small.scenario.steps_after,
+                small.scenario.sessions_before, small.scenario.sessions_after,
+                small.schedule.decisions_before, small.schedule.decisions_after);
+  }
   return 1;
 }
 
@@ -508,7 +539,8 @@ int explore_merge(const std::vector<std::string>& files, bool json_out) {
       merged = j;
       shard_count = n;
     } else {
-      for (const char* k : {"seed", "strategy", "scenarios", "generated", "faults", "mutant"})
+      for (const char* k : {"seed", "strategy", "scenarios", "generated", "faults", "mutant",
+                            "requested", "all", "time_limit", "inputs"})
         if (j.value(k, json()) != merged.value(k, json())) {
           std::cerr << "fkemu explore merge: " << f << ": \"" << k << "\" is " << j.value(k, json())
                     << ", not " << merged.value(k, json()) << " as in " << files.front()
@@ -563,9 +595,17 @@ int explore_merge(const std::vector<std::string>& files, bool json_out) {
   merged["violations"] = violations;
   merged["shard"] = "merged";
   merged["shards"] = {{"of", shard_count}, {"present", present}, {"missing", missing}};
+  // Shards that stop at their first violation (no --all) or at a time limit explore less than
+  // the unsharded run would have.
+  merged["equals_unsharded"] =
+      missing.empty() && merged.value("all", false) && merged.value("time_limit", 0.0) == 0.0;
   if (json_out) {
     std::cout << merged.dump(1) << "\n";
   } else {
+    if (!merged["equals_unsharded"].get<bool>() && missing.empty())
+      std::printf(
+          "explore merge: the shards ran without --all or with a time limit: each "
+          "stopped early, so this is less than the unsharded run\n");
     std::printf(
         "explore merge: %zu of %llu shards, %llu schedules (%.0f schedules/s per core), "
         "%llu faults injected, %zu violations%s\n",

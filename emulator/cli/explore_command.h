@@ -46,6 +46,8 @@ struct MutantsArgs {
 };
 // Explores every protocol mutant with all fault sites on; reports which were caught.
 int mutants(const MutantsArgs& a);
-int replay(const std::string& trace_path, bool show_history, bool show_decisions = false);
+// `shrink_to`: also shrink the trace (scenario and schedule) and write the result there.
+int replay(const std::string& trace_path, bool show_history, bool show_decisions = false,
+           const std::string& shrink_to = {});
 
 }  // namespace fkemu::cli

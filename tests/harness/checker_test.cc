@@ -612,3 +612,99 @@ TEST_CASE("found histories the checker misjudged are judged correct", "[checker]
     CHECK(g8);
   }
 }
+
+// The stretch is bounded: faults off the close's path, or short ones, do not excuse a read of
+// an expired session's ephemeral long after the deadline.
+TEST_CASE("G8's deadline stretches only by faults that can hold the close up", "[checker][found]") {
+  FoundHistory f = load_found("lock3-G8-6378262582299100137");
+  const DeploymentConfig config = deployment_config(f.scenario.config);
+  std::vector<FaultWindow> others;
+  for (const char* site : {"clock.skew", "deliver.duplicate", "kill.watch", "send.retry",
+                           "client.disconnect", "kill.heartbeat"})
+    others.push_back(FaultWindow{0, fault_delay_bound(site, config)});
+  bool g8 = false;
+  for (const auto& v : check_history(f.scenario, f.history, f.silent, others))
+    g8 = g8 || v.guarantee == "G8";
+  CHECK(g8);
+}
+
+// The search over placements of inferred closes is bounded by what the history proves: an
+// expired session's close committed before its SessionExpired answer, so before every write
+// invoked after that answer. A run that never deletes the expired session's ephemeral (the
+// mutant ephemeral.cleanup_skipped) cannot be explained by a close placed past the end.
+TEST_CASE("a close is placed before the writes invoked after its SessionExpired answer",
+          "[checker]") {
+  // a went silent at t=0 (an injected fault: no expire step, so no expiry deadline either).
+  auto sc = parse_scenario(json::parse(R"({
+    "config": {"session_timeout_ms": 1000, "heartbeat_period_ms": 100},
+    "sessions": ["a", "b"],
+    "steps": [
+      {"session": "a", "op": "create", "path": "/e", "data": "", "flags": ["ephemeral"]},
+      {"wait_ms": 3000},
+      {"session": "a", "op": "set_data", "path": "/e", "data": "x"},
+      {"session": "b", "op": "create", "path": "/x", "data": ""},
+      {"session": "b", "op": "exists", "path": "/e"}
+    ]})"));
+  REQUIRE(sc.is_ok());
+  const json e_stat = json::parse(
+      R"({"aversion":0,"ctime":0,"cversion":0,"czxid":1,"dataLength":0,"ephemeralOwner":"a",
+          "mtime":0,"mzxid":1,"numChildren":0,"pzxid":1,"version":0})");
+  json x_stat = e_stat;
+  x_stat["czxid"] = x_stat["mzxid"] = x_stat["pzxid"] = 3;
+  x_stat["ephemeralOwner"] = nullptr;
+  std::vector<json> h = {
+      {{"kind", "invoke"},
+       {"id", 1},
+       {"session", "a"},
+       {"op", "create"},
+       {"path", "/e"},
+       {"data", ""},
+       {"flags", {"ephemeral"}},
+       {"t", 0}},
+      {{"kind", "ok"},
+       {"id", 1},
+       {"session", "a"},
+       {"path", "/e"},
+       {"stat", e_stat},
+       {"zxid", 1},
+       {"t", 0}},
+      {{"kind", "invoke"},
+       {"id", 2},
+       {"session", "a"},
+       {"op", "set_data"},
+       {"path", "/e"},
+       {"data", "x"},
+       {"t", 3000000}},
+      {{"kind", "error"}, {"id", 2}, {"session", "a"}, {"error", "SessionExpired"}, {"t", 3000000}},
+      {{"kind", "invoke"},
+       {"id", 3},
+       {"session", "b"},
+       {"op", "create"},
+       {"path", "/x"},
+       {"data", ""},
+       {"t", 3000000}},
+      {{"kind", "ok"},
+       {"id", 3},
+       {"session", "b"},
+       {"path", "/x"},
+       {"stat", x_stat},
+       {"zxid", 3},
+       {"t", 3000000}},
+      {{"kind", "invoke"},
+       {"id", 4},
+       {"session", "b"},
+       {"op", "exists"},
+       {"path", "/e"},
+       {"t", 3000000}},
+      // The ephemeral is still there, after the close that must have come before zxid 3.
+      {{"kind", "ok"}, {"id", 4}, {"session", "b"}, {"stat", e_stat}, {"t", 3000000}},
+  };
+  const std::vector<SilentStop> silent = {{"a", 1}};
+  const auto vs = check_history(*sc, h, silent);
+  INFO(report(vs));
+  CHECK_FALSE(vs.empty());
+  // The same history with the ephemeral gone is correct: the close at zxid 2.
+  h.back() = {{"kind", "ok"}, {"id", 4}, {"session", "b"}, {"stat", nullptr}, {"t", 3000000}};
+  INFO(report(check_history(*sc, h, silent)));
+  CHECK(check_history(*sc, h, silent).empty());
+}

@@ -270,6 +270,7 @@ TEST_CASE("merged shards are the unsharded exploration", "[explore][shard]") {
   CHECK(merged["faults_injected"] == whole["faults_injected"]);
   CHECK(merged["per_guarantee"] == whole["per_guarantee"]);
   CHECK(merged["shards"]["missing"].empty());
+  CHECK(merged["equals_unsharded"] == true);
   auto key = [](const nlohmann::json& v) {
     return std::make_tuple(v["index"].get<uint64_t>(), v["seed"].get<uint64_t>(),
                            v["guarantee"].get<std::string>(), v["scenario"].get<std::string>());
