@@ -622,15 +622,8 @@ class Checker {
   // of inferring them from the evidence.
   Checker(const Scenario& sc, const std::vector<json>& h, const std::vector<SilentStop>& silent,
           const std::vector<FaultWindow>& faults,
-          const std::map<std::string, int64_t>* forced = nullptr,
-          const std::map<std::string, int64_t>* certain = nullptr)
-      : sc_(sc),
-        h_(h),
-        rep_(h),
-        silent_stops_(silent),
-        faults_(faults),
-        forced_(forced),
-        forced_certain_(certain) {
+          const std::map<std::string, int64_t>* forced = nullptr)
+      : sc_(sc), h_(h), rep_(h), silent_stops_(silent), faults_(faults), forced_(forced) {
     std::sort(faults_.begin(), faults_.end(),
               [](const FaultWindow& x, const FaultWindow& y) { return x.t < y.t; });
   }
@@ -1339,9 +1332,7 @@ class Checker {
       c.zxid = u;
       c.session = who;
       c.close = true;
-      // Certain only when the evidence names this session and no other.
-      c.certain = owners.size() == 1 && owners.count(name(who)) > 0;
-      if (c.certain) certain_placement_[who] = u;
+      c.certain = owners.count(name(who)) > 0;
       if (cand) {
         cand->assigned = true;
         c.invoke = cand->invoke;
@@ -1357,7 +1348,7 @@ class Checker {
       int64_t z = c.lb + 1;
       while (used(z)) ++z;
       taken.insert(z);
-      place_close(c, z);
+      place_close(c, z, false);  // a guess: a search tries the others if it shows violations
     }
     maybe_expired_.assign(sessions_.size(), false);
     for (const auto& c : expiry_)
@@ -1367,9 +1358,6 @@ class Checker {
   // The closes as given (check_history's search over other explanations).
   void assign_forced() {
     maybe_expired_.assign(sessions_.size(), false);
-    if (forced_certain_)
-      for (const auto& [session, z] : *forced_certain_)
-        if (const int id = sessions_.find(session); id >= 0) certain_placement_[id] = z;
     for (auto& c : expiry_) {
       auto it = forced_->find(name(c.session));
       const int64_t z = it == forced_->end() ? kNone : it->second;
@@ -1377,32 +1365,27 @@ class Checker {
         maybe_expired_[c.session] = true;
         continue;
       }
-      place_close(c, z);
+      // A placement under trial is judged in full: a placement that only passes because a
+      // rule was not applied to it explains nothing.
+      place_close(c, z, true);
     }
   }
 
-  // Candidate `c`'s close, at zxid z; certain only where the evidence placed it there.
-  void place_close(ExpiryCandidate& c, int64_t z) {
+  // Candidate `c`'s close, at zxid z. `certain`: judged as a close the history shows (G8's
+  // "no answer of the session shows a state at or after its close" applies to it).
+  void place_close(ExpiryCandidate& c, int64_t z, bool certain) {
     c.assigned = true;
     Commit k;
     k.zxid = z;
     k.session = c.session;
     k.close = true;
-    auto it = certain_placement_.find(c.session);
-    k.certain = it != certain_placement_.end() && it->second == z;
+    k.certain = certain;
     k.invoke = c.invoke;
     k.expire_t = c.expire_t;
     inferred_.push_back(k);
   }
 
  public:
-  // The closes the evidence placed alone (session -> zxid): a search keeps them.
-  std::map<std::string, int64_t> certain_closes() const {
-    std::map<std::string, int64_t> out;
-    for (const auto& [s, z] : certain_placement_) out[name(s)] = z;
-    return out;
-  }
-
   // Where else each expiring session's close could be, for check_history's search: every zxid
   // above the session's lower bound that no committed write uses, up to the highest zxid the
   // history shows, then past all of them (one slot per expiring session, so that those closes
@@ -1413,10 +1396,6 @@ class Checker {
     if (!unknown_.empty()) top = std::max(top, unknown_.rbegin()->first);
     for (const auto& c : expiry_) {
       std::vector<int64_t> zs;
-      if (auto it = certain_placement_.find(c.session); it != certain_placement_.end()) {
-        out.emplace_back(name(c.session), std::vector<int64_t>{it->second});  // the evidence's
-        continue;
-      }
       // Below every write invoked after the line that proves the close had committed.
       int64_t ub = kInf;
       if (c.proof != kNoLine)
@@ -2319,11 +2298,9 @@ class Checker {
   const std::vector<SilentStop>& silent_stops_;
   std::vector<FaultWindow> faults_;  // by time
   const std::map<std::string, int64_t>* forced_;
-  const std::map<std::string, int64_t>* forced_certain_;  // with forced_: the evidence's
+
   std::vector<int64_t> event_lb_;  // session -> the highest zxid of its watch events
-  // Sessions whose close the evidence names alone (a listing or a NodeDeleted line shows its
-  // ephemerals gone at that zxid, and no other session's): the search keeps them there.
-  std::map<int, int64_t> certain_placement_;
+
   std::vector<std::vector<int64_t>> silent_;  // session id -> silent stop times, sorted
   std::vector<int> session_order_;            // sessions by first invocation
   std::vector<bool> in_order_;                // session -> in session_order_ (parse)
@@ -2370,7 +2347,6 @@ std::vector<Violation> check_history(const Scenario& sc, const std::vector<nlohm
   // the evidence-based one found only if none does.
   const auto options = first.close_options();
   if (options.empty()) return found;
-  const auto certain = first.certain_closes();
   constexpr size_t kMaxPlacements = 512;
   std::vector<size_t> at(options.size(), 0);
   std::map<std::string, int64_t> forced;
@@ -2384,7 +2360,7 @@ std::vector<Violation> check_history(const Scenario& sc, const std::vector<nlohm
     }
     if (distinct) {
       ++tried;
-      if (Checker(sc, history, silent, faults, &forced, &certain).run().empty()) return {};
+      if (Checker(sc, history, silent, faults, &forced).run().empty()) return {};
     }
     size_t i = 0;  // the next placement, odometer order
     while (i < options.size() && ++at[i] == options[i].second.size()) at[i++] = 0;

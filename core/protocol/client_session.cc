@@ -451,6 +451,17 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     fire_local(path, record);
   }
   if (watch) end_registration();
+  // The session stopped answering pings (or pings went missing) while the read ran: it may have
+  // been expired meanwhile, and the record may show its own close. A read pending when the
+  // session expired answers SessionExpired, as in ZooKeeper.
+  if (unresponsive_ || revalidate_) {
+    auto item = co_await d_.ex.call("kv.get", "client.check_session", 0,
+                                    [&] { return d_.system.get(kSessionsTable, name_); });
+    if (!item || !item->value("alive", false)) {
+      expire_locally();
+      co_return co_await finish(failed(Code::SessionExpired));
+    }
+  }
 
   OpResult r;
   if (!exists) {

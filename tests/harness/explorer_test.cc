@@ -337,3 +337,51 @@ TEST_CASE("a watch's read-again catches up with the update's other records", "[e
   INFO(report);
   CHECK(report.empty());
 }
+
+// Found by a 500,000-schedule PCT campaign on generated scenarios (kept in
+// tests/harness/data/generated): a watch read waited (a killed watch instance held an owed
+// notification for a visibility timeout) between its read and its registration; several changes
+// landed meanwhile, and the registration fired the event of the last one it could see
+// (NodeDeleted) instead of the first one's (NodeDataChanged); or it fired for a change its read
+// had already shown. A registration whose read-again shows the node changed is now withdrawn and
+// the read done again. These PCT schedules violated G6 or G5 before.
+TEST_CASE("a registration that missed several changes is set again on a new read",
+          "[explore][faults]") {
+  struct Case {
+    const char* scenario;
+    uint64_t index;
+  };
+  for (const Case& c : {Case{"gen-869b5d682c20fc1c", 2193}, Case{"gen-869b5d682c20fc1c", 4364},
+                        Case{"gen-b19355ee89775a86", 4075}}) {
+    auto sc = load_scenario(std::string(FKEMU_SOURCE_DIR) + "/tests/harness/data/generated/" +
+                            c.scenario + ".json");
+    REQUIRE(sc.is_ok());
+    ExploreConfig cfg;
+    cfg.strategy = "pct";
+    cfg.faults = true;
+    const ScheduleRun r = run_schedule(*sc, cfg, schedule_seed(1, c.index));
+    std::string report;
+    for (const auto& f : r.findings) report += f.guarantee + " " + f.message.substr(0, 300) + "\n";
+    INFO(c.scenario << " schedule " << c.index << ":\n" << report);
+    CHECK(r.findings.empty());
+  }
+}
+
+// Found by a 500,000-schedule random campaign on generated scenarios: a session went silent while
+// its read waited for an owed notification (a killed watch instance held it a visibility
+// timeout); the session expired meanwhile and the read answered a state that showed its own
+// close (G8: a request pending at expiry answers SessionExpired). A read of a session that
+// stopped answering pings meanwhile now asks whether the session is still alive.
+TEST_CASE("a read pending when its session expires answers SessionExpired", "[explore][faults]") {
+  auto sc = load_scenario(std::string(FKEMU_SOURCE_DIR) +
+                          "/tests/harness/data/generated/gen-b68fa13b61bd1454.json");
+  REQUIRE(sc.is_ok());
+  ExploreConfig cfg;
+  cfg.faults = true;
+  const ScheduleRun r = run_schedule(*sc, cfg, 14012845343882222551ull);
+  std::string report;
+  for (const auto& f : r.findings) report += f.guarantee + " " + f.message.substr(0, 300) + "\n";
+  INFO(report);
+  CHECK(r.findings.empty());
+  CHECK_FALSE(r.faults.empty());
+}
