@@ -64,8 +64,9 @@ std::optional<OpResult> ClientSession::check_path(const std::string& path, bool 
 }
 
 Task<void> ClientSession::release_in_order(uint64_t ticket) {
-  // An answer may reflect an update whose event is held by a watch read under way.
-  while (registering_ > 0 && !held_events_.empty()) co_await events_out_.wait();
+  // An answer may reflect an update whose event is held (by a watch read under way, or in a
+  // message that came while the client was disconnected): the events go first.
+  while (disconnected_ || (holding() && !held_events_.empty())) co_await events_out_.wait();
   while (released_ + 1 != ticket) co_await turn_.wait();
   released_ = ticket;
   turn_.set();
@@ -111,7 +112,7 @@ void ClientSession::fire(const std::string& id, const std::string& event, const 
   if (registrations_.erase(id) == 0) return;  // fired already: one-shot
   if (closing_ || closed_) return;
   json e{{"event", event}, {"path", path}, {"zxid", zxid}};
-  if (registering_ > 0) {
+  if (holding()) {
     held_events_.push_back(HeldEvent{zxid, id, std::move(e)});
   } else if (on_event_) {
     on_event_(e);
@@ -119,7 +120,12 @@ void ClientSession::fire(const std::string& id, const std::string& event, const 
 }
 
 void ClientSession::end_registration() {
-  if (--registering_ > 0) return;
+  --registering_;
+  release_held();
+}
+
+void ClientSession::release_held() {
+  if (holding()) return;
   std::stable_sort(held_events_.begin(), held_events_.end(),
                    [](const HeldEvent& x, const HeldEvent& y) { return x.zxid < y.zxid; });
   std::vector<HeldEvent> out = std::move(held_events_);
@@ -151,12 +157,16 @@ void ClientSession::deliver(const json& message) {
 
 Task<void> ClientSession::reconnect_after(Duration gone) {
   co_await d_.ex.sleep_keep_alive(gone, "client.disconnected");
-  disconnected_ = false;
   // The session may have expired meanwhile: the next operation asks the service first.
   revalidate_ = true;
+  // The messages that came meanwhile, in order; their events and the ones reads fired from
+  // the store while the client was away go out together, in zxid order.
   std::vector<json> held = std::move(held_);
   held_.clear();
   for (const json& m : held) receive(m);
+  disconnected_ = false;
+  release_held();
+  events_out_.set();
 }
 
 void ClientSession::receive(const json& message) {

@@ -121,6 +121,10 @@ class ClientSession {
   // closed meanwhile are dropped, as every event after its close began is.
   void begin_registration() { ++registering_; }
   void end_registration();
+  // Events are held while a watch read registers or the client is disconnected (its messages
+  // wait, and what reads fire meanwhile must not overtake them).
+  bool holding() const { return registering_ > 0 || disconnected_; }
+  void release_held();
   Task<Status> reconnect_if_needed();
   void receive(const nlohmann::json& message);
   Task<void> reconnect_after(Duration gone);
