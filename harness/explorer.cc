@@ -157,12 +157,10 @@ Result<LoadedTrace> load_trace(const std::string& path) {
       return Status(Code::BadArguments, path + ": not an fkemu trace (no \"fkemu_trace\": 1)");
     auto sc = parse_scenario(j.at("scenario"), j.value("scenario_file", path));
     if (!sc.is_ok()) return sc.status();
-    LoadedTrace t{std::move(*sc),
-                  {},
-                  faults_from_json(j.at("faults")),
-                  j.at("trace_hash").get<uint64_t>(),
-                  {},
-                  {}};
+    LoadedTrace t;
+    t.scenario = std::move(*sc);
+    t.faults = faults_from_json(j.at("faults"));
+    t.trace_hash = j.at("trace_hash").get<uint64_t>();
     for (const auto& c : j.at("choices"))
       t.choices.push_back(RecordedChoice{c.at(0).get<uint32_t>(), c.at(1).get<uint32_t>()});
     t.mutant = j.value("mutant", std::string());
