@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -68,6 +69,13 @@ std::string text_of(const json& j, const char* key) {
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// A line for the shell to print between commands: a watch event (or the news that some were
+// dropped), which printwatches off hides, or a notice about the connection, which it does not.
+struct Notice {
+  bool watch = false;
+  std::string text;
+};
 
 // --- URLs ----------------------------------------------------------------------------------
 
@@ -294,14 +302,14 @@ class EventSocket {
   }
 
   // Watch events and notices that came since the last call, in order.
-  std::vector<std::string> take_notices() {
+  std::vector<Notice> take_notices() {
     if (pipe_[0] >= 0) {
       char scratch[256];
       while (::read(pipe_[0], scratch, sizeof scratch) > 0) {
       }
     }
     std::lock_guard<std::mutex> lock(mu_);
-    std::vector<std::string> out;
+    std::vector<Notice> out;
     out.swap(notices_);
     return out;
   }
@@ -353,11 +361,11 @@ class EventSocket {
       }
       cv_.notify_all();
     } else if (type == "watch") {
-      notice("WATCHER:: event " + text_of(m, "event") + " path " + text_of(m, "path") + " zxid " +
-             text_of(m, "zxid"));
+      notice(true, "WATCHER:: event " + text_of(m, "event") + " path " + text_of(m, "path") +
+                       " zxid " + text_of(m, "zxid"));
     } else if (type == "dropped") {
-      notice("WATCHER:: " + text_of(m, "events") +
-             " events were dropped while no WebSocket was open");
+      notice(true, "WATCHER:: " + text_of(m, "events") +
+                       " events were dropped while no WebSocket was open");
     }
   }
 
@@ -394,13 +402,13 @@ class EventSocket {
       closed_why_ = "the connection is lost (" + why + "); connect opens a new session";
     }
     cv_.notify_all();
-    if (!closing_) notice("Connection lost: " + why + " (connect opens a new session)");
+    if (!closing_) notice(false, "Connection lost: " + why + " (connect opens a new session)");
   }
 
-  void notice(std::string text) {
+  void notice(bool watch, std::string text) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      notices_.push_back(std::move(text));
+      notices_.push_back({watch, std::move(text)});
     }
     if (pipe_[1] >= 0) {
       const char byte = 'n';
@@ -424,28 +432,39 @@ class EventSocket {
   std::string closed_why_;
   int64_t next_req_ = 0;
   std::map<int64_t, json> results_;
-  std::vector<std::string> notices_;
+  std::vector<Notice> notices_;
   int pipe_[2] = {-1, -1};
 };
 
 // --- commands ------------------------------------------------------------------------------
 
-const std::vector<std::string> kCommands = {"create", "get",     "set",  "delete", "ls",  "stat",
-                                            "close",  "connect", "help", "quit",   "exit"};
+const std::vector<std::string> kCommands = {
+    "create",       "get",  "set",   "delete",  "deleteall", "ls",   "stat",
+    "printwatches", "sync", "close", "connect", "help",      "quit", "exit"};
 
 const char* kHelp =
     "Commands:\n"
     "  create [-e] [-s] PATH [DATA]  create a node (-e ephemeral, -s sequential)\n"
-    "  get [-w] PATH                 print a node's data and stat (-w: watch its data)\n"
+    "  get [-s] [-w] PATH            print a node's data (-s: and its stat; -w: watch its data)\n"
     "  set PATH DATA [VERSION]       set a node's data (only at VERSION, if given)\n"
     "  delete PATH [VERSION]         delete a node (only at VERSION, if given)\n"
-    "  ls [-w] PATH                  list a node's children (-w: watch them)\n"
+    "  deleteall PATH                delete a node and all its descendants, children first\n"
+    "  ls [-s] [-w] [-R] PATH        list a node's children (-s: then its stat; -w: watch them;\n"
+    "                                -R: the paths of its whole subtree, one a line)\n"
     "  stat [-w] PATH                print a node's stat if it exists (-w: watch it)\n"
+    "  printwatches [on|off]         print watch events or not (alone: which it is)\n"
+    "  sync PATH                     not supported: FaaSKeeper has no sync\n"
     "  close                         close the session\n"
     "  connect [URL]                 open a new session (on URL, or the same server)\n"
     "  help                          this list\n"
     "  quit, exit                    close the session and leave\n"
     "Words may be quoted (\"a b\", 'a b'); a line starting with # is a comment.\n";
+
+// Why `sync` is refused (docs/api.md, "Shell").
+const char* kNoSync =
+    "FaaSKeeper has no sync: every read is served from the strongly consistent user store, "
+    "which a write reaches before it is answered, and a session's reads come after its own "
+    "writes";
 
 // Splits a command line into words: blanks separate them, quotes and backslashes keep them.
 bool split_words(const std::string& line, std::vector<std::string>& words, std::string& why) {
@@ -614,8 +633,12 @@ class Shell {
       } else {
         disconnect();
       }
-    } else if (cmd == "create" || cmd == "get" || cmd == "set" || cmd == "delete" || cmd == "ls" ||
-               cmd == "stat") {
+    } else if (cmd == "printwatches") {
+      printwatches_command(words);
+    } else if (cmd == "sync") {
+      out_ << "Error: sync is not supported: " << kNoSync << "\n";
+    } else if (cmd == "create" || cmd == "get" || cmd == "set" || cmd == "delete" ||
+               cmd == "deleteall" || cmd == "ls" || cmd == "stat") {
       node_command(words);
     } else {
       out_ << "Error: unknown command \"" << cmd << "\" (help lists the commands)\n";
@@ -627,17 +650,20 @@ class Shell {
   // Prints the watch events and notices that came, if any.
   void print_notices() {
     if (!ws_) return;
-    for (const auto& n : ws_->take_notices()) out_ << n << "\n";
+    for (const auto& n : ws_->take_notices())
+      if (print_watches_ || !n.watch) out_ << n.text << "\n";
     out_.flush();
   }
 
   // The same while libedit shows the prompt: over the prompt's line, then the prompt again.
   void print_notices_over_prompt() {
     if (!ws_) return;
-    const auto notices = ws_->take_notices();
-    if (notices.empty()) return;
+    std::vector<std::string> lines;
+    for (auto& n : ws_->take_notices())
+      if (print_watches_ || !n.watch) lines.push_back(std::move(n.text));
+    if (lines.empty()) return;
     out_ << "\r\033[K";
-    for (const auto& n : notices) out_ << n << "\n";
+    for (const auto& l : lines) out_ << l << "\n";
     out_.flush();
     rl_set_prompt(prompt().c_str());  // CLOSED if the connection was lost
     rl_forced_update_display();
@@ -690,14 +716,27 @@ class Shell {
     }
   }
 
+  // printwatches: alone, says whether watch events are printed; on or off sets it (for this
+  // shell, across connect), as zkCli's does.
+  void printwatches_command(const std::vector<std::string>& words) {
+    if (words.size() == 1) {
+      out_ << "printwatches is " << (print_watches_ ? "on" : "off") << "\n";
+    } else if (words.size() == 2 && (words[1] == "on" || words[1] == "off")) {
+      print_watches_ = words[1] == "on";
+    } else {
+      out_ << "Usage: printwatches [on|off]\n";
+    }
+  }
+
   void node_command(const std::vector<std::string>& words) {
     const std::string& cmd = words[0];
     static const std::map<std::string, std::pair<std::string, std::string>> usage = {
         {"create", {"es", "create [-e] [-s] PATH [DATA]"}},
-        {"get", {"w", "get [-w] PATH"}},
+        {"get", {"sw", "get [-s] [-w] PATH"}},
         {"set", {"", "set PATH DATA [VERSION]"}},
         {"delete", {"", "delete PATH [VERSION]"}},
-        {"ls", {"w", "ls [-w] PATH"}},
+        {"deleteall", {"", "deleteall PATH"}},
+        {"ls", {"swR", "ls [-s] [-w] [-R] PATH"}},
         {"stat", {"w", "stat [-w] PATH"}},
     };
     const auto& [allowed, text] = usage.at(cmd);
@@ -717,6 +756,7 @@ class Shell {
     }
     const std::string& path = a.rest[0];
     const bool watch = a.flags.find('w') != std::string::npos;
+    const bool with_stat = a.flags.find('s') != std::string::npos;
     json op{{"path", path}};
     if (watch) op["watch"] = true;
     int32_t version = -1;
@@ -746,7 +786,7 @@ class Shell {
         } else {
           out_ << text_of(*r, "data") << "\n";
         }
-        print_stat(r->value("stat", json::object()));
+        if (with_stat) print_stat(r->value("stat", json::object()));
       }
     } else if (cmd == "set") {
       op["op"] = "set_data";
@@ -757,15 +797,18 @@ class Shell {
       op["op"] = "delete";
       if (version != -1) op["version"] = version;
       run(op, path);
+    } else if (cmd == "deleteall") {
+      delete_tree(path);
+    } else if (cmd == "ls" && a.flags.find('R') != std::string::npos) {
+      list_tree(path, watch);  // -s is ignored with -R, as zkCli does
     } else if (cmd == "ls") {
       op["op"] = "get_children";
       if (auto r = run(op, path)) {
+        const auto children = children_of(*r);
         out_ << "[";
-        const json children = r->value("children", json::array());
-        for (size_t i = 0; i < children.size(); ++i)
-          out_ << (i ? ", " : "")
-               << (children[i].is_string() ? children[i].get<std::string>() : dump(children[i]));
+        for (size_t i = 0; i < children.size(); ++i) out_ << (i ? ", " : "") << children[i];
         out_ << "]\n";
+        if (with_stat) print_stat(r->value("stat", json::object()));
       }
     } else if (cmd == "stat") {
       op["op"] = "exists";
@@ -779,9 +822,69 @@ class Shell {
     }
   }
 
-  // Runs an operation; prints the events that came before its answer, and the error if it
-  // failed (nullopt then).
-  std::optional<json> run(const json& op, const std::string& path) {
+  // ls -R, as zkCli 3.8 does it (ZKUtil.visitSubTreeDFS): the node's data is read (with -w,
+  // a data watch), then, from the node down, each node's children are listed (with -w, a
+  // child watch on each), sorted, their paths printed before the subtree of each is. A node
+  // deleted meanwhile is passed over; any other error ends the listing.
+  void list_tree(const std::string& root, bool watch) {
+    json first{{"op", "get_data"}, {"path", root}};
+    if (watch) first["watch"] = true;
+    if (!run(first, root)) return;
+    out_ << root << "\n";
+    std::vector<std::string> pending{root};
+    while (!pending.empty()) {
+      const std::string node = std::move(pending.back());
+      pending.pop_back();
+      json op{{"op", "get_children"}, {"path", node}};
+      if (watch) op["watch"] = true;
+      const auto r = ask(op);
+      if (!r) return;
+      if (text_of(*r, "kind") != "ok") {
+        if (text_of(*r, "error") == "NoNode") continue;
+        print_error(*r, node);
+        return;
+      }
+      const std::string prefix = node == "/" ? node : node + "/";
+      const auto children = children_of(*r);
+      for (const auto& c : children) out_ << prefix << c << "\n";
+      for (auto it = children.rbegin(); it != children.rend(); ++it)
+        pending.push_back(prefix + *it);
+    }
+  }
+
+  // deleteall, as zkCli 3.8 does it (ZKUtil.deleteRecursive): the subtree is listed breadth
+  // first (an error there deletes nothing), then deleted in the reverse order, so children go
+  // before their parent. The API has no multi: the nodes are deleted one at a time (as zkCli's
+  // -b 1 would), and the first failure stops it, leaving what was deleted before it deleted.
+  void delete_tree(const std::string& root) {
+    std::vector<std::string> tree{root};
+    for (size_t i = 0; i < tree.size(); ++i) {
+      const auto r = run({{"op", "get_children"}, {"path", tree[i]}}, tree[i]);
+      if (!r) return;
+      const std::string prefix = tree[i] == "/" ? tree[i] : tree[i] + "/";
+      for (const auto& c : r->value("children", json::array()))
+        tree.push_back(prefix + (c.is_string() ? c.get<std::string>() : dump(c)));
+    }
+    for (size_t i = tree.size(); i-- > 0;) {
+      if (!run({{"op", "delete"}, {"path", tree[i]}}, tree[i])) {
+        out_ << "Failed to delete some node(s) in the subtree!\n";
+        return;
+      }
+    }
+  }
+
+  // The children of an answer, sorted as zkCli sorts them.
+  static std::vector<std::string> children_of(const json& r) {
+    std::vector<std::string> out;
+    for (const auto& c : r.value("children", json::array()))
+      out.push_back(c.is_string() ? c.get<std::string>() : dump(c));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // Sends an operation; prints the events that came before its answer. Nullopt (and the error
+  // printed) if no answer came; otherwise the answer, a ZooKeeper error or not.
+  std::optional<json> ask(const json& op) {
     std::string error;
     auto r = ws_->request(op, error);
     print_notices();
@@ -791,10 +894,23 @@ class Shell {
       return std::nullopt;
     }
     if (r->contains("status")) failed_ = true;  // refused at the HTTP level (4xx)
+    return r;
+  }
+
+  // "Error: NoNode (/a)", with the server's message if it gave one.
+  void print_error(const json& r, const std::string& path) {
+    const std::string message = text_of(r, "message");
+    out_ << "Error: " << text_of(r, "error") << " (" << path << ")"
+         << (message.empty() ? "" : ": " + message) << "\n";
+  }
+
+  // Runs an operation; prints the events that came before its answer, and the error if it
+  // failed (nullopt then).
+  std::optional<json> run(const json& op, const std::string& path) {
+    auto r = ask(op);
+    if (!r) return std::nullopt;
     if (text_of(*r, "kind") != "ok") {
-      const std::string message = text_of(*r, "message");
-      out_ << "Error: " << text_of(*r, "error") << " (" << path << ")"
-           << (message.empty() ? "" : ": " + message) << "\n";
+      print_error(*r, path);
       return std::nullopt;
     }
     return r;
@@ -827,6 +943,7 @@ class Shell {
   std::unique_ptr<EventSocket> ws_;
   int commands_ = 0;
   bool failed_ = false;
+  bool print_watches_ = true;
 };
 
 // --- the terminal (libedit) ----------------------------------------------------------------

@@ -4,7 +4,8 @@
 // It opens a session (POST /v1/sessions) and keeps the session's WebSocket open on a
 // background thread: the socket carries the operations (so that a watch event always comes
 // before the answer that reflects its change), the watch events, and the pongs that keep the
-// session alive. Commands: create, get, set, delete, ls, stat, close, connect, help, quit.
+// session alive. Commands: create, get, set, delete, deleteall, ls, stat, printwatches, sync
+// (refused: FaaSKeeper has none), close, connect, help, quit.
 #pragma once
 
 #include <iosfwd>
