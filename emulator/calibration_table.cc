@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/json/json_text.h"
+
 namespace fkemu {
 
 namespace detail {
@@ -158,23 +160,18 @@ Result<CalibrationTable> CalibrationTable::load(const std::string& path) {
     return Result<CalibrationTable>(
         Code::BadArguments, origin + ": cannot open the file (" + std::strerror(errno) + ")");
   }
-  json table;
-  try {
-    table = json::parse(in);
-  } catch (const json::exception& e) {
-    return Result<CalibrationTable>(Code::BadArguments, origin + ": not valid JSON: " + e.what());
-  }
-  return parse(table, origin);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto table = parse_json(text.str(), origin);
+  if (!table.is_ok()) return table.status();
+  return parse(*table, origin);
 }
 
 const CalibrationTable& CalibrationTable::aws_2024() {
   static const CalibrationTable table = [] {
     constexpr const char* kOrigin = "embedded emulator/calibration/aws-2024.json";
-    json j = json::parse(detail::calibration_aws_2024_json(), nullptr, /*allow_exceptions=*/false);
-    Result<CalibrationTable> parsed =
-        j.is_discarded() ? Result<CalibrationTable>(Code::BadArguments,
-                                                    std::string(kOrigin) + ": not valid JSON")
-                         : parse(j, kOrigin);
+    auto j = parse_json(detail::calibration_aws_2024_json(), kOrigin);
+    Result<CalibrationTable> parsed = j.is_ok() ? parse(*j, kOrigin) : j.status();
     if (!parsed) {
       // The file is checked by the tests; a broken embedded table is a build error.
       std::fprintf(stderr, "fkemu: %s\n", parsed.status().message().c_str());

@@ -142,6 +142,11 @@ ClientSession& LocalService::open_session(const std::string& name) {
   return *s;
 }
 
+void LocalService::forget_session(const std::string& name) {
+  channel_.detach(name);
+  sessions_.erase(name);
+}
+
 ClientSession* LocalService::session(const std::string& name) {
   auto it = sessions_.find(name);
   return it == sessions_.end() ? nullptr : it->second.get();

@@ -46,6 +46,9 @@ class LocalService {
   // Creates the session's client (not yet connected: await connect()).
   ClientSession& open_session(const std::string& name);
   ClientSession* session(const std::string& name);
+  // Drops a session's client and its channel (fkemu serve, once the session is closed and the
+  // client is not busy()); messages for it are dropped from then on, as for a client gone.
+  void forget_session(const std::string& name);
 
   uint64_t writer_invocations() const { return writer_esm_->invocations(); }
   uint64_t distributor_invocations() const { return distributor_esm_->invocations(); }

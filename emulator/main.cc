@@ -20,6 +20,7 @@
 #include "emulator/cli/bench_command.h"
 #include "emulator/cli/diff_zk_command.h"
 #include "emulator/cli/explore_command.h"
+#include "emulator/cli/serve_command.h"
 #include "emulator/server/server.h"
 #include "emulator/shell/shell.h"
 #include "harness/scenario.h"
@@ -259,41 +260,8 @@ int main(int argc, char** argv) {
   mu_cmd->add_option("--trace-dir", mu.trace_dir, "Where the shrunk traces go")
       ->capture_default_str();
 
-  std::string listen = "127.0.0.1:8980";
-  std::string data_path = "fkemu-data/state.db";
-  int64_t session_timeout_ms = 10000, heartbeat_ms = 2000;
-  double max_rate = 2000;
-  int idle_timeout_s = 60;
-  bool serve_quiet = false;
-  auto* sv_cmd = app.add_subcommand(
-      "serve", "Run a FaaSKeeper deployment behind an HTTP/WebSocket API (docs/api.md)");
-  sv_cmd->add_option("--listen", listen, "Address to bind, HOST:PORT (port 0: any free port)")
-      ->capture_default_str();
-  sv_cmd
-      ->add_option("--data", data_path,
-                   "SQLite file of the services' state (:memory: keeps nothing)")
-      ->capture_default_str();
-  sv_cmd->add_option("--session-timeout-ms", session_timeout_ms, "Session timeout")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{200}, int64_t{3600000}));
-  sv_cmd->add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat period")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{50}, int64_t{600000}));
-  sv_cmd->add_option("--max-rate", max_rate, "Requests per second per connection")
-      ->capture_default_str()
-      ->check(CLI::Range(1.0, 1e9));
-  sv_cmd->add_option("--idle-timeout-s", idle_timeout_s, "Close idle HTTP connections after")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 86400));
-  sv_cmd->add_flag("--quiet,-q", serve_quiet, "No log lines");
-  std::string serve_latency = "zero", serve_calibration;
-  int serve_memory = 2048;
-  sv_cmd->add_option("--latency", serve_latency, "Latency model: zero | aws-2024")
-      ->capture_default_str();
-  sv_cmd->add_option("--memory", serve_memory, "aws-2024: function memory, MB (512 | 1024 | 2048)")
-      ->capture_default_str();
-  sv_cmd->add_option("--calibration", serve_calibration,
-                     "aws-2024: a calibration table (default: the embedded one)");
+  cli::ServeArgs serve_args;
+  auto* sv_cmd = cli::add_serve_command(app, serve_args);
 
   std::string shell_url = "http://127.0.0.1:8980";
   auto* sh_cmd = app.add_subcommand(
@@ -347,6 +315,16 @@ int main(int argc, char** argv) {
                    "Also price the steps fkemu adds to the reference protocol");
   pr_cmd->add_flag("--json", pr.json, "Print one JSON object");
 
+  // An unknown command is named as such (CLI11 would say that a subcommand is required).
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App* c) { return c->get_name() == argv[1]; }).empty()) {
+    std::string names;
+    for (const CLI::App* c : app.get_subcommands([](CLI::App*) { return true; }))
+      names += (names.empty() ? "" : ", ") + c->get_name();
+    std::cerr << "fkemu: unknown command \"" << argv[1] << "\" (commands: " << names
+              << "; fkemu --help)\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -363,49 +341,7 @@ int main(int argc, char** argv) {
       return cli::replay(trace_path, replay_history, replay_decisions, replay_shrink);
     if (pr_cmd->parsed()) return cli::bench_predict(pr);
     if (bench_cmd->parsed()) return cli::bench_report(report);
-    if (sv_cmd->parsed()) {
-      ServerOptions o;
-      if (Status st = parse_listen(listen, o); !st.is_ok()) {
-        std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
-        return kExitUsage;
-      }
-      if (data_path != ":memory:") {
-        const auto dir = std::filesystem::path(data_path).parent_path();
-        std::error_code ec;
-        if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-        if (ec) {
-          std::fprintf(stderr, "fkemu serve: --data %s: cannot create %s: %s\n", data_path.c_str(),
-                       dir.string().c_str(), ec.message().c_str());
-          return kExitUsage;
-        }
-      }
-      o.data_path = data_path;
-      o.config.session_timeout = session_timeout_ms * kMillisecond;
-      o.config.heartbeat_period = heartbeat_ms * kMillisecond;
-      o.max_requests_per_second = max_rate;
-      o.idle_timeout_ms = idle_timeout_s * 1000;
-      o.quiet = serve_quiet;
-      o.latency_model = serve_latency;
-      o.latency_options.memory_mb = serve_memory;
-      auto table = cli::load_calibration(serve_calibration);
-      if (!table.is_ok()) {
-        std::fprintf(stderr, "fkemu serve: --calibration: %s\n", table.status().message().c_str());
-        return kExitUsage;
-      }
-      o.calibration = *table;
-      if (auto m = make_latency_model(serve_latency, o.latency_options, o.calibration.get());
-          !m.is_ok()) {
-        std::fprintf(stderr, "fkemu serve: --latency: %s\n", m.status().message().c_str());
-        return kExitUsage;
-      }
-      Server server(o);
-      if (Status st = server.start(); !st.is_ok()) {
-        std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
-        return kExitFailed;
-      }
-      server.run();
-      return kExitOk;
-    }
+    if (sv_cmd->parsed()) return cli::serve(serve_args, *sv_cmd);
     if (sh_cmd->parsed())
       return run_shell(shell_url, std::cin, std::cout, std::cerr, ::isatty(STDIN_FILENO) != 0);
 #ifdef FKEMU_HAVE_ZOOKEEPER

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/json/json_text.h"
+
 namespace fkemu {
 
 MemoryFifoQueue::MemoryFifoQueue(std::string name, const Clock& clock,
@@ -197,7 +199,7 @@ std::string cbor_string(const nlohmann::json& j) {
   return std::string(c.begin(), c.end());
 }
 nlohmann::json from_cbor_string(const std::string& s) {
-  return nlohmann::json::from_cbor(s.begin(), s.end());
+  return parse_cbor_or_throw(s, "the stored message");
 }
 }  // namespace
 

@@ -5,6 +5,8 @@
 #include <set>
 #include <string_view>
 
+#include "core/json/json_text.h"
+
 namespace fkemu {
 namespace {
 
@@ -359,7 +361,7 @@ void MemoryKvStore::record_all() {
 
 void MemoryKvStore::restore(const std::string& table, const std::string& key,
                             const std::string& value) {
-  tables_[table][key] = Item::from_cbor(value.begin(), value.end());
+  tables_[table][key] = parse_cbor_or_throw(value, "the stored item");
 }
 
 }  // namespace fkemu

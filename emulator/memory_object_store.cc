@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/json/json_text.h"
+
 namespace fkemu {
 
 void MemoryObjectStore::put(const std::string& key, nlohmann::json object) {
@@ -67,7 +69,7 @@ void MemoryObjectStore::record_all() {
 }
 
 void MemoryObjectStore::restore(const std::string& key, const std::string& value) {
-  nlohmann::json j = nlohmann::json::from_cbor(value.begin(), value.end());
+  nlohmann::json j = parse_cbor_or_throw(value, "the stored object");
   const uint64_t g = j.at("g").get<uint64_t>();
   generation_ = std::max(generation_, g);
   objects_.insert_or_assign(key, Stored{std::move(j.at("o")), g});

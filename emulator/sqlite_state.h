@@ -20,8 +20,14 @@ namespace fkemu {
 
 class SqliteState final : public StateJournal {
  public:
-  // Opens or creates the file; a clear error names the file and the problem.
-  static Result<std::unique_ptr<SqliteState>> open(const std::string& path);
+  // ReadWrite: the file is the server's alone while it is open (an exclusive lock on PATH.lock,
+  // which holds the holder's pid); a path that does not exist is created (atomically: a crash
+  // never leaves an empty file behind). ReadOnly: inspection, beside a running server.
+  // An existing file that is not an fkemu state file (empty included) is refused. A clear error
+  // names the file and the problem.
+  enum class Mode { ReadWrite, ReadOnly };
+  static Result<std::unique_ptr<SqliteState>> open(const std::string& path,
+                                                   Mode mode = Mode::ReadWrite);
   ~SqliteState() override;
   SqliteState(const SqliteState&) = delete;
   SqliteState& operator=(const SqliteState&) = delete;
@@ -38,12 +44,13 @@ class SqliteState final : public StateJournal {
   const std::string& path() const { return path_; }
 
  private:
-  SqliteState(sqlite3* db, std::string path);
+  SqliteState(sqlite3* db, std::string path, int lock_fd);
   Status exec(const char* sql);
   Status error(const std::string& what) const;
 
   sqlite3* db_;
   std::string path_;
+  int lock_fd_ = -1;
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* erase_ = nullptr;
   struct Change {

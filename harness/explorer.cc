@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/json/json_text.h"
 #include "emulator/local_service.h"
 #include "harness/checker.h"
 #include "harness/scenario_shrink.h"
@@ -151,8 +152,10 @@ Result<LoadedTrace> load_trace(const std::string& path) {
   if (!in) return Status(Code::BadArguments, path + ": cannot be read");
   std::stringstream buf;
   buf << in.rdbuf();
+  auto parsed = parse_json(buf.str(), path);
+  if (!parsed.is_ok()) return parsed.status();
   try {
-    const json j = json::parse(buf.str());
+    const json& j = *parsed;
     if (!j.is_object() || j.value("fkemu_trace", 0) != 1)
       return Status(Code::BadArguments, path + ": not an fkemu trace (no \"fkemu_trace\": 1)");
     auto sc = parse_scenario(j.at("scenario"), j.value("scenario_file", path));

@@ -6,6 +6,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "core/json/json_text.h"
+
 namespace fkemu::zkref {
 namespace {
 
@@ -297,11 +299,9 @@ std::vector<json> read_history_jsonl(std::istream& in) {
   while (std::getline(in, line)) {
     ++number;
     if (line.find_first_not_of(" \t\r\n") == std::string::npos) continue;
-    try {
-      out.push_back(json::parse(line));
-    } catch (const json::parse_error& err) {
-      throw std::runtime_error("history line " + std::to_string(number) + ": " + err.what());
-    }
+    auto j = parse_json(line, "history line " + std::to_string(number));
+    if (!j.is_ok()) throw std::runtime_error(j.status().message());
+    out.push_back(std::move(*j));
   }
   return out;
 }

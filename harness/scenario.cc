@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/json/json_text.h"
 #include "harness/base64.h"
 #include "harness/fault_plan.h"
 
@@ -278,13 +279,9 @@ Result<Scenario> load_scenario(const std::string& path) {
   if (!in) return Status(Code::BadArguments, path + ": cannot be read");
   std::stringstream buf;
   buf << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(buf.str());
-  } catch (const json::parse_error& e) {
-    return Status(Code::BadArguments, path + ": invalid JSON: " + e.what());
-  }
-  return parse_scenario(j, path);
+  auto j = parse_json(buf.str(), path);
+  if (!j.is_ok()) return j.status();
+  return parse_scenario(*j, path);
 }
 
 Result<std::vector<std::string>> scenario_files(const std::string& path) {

@@ -771,7 +771,12 @@ class Runner {
       // The barrier below only covers what the server applied before the
       // other sessions' sync: wait for the close itself first.
       if (!await_ephemerals_gone({s}, error)) return false;
-    } else if (step.path.find('\0') != std::string::npos) {
+    } else if (!validate_client_path(step.path,
+                                     step.op == Op::kCreate && (step.mode & ZOO_SEQUENCE) != 0)
+                    .is_ok()) {
+      // The Java client's path rule, which fkemu's client applies (docs/decisions.md); the C
+      // client would send what it does not check itself (U+007F, say) and the server would
+      // answer a read of it with NoNode.
       set_error(ZBADARGUMENTS);
       answer_t = run_.now_us();
     } else {

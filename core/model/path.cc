@@ -1,6 +1,7 @@
 #include "core/model/path.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace fkemu {
 namespace {
@@ -33,52 +34,57 @@ uint32_t next_code_point(std::string_view s, size_t& i) {
 
 // Java strings are UTF-16: code points above U+FFFF are surrogate pairs, which ZooKeeper's
 // U+D800..U+F8FF range check rejects.
-bool invalid_server_char(uint32_t c) {
+bool invalid_char(uint32_t c) {
   return (c > 0x00 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) ||
          (c >= 0xfff0 && c <= 0xffff) || c > 0xffff;
 }
 
-bool invalid_client_char(uint32_t c) { return c > 0x00 && c <= 0x1e; }
-
-Status check(std::string_view path, bool (*invalid_char)(uint32_t)) {
+// PathUtils.validatePath of ZooKeeper's Java client and server, character by character; its
+// messages give the position as Java counts it, in UTF-16 code units.
+Status check(std::string_view path) {
   if (path.empty()) return {Code::BadArguments, "path must not be empty"};
   if (path[0] != '/') return {Code::BadArguments, "path must start with / character"};
   if (path.size() == 1) return {};
   if (path.back() == '/') return {Code::BadArguments, "path must not end with / character"};
 
-  size_t component_start = 1;
-  size_t i = 1;
-  while (i < path.size()) {
-    const size_t at = i;
+  struct Char {
+    uint32_t c;
+    size_t at;  // UTF-16 position
+  };
+  std::vector<Char> chars;
+  for (size_t i = 0, unit = 0; i < path.size();) {
     const uint32_t c = next_code_point(path, i);
-    if (c == 0) return {Code::BadArguments, "null character not allowed @" + std::to_string(at)};
-    if (c == '/') {
-      const std::string_view comp = path.substr(component_start, at - component_start);
-      if (comp.empty())
-        return {Code::BadArguments, "empty node name specified @" + std::to_string(at)};
-      if (comp == "." || comp == "..")
-        return {Code::BadArguments, "relative paths not allowed @" + std::to_string(at)};
-      component_start = i;
-      continue;
-    }
-    if (invalid_char(c)) return {Code::BadArguments, "invalid character @" + std::to_string(at)};
+    chars.push_back({c, unit});
+    unit += c > 0xffff ? 2 : 1;
   }
-  const std::string_view last = path.substr(component_start);
-  if (last == "." || last == "..")
-    return {Code::BadArguments, "relative paths not allowed @" + std::to_string(component_start)};
+  auto is = [&chars](size_t k, uint32_t c) { return k < chars.size() && chars[k].c == c; };
+  for (size_t k = 1; k < chars.size(); ++k) {
+    const uint32_t c = chars[k].c;
+    const std::string at = std::to_string(chars[k].at);
+    const bool ends_component = k + 1 == chars.size() || is(k + 1, '/');
+    if (c == 0) return {Code::BadArguments, "null character not allowed @" + at};
+    if (c == '/' && is(k - 1, '/')) return {Code::BadArguments, "empty node name specified @" + at};
+    if (c == '.' && is(k - 1, '.')) {
+      if (k >= 2 && is(k - 2, '/') && ends_component)
+        return {Code::BadArguments, "relative paths not allowed @" + at};
+    } else if (c == '.') {
+      if (is(k - 1, '/') && ends_component)
+        return {Code::BadArguments, "relative paths not allowed @" + at};
+    } else if (invalid_char(c)) {
+      return {Code::BadArguments, "invalid character @" + at};
+    }
+  }
   return {};
 }
 
 }  // namespace
 
 Status validate_path(std::string_view path, bool sequential) {
-  return sequential ? check(std::string(path) + "1", invalid_server_char)
-                    : check(path, invalid_server_char);
+  return sequential ? check(std::string(path) + "1") : check(path);
 }
 
 Status validate_client_path(std::string_view path, bool sequential) {
-  return sequential ? check(std::string(path) + "1", invalid_client_char)
-                    : check(path, invalid_client_char);
+  return validate_path(path, sequential);
 }
 
 std::string parent_path(std::string_view path) {

@@ -1,14 +1,13 @@
 // ZooKeeper path rules.
 //
-// Two rule sets, as measured on ZooKeeper 3.8 (docs/zookeeper-facts.md):
-//   * validate_client_path(): what the ZooKeeper C client refuses before sending anything, for
-//     every operation: empty, no leading '/', trailing '/', empty component, '.' or '..'
-//     component, NUL and bytes 0x01-0x1e.
-//   * validate_path(): the server's PathUtils.validatePath, applied to creates only (after the
-//     parent lookup): the structural rules plus the code points U+0001-U+001F, U+007F-U+009F,
-//     U+D800-U+F8FF (and so everything outside the BMP) and U+FFF0-U+FFFF.
-// For a sequential create both validate the path with a suffix appended, so a trailing '/' or
-// a last component "." is allowed there. The error message names the rule that was broken.
+// One rule, ZooKeeper's PathUtils.validatePath, as the Java client applies it to every operation
+// before sending anything (and the server to creates): empty, no leading '/', trailing '/',
+// empty component, '.' or '..' component, and the code points U+0000-U+001F, U+007F-U+009F,
+// U+D800-U+F8FF (so everything outside the BMP) and U+FFF0-U+FFFF. The C client checks fewer
+// characters (0x01-0x1e); fkemu's client checks as the Java client does (docs/decisions.md).
+// For a sequential create the path is validated with a suffix appended, so a trailing '/' or a
+// last component "." is allowed there. The message names the rule and the position, in UTF-16
+// code units as ZooKeeper counts it.
 #pragma once
 
 #include <string>
@@ -19,6 +18,8 @@
 namespace fkemu {
 
 Status validate_path(std::string_view path, bool sequential = false);
+// The same rule, where a client applies it (kept as its own name for the places that model the
+// client).
 Status validate_client_path(std::string_view path, bool sequential = false);
 
 // Parent of an absolute, valid, non-root path ("/a/b" -> "/a", "/a" -> "/").

@@ -98,7 +98,16 @@ void ClientSession::expire_locally() {
   notified_.set();
 }
 
+namespace {
+// Counts a spawned task of the session down when it ends.
+struct Ended {
+  int& count;
+  ~Ended() { --count; }
+};
+}  // namespace
+
 Task<void> ClientSession::pong(Time seen) {
+  Ended ended{background_};
   KvWrite w;
   w.table = kSessionsTable;
   w.key = name_;
@@ -146,6 +155,7 @@ void ClientSession::deliver(const json& message) {
     const Duration bound = std::min<Duration>(kSecond, d_.config.session_timeout / 4);
     const Duration gone =
         std::max<Duration>(kMillisecond, d_.ex.fault_amount("client.disconnect", bound));
+    ++background_;
     d_.ex.spawn("reconnect:" + name_, reconnect_after(gone));
   }
   if (disconnected_) {
@@ -156,6 +166,7 @@ void ClientSession::deliver(const json& message) {
 }
 
 Task<void> ClientSession::reconnect_after(Duration gone) {
+  Ended ended{background_};
   co_await d_.ex.sleep_keep_alive(gone, "client.disconnected");
   // The session may have expired meanwhile: the next operation asks the service first.
   revalidate_ = true;
@@ -198,6 +209,7 @@ void ClientSession::receive(const json& message) {
     // A remote client quiet for a heartbeat period may be expired soon: its next operation
     // asks the service first.
     if (d_.ex.now() - seen > d_.config.heartbeat_period) revalidate_ = true;
+    ++background_;
     d_.ex.spawn("pong:" + name_, pong(seen));
   }
 }

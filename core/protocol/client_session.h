@@ -51,6 +51,9 @@ class ClientSession {
 
   const std::string& name() const { return name_; }
   bool closed() const { return closed_; }
+  // Whether tasks of its own (answering a ping, coming back from a disconnect) still run: the
+  // session object must outlive them.
+  bool busy() const { return background_ > 0; }
 
   // Registers the session in the system store.
   Task<Status> connect();
@@ -135,6 +138,7 @@ class ClientSession {
   std::string name_;
   bool closed_ = false;
   bool closing_ = false;
+  int background_ = 0;  // tasks spawned and not yet ended (busy())
   bool unresponsive_ = false;
   bool disconnected_ = false;
   bool revalidate_ = false;  // after a disconnect: the next operation checks the session first

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/json/json_text.h"
 #include "core/protocol/mutants.h"
 #include "harness/workload_generator.h"
 
@@ -522,7 +523,11 @@ int explore_merge(const std::vector<std::string>& files, bool json_out) {
     json j;
     try {
       if (!in) throw std::runtime_error("cannot be read");
-      j = json::parse(in);
+      std::stringstream text;
+      text << in.rdbuf();
+      auto parsed = parse_json(text.str(), "the file");
+      if (!parsed.is_ok()) throw std::runtime_error(parsed.status().message());
+      j = std::move(*parsed);
       if (!j.is_object() || !j.contains("schedules") || !j.contains("violations") ||
           !j.contains("shard"))
         throw std::runtime_error("not the --json result of fkemu explore");

@@ -1,18 +1,28 @@
 #include "emulator/server/server.h"
 
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <stdexcept>
 
+#include "core/json/json_text.h"
+#include "core/model/path.h"
 #include "emulator/local_service.h"
 #include "emulator/sqlite_state.h"
 #include "harness/base64.h"
@@ -129,6 +139,60 @@ std::string query_param(std::string_view query, std::string_view key) {
   return {};
 }
 
+bool has_query_key(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    if (part.substr(0, part.find('=')) == key) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+std::string bearer(const Request& req) {
+  const auto auth = req.find(http::field::authorization);
+  if (auth == req.end()) return {};
+  const std::string_view v(auth->value().data(), auth->value().size());
+  return v.substr(0, 7) == "Bearer " ? std::string(v.substr(7)) : std::string();
+}
+
+// A Host header names this server if it is an IP address or localhost (any port): a DNS name
+// could be rebound to 127.0.0.1 by a web page's server (DNS rebinding).
+bool host_allowed(const std::string& host) {
+  std::string name = host;
+  std::string port;
+  if (!name.empty() && name[0] == '[') {
+    const size_t close = name.find(']');
+    if (close == std::string::npos) return false;
+    port = name.substr(close + 1);
+    name = name.substr(1, close - 1);
+    if (!port.empty() && port[0] != ':') return false;
+    if (!port.empty()) port = port.substr(1);
+  } else if (const size_t colon = name.find(':'); colon != std::string::npos) {
+    port = name.substr(colon + 1);
+    name = name.substr(0, colon);
+  }
+  if (port.find_first_not_of("0123456789") != std::string::npos) return false;
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name == "localhost") return true;
+  boost::system::error_code ec;
+  net::ip::make_address(name, ec);
+  return !ec;
+}
+
+// Counts an open connection for as long as it lives.
+class ConnCount {
+ public:
+  explicit ConnCount(std::shared_ptr<size_t> n) : n_(std::move(n)) { ++*n_; }
+  ~ConnCount() { --*n_; }
+  ConnCount(const ConnCount&) = delete;
+  ConnCount& operator=(const ConnCount&) = delete;
+
+ private:
+  std::shared_ptr<size_t> n_;
+};
+
 Task<void> connect_task(ClientSession* c, std::function<void(Status)> done) {
   Status s = co_await c->connect();
   done(s);
@@ -142,22 +206,61 @@ Task<void> op_task(ClientSession* c, Step st, std::function<void(OpResult)> done
 }  // namespace
 
 Status parse_listen(const std::string& listen, ServerOptions& o) {
-  std::string host = o.host, port = listen;
-  if (const size_t colon = listen.rfind(':'); colon != std::string::npos) {
+  std::string host = o.host, port = std::to_string(o.port);
+  auto fail = [&listen](const std::string& why) {
+    return Status(Code::BadArguments, "--listen " + listen + ": " + why);
+  };
+  const size_t colons = static_cast<size_t>(std::count(listen.begin(), listen.end(), ':'));
+  if (!listen.empty() && listen[0] == '[') {
+    const size_t close = listen.find(']');
+    if (close == std::string::npos) return fail("an IPv6 address opened with [ is not closed");
+    host = listen.substr(1, close - 1);
+    const std::string rest = listen.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return fail("after [ADDRESS] comes :PORT");
+      port = rest.substr(1);
+    }
+  } else if (colons > 1) {
+    host = listen;  // an IPv6 address without a port
+  } else if (colons == 1) {
+    const size_t colon = listen.find(':');
     host = listen.substr(0, colon);
     port = listen.substr(colon + 1);
     if (host.empty()) host = "127.0.0.1";
+  } else if (!listen.empty() && listen.find_first_not_of("0123456789") == std::string::npos) {
+    port = listen;
+  } else {
+    host = listen;
   }
   char* end = nullptr;
   const long p = std::strtol(port.c_str(), &end, 10);
   if (port.empty() || *end != '\0' || p < 0 || p > 65535)
-    return Status(Code::BadArguments,
-                  "--listen " + listen + ": the port must be a number from 0 to 65535");
+    return fail("the port must be a number from 0 to 65535");
+  if (host == "localhost") host = "127.0.0.1";
   boost::system::error_code ec;
   net::ip::make_address(host, ec);
-  if (ec) return Status(Code::BadArguments, "--listen " + listen + ": not an IP address: " + host);
+  if (ec)
+    return fail("not an IP address or localhost: " + host +
+                (colons > 1 ? " (an IPv6 address with a port goes in brackets: [::1]:8980)" : ""));
   o.host = host;
   o.port = static_cast<uint16_t>(p);
+  return Status::ok();
+}
+
+Status check_session_settings(const DeploymentConfig& c) {
+  const int64_t timeout_ms = c.session_timeout / kMillisecond;
+  const int64_t period_ms = c.heartbeat_period / kMillisecond;
+  if (c.heartbeat_period <= 0 || c.session_timeout <= 0)
+    return Status(Code::BadArguments, "the session timeout and the heartbeat period must be > 0");
+  if (c.session_timeout < 2 * c.heartbeat_period)
+    return Status(Code::BadArguments,
+                  "a session timeout of " + std::to_string(timeout_ms) +
+                      " ms with a heartbeat period of " + std::to_string(period_ms) +
+                      " ms cannot work: the heartbeat function must look at each session at "
+                      "least twice per timeout (as ZooKeeper's timeout is at least 2 ticks), so "
+                      "the timeout must be at least " +
+                      std::to_string(2 * period_ms) + " ms, or the period at most " +
+                      std::to_string(timeout_ms / 2) + " ms");
   return Status::ok();
 }
 
@@ -174,22 +277,34 @@ class Server::Impl {
     std::vector<std::weak_ptr<WsConn>> sockets;
     std::deque<std::string> backlog;  // watch events while no WebSocket is open
     uint64_t dropped = 0;
+    bool connected = false;  // the session is registered in the service
+    size_t inflight = 0;     // operations not yet answered
   };
 
   explicit Impl(ServerOptions o)
-      : opt_(std::move(o)), acceptor_(ioc_), pump_timer_(ioc_), signals_(ioc_, SIGINT, SIGTERM) {
+      : opt_(std::move(o)),
+        acceptor_(ioc_),
+        pump_timer_(ioc_),
+        accept_timer_(ioc_),
+        sweep_timer_(ioc_),
+        signals_(ioc_, SIGINT, SIGTERM) {
     start_ = std::chrono::steady_clock::now();
   }
 
   ~Impl() { drop_service(); }
 
   Status start() {
+    if (Status st = check_session_settings(opt_.config); !st.is_ok()) return st;
+    // A closed log pipe or peer must not end the server (sockets send with MSG_NOSIGNAL).
+    std::signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     if (opt_.data_path != ":memory:") {
       auto st = SqliteState::open(opt_.data_path);
       if (!st.is_ok()) return st.status();
       state_ = std::move(*st);
     }
     if (Status st = new_service(); !st.is_ok()) return st;
+    if (Status st = make_admin_token(); !st.is_ok()) return st;
     boost::system::error_code ec;
     const tcp::endpoint ep(net::ip::make_address(opt_.host, ec), opt_.port);
     if (ec) return Status(Code::BadArguments, "not an IP address: " + opt_.host);
@@ -200,7 +315,9 @@ class Server::Impl {
     if (ec)
       return Status(Code::SystemError, "cannot listen on " + opt_.host + ":" +
                                            std::to_string(opt_.port) + ": " + ec.message());
+    loopback_ = ep.address().is_loopback();
     accept();
+    sweep_later();
     signals_.async_wait([this](const boost::system::error_code& e, int) {
       if (!e) stop_now();
     });
@@ -209,11 +326,80 @@ class Server::Impl {
   }
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string url() const {
+    const bool v6 = opt_.host.find(':') != std::string::npos;
+    return "http://" + (v6 ? "[" + opt_.host + "]" : opt_.host) + ":" + std::to_string(port());
+  }
 
   void run() {
-    if (!opt_.quiet)
-      std::cerr << "fkemu serve: listening on http://" << opt_.host << ":" << port() << std::endl;
+    if (!opt_.quiet) {
+      std::cerr << "fkemu serve: listening on " << url() << std::endl;
+      std::cerr << "fkemu serve: state "
+                << (state_ ? "in " + opt_.data_path
+                           : std::string("in memory only (--data :memory:)"))
+                << std::endl;
+      if (!admin_token_file_.empty()) {
+        std::cerr << "fkemu serve: admin token in " << admin_token_file_ << std::endl;
+      } else if (opt_.admin_token.empty()) {
+        std::cerr << "fkemu serve: admin token " << admin_token_ << std::endl;
+      }
+      if (!loopback_)
+        std::cerr << "fkemu serve: WARNING: listening on " << opt_.host
+                  << ", beyond loopback: anyone who reaches it can open sessions; every /admin "
+                     "request needs the admin token"
+                  << std::endl;
+    }
     ioc_.run();
+  }
+
+  // The soft limit of open files up to the hard one; the connection cap below what is left.
+  void raise_fd_limit() {
+    rlimit rl{};
+    size_t files = 1024;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      if (rl.rlim_cur < rl.rlim_max) {
+        rlimit raised = rl;
+        raised.rlim_cur = rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+      }
+      files = rl.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(rl.rlim_cur);
+    }
+    max_connections_ = opt_.max_connections > 0
+                           ? opt_.max_connections
+                           : std::min<size_t>(10000, files > 80 ? files - 64 : 16);
+  }
+
+  // The admin token: given, or made and written to a file only its owner can read.
+  Status make_admin_token() {
+    if (!opt_.admin_token.empty()) {
+      admin_token_ = opt_.admin_token;
+      return Status::ok();
+    }
+    admin_token_ = random_hex(32);
+    std::string file = opt_.admin_token_file;
+    if (file.empty() && state_) file = opt_.data_path + ".admin-token";
+    if (file.empty()) return Status::ok();
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || ::fchmod(fd, 0600) != 0 ||
+        ::write(fd, (admin_token_ + "\n").data(), admin_token_.size() + 1) !=
+            static_cast<ssize_t>(admin_token_.size() + 1)) {
+      const std::string why = std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      return Status(Code::SystemError, "cannot write the admin token to " + file + ": " + why);
+    }
+    ::close(fd);
+    admin_token_file_ = file;
+    return Status::ok();
+  }
+
+  // Read-only: the dump of a state file that a server may be using.
+  Result<std::string> inspect() {
+    auto st = SqliteState::open(opt_.data_path, SqliteState::Mode::ReadOnly);
+    if (!st.is_ok()) return st.status();
+    state_ = std::move(*st);
+    read_only_ = true;
+    if (Status s = new_service(); !s.is_ok()) return s;
+    return text_of(dump());
   }
 
   void stop() {
@@ -304,8 +490,13 @@ class Server::Impl {
     if (state_) rows = state_->load();
     Time clock = 0;
     for (const auto& [space, key, value] : rows)
-      if (space == "meta" && key == "clock")
-        clock = json::from_cbor(value.begin(), value.end()).get<Time>();
+      if (space == "meta" && key == "clock") {
+        auto saved = parse_cbor(value, opt_.data_path + ": the saved clock");
+        if (!saved.is_ok()) return saved.status();
+        if (!saved->is_number_integer())
+          return Status(Code::BadArguments, opt_.data_path + ": the saved clock is damaged");
+        clock = saved->get<Time>();
+      }
     // The virtual clock continues from the saved state's time.
     start_ = std::chrono::steady_clock::now() - std::chrono::microseconds(clock);
     ex_ = std::make_unique<Executor>(0);
@@ -319,6 +510,7 @@ class Server::Impl {
     if (state_) {
       if (Status st = service_->make_durable(*state_, rows); !st.is_ok())
         return Status(st.code(), opt_.data_path + ": " + st.message());
+      if (read_only_) return Status::ok();
       if (Status st = state_->commit(); !st.is_ok()) return st;
     }
     return Status::ok();
@@ -328,6 +520,8 @@ class Server::Impl {
 
   void reset() {
     drop_service();
+    closed_ids_.clear();
+    closed_order_.clear();
     fault_config_.reset();
     if (state_) (void)state_->clear();
     if (Status st = new_service(); !st.is_ok()) {
@@ -356,7 +550,9 @@ class Server::Impl {
                     {"secret", r->secret},
                     {"timeout_ms", opt_.config.session_timeout / kMillisecond}};
     ex_->catch_up(vnow());  // the connect's latency starts now
-    ex_->spawn("api.connect", connect_task(&c, [this, done, body](Status s) {
+    std::weak_ptr<Remote> weak = r;
+    ex_->spawn("api.connect", connect_task(&c, [this, done, body, weak](Status s) {
+                 if (auto live = weak.lock()) live->connected = true;
                  emit([done, body, s] {
                    if (s.is_ok()) {
                      done(201, body);
@@ -374,14 +570,92 @@ class Server::Impl {
 
   void run_op(Remote& r, const Step& st, std::function<void(json)> done) {
     ++counters_.operations[st.op];
+    ++r.inflight;
     ex_->catch_up(vnow());  // the operation's latency starts now
-    ex_->spawn("api." + st.op, op_task(r.client, st, [this, done](OpResult res) {
+    std::weak_ptr<Remote> weak = remotes_.at(r.id);
+    const bool closing = st.op == "close";
+    ex_->spawn("api." + st.op, op_task(r.client, st, [this, done, weak, closing](OpResult res) {
                  json ans = answer_fields(res);
                  if (!res.status.is_ok() && !res.status.message().empty())
                    ans["message"] = res.status.message();
-                 emit([done, ans] { done(ans); });
+                 if (auto live = weak.lock()) --live->inflight;
+                 emit([this, done, ans, closing] {
+                   done(ans);
+                   if (closing) net::post(ioc_, [this] { sweep(); });
+                 });
                }));
     kick();
+  }
+
+  // One WebSocket message of session r; what goes back is given to `send`.
+  void ws_message(Remote& r, const std::string& text, std::function<void(std::string)> send) {
+    seen(r);
+    ++counters_.requests;
+    auto parsed = parse_json(text, "the message");
+    json msg = parsed.is_ok() ? std::move(*parsed) : json();
+    json req_id = nullptr;
+    if (msg.is_object() && msg.contains("req")) {
+      req_id = msg["req"];
+      msg.erase("req");
+    }
+    auto answer = [send, req_id](unsigned status, json body) {
+      body["type"] = "result";
+      if (!req_id.is_null()) body["req"] = req_id;
+      if (status >= 400) body["status"] = status;
+      send(text_of(body));
+    };
+    if (!parsed.is_ok()) {
+      answer(400, error_body("BadRequest", parsed.status().message()));
+    } else if (msg.is_object() && msg.value("type", "") == "pong") {
+      // a sign of life, nothing to answer
+    } else if (auto st = parse_op(r, msg, answer)) {
+      run_op(r, *st, [answer](json ans) { answer(200, std::move(ans)); });
+    }
+  }
+
+  // --- forgetting closed sessions ----------------------------------------------------------
+  // A session closed (or expired: the service says it is no longer alive) whose operations are
+  // all answered and whose client runs nothing of its own is forgotten: its client, its
+  // backlog, its place in the registry. Its id and secret are remembered (the last
+  // remembered_closed_sessions of them), so that its requests answer as a closed session's.
+  bool forgettable(const Remote& r) const {
+    if (!r.connected || r.inflight > 0 || r.client->busy()) return false;
+    if (r.client->closed()) return true;
+    const auto item = service_->system_store().get(kSessionsTable, r.id);
+    return !item || !item->value("alive", false);
+  }
+
+  void sweep() {
+    if (!service_) return;
+    for (auto it = remotes_.begin(); it != remotes_.end();) {
+      if (!forgettable(*it->second)) {
+        ++it;
+        continue;
+      }
+      closed_ids_[it->first] = it->second->secret;
+      closed_order_.push_back(it->first);
+      while (closed_order_.size() > opt_.remembered_closed_sessions) {
+        closed_ids_.erase(closed_order_.front());
+        closed_order_.pop_front();
+      }
+      service_->forget_session(it->first);
+      it = remotes_.erase(it);
+    }
+  }
+
+  void sweep_later() {
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      sweep();
+      sweep_later();
+    });
+  }
+
+  size_t live_sessions() const {
+    size_t open = 0;
+    for (const auto& [id, r] : remotes_) open += r->client->closed() ? 0 : 1;
+    return open;
   }
 
   // Parses an operation (body or WebSocket message); a bad one is answered here.
@@ -402,10 +676,30 @@ class Server::Impl {
 
   // --- HTTP ------------------------------------------------------------------------------
   std::string handle_raw(std::string_view bytes);
+  std::string handle_ws_raw(std::string_view message);
+  std::string drive(const std::optional<std::string>& answer);
   void handle(const Request& req, const Done& done);
   void handle_session(const Request& req, const std::string& path, std::string_view query,
                       const Done& done);
   void handle_admin(const Request& req, const std::string& path, const Done& done);
+  // The secret a request carries is the session's; answers the request if not. `query`: the
+  // WebSocket upgrade, where a browser cannot set headers, may carry it as ?secret=.
+  bool check_secret(const Request& req, const std::string& id, const std::string& expected,
+                    std::string_view query, const Done& done) {
+    std::string secret = bearer(req);
+    if (secret.empty()) secret = query_param(query, "secret");
+    if (secret.empty()) {
+      done(401, error_body("Unauthorized",
+                           "session " + id + " needs its secret: Authorization: Bearer SECRET"));
+      return false;
+    }
+    if (!constant_time_equal(secret, expected)) {
+      done(403, error_body("Forbidden", "the secret is not session " + id + "'s"));
+      return false;
+    }
+    return true;
+  }
+
   // Finds the session a request names and checks its secret; answers the request if not.
   std::shared_ptr<Remote> authorize(const Request& req, const std::string& id,
                                     std::string_view query, const Done& done) {
@@ -414,24 +708,44 @@ class Server::Impl {
       done(404, error_body("NoSession", "no session " + id));
       return nullptr;
     }
-    std::string secret;
-    const auto auth = req.find(http::field::authorization);
-    if (auth != req.end()) {
-      const std::string_view v(auth->value().data(), auth->value().size());
-      if (v.substr(0, 7) == "Bearer ") secret = std::string(v.substr(7));
-    }
-    if (secret.empty()) secret = query_param(query, "secret");
-    if (secret.empty()) {
-      done(401, error_body("Unauthorized",
-                           "session " + id + " needs its secret: Authorization: Bearer SECRET"));
-      return nullptr;
-    }
-    if (!constant_time_equal(secret, it->second->secret)) {
-      done(403, error_body("Forbidden", "the secret is not session " + id + "'s"));
-      return nullptr;
-    }
+    if (!check_secret(req, id, it->second->secret, query, done)) return nullptr;
     seen(*it->second);
     return it->second;
+  }
+
+  // A request of a session forgotten after it closed answers as a closed session's does.
+  bool answer_forgotten(const Request& req, const std::string& id, const std::string& sub,
+                        const Done& done) {
+    auto it = closed_ids_.find(id);
+    if (it == closed_ids_.end() || remotes_.count(id)) return false;
+    if (!check_secret(req, id, it->second, {}, done)) return true;
+    if (sub == "events") {
+      done(410, error_body("SessionExpired", "session " + id + " is closed"));
+    } else if (sub == "ops") {
+      auto body = parse_json(req.body(), "the body");
+      if (!body.is_ok()) return done(400, error_body("BadRequest", body.status().message())), true;
+      auto st = parse_operation(*body, id);
+      if (!st.is_ok()) return done(400, error_body("BadArguments", st.status().message())), true;
+      // The client's path check comes first, as for a session it still has.
+      Status path = st->op == "close"
+                        ? Status::ok()
+                        : validate_client_path(st->path, st->op == "create" && st->sequential);
+      if (st->op == "close") {
+        done(200, json{{"kind", "ok"}});
+      } else if (!path.is_ok()) {
+        done(200, json{{"kind", "error"}, {"error", "BadArguments"}, {"message", path.message()}});
+      } else {
+        done(200, json{{"kind", "error"}, {"error", "SessionExpired"}});
+      }
+    } else if (req.method() == http::verb::get) {
+      done(200, json{{"session", id}, {"closed", true}, {"backlog", 0}, {"websockets", 0}});
+    } else if (req.method() == http::verb::delete_) {
+      done(200, json{{"kind", "ok"}});  // closing a closed session does nothing
+    } else {
+      done(405, error_body("MethodNotAllowed",
+                           std::string(req.method_string()) + ": use GET or DELETE"));
+    }
+    return true;
   }
 
   json dump() const {
@@ -463,12 +777,11 @@ class Server::Impl {
   json counters() const {
     json ops = json::object();
     for (const auto& [op, n] : counters_.operations) ops[op] = n;
-    size_t open = 0;
-    for (const auto& [id, r] : remotes_) open += r->client->closed() ? 0 : 1;
     return json{{"requests", counters_.requests},
                 {"operations", ops},
                 {"sessions_opened", counters_.sessions_opened},
-                {"sessions_open", open},
+                {"sessions_open", live_sessions()},
+                {"sessions_kept", remotes_.size()},
                 {"watches_delivered", counters_.watches_delivered},
                 {"function_invocations",
                  {{"writer", service_->writer_invocations()},
@@ -478,11 +791,70 @@ class Server::Impl {
   }
 
   void accept();
+  void refuse_connection(tcp::socket sock);
+  // Says so on stderr at most once a second (a storm of refused connections must not flood it).
+  void log_throttled(const std::string& line) {
+    if (opt_.quiet) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_log_ < std::chrono::seconds(1)) {
+      ++unlogged_;
+      return;
+    }
+    std::cerr << "fkemu serve: " << line;
+    if (unlogged_) std::cerr << " (and " << unlogged_ << " more like it)";
+    std::cerr << std::endl;
+    unlogged_ = 0;
+    last_log_ = now;
+  }
+  // Host and Origin: requests a web page could make (DNS rebinding, cross-origin) are refused.
+  bool refuse_foreign(const Request& req, const Done& done) const {
+    std::string host;
+    if (const auto h = req.find(http::field::host); h != req.end()) {
+      host = std::string(h->value());
+      if (!host_allowed(host)) {
+        done(403, error_body("Forbidden", "Host \"" + host +
+                                              "\" is not an address of this server: use " + url() +
+                                              " (DNS names other than localhost are "
+                                              "refused, against DNS rebinding)"));
+        return true;
+      }
+    }
+    if (const auto o = req.find(http::field::origin); o != req.end()) {
+      const std::string origin(o->value());
+      if (host.empty() || origin != "http://" + host) {
+        done(403, error_body("Forbidden", "cross-origin requests are refused (Origin " + origin +
+                                              " is not this server)"));
+        return true;
+      }
+    }
+    return false;
+  }
+  // Admin requests that change state need the admin token; beyond loopback, every one does.
+  bool refuse_admin(const Request& req, const Done& done) const {
+    const bool changes = req.method() != http::verb::get && req.method() != http::verb::head;
+    if (!changes && loopback_) return false;
+    const std::string token = bearer(req);
+    if (token.empty()) {
+      done(401, error_body("Unauthorized",
+                           std::string(changes ? "this admin request changes state and"
+                                               : "beyond loopback, every admin request") +
+                               " needs the admin token: Authorization: Bearer TOKEN (fkemu "
+                               "serve printed where it is at start)"));
+      return true;
+    }
+    if (!constant_time_equal(token, admin_token_)) {
+      done(403, error_body("Forbidden", "that is not the admin token"));
+      return true;
+    }
+    return false;
+  }
 
   void stop_now() {
     boost::system::error_code ec;
     acceptor_.close(ec);
     pump_timer_.cancel();
+    accept_timer_.cancel();
+    sweep_timer_.cancel();
     ioc_.stop();
   }
 
@@ -494,9 +866,20 @@ class Server::Impl {
   };
 
   ServerOptions opt_;
+  std::shared_ptr<size_t> open_connections_ = std::make_shared<size_t>(0);
+  size_t max_connections_ = 10000;
+  std::string admin_token_, admin_token_file_;
+  bool loopback_ = true;
+  bool read_only_ = false;
+  std::chrono::steady_clock::time_point last_log_{};
+  uint64_t unlogged_ = 0;
+  std::map<std::string, std::string> closed_ids_;  // forgotten closed sessions: id -> secret
+  std::deque<std::string> closed_order_;
   net::io_context ioc_{1};
   tcp::acceptor acceptor_;
   net::steady_timer pump_timer_;
+  net::steady_timer accept_timer_;
+  net::steady_timer sweep_timer_;
   net::signal_set signals_;
   std::chrono::steady_clock::time_point start_;
   bool pump_posted_ = false;
@@ -515,7 +898,7 @@ class Server::Impl {
 class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
  public:
   WsConn(Impl& s, tcp::socket sock, std::shared_ptr<Remote> r)
-      : s_(s), ws_(std::move(sock)), r_(std::move(r)) {}
+      : s_(s), count_(s.open_connections_), ws_(std::move(sock)), r_(std::move(r)) {}
 
   void accept(Request req) {
     websocket::stream_base::timeout t{};
@@ -585,28 +968,8 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
     buf_.consume(buf_.size());
     Remote* r = live();
     if (!r) return close();
-    s_.seen(*r);
-    ++s_.counters_.requests;
-    json msg = json::parse(text, nullptr, false);
-    json req_id = nullptr;
-    if (msg.is_object() && msg.contains("req")) {
-      req_id = msg["req"];
-      msg.erase("req");
-    }
     auto self = shared_from_this();
-    auto answer = [self, req_id](unsigned status, json body) {
-      body["type"] = "result";
-      if (!req_id.is_null()) body["req"] = req_id;
-      if (status >= 400) body["status"] = status;
-      self->send(text_of(body));
-    };
-    if (msg.is_discarded()) {
-      answer(400, error_body("BadRequest", "the message is not JSON"));
-    } else if (msg.is_object() && msg.value("type", "") == "pong") {
-      // a sign of life, nothing to answer
-    } else if (auto st = s_.parse_op(*r, msg, answer)) {
-      s_.run_op(*r, *st, [answer](json ans) { answer(200, std::move(ans)); });
-    }
+    s_.ws_message(*r, text, [self](std::string answer) { self->send(std::move(answer)); });
     read();
   }
 
@@ -632,6 +995,7 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
   }
 
   Impl& s_;
+  ConnCount count_;
   websocket::stream<beast::tcp_stream> ws_;
   std::shared_ptr<Remote> r_;
   beast::flat_buffer buf_;
@@ -644,7 +1008,10 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
 class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
  public:
   HttpConn(Impl& s, tcp::socket sock)
-      : s_(s), stream_(std::move(sock)), tokens_(s.opt_.max_requests_per_second) {
+      : s_(s),
+        count_(s.open_connections_),
+        stream_(std::move(sock)),
+        tokens_(s.opt_.max_requests_per_second) {
     refilled_ = std::chrono::steady_clock::now();
   }
 
@@ -723,6 +1090,8 @@ class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
       return refuse(404, error_body("NotFound", "WebSockets live at /v1/sessions/ID/events"));
     const std::string id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
     ++s_.counters_.requests;
+    if (s_.refuse_foreign(req, refuse)) return;
+    if (s_.answer_forgotten(req, id, "events", refuse)) return;
     auto r = s_.authorize(req, id, query, refuse);
     if (!r) return;
     stream_.expires_never();
@@ -734,6 +1103,7 @@ class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
         std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
     res->set(http::field::server, "fkemu");
     res->set(http::field::content_type, "application/json");
+    if (status == 429 || status == 503) res->set(http::field::retry_after, "1");
     res->keep_alive(keep_alive_);
     res->body() = text_of(body) + "\n";
     res->prepare_payload();
@@ -766,6 +1136,7 @@ class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
   }
 
   Impl& s_;
+  ConnCount count_;
   beast::tcp_stream stream_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -813,12 +1184,48 @@ void Server::Impl::deliver_event(Remote& r, std::string text) {
   }
 }
 
+// An error (out of file descriptors, say) is logged and accepting goes on after a pause: the
+// listener never stops while the server runs.
 void Server::Impl::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
-    if (ec) return;  // closed
-    std::make_shared<HttpConn>(*this, std::move(s))->start();
+    if (!acceptor_.is_open() || ec == net::error::operation_aborted) return;  // stopped
+    if (ec) {
+      log_throttled("cannot accept a connection: " + ec.message() + "; trying again in 100 ms");
+      accept_timer_.expires_after(std::chrono::milliseconds(100));
+      accept_timer_.async_wait([this](const boost::system::error_code& e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    if (*open_connections_ >= max_connections_) {
+      log_throttled("refused a connection: " + std::to_string(*open_connections_) +
+                    " are open, the most allowed (--max-connections)");
+      refuse_connection(std::move(s));
+    } else {
+      std::make_shared<HttpConn>(*this, std::move(s))->start();
+    }
     accept();
   });
+}
+
+// Over the connection cap: a 503 that says why, then the connection is closed.
+void Server::Impl::refuse_connection(tcp::socket sock) {
+  const std::string body =
+      text_of(error_body("ServiceUnavailable", "too many connections are open (" +
+                                                   std::to_string(max_connections_) +
+                                                   ", --max-connections); try again later")) +
+      "\n";
+  auto text = std::make_shared<std::string>(
+      "HTTP/1.1 503 Service Unavailable\r\nServer: fkemu\r\nContent-Type: "
+      "application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto socket = std::make_shared<tcp::socket>(std::move(sock));
+  net::async_write(*socket, net::buffer(*text),
+                   [socket, text](const boost::system::error_code&, size_t) {
+                     boost::system::error_code e;
+                     socket->shutdown(tcp::socket::shutdown_both, e);
+                     socket->close(e);
+                   });
 }
 
 void Server::Impl::handle(const Request& req, const Done& done) {
@@ -828,6 +1235,12 @@ void Server::Impl::handle(const Request& req, const Done& done) {
   const std::string& path = parts.first;
   const std::string_view query = parts.second;
   const auto method = req.method();
+  if (refuse_foreign(req, done)) return;
+  if (has_query_key(query, "secret"))
+    return done(400, error_body("BadRequest",
+                                "a secret in the URL is refused except on the WebSocket upgrade "
+                                "(browsers cannot set its headers): send Authorization: Bearer "
+                                "SECRET"));
   auto only = [&](http::verb v) {
     if (method == v) return true;
     done(405, error_body("MethodNotAllowed", std::string(req.method_string()) + " " + path +
@@ -837,14 +1250,15 @@ void Server::Impl::handle(const Request& req, const Done& done) {
   if (path == "/health") {
     if (only(http::verb::get))
       done(200,
-           json{{"status", "ok"}, {"uptime_ms", vnow() / 1000}, {"sessions", remotes_.size()}});
+           json{{"status", "ok"}, {"uptime_ms", vnow() / 1000}, {"sessions", live_sessions()}});
     return;
   }
   if (path == "/v1/sessions") {
     if (only(http::verb::post)) {
       if (!req.body().empty()) {
-        const json body = json::parse(req.body(), nullptr, false);
-        if (body.is_discarded() || !body.is_object() || !body.empty())
+        auto body = parse_json(req.body(), "the body");
+        if (!body.is_ok()) return done(400, error_body("BadRequest", body.status().message()));
+        if (!body->is_object() || !body->empty())
           return done(400, error_body("BadArguments",
                                       "POST /v1/sessions takes no body (or {}); the session "
                                       "timeout is the server's --session-timeout-ms"));
@@ -869,6 +1283,7 @@ void Server::Impl::handle_session(const Request& req, const std::string& path,
   }
   if (!sub.empty() && sub != "ops" && sub != "events")
     return done(404, error_body("NotFound", "no endpoint " + path + " (see docs/api.md)"));
+  if (answer_forgotten(req, rest, sub, done)) return;
   auto r = authorize(req, rest, query, done);
   if (!r) return;
   auto answer = [done](json ans) { done(200, std::move(ans)); };
@@ -877,10 +1292,9 @@ void Server::Impl::handle_session(const Request& req, const std::string& path,
   if (sub == "ops") {
     if (req.method() != http::verb::post)
       return done(405, error_body("MethodNotAllowed", "use POST " + path));
-    const json body = json::parse(req.body(), nullptr, false);
-    if (body.is_discarded())
-      return done(400, error_body("BadRequest", "the body is not valid JSON"));
-    if (auto st = parse_op(*r, body, done)) run_op(*r, *st, answer);
+    auto body = parse_json(req.body(), "the body");
+    if (!body.is_ok()) return done(400, error_body("BadRequest", body.status().message()));
+    if (auto st = parse_op(*r, *body, done)) run_op(*r, *st, answer);
     return;
   }
   if (req.method() == http::verb::get) {
@@ -902,14 +1316,19 @@ void Server::Impl::handle_session(const Request& req, const std::string& path,
 }
 
 void Server::Impl::handle_admin(const Request& req, const std::string& path, const Done& done) {
+  if (refuse_admin(req, done)) return;
   const auto method = req.method();
   auto body_object = [&]() -> std::optional<json> {
-    json body = json::parse(req.body(), nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
+    auto body = parse_json(req.body(), "the body");
+    if (!body.is_ok()) {
+      done(400, error_body("BadRequest", body.status().message()));
+      return std::nullopt;
+    }
+    if (!body->is_object()) {
       done(400, error_body("BadRequest", "the body must be a JSON object"));
       return std::nullopt;
     }
-    return body;
+    return std::move(*body);
   };
   if (path == "/admin/reset" && method == http::verb::post) {
     reset();
@@ -990,10 +1409,17 @@ std::string Server::Impl::handle_raw(std::string_view bytes) {
   if (ec || !p.is_done()) return "400 malformed: " + ec.message();
   Request req = p.release();
   if (websocket::is_upgrade(req)) return "400 no WebSocket here";
-  std::optional<std::string> answer;
-  handle(req, [&answer](unsigned status, json body) {
-    answer = std::to_string(status) + " " + text_of(body);
+  auto answer = std::make_shared<std::optional<std::string>>();
+  handle(req, [answer](unsigned status, json body) {
+    *answer = std::to_string(status) + " " + text_of(body);
   });
+  if (std::string failed = drive(*answer); !failed.empty()) return failed;
+  sweep();
+  return *answer ? **answer : "504 no answer";
+}
+
+// Runs the deployment until `answer` is there (or a bound): for handle_raw and handle_ws_raw.
+std::string Server::Impl::drive(const std::optional<std::string>& answer) {
   for (int i = 0; i < 1000 && !answer; ++i) {
     try {
       ex_->advance_to(vnow(), 100000);
@@ -1001,11 +1427,43 @@ std::string Server::Impl::handle_raw(std::string_view bytes) {
       return std::string("500 a process failed: ") + e.what();
     }
   }
-  return answer ? *answer : "504 no answer";
+  return {};
+}
+
+std::string Server::Impl::handle_ws_raw(std::string_view message) {
+  if (!service_) {
+    if (Status st = new_service(); !st.is_ok()) return "";
+  }
+  std::shared_ptr<Remote> r;
+  for (const auto& [id, remote] : remotes_)
+    if (!remote->client->closed()) r = remote;
+  if (!r) {
+    (void)handle_raw("POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
+    for (const auto& [id, remote] : remotes_)
+      if (!remote->client->closed()) r = remote;
+    if (!r) return "";
+  }
+  auto answer = std::make_shared<std::optional<std::string>>();
+  ws_message(*r, std::string(message), [answer](std::string text) { *answer = std::move(text); });
+  if (std::string failed = drive(*answer); !failed.empty()) return failed;
+  sweep();
+  return answer->value_or("");
 }
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 std::string Server::handle_raw(std::string_view request) { return impl_->handle_raw(request); }
+std::string Server::handle_ws_raw(std::string_view message) {
+  return impl_->handle_ws_raw(message);
+}
+std::string Server::url() const { return impl_->url(); }
+const std::string& Server::admin_token() const { return impl_->admin_token_; }
+const std::string& Server::admin_token_file() const { return impl_->admin_token_file_; }
+Result<std::string> Server::inspect(const ServerOptions& options) {
+  ServerOptions o = options;
+  o.quiet = true;
+  Impl impl(o);
+  return impl.inspect();
+}
 Server::~Server() = default;
 Status Server::start() { return impl_->start(); }
 uint16_t Server::port() const { return impl_->port(); }

@@ -27,11 +27,16 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8980;  // 0: any free port (port() tells which)
   DeploymentConfig config;
-  size_t max_body_bytes = 1536 * 1024;    // a request body (data of 1 MiB in base64 fits)
-  double max_requests_per_second = 2000;  // per connection, a token bucket of one second
-  int idle_timeout_ms = 60000;            // an HTTP connection with no request is closed
-  size_t max_backlog_events = 10000;      // watch events kept for a session with no WebSocket
-  bool quiet = false;                     // no log lines on stderr
+  size_t max_body_bytes = 1536 * 1024;  // a request body (data of 1 MiB in base64 fits)
+  // Per connection, a token bucket of one second: far above what one client sends on loopback
+  // (about 20,000 sequential requests a second), so it only stops a runaway loop.
+  double max_requests_per_second = 200000;
+  // HTTP and WebSocket connections open at once; one more is answered 503 and closed. 0: from
+  // the file descriptor limit (raised to its hard limit at start), at most 10,000.
+  size_t max_connections = 0;
+  int idle_timeout_ms = 60000;        // an HTTP connection with no request is closed
+  size_t max_backlog_events = 10000;  // watch events kept for a session with no WebSocket
+  bool quiet = false;                 // no log lines on stderr
   // Where the services keep their state: ":memory:" (nothing kept) or an SQLite file; a
   // restart on the same file continues where the last run stopped (docs/api.md, Durability).
   std::string data_path = ":memory:";
@@ -41,9 +46,24 @@ struct ServerOptions {
   std::string latency_model = "zero";
   AwsLatencyOptions latency_options;
   std::shared_ptr<const CalibrationTable> calibration;
+  // The admin token (docs/api.md, Admin): needed by the admin requests that change state, and by
+  // every admin request when listening beyond loopback. Empty: a random one is made at start()
+  // and written (mode 0600) to admin_token_file, or, if that is empty too, to DATA.admin-token
+  // beside a state file; a server in memory only prints it.
+  std::string admin_token;
+  std::string admin_token_file;
+  // Closed sessions are forgotten once their last answer and event are out; their ids stay
+  // known (a request answers SessionExpired, not NoSession) for the last this many.
+  size_t remembered_closed_sessions = 10000;
 };
 
-// "host:port" (or ":port", or "port") into options; a clear error otherwise.
+// Whether a heartbeat period and a session timeout can work together: the heartbeat function
+// must look at every session at least twice per timeout (ZooKeeper bounds the timeout by its
+// tick the same way: at least 2 ticks). A clear error otherwise.
+Status check_session_settings(const DeploymentConfig& config);
+
+// "HOST:PORT", "[IPV6]:PORT", ":PORT", "PORT", "HOST" or "[IPV6]" into options (HOST an IP
+// address or localhost); a clear error otherwise.
 Status parse_listen(const std::string& listen, ServerOptions& options);
 
 class Server {
@@ -53,9 +73,18 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens; fails with a message naming the address if it cannot.
+  // Opens the state file (locked: one server per file), binds and listens; fails with a
+  // message naming the file or the address if it cannot.
   Status start();
   uint16_t port() const;
+  // http://HOST:PORT (IPv6 in brackets).
+  std::string url() const;
+  // The admin token in use, and the file it was written to (empty if none).
+  const std::string& admin_token() const;
+  const std::string& admin_token_file() const;
+  // Read-only inspection of a state file, beside a server that runs on it: the dump of
+  // GET /admin/dump as JSON text, or an error.
+  static Result<std::string> inspect(const ServerOptions& options);
   // Serves until stop().
   void run();
   void stop();
@@ -64,6 +93,9 @@ class Server {
   // answered, and returns "STATUS BODY". For fuzzing and tests; the server must not be
   // running (no start() needed).
   std::string handle_raw(std::string_view request);
+  // The same for one WebSocket message of a session this server opened for it: the answer
+  // (the last message sent back), or "" if none. For fuzzing.
+  std::string handle_ws_raw(std::string_view message);
 
  private:
   class Impl;

@@ -47,15 +47,32 @@ TEST_CASE("a sequential create is validated with its suffix", "[path]") {
   CHECK_FALSE(validate_client_path("a", true).is_ok());
 }
 
-TEST_CASE("the C client checks only bytes 0x01-0x1e; the server checks more", "[path]") {
-  CHECK(validate_client_path("/a\x1f").is_ok());
-  CHECK_FALSE(validate_path("/a\x1f").is_ok());
-  CHECK(validate_client_path("/a\x7f").is_ok());
-  CHECK(validate_client_path("/a\xef\xbf\xbf").is_ok());
-  CHECK_FALSE(validate_client_path("/a\x1e").is_ok());
-  CHECK_FALSE(validate_client_path(std::string("/a\0", 3)).is_ok());
+TEST_CASE("the client checks every character rule, as ZooKeeper's Java client does", "[path]") {
+  // U+001F, U+007F-U+009F, U+E000-U+F8FF and U+FFF0 up: once passed by the client (the C
+  // client's rule), so exists answered null where the Java client refuses (issue 13).
+  for (const char* p : {"/a\x1f", "/a\x7f", "/a\xc2\x9f", "/a\xee\x80\x80", "/a\xef\xa3\xbf",
+                        "/a\xef\xbf\xb0", "/a\xef\xbf\xbf"}) {
+    INFO(p);
+    const Status s = validate_client_path(p);
+    CHECK(s.code() == Code::BadArguments);
+    CHECK(s.message() == "invalid character @2");
+  }
+  CHECK_FALSE(validate_client_path("/a//", true).is_ok());
+  CHECK(validate_client_path("/a/", true).is_ok());
   CHECK(
       validate_path("/a b/\xc2\xa0/\xe4\xb8\xad/\xef\xbf\xaf").is_ok());  // U+00A0, U+4E2D, U+FFEF
+}
+
+TEST_CASE("positions are counted in UTF-16 code units, as ZooKeeper's messages give them",
+          "[path]") {
+  CHECK(validate_path("/\xc3\xa9\xc2\x80").message() == "invalid character @2");  // é is one unit
+  CHECK(validate_path("/\xf0\x9f\x98\x80").message() == "invalid character @1");
+  CHECK(validate_path("/a/./b").message() == "relative paths not allowed @3");
+  CHECK(validate_path("/a/..").message() == "relative paths not allowed @4");
+  CHECK(validate_path("/a//b").message() == "empty node name specified @3");
+  CHECK(validate_path(std::string("/\xe4\xb8\xad\0", 5)).message() ==
+        "null character not allowed @2");
+  CHECK(validate_path("/\xe4\xb8\xad/.").message() == "relative paths not allowed @3");
 }
 
 TEST_CASE("parent, base name and child path", "[path]") {

@@ -13,10 +13,12 @@ fkemu::Server& server() {
   static fkemu::Server* s = [] {
     fkemu::ServerOptions o;
     o.quiet = true;
+    o.admin_token = "fuzz";  // the corpus's admin requests carry it
     auto* srv = new fkemu::Server(o);
     // A session the inputs can name: its id and secret are random, so inputs mostly meet the
     // refusals; the corpus has requests of every shape.
-    (void)srv->handle_raw("POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    (void)srv->handle_raw(
+        "POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
     return srv;
   }();
   return *s;

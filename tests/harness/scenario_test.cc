@@ -82,7 +82,8 @@ TEST_CASE("an unreadable or invalid JSON file is a clear error", "[scenario]") {
   std::ofstream(path) << "{\"sessions\": [\"a\"], \"steps\": [";
   auto broken = load_scenario(path);
   REQUIRE_FALSE(broken.is_ok());
-  CHECK_THAT(broken.status().message(), Catch::Contains(path) && Catch::Contains("invalid JSON"));
+  CHECK_THAT(broken.status().message(),
+             Catch::Contains(path) && Catch::Contains("is not valid JSON: parse error"));
 }
 
 TEST_CASE("an invalid path is not a file error: the step runs and answers BadArguments",
