@@ -265,7 +265,9 @@ int main(int argc, char** argv) {
 
   std::string shell_url = "http://127.0.0.1:8980";
   auto* sh_cmd = app.add_subcommand(
-      "shell", "An interactive client of fkemu serve: create, get, set, delete, ls, stat, watches");
+      "shell",
+      "An interactive client of fkemu serve, like zkCli: create, get, set, delete, deleteall, ls, "
+      "stat, printwatches, watches");
   sh_cmd->add_option("url", shell_url, "The server, http://HOST:PORT")->capture_default_str();
 
   cli::ReportArgs report;

@@ -16,9 +16,25 @@ Task<void> HeartbeatFunction::tick() {
   for (const auto& entry : sessions) {
     const std::string& name = entry.first;  // (not a structured binding: lambdas capture it)
     const json& item = entry.second;
-    if (!item.value("alive", false)) continue;
     const Time last_seen = item.value("last_seen", Time{0});
     const Duration timeout = item.value("timeout_ms", int64_t{0}) * kMillisecond;
+    if (!item.value("alive", false)) {
+      // A closed session's item answers its late requests (SessionExpired, or the recorded
+      // answer of a redelivered one); after the deduplication window nothing of it can come
+      // any more (its close was at most a timeout and two periods after last_seen), and an
+      // absent item answers as a closed one does. Forgotten, so that a long-running
+      // deployment does not keep every session it ever had.
+      if (ex.now() - last_seen > kDeduplicationWindow + timeout + 2 * d_.config.heartbeat_period) {
+        KvWrite forget;
+        forget.table = kSessionsTable;
+        forget.key = name;
+        forget.kind = KvWrite::Kind::Delete;
+        forget.conditions.push_back(Condition::eq("alive", false));
+        co_await ex.call("kv.write", "heartbeat.forget", 0,
+                         [&] { return d_.system.write(forget); });
+      }
+      continue;
+    }
     if (ex.now() - last_seen > timeout) overdue.emplace_back(name, last_seen);
     json ping{{"type", "ping"}, {"t", ex.now()}};
     co_await ex.call("channel.send", "heartbeat.ping", 0,

@@ -2,6 +2,7 @@
 // its N-th resumption and check that the run still gives the fault-free history (every answer,
 // every watch event exactly once, in order) and quiescent stores.
 #include <catch2/catch.hpp>
+#include <set>
 #include <string>
 
 #include "emulator/local_service.h"
@@ -172,4 +173,43 @@ TEST_CASE("pings a dead heartbeat instance never sent expire no session", "[faul
   INFO(history_to_jsonl(out.history));
   CHECK(out.history.back().value("kind", "") == "ok");
   CHECK(out.problems.empty());
+}
+
+// A long-running deployment (fkemu serve) must not keep every session it ever had: the
+// heartbeat deletes a closed session's item once the deduplication window has passed, and a
+// request of the session still answers SessionExpired (issue 13).
+TEST_CASE("a closed session's item is forgotten after the deduplication window, not before",
+          "[heartbeat]") {
+  for (const int wait_ms : {60000, 330000}) {
+    auto sc = parse_scenario(nlohmann::json::parse(R"({
+      "config": {"session_timeout_ms": 2000, "heartbeat_period_ms": 500},
+      "sessions": ["a", "b", "c"],
+      "steps": [
+        {"session": "a", "op": "create", "path": "/x", "data": "", "flags": ["ephemeral"]},
+        {"session": "a", "op": "close"},
+        {"session": "c", "op": "create", "path": "/y", "data": "", "flags": ["ephemeral"]},
+        {"session": "c", "op": "expire"},
+        {"wait_ms": )" + std::to_string(wait_ms) + R"(},
+        {"session": "b", "op": "exists", "path": "/x"},
+        {"session": "a", "op": "get_data", "path": "/x", "expect": {"error": "SessionExpired"}},
+        {"session": "c", "op": "get_data", "path": "/", "expect": {"error": "SessionExpired"}}
+      ]})"));
+    REQUIRE(sc.is_ok());
+    RunOptions opt;
+    std::set<std::string> kept;
+    opt.finish = [&kept](Executor&, LocalService& s) {
+      for (const auto& [name, item] : s.system_store().scan(kSessionsTable)) kept.insert(name);
+    };
+    const RunOutcome out = run_scenario(*sc, opt);
+    INFO(history_to_jsonl(out.history));
+    CHECK(out.ok());
+    CHECK(kept.count("b") == 1);  // alive
+    if (wait_ms < 300000) {
+      CHECK(kept.count("a") == 1);  // closed a minute ago: its late requests may still come
+      CHECK(kept.count("c") == 1);
+    } else {
+      CHECK(kept.count("a") == 0);
+      CHECK(kept.count("c") == 0);
+    }
+  }
 }
