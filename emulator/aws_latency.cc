@@ -74,6 +74,7 @@ std::vector<AwsLatency::Price> make_prices() {
       {"heartbeat.scan", "dynamodb.read", 1024, "the sessions table"},
       {"heartbeat.expire", "client.send", 4, "an SQS send of the close request"},
       {"heartbeat.confirm", "dynamodb.read", 64, "an overdue session's item, read again"},
+      {"heartbeat.forget", "dynamodb.write", 64, "a closed session's item, deleted"},
       {"client.check_session", "dynamodb.read", 64,
        "a read of a session that went quiet meanwhile: still alive?"},
       {"heartbeat.ping", "distributor.notify", kCall, "a ping on the client's channel"},

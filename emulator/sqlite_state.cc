@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 namespace fkemu {
 
@@ -65,9 +66,13 @@ Result<sqlite3*> open_db(const std::string& path, int flags) {
 // The exclusive lock of a server on PATH: flock on PATH.lock, whose text is the holder's pid.
 // flock locks belong to the open file, so a second server in the same process is refused too;
 // the kernel drops the lock when the holder exits, however it exits.
+// The lock file is named after the canonical path, so a symbolic link to the state file (or a
+// path spelt otherwise) meets the same lock.
 Result<int> take_lock(const std::string& path) {
-  const std::string lock_path = path + ".lock";
-  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  std::error_code ec;
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+  const std::string lock_path = (ec ? path : canonical.string()) + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
     return Status(Code::SystemError,
                   "cannot open the lock file " + lock_path + ": " + std::strerror(errno));

@@ -25,10 +25,10 @@ printf '{"sessions":["a"],"steps":[{"session":"a","op":"create","path":"/x","dat
 expect 0 "1 passed, 0 failed" -- "$fkemu" run "$dir/ok.json"
 expect 1 "expected error NodeExists, got ok" -- "$fkemu" run "$dir/fails.json"
 expect 2 "badop.json: step 0: unknown op \"teleport\"" -- "$fkemu" run "$dir/badop.json"
-expect 2 "truncated.json: invalid JSON" -- "$fkemu" run "$dir/truncated.json"
+expect 2 "truncated.json is not valid JSON: parse error" -- "$fkemu" run "$dir/truncated.json"
 expect 2 "no such file" -- "$fkemu" run "$dir/missing.json"
 expect 2 "" -- "$fkemu" run
-expect 2 "" -- "$fkemu" frobnicate
+expect 2 "unknown command \"frobnicate\" \(commands: run, " -- "$fkemu" frobnicate
 expect 0 "Execute scenarios" -- "$fkemu" run --help
 expect 0 "fkemu" -- "$fkemu" --help
 "$fkemu" run "$dir/ok.json" --history "$dir/h.jsonl" >/dev/null
@@ -48,6 +48,17 @@ expect 2 "--calibration: .*missing-table.json" -- \
 printf '{"study": "x"' >"$dir/bad-table.json"
 expect 2 "bad-table.json" -- "$fkemu" bench predict --calibration "$dir/bad-table.json"
 expect 2 "--latency: unknown latency model \"aws-2030\"" -- "$fkemu" serve --latency aws-2030
+# fkemu serve refuses what cannot work, naming it (issue 13)
+expect 2 "--session-timeout-ms abc: not a whole number" -- "$fkemu" serve --session-timeout-ms abc
+expect 2 "--memory applies to the aws-2024 latency model only" -- "$fkemu" serve --memory 1024
+expect 2 "the timeout must be at least 6000 ms" -- "$fkemu" serve --session-timeout-ms 2000 \
+  --heartbeat-ms 3000
+expect 2 "--listen \[::1: an IPv6 address opened with \[ is not closed" -- "$fkemu" serve \
+  --listen "[::1"
+: >"$dir/empty.db"
+expect 1 "empty.db is empty, not an fkemu state file" -- "$fkemu" serve --data "$dir/empty.db" \
+  --listen 127.0.0.1:0
+expect 2 "--inspect reads a --data file" -- "$fkemu" serve --data :memory: --inspect
 a=$("$fkemu" bench predict --size 1024 --samples 30 --seed 5 --json)
 b=$("$fkemu" bench predict --size 1024 --samples 30 --seed 5 --json)
 if [ "$a" != "$b" ]; then

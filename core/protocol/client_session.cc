@@ -101,8 +101,8 @@ void ClientSession::expire_locally() {
 namespace {
 // Counts a spawned task of the session down when it ends.
 struct Ended {
-  int& count;
-  ~Ended() { --count; }
+  std::shared_ptr<int> count;
+  ~Ended() { --*count; }
 };
 }  // namespace
 
@@ -155,7 +155,7 @@ void ClientSession::deliver(const json& message) {
     const Duration bound = std::min<Duration>(kSecond, d_.config.session_timeout / 4);
     const Duration gone =
         std::max<Duration>(kMillisecond, d_.ex.fault_amount("client.disconnect", bound));
-    ++background_;
+    ++*background_;
     d_.ex.spawn("reconnect:" + name_, reconnect_after(gone));
   }
   if (disconnected_) {
@@ -209,7 +209,7 @@ void ClientSession::receive(const json& message) {
     // A remote client quiet for a heartbeat period may be expired soon: its next operation
     // asks the service first.
     if (d_.ex.now() - seen > d_.config.heartbeat_period) revalidate_ = true;
-    ++background_;
+    ++*background_;
     d_.ex.spawn("pong:" + name_, pong(seen));
   }
 }

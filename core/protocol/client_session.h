@@ -53,7 +53,7 @@ class ClientSession {
   bool closed() const { return closed_; }
   // Whether tasks of its own (answering a ping, coming back from a disconnect) still run: the
   // session object must outlive them.
-  bool busy() const { return background_ > 0; }
+  bool busy() const { return *background_ > 0; }
 
   // Registers the session in the system store.
   Task<Status> connect();
@@ -138,7 +138,9 @@ class ClientSession {
   std::string name_;
   bool closed_ = false;
   bool closing_ = false;
-  int background_ = 0;  // tasks spawned and not yet ended (busy())
+  // Tasks spawned and not yet ended (busy()); shared with them, as a task may be destroyed
+  // after the session (when the executor goes, at a reset).
+  std::shared_ptr<int> background_ = std::make_shared<int>(0);
   bool unresponsive_ = false;
   bool disconnected_ = false;
   bool revalidate_ = false;  // after a disconnect: the next operation checks the session first

@@ -19,17 +19,22 @@ Task<void> HeartbeatFunction::tick() {
     const Time last_seen = item.value("last_seen", Time{0});
     const Duration timeout = item.value("timeout_ms", int64_t{0}) * kMillisecond;
     if (!item.value("alive", false)) {
-      // A closed session's item answers its late requests (SessionExpired, or the recorded
-      // answer of a redelivered one); after the deduplication window nothing of it can come
-      // any more (its close was at most a timeout and two periods after last_seen), and an
-      // absent item answers as a closed one does. Forgotten, so that a long-running
-      // deployment does not keep every session it ever had.
-      if (ex.now() - last_seen > kDeduplicationWindow + timeout + 2 * d_.config.heartbeat_period) {
+      // A closed session's item (or a stub a late redelivery's lock left) is deleted once its
+      // close is done with: not locked, nothing pending (the distributor has the close), and
+      // long after its last sign of life (the close came at most a timeout and two periods
+      // after it). Late requests of the session then answer SessionExpired, as the item would
+      // have made them; so a long-running deployment keeps the live sessions and the recently
+      // closed ones, not every session it ever had.
+      const json& pending = item.contains("pending") ? item["pending"] : json();
+      if (ex.now() - last_seen > 2 * (timeout + 2 * d_.config.heartbeat_period) &&
+          !item.contains("lock_owner") && (pending.is_null() || pending.empty())) {
         KvWrite forget;
         forget.table = kSessionsTable;
         forget.key = name;
         forget.kind = KvWrite::Kind::Delete;
-        forget.conditions.push_back(Condition::eq("alive", false));
+        forget.conditions = {Condition::ne("alive", true), Condition::not_exists("lock_owner"),
+                             pending.is_null() ? Condition::not_exists("pending")
+                                               : Condition::eq("pending", pending)};
         co_await ex.call("kv.write", "heartbeat.forget", 0,
                          [&] { return d_.system.write(forget); });
       }

@@ -8,9 +8,9 @@
 // (it died) do not expire a live session.
 // The expiry request has req = -1 (a system request) and the deduplication id
 // "expire:<session>:<last_seen>", so several instances expiring the same session send it once.
-// The item of a closed session is deleted once the FIFO queues' deduplication window has passed
-// since its close (nothing of the session can come after that; an absent item answers as a
-// closed one), so the sessions table holds the live sessions and the recently closed ones.
+// The item of a closed session is deleted once its close is done with (not locked, nothing
+// pending) and two timeouts and four periods have passed since its last sign of life: the
+// sessions table holds the live sessions and the recently closed ones (decision 34).
 #pragma once
 
 #include "core/protocol/deployment.h"

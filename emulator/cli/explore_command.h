@@ -39,7 +39,7 @@ int explore_merge(const std::vector<std::string>& files, bool json);
 struct MutantsArgs {
   std::vector<std::string> inputs;
   uint64_t generate = 0;      // scenarios drawn from --seed by the workload generator
-  uint64_t schedules = 3000;  // per mutant, at most
+  uint64_t schedules = 5000;  // per mutant, at most
   uint64_t seed = 1;
   bool json = false;
   std::string trace_dir = ".";

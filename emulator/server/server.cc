@@ -316,6 +316,7 @@ class Server::Impl {
       return Status(Code::SystemError, "cannot listen on " + opt_.host + ":" +
                                            std::to_string(opt_.port) + ": " + ec.message());
     loopback_ = ep.address().is_loopback();
+    url_ = url();
     accept();
     sweep_later();
     signals_.async_wait([this](const boost::system::error_code& e, int) {
@@ -349,7 +350,16 @@ class Server::Impl {
                      "request needs the admin token"
                   << std::endl;
     }
-    ioc_.run();
+    // A handler that throws (a bug: hostile input must be refused with a message) costs the
+    // request that caused it, not the server: it is logged and the loop goes on.
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        log_throttled(std::string("internal error while handling a request: ") + e.what());
+      }
+    }
   }
 
   // The soft limit of open files up to the hard one; the connection cap below what is left.
@@ -379,7 +389,8 @@ class Server::Impl {
     std::string file = opt_.admin_token_file;
     if (file.empty() && state_) file = opt_.data_path + ".admin-token";
     if (file.empty()) return Status::ok();
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int fd =
+        ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 || ::fchmod(fd, 0600) != 0 ||
         ::write(fd, (admin_token_ + "\n").data(), admin_token_.size() + 1) !=
             static_cast<ssize_t>(admin_token_.size() + 1)) {
@@ -517,6 +528,7 @@ class Server::Impl {
   }
 
   void drop_service();
+  void close_sockets(Remote& r);
 
   void reset() {
     drop_service();
@@ -606,7 +618,7 @@ class Server::Impl {
     };
     if (!parsed.is_ok()) {
       answer(400, error_body("BadRequest", parsed.status().message()));
-    } else if (msg.is_object() && msg.value("type", "") == "pong") {
+    } else if (msg.is_object() && msg.contains("type") && msg["type"] == "pong") {
       // a sign of life, nothing to answer
     } else if (auto st = parse_op(r, msg, answer)) {
       run_op(r, *st, [answer](json ans) { answer(200, std::move(ans)); });
@@ -638,6 +650,7 @@ class Server::Impl {
         closed_ids_.erase(closed_order_.front());
         closed_order_.pop_front();
       }
+      close_sockets(*it->second);  // a closed session's WebSockets end
       service_->forget_session(it->first);
       it = remotes_.erase(it);
     }
@@ -715,10 +728,10 @@ class Server::Impl {
 
   // A request of a session forgotten after it closed answers as a closed session's does.
   bool answer_forgotten(const Request& req, const std::string& id, const std::string& sub,
-                        const Done& done) {
+                        std::string_view query, const Done& done) {
     auto it = closed_ids_.find(id);
     if (it == closed_ids_.end() || remotes_.count(id)) return false;
-    if (!check_secret(req, id, it->second, {}, done)) return true;
+    if (!check_secret(req, id, it->second, query, done)) return true;
     if (sub == "events") {
       done(410, error_body("SessionExpired", "session " + id + " is closed"));
     } else if (sub == "ops") {
@@ -811,9 +824,11 @@ class Server::Impl {
     std::string host;
     if (const auto h = req.find(http::field::host); h != req.end()) {
       host = std::string(h->value());
-      if (!host_allowed(host)) {
+      // Beyond loopback the machine's names are fine (docker-compose's service name, say):
+      // every admin request needs the token there, and sessions need their secrets.
+      if (loopback_ && !host_allowed(host)) {
         done(403, error_body("Forbidden", "Host \"" + host +
-                                              "\" is not an address of this server: use " + url() +
+                                              "\" is not an address of this server: use " + url_ +
                                               " (DNS names other than localhost are "
                                               "refused, against DNS rebinding)"));
         return true;
@@ -869,6 +884,7 @@ class Server::Impl {
   std::shared_ptr<size_t> open_connections_ = std::make_shared<size_t>(0);
   size_t max_connections_ = 10000;
   std::string admin_token_, admin_token_file_;
+  std::string url_ = "http://127.0.0.1:8980";  // the listener's, once started
   bool loopback_ = true;
   bool read_only_ = false;
   std::chrono::steady_clock::time_point last_log_{};
@@ -909,6 +925,7 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
         std::max<Duration>(s_.opt_.config.session_timeout, 100 * kMillisecond));
     t.keep_alive_pings = true;
     ws_.set_option(t);
+    ws_.read_message_max(s_.opt_.max_body_bytes);  // as for an HTTP body
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
       if (kind == websocket::frame_type::pong || kind == websocket::frame_type::ping)
         if (auto r = live()) s_.seen(*r);
@@ -916,8 +933,14 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
     ws_.async_accept(req, beast::bind_front_handler(&WsConn::on_accept, shared_from_this()));
   }
 
+  // A client that does not read what it asked for is cut off before its answers fill memory.
   void send(std::string text) {
     if (closed_) return;
+    queued_ += text.size();
+    if (queued_ > kMaxQueuedBytes) {
+      s_.log_throttled("closed a WebSocket whose client does not read (over 64 MiB queued)");
+      return close();
+    }
     out_.push_back(std::move(text));
     if (!writing_) write_next();
   }
@@ -980,11 +1003,13 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
   }
 
   void on_write(beast::error_code ec, size_t) {
+    queued_ -= out_.front().size();
     out_.pop_front();
     if (ec) {
       closed_ = true;
       writing_ = false;
       out_.clear();
+      queued_ = 0;
       return;
     }
     if (out_.empty()) {
@@ -999,7 +1024,9 @@ class Server::Impl::WsConn : public std::enable_shared_from_this<WsConn> {
   websocket::stream<beast::tcp_stream> ws_;
   std::shared_ptr<Remote> r_;
   beast::flat_buffer buf_;
+  static constexpr size_t kMaxQueuedBytes = 64 * 1024 * 1024;
   std::deque<std::string> out_;
+  size_t queued_ = 0;  // bytes in out_
   bool writing_ = false;
   bool closed_ = false;
 };
@@ -1091,7 +1118,7 @@ class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
     const std::string id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
     ++s_.counters_.requests;
     if (s_.refuse_foreign(req, refuse)) return;
-    if (s_.answer_forgotten(req, id, "events", refuse)) return;
+    if (s_.answer_forgotten(req, id, "events", query, refuse)) return;
     auto r = s_.authorize(req, id, query, refuse);
     if (!r) return;
     stream_.expires_never();
@@ -1148,10 +1175,13 @@ class Server::Impl::HttpConn : public std::enable_shared_from_this<HttpConn> {
   std::chrono::steady_clock::time_point refilled_;
 };
 
+void Server::Impl::close_sockets(Remote& r) {
+  for (auto& w : r.sockets)
+    if (auto s = w.lock()) s->close();
+}
+
 void Server::Impl::drop_service() {
-  for (auto& [id, r] : remotes_)
-    for (auto& w : r->sockets)
-      if (auto s = w.lock()) s->close();
+  for (auto& [id, r] : remotes_) close_sockets(*r);
   remotes_.clear();
   service_.reset();
   faults_.reset();
@@ -1283,7 +1313,7 @@ void Server::Impl::handle_session(const Request& req, const std::string& path,
   }
   if (!sub.empty() && sub != "ops" && sub != "events")
     return done(404, error_body("NotFound", "no endpoint " + path + " (see docs/api.md)"));
-  if (answer_forgotten(req, rest, sub, done)) return;
+  if (answer_forgotten(req, rest, sub, query, done)) return;
   auto r = authorize(req, rest, query, done);
   if (!r) return;
   auto answer = [done](json ans) { done(200, std::move(ans)); };

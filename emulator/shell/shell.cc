@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/json/json_text.h"
 #include "harness/base64.h"
 
 // libedit's readline compatibility header; after the C++ headers (it declares C names only).
@@ -49,6 +50,13 @@ using json = nlohmann::json;
 constexpr auto kHttpTimeout = std::chrono::seconds(10);
 constexpr auto kAnswerTimeout = std::chrono::seconds(60);
 constexpr auto kCompletionTimeout = std::chrono::seconds(5);
+
+// A server's answer, read with fkemu's limits (no deep nesting, no duplicate keys); anything
+// else is a discarded value, which the callers treat as "not JSON".
+json from_server(std::string_view text) {
+  auto parsed = fkemu::parse_json(text, "the answer");
+  return parsed.is_ok() ? std::move(*parsed) : json(json::value_t::discarded);
+}
 
 // "Connection refused" -> "connection refused", to fit in a sentence.
 std::string describe(const beast::error_code& ec) {
@@ -182,7 +190,7 @@ bool http_call(const Url& u, http::verb verb, const std::string& target, const s
     return false;
   }
   answer.status = parser.get().result_int();
-  answer.body = json::parse(parser.get().body(), nullptr, false);
+  answer.body = from_server(parser.get().body());
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   return true;
@@ -257,7 +265,7 @@ class EventSocket {
       if (result == websocket::error::upgrade_declined) {
         HttpAnswer a;
         a.status = res.result_int();
-        a.body = json::parse(res.body(), nullptr, false);
+        a.body = from_server(res.body());
         error = "the server refused the WebSocket (" + refusal(a) + ")";
       } else {
         error = describe(result);
@@ -344,7 +352,7 @@ class EventSocket {
     }
     const std::string text = beast::buffers_to_string(buf_.data());
     buf_.consume(buf_.size());
-    handle(json::parse(text, nullptr, false));
+    handle(from_server(text));
     read();
   }
 

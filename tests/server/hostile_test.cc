@@ -277,6 +277,13 @@ TEST_CASE("out of file descriptors, the listener keeps accepting once some are f
           "[server][hostile]") {
   // A child with 64 descriptors at most and a cap above that: accept() fails with EMFILE.
   // Before the fix the acceptor stopped for good and /health never answered again.
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check opens a pipe to test memory, so a sanitized server out of descriptors
+  // fails that check inside Boost's error_code (a false report that ends it). The release
+  // build runs this test; here it says that it was skipped.
+  WARN("skipped in a sanitized build: UBSan needs a free file descriptor for its vptr check");
+  return;
+#endif
   int err[2];
   REQUIRE(pipe(err) == 0);
   const std::string bin = std::string(FKEMU_BINARY_DIR) + "/emulator/fkemu";
@@ -576,4 +583,69 @@ TEST_CASE("paths with characters ZooKeeper refuses get its message, exists inclu
       CHECK(a.body.value("error", "") == "BadArguments");
       CHECK(a.body.value("message", "") == "invalid character @2");
     }
+}
+
+// Found by an outside review: a "type" that is not a string threw out of the I/O loop.
+TEST_CASE("a WebSocket message whose type is not a string is refused, and the server lives",
+          "[server][hostile]") {
+  TestServer srv;
+  const Session s = open_session(srv.port);
+  Ws ws(srv.port, s);
+  for (const char* text : {R"({"req": 1, "type": 1})", R"({"req": 2, "type": null})",
+                           R"({"req": 3, "type": ["pong"], "op": "exists", "path": "/"})"}) {
+    INFO(text);
+    const json r = ws.exchange(text);
+    CHECK(r.value("type", "") == "result");
+    CHECK(r.value("status", 0) == 400);
+  }
+  CHECK(ws.exchange(R"({"req": 4, "op": "exists", "path": "/"})").value("kind", "") == "ok");
+  CHECK(call(srv.port, http::verb::get, "/health").status == 200);
+}
+
+// Found by an outside review: a ping's answer still on its way when the deployment was reset
+// wrote into the freed client (under aws-2024 a pong is a priced DynamoDB write).
+TEST_CASE("a reset while pongs are on their way frees nothing twice", "[server][hostile]") {
+  ServerOptions o;
+  o.latency_model = "aws-2024";
+  o.config.session_timeout = 400 * kMillisecond;
+  o.config.heartbeat_period = 100 * kMillisecond;
+  TestServer srv(o);
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < 3; ++i) (void)open_session(srv.port);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * round));
+    CHECK(call(srv.port, http::verb::post, "/admin/reset", "", bearer(srv.server.admin_token()))
+              .status == 200);
+  }
+  CHECK(call(srv.port, http::verb::get, "/health").status == 200);
+}
+
+TEST_CASE("a forgotten session's WebSocket upgrade with ?secret= answers SessionExpired",
+          "[server][hostile]") {
+  TestServer srv;
+  const Session s = open_session(srv.port);
+  REQUIRE(
+      call(srv.port, http::verb::delete_, "/v1/sessions/" + s.id, "", bearer(s.secret)).status ==
+      200);
+  Answer gone;
+  for (int i = 0; i < 30; ++i) {  // forgotten within a sweep (a second)
+    gone = call(srv.port, http::verb::get, "/v1/sessions/" + s.id, "", bearer(s.secret));
+    if (call(srv.port, http::verb::get, "/admin/counters").body.value("sessions_kept", 1) == 0)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  bool refused = false;
+  try {
+    Ws ws(srv.port, s);
+  } catch (const boost::system::system_error&) {
+    refused = true;  // the upgrade is declined; the status is checked below over plain HTTP
+  }
+  CHECK(refused);
+  const Answer a =
+      call(srv.port, http::verb::get, "/v1/sessions/" + s.id + "/events?secret=" + s.secret, "",
+           {{"Connection", "Upgrade"},
+            {"Upgrade", "websocket"},
+            {"Sec-WebSocket-Version", "13"},
+            {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+  CHECK(a.status == 410);
+  CHECK(a.body.value("error", "") == "SessionExpired");
 }
