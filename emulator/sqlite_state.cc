@@ -178,6 +178,10 @@ Result<std::unique_ptr<SqliteState>> SqliteState::open(const std::string& path, 
   lock_fd = -1;  // s owns it
   if (Status ok = check_state_file(*db, path); !ok.is_ok()) return ok;
   if (mode == Mode::ReadOnly) return s;
+  if (sqlite3_db_readonly(*db, "main") == 1)
+    return Status(Code::SystemError, path +
+                                         " cannot be written (its permissions, or a read-only "
+                                         "file system): fkemu serve writes its state there");
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
     // journal_mode answers with a row; sqlite3_exec ignores it.
     if (Status e = s->exec(sql); !e.is_ok())

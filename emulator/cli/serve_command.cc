@@ -60,6 +60,9 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   cmd->add_option("--max-connections", a.max_connections,
                   "Connections open at once (0: from the file descriptor limit, at most 10000)")
       ->capture_default_str();
+  cmd->add_option("--max-sessions", a.max_sessions,
+                  "Sessions held at once (open, or closed and not yet forgotten)")
+      ->capture_default_str();
   cmd->add_option("--idle-timeout-s", a.idle_timeout_s, "Close idle HTTP connections after")
       ->capture_default_str();
   cmd->add_option("--admin-token", a.admin_token,
@@ -82,12 +85,14 @@ int serve(const ServeArgs& a, const CLI::App& command) {
     std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
     return kExitUsage;
   }
-  int64_t timeout_ms = 0, heartbeat_ms = 0, max_rate = 0, idle_s = 0, max_conn = 0, memory = 0;
+  int64_t timeout_ms = 0, heartbeat_ms = 0, max_rate = 0, idle_s = 0, max_conn = 0, memory = 0,
+          max_sessions = 0;
   if (!number("--session-timeout-ms", a.session_timeout_ms, 200, 3600000, timeout_ms) ||
       !number("--heartbeat-ms", a.heartbeat_ms, 50, 600000, heartbeat_ms) ||
       !number("--max-rate", a.max_rate, 1, 1000000000, max_rate) ||
       !number("--idle-timeout-s", a.idle_timeout_s, 1, 86400, idle_s) ||
       !number("--max-connections", a.max_connections, 0, 1000000, max_conn) ||
+      !number("--max-sessions", a.max_sessions, 1, 100000000, max_sessions) ||
       !number("--memory", a.memory, 1, 1000000, memory))
     return kExitUsage;
   if (a.latency != "aws-2024")
@@ -109,6 +114,7 @@ int serve(const ServeArgs& a, const CLI::App& command) {
   o.max_requests_per_second = static_cast<double>(max_rate);
   o.idle_timeout_ms = static_cast<int>(idle_s * 1000);
   o.max_connections = static_cast<size_t>(max_conn);
+  o.max_sessions = static_cast<size_t>(max_sessions);
   o.admin_token = a.admin_token;
   o.admin_token_file = a.admin_token_file;
   o.quiet = a.quiet;

@@ -15,6 +15,7 @@ struct ServeArgs {
   std::string max_rate = "200000";
   std::string idle_timeout_s = "60";
   std::string max_connections = "0";
+  std::string max_sessions = "100000";
   std::string admin_token, admin_token_file;
   bool inspect = false;
   bool quiet = false;

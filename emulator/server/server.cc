@@ -1293,6 +1293,11 @@ void Server::Impl::handle(const Request& req, const Done& done) {
                                       "POST /v1/sessions takes no body (or {}); the session "
                                       "timeout is the server's --session-timeout-ms"));
       }
+      if (remotes_.size() >= opt_.max_sessions)
+        return done(503, error_body("ServiceUnavailable",
+                                    "the server holds " + std::to_string(remotes_.size()) +
+                                        " sessions, the most allowed (--max-sessions); close "
+                                        "some, or try again later"));
       open_session(done);
     }
     return;

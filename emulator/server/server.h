@@ -34,6 +34,9 @@ struct ServerOptions {
   // HTTP and WebSocket connections open at once; one more is answered 503 and closed. 0: from
   // the file descriptor limit (raised to its hard limit at start), at most 10,000.
   size_t max_connections = 0;
+  // Sessions the server holds at once (open ones, and closed ones not yet forgotten); one
+  // more is answered 503. Opening a session needs no credentials: this bounds its memory.
+  size_t max_sessions = 100000;
   int idle_timeout_ms = 60000;        // an HTTP connection with no request is closed
   size_t max_backlog_events = 10000;  // watch events kept for a session with no WebSocket
   bool quiet = false;                 // no log lines on stderr

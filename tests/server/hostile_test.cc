@@ -497,6 +497,17 @@ TEST_CASE("a secret in the URL is refused except on the WebSocket upgrade", "[se
   CHECK(ws.exchange(R"({"req": 1, "op": "exists", "path": "/"})").value("kind", "") == "ok");
 }
 
+// GET /health on a kept-alive connection.
+http::response<http::string_body> health_on(tcp::socket& sock) {
+  http::request<http::empty_body> req(http::verb::get, "/health", 11);
+  req.set(http::field::host, "127.0.0.1");
+  http::write(sock, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(sock, buf, res);
+  return res;
+}
+
 TEST_CASE("the default rate limit does not bite one sequential client; a 429 says when to retry",
           "[server][hostile]") {
   {
@@ -505,15 +516,7 @@ TEST_CASE("the default rate limit does not bite one sequential client; a 429 say
     tcp::socket sock(ioc);
     sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), srv.port));
     int refused = 0;
-    for (int i = 0; i < 3000; ++i) {
-      http::request<http::empty_body> req(http::verb::get, "/health", 11);
-      req.set(http::field::host, "127.0.0.1");
-      http::write(sock, req);
-      beast::flat_buffer buf;
-      http::response<http::string_body> res;
-      http::read(sock, buf, res);
-      refused += res.result_int() == 429;
-    }
+    for (int i = 0; i < 3000; ++i) refused += health_on(sock).result_int() == 429;
     CHECK(refused == 0);  // the old default (2000/s) refused 30-47% of such a loop
   }
   ServerOptions o;
@@ -524,12 +527,7 @@ TEST_CASE("the default rate limit does not bite one sequential client; a 429 say
   sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), srv.port));
   bool saw = false;
   for (int i = 0; i < 20 && !saw; ++i) {
-    http::request<http::empty_body> req(http::verb::get, "/health", 11);
-    req.set(http::field::host, "127.0.0.1");
-    http::write(sock, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(sock, buf, res);
+    const auto res = health_on(sock);
     if (res.result_int() == 429) {
       saw = true;
       CHECK(res[http::field::retry_after] == "1");
@@ -648,4 +646,25 @@ TEST_CASE("a forgotten session's WebSocket upgrade with ?secret= answers Session
             {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
   CHECK(a.status == 410);
   CHECK(a.body.value("error", "") == "SessionExpired");
+}
+
+TEST_CASE("sessions beyond --max-sessions are answered 503, and closing makes room",
+          "[server][hostile]") {
+  ServerOptions o;
+  o.max_sessions = 3;
+  TestServer srv(o);
+  std::vector<Session> held;
+  for (int i = 0; i < 3; ++i) held.push_back(open_session(srv.port));
+  const Answer full = call(srv.port, http::verb::post, "/v1/sessions");
+  CHECK(full.status == 503);
+  CHECK(full.body.value("message", "").find("--max-sessions") != std::string::npos);
+  REQUIRE(
+      call(srv.port, http::verb::delete_, "/v1/sessions/" + held[0].id, "", bearer(held[0].secret))
+          .status == 200);
+  Answer again;
+  for (int i = 0; i < 30 && again.status != 201; ++i) {  // forgotten within a sweep
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    again = call(srv.port, http::verb::post, "/v1/sessions");
+  }
+  CHECK(again.status == 201);
 }
