@@ -329,6 +329,12 @@ class EventSocket {
     return !closed_;
   }
 
+  // The shell is closing the session: the server ending the WebSocket is expected, not news.
+  void expect_end() {
+    std::lock_guard<std::mutex> lock(mu_);
+    end_expected_ = true;
+  }
+
   // Closes the socket (the closing handshake, at most 5 s) and stops the thread.
   void shutdown() {
     if (!thread_.joinable()) return;
@@ -403,14 +409,17 @@ class EventSocket {
   }
 
   void lost(const std::string& why) {
+    bool expected = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return;
       closed_ = true;
       closed_why_ = "the connection is lost (" + why + "); connect opens a new session";
+      expected = end_expected_;
     }
     cv_.notify_all();
-    if (!closing_) notice(false, "Connection lost: " + why + " (connect opens a new session)");
+    if (!closing_ && !expected)
+      notice(false, "Connection lost: " + why + " (connect opens a new session)");
   }
 
   void notice(bool watch, std::string text) {
@@ -433,6 +442,7 @@ class EventSocket {
   std::deque<std::string> out_;
   bool writing_ = false;
   bool closing_ = false;
+  bool end_expected_ = false;  // guarded by mu_
   // Shared, under mu_:
   std::mutex mu_;
   std::condition_variable cv_;
@@ -592,12 +602,13 @@ class Shell {
   // connection already lost, it tries quietly.
   bool disconnect() {
     if (!ws_) return true;
+    const bool quiet = !ws_->alive();
+    ws_->expect_end();  // the server closes a closed session's WebSocket
     HttpAnswer a;
     std::string error;
     const bool answered =
         http_call(url_, http::verb::delete_, "/v1/sessions/" + session_, secret_, a, error);
     print_notices();
-    const bool quiet = !ws_->alive();
     ws_.reset();
     session_.clear();
     secret_.clear();
