@@ -2,12 +2,10 @@
 // server and prints the facts the emulator's behaviour is checked against
 // (stats of the initial tree, cversion/pzxid evolution, path validation,
 // error precedence, size limits, watch delivery). Its output was used to
-// write docs/zookeeper-facts.md. It is not built by default:
+// write docs/zookeeper-facts.md. Built with the ZooKeeper reference runner (target
+// zookeeper_probe):
 //
-//   g++ -std=c++20 -O1 -Wall -Wextra -Wpedantic -DTHREADED
-//       harness/zookeeper_probe.cc -o /tmp/zookeeper_probe -lzookeeper_mt
-//   (one command line)
-//   /tmp/zookeeper_probe 127.0.0.1:PORT
+//   build/release/tools/zookeeper_probe 127.0.0.1:PORT
 //
 // Run it against a FRESH server (it reports the initial tree first) that no
 // one else uses; it creates nodes under /p, /q, /e, /w, /big, ... and does
