@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -62,9 +63,19 @@ class [[nodiscard]] Result {
   Result(Code code, std::string message = {}) : v_(Status(code, std::move(message))) {}
   bool is_ok() const { return v_.index() == 0; }
   explicit operator bool() const { return is_ok(); }
-  const T& value() const& { return std::get<0>(v_); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // On an error: std::logic_error naming the status (a caller that did not look first).
+  const T& value() const& {
+    must_be_ok();
+    return std::get<0>(v_);
+  }
+  T& value() & {
+    must_be_ok();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    must_be_ok();
+    return std::get<0>(std::move(v_));
+  }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
@@ -73,6 +84,10 @@ class [[nodiscard]] Result {
   Code code() const { return is_ok() ? Code::Ok : std::get<1>(v_).code(); }
 
  private:
+  void must_be_ok() const {
+    if (!is_ok())
+      throw std::logic_error("Result::value() of an error: " + std::get<1>(v_).to_string());
+  }
   std::variant<T, Status> v_;
 };
 
