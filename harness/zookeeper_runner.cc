@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/model/path.h"
+#include "harness/base64.h"
 
 namespace fkemu::zkref {
 namespace {
@@ -40,102 +41,6 @@ constexpr auto kCloseTimeout = std::chrono::seconds(60);
 // Largest request body the server accepts (jute.maxbuffer, see
 // docs/zookeeper-facts.md); larger requests legitimately answer ConnectionLoss.
 constexpr size_t kJuteMaxBuffer = 1048575;
-
-// ---------------------------------------------------------------------------
-// Small codecs.
-
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(const std::string& in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                 static_cast<uint8_t>(in[i + 2]);
-    out += kBase64Alphabet[(v >> 18) & 63];
-    out += kBase64Alphabet[(v >> 12) & 63];
-    out += kBase64Alphabet[(v >> 6) & 63];
-    out += kBase64Alphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    out += kBase64Alphabet[(v >> 18) & 63];
-    out += kBase64Alphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
-    out += kBase64Alphabet[(v >> 18) & 63];
-    out += kBase64Alphabet[(v >> 12) & 63];
-    out += kBase64Alphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-// Standard alphabet, padding optional; false on any other character.
-bool base64_decode(const std::string& in, std::string* out) {
-  out->clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t pad = 0;
-  for (char c : in) {
-    if (c == '=') {
-      ++pad;
-      continue;
-    }
-    if (pad > 0) return false;  // data after padding
-    const char* p = std::char_traits<char>::find(kBase64Alphabet, 64, c);
-    if (p == nullptr) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(p - kBase64Alphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return pad <= 2 && bits < 6;
-}
-
-// Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
-bool valid_utf8(const std::string& s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    const uint8_t c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (int k = 1; k < len; ++k) {
-      const uint8_t cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
 
 // ---------------------------------------------------------------------------
 // Scenario parsing.
@@ -228,10 +133,12 @@ bool parse_step(const json& js, size_t index, const Scenario& sc, Step* step, st
     if (!js["data"].is_string()) return fail(error, where + "\"data\" must be a string");
     step->data = js["data"].get<std::string>();
   } else if (js.contains("data_b64")) {
-    if (!js["data_b64"].is_string() ||
-        !base64_decode(js["data_b64"].get<std::string>(), &step->data)) {
-      return fail(error, where + "\"data_b64\" is not valid base64");
-    }
+    // The one base64 of the project (harness/base64.h): padded, as the scenario loader reads it.
+    const auto bytes = js["data_b64"].is_string()
+                           ? fkemu::base64_decode(js["data_b64"].get<std::string>())
+                           : std::nullopt;
+    if (!bytes) return fail(error, where + "\"data_b64\" is not valid padded base64");
+    step->data = *bytes;
   }
   if (step->op == Op::kCreate) {
     bool ephemeral = false;
@@ -864,7 +771,7 @@ class Runner {
         if (p.has_stat) (*answer)["stat"] = stat_json(p.stat);
         break;
       case Op::kGetData:
-        if (valid_utf8(p.value)) {
+        if (is_valid_utf8(p.value)) {
           (*answer)["data"] = p.value;
         } else {
           (*answer)["data_b64"] = base64_encode(p.value);
