@@ -12,7 +12,8 @@ using json = nlohmann::json;
 // Builds the value as nlohmann's DOM parser does, with a depth limit and a duplicate-key check.
 class Builder {
  public:
-  Builder(std::string_view what, int max_depth) : what_(what), max_depth_(max_depth) {}
+  Builder(std::string_view what, int max_depth, const char* format_name)
+      : what_(what), max_depth_(max_depth), format_name_(format_name) {}
 
   bool null() { return put(json(nullptr)); }
   bool boolean(bool v) { return put(json(v)); }
@@ -41,7 +42,7 @@ class Builder {
     if (const size_t end = text.find("] ");
         text.rfind("[json.exception.", 0) == 0 && end != std::string::npos)
       text = text.substr(end + 2);
-    return fail(std::string(what_) + " is not valid JSON: " + text);
+    return fail(std::string(what_) + " is not valid " + format_name_ + ": " + text);
   }
 
   Result<json> result() && {
@@ -86,6 +87,7 @@ class Builder {
 
   std::string_view what_;
   int max_depth_;
+  const char* format_name_;  // JSON or CBOR, for the messages
   json root_;
   std::vector<json*> stack_;  // the open containers; objects' and arrays' elements stay put
   std::string key_;
@@ -93,28 +95,22 @@ class Builder {
 };
 
 Result<json> parse(std::string_view input, std::string_view what, int max_depth,
-                   json::input_format_t format) {
-  Builder b(what, max_depth);
+                   json::input_format_t format, const char* format_name) {
+  Builder b(what, max_depth, format_name);
   const bool ok = json::sax_parse(input.begin(), input.end(), &b, format, /*strict=*/true);
   Result<json> r = std::move(b).result();
   if (ok || !r.is_ok()) return r;
-  return Status(Code::BadArguments, std::string(what) + " is not valid JSON");
+  return Status(Code::BadArguments, std::string(what) + " is not valid " + format_name);
 }
 
 }  // namespace
 
 Result<json> parse_json(std::string_view text, std::string_view what, int max_depth) {
-  return parse(text, what, max_depth, json::input_format_t::json);
+  return parse(text, what, max_depth, json::input_format_t::json, "JSON");
 }
 
 Result<json> parse_cbor(std::string_view bytes, std::string_view what, int max_depth) {
-  auto r = parse(bytes, what, max_depth, json::input_format_t::cbor);
-  if (!r.is_ok() && r.status().message().find(" is not valid JSON") != std::string::npos) {
-    std::string m = r.status().message();
-    m.replace(m.find(" is not valid JSON"), 18, " is not valid CBOR");
-    return Status(Code::BadArguments, m);
-  }
-  return r;
+  return parse(bytes, what, max_depth, json::input_format_t::cbor, "CBOR");
 }
 
 json parse_cbor_or_throw(std::string_view bytes, std::string_view what) {

@@ -126,28 +126,27 @@ std::pair<std::string, std::string_view> split_target(const std::string& target)
           q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1)};
 }
 
-std::string query_param(std::string_view query, std::string_view key) {
+// The first part "KEY=VALUE" (or, unless `with_value`, "KEY") of a query, if it has one.
+std::optional<std::string_view> query_part(std::string_view query, std::string_view key,
+                                           bool with_value) {
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view part = query.substr(0, amp);
     const size_t eq = part.find('=');
-    if (part.substr(0, eq) == key && eq != std::string_view::npos)
-      return percent_decode(part.substr(eq + 1));
+    if (part.substr(0, eq) == key && (!with_value || eq != std::string_view::npos)) return part;
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
-  return {};
+  return std::nullopt;
+}
+
+std::string query_param(std::string_view query, std::string_view key) {
+  const auto part = query_part(query, key, /*with_value=*/true);
+  return part ? percent_decode(part->substr(part->find('=') + 1)) : std::string();
 }
 
 bool has_query_key(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view part = query.substr(0, amp);
-    if (part.substr(0, part.find('=')) == key) return true;
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return false;
+  return query_part(query, key, /*with_value=*/false).has_value();
 }
 
 std::string bearer(const Request& req) {

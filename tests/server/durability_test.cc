@@ -21,55 +21,27 @@
 #include <random>
 #include <thread>
 
+#include "tests/server/child_server.h"
+
 namespace {
 
+using fkemu::ChildServer;
+using fkemu::start_child_server;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using json = nlohmann::json;
 
-// fkemu serve as a child process; its first stderr line names the port.
-struct Child {
-  pid_t pid = -1;
-  uint16_t port = 0;
-};
-
-Child start_server(const std::string& data) {
-  int err[2];
-  REQUIRE(pipe(err) == 0);
-  const std::string bin = std::string(FKEMU_BINARY_DIR) + "/emulator/fkemu";
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(err[1], 2);
-    close(err[0]);
-    close(err[1]);
-    execl(bin.c_str(), bin.c_str(), "serve", "--listen", "127.0.0.1:0", "--data", data.c_str(),
-          "--session-timeout-ms", "1000", "--heartbeat-ms", "200", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(err[1]);
-  FILE* f = fdopen(err[0], "r");
-  char line[512] = {0};
-  const bool got = fgets(line, sizeof line, f) != nullptr;
-  fclose(f);  // later log lines go nowhere
-  INFO("server said: " << line);
-  REQUIRE(got);
-  const char* at = strstr(line, "127.0.0.1:");
-  REQUIRE(at);
-  Child c;
-  c.pid = pid;
-  c.port = static_cast<uint16_t>(std::atoi(at + 10));
-  REQUIRE(c.port > 0);
+ChildServer start_server(const std::string& data) {
+  ChildServer c =
+      start_child_server({"--data", data, "--session-timeout-ms", "1000", "--heartbeat-ms", "200"});
+  fclose(c.log);  // later log lines go nowhere (the server ignores SIGPIPE)
+  c.log = nullptr;
   return c;
 }
 
-void kill_server(Child& c) {
-  kill(c.pid, SIGKILL);
-  int status = 0;
-  waitpid(c.pid, &status, 0);
-}
+void kill_server(ChildServer& c) { (void)c.stop(SIGKILL); }
 
 // One request on a new connection; status 0 if the server is gone.
 std::pair<unsigned, json> call(uint16_t port, http::verb verb, const std::string& target,
@@ -106,7 +78,7 @@ TEST_CASE("kill -9 under write load loses no acknowledged write, and the stores 
   std::mutex mu;
   constexpr int kRounds = 5, kWriters = 3;
   for (int round = 0; round < kRounds; ++round) {
-    Child srv = start_server(data);
+    ChildServer srv = start_server(data);
     std::atomic<bool> stop{false};
     std::vector<std::thread> writers;
     for (int w = 0; w < kWriters; ++w)
@@ -136,7 +108,7 @@ TEST_CASE("kill -9 under write load loses no acknowledged write, and the stores 
   }
   REQUIRE(acked.size() > 20);  // the load really wrote
 
-  Child srv = start_server(data);
+  ChildServer srv = start_server(data);
   auto [st, sess] = call(srv.port, http::verb::post, "/v1/sessions");
   REQUIRE(st == 201);
   const std::string id = sess["session"], secret = sess["secret"];

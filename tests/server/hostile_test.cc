@@ -29,6 +29,7 @@
 
 #include "core/json/json_text.h"
 #include "emulator/server/server.h"
+#include "tests/server/child_server.h"
 #include "tests/server/test_server.h"
 
 using namespace fkemu;
@@ -284,30 +285,9 @@ TEST_CASE("out of file descriptors, the listener keeps accepting once some are f
   WARN("skipped in a sanitized build: UBSan needs a free file descriptor for its vptr check");
   return;
 #endif
-  int err[2];
-  REQUIRE(pipe(err) == 0);
-  const std::string bin = std::string(FKEMU_BINARY_DIR) + "/emulator/fkemu";
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    rlimit rl{64, 64};
-    setrlimit(RLIMIT_NOFILE, &rl);
-    dup2(err[1], 2);
-    close(err[0]);
-    close(err[1]);
-    execl(bin.c_str(), bin.c_str(), "serve", "--listen", "127.0.0.1:0", "--data",
-          ":memory:", "--max-connections", "1000", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(err[1]);
-  FILE* f = fdopen(err[0], "r");
-  char line[512] = {0};
-  const bool got = fgets(line, sizeof line, f) != nullptr;
-  INFO("server said: " << line);
-  REQUIRE(got);
-  const char* at = strstr(line, "127.0.0.1:");
-  REQUIRE(at);
-  const auto port = static_cast<uint16_t>(std::atoi(at + 10));
+  ChildServer child =
+      start_child_server({"--data", ":memory:", "--max-connections", "1000"}, /*max_files=*/64);
+  const uint16_t port = child.port;
   {
     net::io_context ioc;
     std::vector<std::unique_ptr<tcp::socket>> flood;
@@ -325,14 +305,7 @@ TEST_CASE("out of file descriptors, the listener keeps accepting once some are f
   }
   CHECK(ok.status == 200);
   // It said so on stderr.
-  std::string log;
-  kill(pid, SIGTERM);
-  char buf[4096];
-  while (fgets(buf, sizeof buf, f)) log += buf;
-  fclose(f);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(log.find("cannot accept a connection") != std::string::npos);
+  CHECK(child.stop(SIGTERM).find("cannot accept a connection") != std::string::npos);
 }
 
 TEST_CASE("one state file, one server: a second is refused and named the holder's pid",
