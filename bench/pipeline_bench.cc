@@ -1,12 +1,12 @@
 // The emulator's own speed on one core with the zero latency model: a synchronous set_data
 // through the whole pipeline (client -> writer queue -> writer -> distributor queue ->
 // distributor -> user store -> answer), and get_data straight from the user store. Both drive a
-// harness/speed.h SpeedDeployment, the deployment measure_pipeline_set_data uses.
+// apps/report/speed.h SpeedDeployment, the deployment measure_pipeline_set_data uses.
 #include <benchmark/benchmark.h>
 
 #include <string>
 
-#include "harness/speed.h"
+#include "apps/report/speed.h"
 
 namespace {
 

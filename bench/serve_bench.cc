@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "emulator/server/server.h"
+#include "apps/server/server.h"
 #include "harness/zookeeper_server.h"
 
 namespace {

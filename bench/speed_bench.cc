@@ -1,11 +1,11 @@
-// Watch fan-out and memory per node (harness/speed.h), one measurement per benchmark run
+// Watch fan-out and memory per node (apps/report/speed.h), one measurement per benchmark run
 // (Iterations(1)); the figures are the counters. Sizes: bench_sizes.h.
 #include <benchmark/benchmark.h>
 
 #include <exception>
 
+#include "apps/report/speed.h"
 #include "bench/bench_sizes.h"
-#include "harness/speed.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // The same synchronous loop against fkemu's in-process pipeline and against a real Apache
-// ZooKeeper 3.8 started here (harness/speed.h), in one process, each warmed up first: one
+// ZooKeeper 3.8 started here (apps/report/speed.h), in one process, each warmed up first: one
 // set_data (or get_data) after the other, each waiting for its answer, on one node. Counters:
 // both rates and fkemu's rate over ZooKeeper's. Sizes: bench_sizes.h (full: 1.5 s measured
 // after 0.5 s of warm-up per target; small: 0.1 s after 0.1 s).
@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "apps/report/speed.h"
 #include "bench/bench_sizes.h"
-#include "harness/speed.h"
 #include "harness/zookeeper_server.h"
 
 namespace {

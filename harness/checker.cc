@@ -33,7 +33,7 @@
 #include <string_view>
 #include <utility>
 
-#include "harness/base64.h"
+#include "core/text/base64.h"
 #include "harness/zookeeper_model.h"
 
 namespace fkemu {

@@ -8,7 +8,6 @@
 
 #include "emulator/aws_latency.h"
 #include "emulator/local_service.h"
-#include "harness/base64.h"
 
 namespace fkemu {
 namespace {
@@ -220,72 +219,6 @@ class Runner {
 
 }  // namespace
 
-namespace {
-
-// A lock left by a writer instance that was killed is no fault of the protocol: it expires
-// after the lock lifetime. Any other lock left at quiescence is (lock owners are
-// "a<attempt>@<process>", core/protocol/writer.cc).
-bool held_by_killed_instance(const Executor& ex, const json& item) {
-  const std::string owner = item.value("lock_owner", std::string());
-  const auto at = owner.find('@');
-  if (at == std::string::npos) return false;
-  try {
-    return ex.was_killed(static_cast<ProcessId>(std::stoull(owner.substr(at + 1))));
-  } catch (...) {
-    return false;
-  }
-}
-
-}  // namespace
-
-std::vector<std::string> quiescence_problems(
-    LocalService& service, const std::function<bool(const std::string&)>& dead_owner) {
-  std::vector<std::string> problems;
-  auto gone = [&](const json& item) {
-    return held_by_killed_instance(service.executor(), item) ||
-           (dead_owner && dead_owner(item.value("lock_owner", std::string())));
-  };
-  auto& sys = service.system_store();
-  for (const auto& [path, item] : sys.scan(kNodesTable)) {
-    if (item.contains("pending") && !item["pending"].empty())
-      problems.push_back("node " + path + " still has pending updates " + item["pending"].dump());
-    if (item.contains("lock") && !gone(item))
-      problems.push_back("node " + path + " is still locked by " +
-                         item.value("lock_owner", std::string("?")));
-    const bool exists = item.value("exists", false);
-    auto user = service.user_store().get(path);
-    if (user && user->contains("tombstone")) user.reset();
-    if (exists && !user) {
-      problems.push_back("node " + path + " exists in the system store but not in the user store");
-    } else if (exists) {
-      if ((*user)["stat"] != item["stat"])
-        problems.push_back("node " + path + ": user-store stat " + (*user)["stat"].dump() +
-                           " differs from system-store stat " + item["stat"].dump());
-      if ((*user)["children"] != item["children"])
-        problems.push_back("node " + path + ": user-store children differ from the system store");
-    }
-  }
-  for (const auto& [path, obj] : service.user_store().list()) {
-    if (obj.contains("tombstone")) continue;
-    auto item = sys.get(kNodesTable, path);
-    if (!item || !item->value("exists", false))
-      problems.push_back("node " + path + " exists in the user store but not in the system store");
-  }
-  for (const auto& [name, item] : sys.scan(kSessionsTable)) {
-    if (item.contains("lock") && !gone(item))
-      problems.push_back("session " + name + " is still locked by " +
-                         item.value("lock_owner", std::string("?")));
-    if (item.contains("pending") && !item["pending"].empty())
-      problems.push_back("session " + name + " still has pending updates");
-  }
-  if (service.writer_queue().visible_count() + service.writer_queue().in_flight_count() > 0)
-    problems.push_back("the writer queue is not empty");
-  if (service.distributor_queue().visible_count() + service.distributor_queue().in_flight_count() >
-      0)
-    problems.push_back("the distributor queue is not empty");
-  return problems;
-}
-
 RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
   Runner r(scenario, options);
   return r.run();
@@ -298,40 +231,6 @@ std::string history_to_jsonl(const std::vector<nlohmann::json>& history) {
     out += '\n';
   }
   return out;
-}
-
-Task<OpResult> perform_step(ClientSession& s, const Step& st) {
-  if (st.op == "create") co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential);
-  if (st.op == "get_data") co_return co_await s.get_data(st.path, st.watch);
-  if (st.op == "exists") co_return co_await s.exists(st.path, st.watch);
-  if (st.op == "get_children") co_return co_await s.get_children(st.path, st.watch);
-  if (st.op == "set_data") co_return co_await s.set_data(st.path, st.data, st.version);
-  if (st.op == "delete") co_return co_await s.remove(st.path, st.version);
-  if (st.op == "close") co_return co_await s.close();
-  if (st.op == "expire") s.stop_answering_heartbeats();
-  co_return OpResult{};
-}
-
-json invocation_fields(const Step& st) {
-  json inv{{"op", st.op}};
-  if (st.op != "close" && st.op != "expire") inv["path"] = st.path;
-  if (st.op == "create" || st.op == "set_data") put_data_field(st.data, "data", "data_b64", inv);
-  if (st.op == "create" && !st.flags.empty()) inv["flags"] = st.flags;
-  if (st.watch) inv["watch"] = true;
-  if ((st.op == "set_data" || st.op == "delete") && st.version != -1) inv["version"] = st.version;
-  return inv;
-}
-
-json answer_fields(const OpResult& r) {
-  json ans{{"kind", r.status.is_ok() ? "ok" : "error"}};
-  if (r.status.is_ok()) {
-    for (const auto& [k, v] : r.fields.items()) ans[k] = v;
-    if (r.has_data) put_data_field(r.data, "data", "data_b64", ans);
-    if (r.zxid) ans["zxid"] = r.zxid;  // the committed write's zxid, for the checker
-  } else {
-    ans["error"] = std::string(code_name(r.status.code()));
-  }
-  return ans;
 }
 
 }  // namespace fkemu

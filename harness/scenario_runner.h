@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "core/protocol/client_session.h"
+#include "emulator/operation.h"
+#include "emulator/quiescence.h"
 #include "harness/checker.h"
 #include "harness/scenario.h"
 
@@ -59,21 +61,6 @@ struct RunOutcome {
 
 RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options = {});
 
-// Checks that the stores are at rest: no pending updates, no held locks (but those of killed
-// writer instances, which expire by themselves), queues empty, and the
-// user store's tree equal to the system store's. Returns the disagreements.
-// `dead_owner`: lock owners known to be gone besides killed instances (fkemu serve: the
-// instances of the run before a restart).
-std::vector<std::string> quiescence_problems(
-    LocalService& service, const std::function<bool(const std::string&)>& dead_owner = {});
-
 std::string history_to_jsonl(const std::vector<nlohmann::json>& history);
-
-// One step's operation on its session's client library (expire: it stops answering pings).
-Task<OpResult> perform_step(ClientSession& session, const Step& step);
-// The invocation line of a step, and the answer line of its result (kind ok or error, and its
-// fields), as the history has them (without id, session and t).
-nlohmann::json invocation_fields(const Step& step);
-nlohmann::json answer_fields(const OpResult& result);
 
 }  // namespace fkemu

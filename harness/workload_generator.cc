@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "core/runtime/rng.h"
-#include "harness/base64.h"
+#include "core/text/base64.h"
 #include "harness/zookeeper_model.h"
 
 namespace fkemu {

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "core/model/path.h"
-#include "harness/base64.h"
+#include "core/text/base64.h"
 
 namespace fkemu::zkref {
 namespace {
@@ -133,7 +133,7 @@ bool parse_step(const json& js, size_t index, const Scenario& sc, Step* step, st
     if (!js["data"].is_string()) return fail(error, where + "\"data\" must be a string");
     step->data = js["data"].get<std::string>();
   } else if (js.contains("data_b64")) {
-    // The one base64 of the project (harness/base64.h): padded, as the scenario loader reads it.
+    // The one base64 of the project (core/text/base64.h): padded, as the scenario loader reads it.
     const auto bytes = js["data_b64"].is_string()
                            ? fkemu::base64_decode(js["data_b64"].get<std::string>())
                            : std::nullopt;

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "emulator/server/server.h"
+#include "apps/server/server.h"
 
 namespace {
 

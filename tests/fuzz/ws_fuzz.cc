@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "emulator/server/server.h"
+#include "apps/server/server.h"
 
 namespace {
 

@@ -27,8 +27,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "apps/server/server.h"
 #include "core/json/json_text.h"
-#include "emulator/server/server.h"
 #include "tests/server/child_server.h"
 #include "tests/server/test_server.h"
 

@@ -1,7 +1,7 @@
 // fkemu serve through real HTTP and WebSocket clients on loopback: every example of
 // docs/api.md, secrets, limits, watch events over the WebSocket in zxid order, expiry of a
 // session whose client went quiet, and 500 watchers notified by one write.
-#include "emulator/server/server.h"
+#include "apps/server/server.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>

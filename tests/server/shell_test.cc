@@ -3,7 +3,7 @@
 // unreachable server, a request refused at the HTTP level, close and connect; the zkCli 3.8
 // commands and options `get -s`, `ls -s`, `ls -R`, `deleteall`, `printwatches`, `stat -w`, and
 // `sync`, which is refused (output formats compared with zkCli.sh 3.8.0).
-#include "emulator/shell/shell.h"
+#include "apps/shell/shell.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "emulator/server/server.h"
+#include "apps/server/server.h"
 #include "tests/server/test_server.h"
 
 using namespace fkemu;

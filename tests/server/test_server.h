@@ -5,7 +5,7 @@
 #include <string>
 #include <thread>
 
-#include "emulator/server/server.h"
+#include "apps/server/server.h"
 
 namespace fkemu {
 

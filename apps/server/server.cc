@@ -1,4 +1,4 @@
-#include "emulator/server/server.h"
+#include "apps/server/server.h"
 
 #include <fcntl.h>
 #include <sys/random.h>
@@ -23,9 +23,9 @@
 
 #include "core/json/json_text.h"
 #include "core/model/path.h"
+#include "core/text/base64.h"
 #include "emulator/local_service.h"
 #include "emulator/sqlite_state.h"
-#include "harness/base64.h"
 #include "harness/fault_plan.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"

@@ -1,4 +1,4 @@
-// `fkemu bench predict` (predicted AWS latency of one operation, emulator/predict.h) and
+// `fkemu bench predict` (predicted AWS latency of one operation, apps/report/predict.h) and
 // `fkemu bench` (the report: the emulator's own speed beside a real ZooKeeper's, and the
 // predicted cloud latencies, as text, JSON and an SVG plot). docs/benchmarks.md.
 #pragma once
@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "apps/report/predict.h"
 #include "core/status.h"
 #include "emulator/calibration_table.h"
-#include "emulator/predict.h"
 
 namespace fkemu::cli {
 

@@ -1,4 +1,4 @@
-#include "emulator/cli/serve_command.h"
+#include "apps/fkemu/serve_command.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -6,15 +6,12 @@
 #include <filesystem>
 #include <iostream>
 
-#include "emulator/cli/bench_command.h"
-#include "emulator/server/server.h"
+#include "apps/fkemu/bench_command.h"
+#include "apps/fkemu/command_util.h"
+#include "apps/server/server.h"
 
 namespace fkemu::cli {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 // A whole number from `min` to `max`, or a message naming the option and the problem.
 bool number(const std::string& option, const std::string& text, int64_t min, int64_t max,

@@ -1,4 +1,4 @@
-#include "emulator/predict.h"
+#include "apps/report/predict.h"
 
 #include <algorithm>
 #include <cmath>

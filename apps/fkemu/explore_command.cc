@@ -1,4 +1,4 @@
-#include "emulator/cli/explore_command.h"
+#include "apps/fkemu/explore_command.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "harness/base64.h"
+#include "core/text/base64.h"
 
 #include <cstdint>
 

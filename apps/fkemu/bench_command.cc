@@ -1,4 +1,4 @@
-#include "emulator/cli/bench_command.h"
+#include "apps/fkemu/bench_command.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,9 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include "apps/fkemu/command_util.h"
+#include "apps/report/speed.h"
+#include "apps/report/svg_plot.h"
 #include "emulator/calibration_table.h"
-#include "emulator/svg_plot.h"
-#include "harness/speed.h"
 
 #ifdef FKEMU_HAVE_ZOOKEEPER
 #include "harness/zookeeper_server.h"
@@ -20,9 +21,6 @@
 namespace fkemu::cli {
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitUsage = 2;
 
 // The table --calibration names (null: the embedded one); false, with the message printed,
 // when it cannot be loaded.

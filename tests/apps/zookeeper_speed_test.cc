@@ -1,9 +1,9 @@
-// The ZooKeeper baselines of harness/speed.h against a real ZooKeeper 3.8 on loopback: they
+// The ZooKeeper baselines of apps/report/speed.h against a real ZooKeeper 3.8 on loopback: they
 // count completed operations. Speed is never asserted.
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "harness/speed.h"
+#include "apps/report/speed.h"
 #include "harness/zookeeper_server.h"
 
 using namespace fkemu;

@@ -1,5 +1,5 @@
 // render_svg: validation, axis ticks, layout and the SVG text of the charts.
-#include "emulator/svg_plot.h"
+#include "apps/report/svg_plot.h"
 
 #include <algorithm>
 #include <charconv>

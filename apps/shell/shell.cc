@@ -1,4 +1,4 @@
-#include "emulator/shell/shell.h"
+#include "apps/shell/shell.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "core/json/json_text.h"
-#include "harness/base64.h"
+#include "core/text/base64.h"
 
 // libedit's readline compatibility header; after the C++ headers (it declares C names only).
 #include <editline/readline.h>

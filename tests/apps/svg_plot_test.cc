@@ -2,7 +2,7 @@
 // one polyline with its points inside the plot area and in the right order (the SVG y axis points
 // down), ticks are nice on linear axes and decades on log axes, bad input is refused with a
 // message naming the problem, and the output is deterministic and independent of the locale.
-#include "emulator/svg_plot.h"
+#include "apps/report/svg_plot.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

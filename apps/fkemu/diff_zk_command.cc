@@ -1,5 +1,5 @@
 #ifdef FKEMU_HAVE_ZOOKEEPER
-#include "emulator/cli/diff_zk_command.h"
+#include "apps/fkemu/diff_zk_command.h"
 
 #include <chrono>
 #include <cstdio>
@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "apps/fkemu/command_util.h"
 #include "harness/history_diff.h"
 #include "harness/model_runner.h"
 #include "harness/scenario.h"
@@ -52,12 +53,6 @@ Comparison compare(const Scenario& sc, const std::string& host_port, uint64_t se
     c.model.push_back("the model cannot run it: " + why);
   }
   return c;
-}
-
-bool write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  return static_cast<bool>(out);
 }
 
 void print_differences(const std::string& who, const std::vector<std::string>& diffs) {
@@ -183,7 +178,8 @@ int diff_generated(const DiffZkArgs& a) {
         const std::vector<std::string>& shown = fk ? last.fkemu : last.model;
         const std::string file =
             (std::filesystem::path(a.out_dir) / (sc.name + "-" + against + ".diff.json")).string();
-        write_text(file, shrunk.scenario.source.dump(1) + "\n");
+        if (!write_text_file(file, shrunk.scenario.source.dump(1) + "\n"))
+          std::fprintf(stderr, "fkemu diff-zk: cannot write %s\n", file.c_str());
         different.push_back({{"scenario_file", file},
                              {"against", against},
                              {"difference", shown.front()},

@@ -1,6 +1,6 @@
-// harness/speed.h: the measurements count what they claim to count. Speed itself is never
+// apps/report/speed.h: the measurements count what they claim to count. Speed itself is never
 // asserted (it is reported by the benchmarks).
-#include "harness/speed.h"
+#include "apps/report/speed.h"
 
 #include <catch2/catch.hpp>
 #include <string>

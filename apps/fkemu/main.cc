@@ -17,12 +17,15 @@
 #include <string>
 #include <vector>
 
-#include "emulator/cli/bench_command.h"
-#include "emulator/cli/diff_zk_command.h"
-#include "emulator/cli/explore_command.h"
-#include "emulator/cli/serve_command.h"
-#include "emulator/server/server.h"
-#include "emulator/shell/shell.h"
+#include "apps/fkemu/bench_command.h"
+#include "apps/fkemu/command_util.h"
+#include "apps/fkemu/diff_zk_command.h"
+#include "apps/fkemu/explore_command.h"
+#include "apps/fkemu/generate_command.h"
+#include "apps/fkemu/run_command.h"
+#include "apps/fkemu/serve_command.h"
+#include "apps/server/server.h"
+#include "apps/shell/shell.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
 #include "harness/workload_generator.h"
@@ -30,119 +33,9 @@
 namespace {
 
 using namespace fkemu;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-struct RunArgs {
-  std::vector<std::string> inputs;
-  uint64_t seed = 1;
-  std::string scheduler = "random";
-  std::string history;
-  std::string history_dir;
-  bool quiet = false;
-  bool verbose = false;
-};
-
-bool collect(const std::vector<std::string>& inputs, std::vector<std::string>& files) {
-  for (const auto& in : inputs) {
-    auto f = scenario_files(in);
-    if (!f.is_ok()) {
-      std::cerr << "fkemu: " << f.status().message() << "\n";
-      return false;
-    }
-    files.insert(files.end(), f->begin(), f->end());
-  }
-  return true;
-}
-
-bool write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  return static_cast<bool>(out);
-}
-
-int cmd_run(const RunArgs& a) {
-  std::vector<std::string> files;
-  if (!collect(a.inputs, files)) return kExitUsage;
-  if (!a.history.empty() && files.size() != 1) {
-    std::cerr << "fkemu run: --history takes one scenario; use --history-dir for several\n";
-    return kExitUsage;
-  }
-  if (!make_scheduler(a.scheduler)) {
-    std::cerr << "fkemu run: unknown scheduler \"" << a.scheduler
-              << "\" (known: random, oldest-first)\n";
-    return kExitUsage;
-  }
-  if (!a.history_dir.empty()) std::filesystem::create_directories(a.history_dir);
-
-  std::vector<std::pair<std::string, Scenario>> loaded;
-  for (const auto& f : files) {
-    auto sc = load_scenario(f);
-    if (!sc.is_ok()) {
-      std::cerr << "fkemu: " << sc.status().message() << "\n";
-      return kExitUsage;
-    }
-    loaded.emplace_back(f, std::move(*sc));
-  }
-
-  int passed = 0, failed = 0;
-  if (!a.quiet)
-    std::printf(
-        "fkemu run: %zu scenario%s, seed %llu, scheduler %s\n\n  %-32s %-10s %5s %8s  %-6s %s\n",
-        loaded.size(), loaded.size() == 1 ? "" : "s", static_cast<unsigned long long>(a.seed),
-        a.scheduler.c_str(), "scenario", "mode", "steps", "events", "result", "trace");
-  for (const auto& [file, sc] : loaded) {
-    RunOptions opt;
-    opt.seed = a.seed;
-    opt.scheduler = a.scheduler;
-    RunOutcome out = run_scenario(sc, opt);
-    if (!a.history.empty() && !write_file(a.history, history_to_jsonl(out.history))) {
-      std::cerr << "fkemu run: cannot write " << a.history << "\n";
-      return kExitUsage;
-    }
-    if (!a.history_dir.empty())
-      write_file((std::filesystem::path(a.history_dir) / (sc.name + ".history.jsonl")).string(),
-                 history_to_jsonl(out.history));
-    out.ok() ? ++passed : ++failed;
-    if (!a.quiet || !out.ok()) {
-      char hash[17];
-      std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(out.trace_hash));
-      std::printf("  %-32s %-10s %5zu %8zu  %-6s %s\n", sc.name.c_str(),
-                  sc.mode == ScenarioMode::Sequential ? "sequential" : "concurrent",
-                  sc.steps.size(), out.history.size(), out.ok() ? "ok" : "FAILED", hash);
-      for (const auto& f : out.expectation_failures)
-        std::printf("      expectation: %s\n", f.c_str());
-      for (const auto& p : out.problems) std::printf("      problem: %s\n", p.c_str());
-      if (a.verbose) std::fputs(history_to_jsonl(out.history).c_str(), stdout);
-    }
-  }
-  std::printf("%sscenarios: %d passed, %d failed\n", a.quiet ? "" : "\n", passed, failed);
-  return failed ? kExitFailed : kExitOk;
-}
-
-int cmd_generate(uint64_t seed, uint64_t count, bool comparable, const std::string& out) {
-  GeneratorOptions o;
-  o.comparable = comparable;
-  if (!out.empty()) std::filesystem::create_directories(out);
-  for (uint64_t i = 0; i < count; ++i) {
-    const Scenario sc = generate_scenario(generated_scenario_seed(seed, i), o);
-    if (out.empty()) {
-      std::printf("%s\n", sc.source.dump(1).c_str());
-      continue;
-    }
-    const std::string file = (std::filesystem::path(out) / (sc.name + ".json")).string();
-    if (!write_file(file, sc.source.dump(1) + "\n")) {
-      std::cerr << "fkemu generate: cannot write " << file << "\n";
-      return kExitUsage;
-    }
-  }
-  if (!out.empty())
-    std::printf("fkemu generate: %llu scenarios in %s\n", static_cast<unsigned long long>(count),
-                out.c_str());
-  return kExitOk;
-}
+using cli::kExitFailed;
+using cli::kExitOk;
+using cli::kExitUsage;
 
 }  // namespace
 
@@ -151,20 +44,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "fkemu 0.1.0");
 
-  RunArgs run;
-  auto* run_cmd =
-      app.add_subcommand("run", "Execute scenarios, check their expectations, write histories");
-  run_cmd->add_option("scenarios", run.inputs, "Scenario files or directories of *.json")
-      ->required();
-  run_cmd->add_option("--seed", run.seed, "Seed of the run's scheduler and randomness")
-      ->capture_default_str();
-  run_cmd->add_option("--scheduler", run.scheduler, "random | oldest-first")->capture_default_str();
-  run_cmd->add_option("--history", run.history,
-                      "Write the history (JSON Lines) of the one scenario here");
-  run_cmd->add_option("--history-dir", run.history_dir,
-                      "Write NAME.history.jsonl per scenario here");
-  run_cmd->add_flag("--quiet,-q", run.quiet, "Print failures and the totals only");
-  run_cmd->add_flag("--verbose,-v", run.verbose, "Print every history");
+  cli::RunArgs run;
+  auto* run_cmd = cli::add_run_command(app, run);
 
 #ifdef FKEMU_HAVE_ZOOKEEPER
   cli::DiffZkArgs dz;
@@ -222,17 +103,8 @@ int main(int argc, char** argv) {
   ex_cmd->add_option("--output", ex.output, "With --json: write the result to this file");
   ex_cmd->add_option("--trace-dir", ex.trace_dir, "Where trace files go")->capture_default_str();
 
-  uint64_t gen_seed = 1, gen_count = 1;
-  bool gen_comparable = false;
-  std::string gen_out;
-  auto* gen_cmd = app.add_subcommand(
-      "generate", "Draw scenarios from a seed with the workload generator; print or write them");
-  gen_cmd->add_option("--seed", gen_seed, "Seed (the same as explore --generate's)")
-      ->capture_default_str();
-  gen_cmd->add_option("--count", gen_count, "How many")->capture_default_str();
-  gen_cmd->add_flag("--comparable", gen_comparable,
-                    "Scenarios diff-zk can run on ZooKeeper (as diff-zk --generate draws them)");
-  gen_cmd->add_option("--out", gen_out, "Write NAME.json files here (default: print them)");
+  cli::GenerateArgs gen;
+  auto* gen_cmd = cli::add_generate_command(app, gen);
 
   std::string trace_path;
   bool replay_history = false;
@@ -334,10 +206,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   try {
-    if (run_cmd->parsed()) return cmd_run(run);
+    if (run_cmd->parsed()) return cli::run(run);
     if (merge_cmd->parsed()) return cli::explore_merge(merge_files, merge_json);
     if (ex_cmd->parsed()) return cli::explore(ex);
-    if (gen_cmd->parsed()) return cmd_generate(gen_seed, gen_count, gen_comparable, gen_out);
+    if (gen_cmd->parsed()) return cli::generate(gen);
     if (mu_cmd->parsed()) return cli::mutants(mu);
     if (rp_cmd->parsed())
       return cli::replay(trace_path, replay_history, replay_decisions, replay_shrink);

@@ -1,4 +1,4 @@
-// The ZooKeeper baselines of harness/speed.h: the same synchronous loop as the fkemu pipeline
+// The ZooKeeper baselines of apps/report/speed.h: the same synchronous loop as the fkemu pipeline
 // measurements, with the ZooKeeper C client (multi-threaded library, THREADED) against a real
 // server.
 #include <zookeeper/zookeeper.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "harness/speed.h"
+#include "apps/report/speed.h"
 
 namespace fkemu {
 

@@ -1,4 +1,4 @@
-#include "harness/speed.h"
+#include "apps/report/speed.h"
 
 #include <malloc.h>
 

@@ -1,0 +1,58 @@
+// The operation format: one node or session operation as a scenario step has it (SCENARIOS.md),
+// which is also the request format of fkemu serve (docs/api.md); and the history fields of its
+// invocation and its answer. The scenario loader (harness/scenario.h) reads whole files of steps;
+// the server reads one operation per request; both run them with perform_step().
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/protocol/client_session.h"
+#include "core/runtime/task.h"
+#include "core/status.h"
+
+namespace fkemu {
+
+struct Step {
+  size_t index = 0;  // position in "steps"
+  bool is_wait = false;
+  int64_t wait_ms = 0;
+  std::string session;
+  std::string op;  // create get_data exists get_children set_data delete close expire
+  std::string path;
+  std::string data;  // bytes (from data or data_b64)
+  bool ephemeral = false;
+  bool sequential = false;
+  std::vector<std::string> flags;  // as written, for the history
+  bool watch = false;
+  int version = -1;
+  nlohmann::json expect;  // null when absent
+};
+
+// Step `index` of a scenario whose sessions are `sessions`: refused (BadArguments, naming the
+// problem but not the step, which the caller names) if a field is unknown, missing or mistyped,
+// the op or a flag unknown, or the session not declared. An invalid path is not refused: the
+// step runs and is answered BadArguments, as ZooKeeper would answer.
+Result<Step> parse_step(const nlohmann::json& step, size_t index,
+                        const std::set<std::string>& sessions);
+// One operation for session `session` (the operation names no session; fkemu serve's requests
+// use this format). Refused as parse_step refuses a step; "expire" and "wait_ms" are not
+// operations.
+Result<Step> parse_operation(const nlohmann::json& op, const std::string& session);
+
+// Puts `bytes` into `into` as history lines do: under `key_utf8` if they are valid UTF-8, else
+// base64-encoded under `key_b64`.
+void put_data_field(const std::string& bytes, const char* key_utf8, const char* key_b64,
+                    nlohmann::json& into);
+
+// One step's operation on its session's client library (expire: it stops answering pings).
+Task<OpResult> perform_step(ClientSession& session, const Step& step);
+// The invocation line of a step, and the answer line of its result (kind ok or error, and its
+// fields), as the history has them (without id, session and t).
+nlohmann::json invocation_fields(const Step& step);
+nlohmann::json answer_fields(const OpResult& result);
+
+}  // namespace fkemu
