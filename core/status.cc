@@ -8,6 +8,7 @@ std::string_view code_name(Code c) {
   case Code::name:                         \
     return #name;
     FKEMU_ERROR_TABLE(FKEMU_ERROR_NAME)
+    FKEMU_STORE_ERROR_TABLE(FKEMU_ERROR_NAME)
 #undef FKEMU_ERROR_NAME
   }
   return "Unknown";
@@ -19,6 +20,7 @@ std::string_view code_meaning(Code c) {
   case Code::name:                         \
     return text;
     FKEMU_ERROR_TABLE(FKEMU_ERROR_TEXT)
+    FKEMU_STORE_ERROR_TABLE(FKEMU_ERROR_TEXT)
 #undef FKEMU_ERROR_TEXT
   }
   return "unknown error";

@@ -55,9 +55,12 @@ Task<void> EventSourceMapping::instance(std::vector<ReceivedMessage> batch) {
   if (from + trigger > ex_.now()) co_await ex_.sleep(from + trigger - ex_.now(), "esm.trigger");
   for (const auto& m : batch) co_await handler_(m);
   // A lost delete leaves the batch to reappear after the visibility timeout.
+  // A stale receipt (the message became visible again and was received anew) deletes nothing: the
+  // message is delivered again, as SQS does; the protocol tolerates redelivery.
   if (!ex_.fault("deliver.lost_delete"))
     for (const auto& m : batch)
-      co_await ex_.call("queue.delete", "esm.delete", 0, [&] { return queue_.remove(m.receipt); });
+      (void)co_await ex_.call("queue.delete", "esm.delete", 0,
+                              [&] { return queue_.remove(m.receipt); });
   changed_.set();
 }
 

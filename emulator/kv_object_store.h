@@ -21,12 +21,12 @@ class KvObjectStore final : public ObjectStore {
   explicit KvObjectStore(KvStore& kv, std::string table = "user")
       : kv_(kv), table_(std::move(table)) {}
 
-  void put(const std::string& key, nlohmann::json object) override {
+  Status put(const std::string& key, nlohmann::json object) override {
     KvWrite w;
     w.table = table_;
     w.key = key;
     w.updates = {Update::set("doc", std::move(object)), Update::add("tag", 1)};
-    (void)kv_.write(w);
+    return kv_.write(w).status;
   }
   std::optional<nlohmann::json> get(const std::string& key) const override {
     auto item = kv_.get(table_, key);
@@ -38,7 +38,7 @@ class KvObjectStore final : public ObjectStore {
     if (!item) return std::nullopt;
     return TaggedObject{item->at("doc"), std::to_string(item->value("tag", int64_t{0}))};
   }
-  bool put_if(const std::string& key, nlohmann::json object, const std::string& etag) override {
+  Status put_if(const std::string& key, nlohmann::json object, const std::string& etag) override {
     KvWrite w;
     w.table = table_;
     w.key = key;
@@ -49,21 +49,22 @@ class KvObjectStore final : public ObjectStore {
       try {
         tag = std::stoll(etag);
       } catch (...) {
-        return false;  // not a tag this store gave out
+        return Status(Code::ConditionFailed, "object " + key + " does not have tag " + etag);
       }
       w.conditions.push_back(Condition::eq("tag", tag));
     }
     w.updates = {Update::set("doc", std::move(object)), Update::add("tag", 1)};
-    return kv_.write(w).ok;
+    return kv_.write(w).status;
   }
-  bool remove(const std::string& key) override {
-    const bool existed = kv_.get(table_, key).has_value();
+  Status remove(const std::string& key) override {
     KvWrite w;
     w.table = table_;
     w.key = key;
     w.kind = KvWrite::Kind::Delete;
-    (void)kv_.write(w);
-    return existed;
+    w.conditions = {Condition::exists("doc")};
+    const KvResult r = kv_.write(w);
+    if (r.status.code() == Code::ConditionFailed) return Status(Code::NotFound, "no object " + key);
+    return r.status;
   }
   std::vector<std::pair<std::string, nlohmann::json>> list() const override {
     std::vector<std::pair<std::string, nlohmann::json>> out;

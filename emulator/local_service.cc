@@ -1,10 +1,14 @@
 #include "emulator/local_service.h"
 
+#include <stdexcept>
+
 #include "core/model/stat.h"
 #include "core/protocol/mutants.h"
 #include "core/protocol/update.h"
 
 namespace fkemu {
+
+using json = nlohmann::json;
 
 LocalService::LocalService(Executor& ex, DeploymentConfig config)
     : ex_(ex),
@@ -129,8 +133,11 @@ void LocalService::seed_initial_tree() {
     w.key = s.path;
     w.kind = KvWrite::Kind::Put;
     w.item = node;
-    (void)system_.write(w);
-    user_->put(s.path, user_record(node, json::binary({})));
+    const KvResult seeded = system_.write(w);
+    const Status stored = user_->put(s.path, user_record(node, json::binary({})));
+    if (!seeded.ok() || !stored.is_ok())
+      throw std::logic_error("seeding " + std::string(s.path) +
+                             " failed: " + (seeded.ok() ? stored : seeded.status).to_string());
   }
 }
 

@@ -103,10 +103,12 @@ std::vector<ReceivedMessage> MemoryFifoQueue::receive(size_t max_messages,
   return out;
 }
 
-bool MemoryFifoQueue::remove(const std::string& receipt) {
+Status MemoryFifoQueue::remove(const std::string& receipt) {
   advance(clock_.now());
   auto rit = receipts_.find(receipt);
-  if (rit == receipts_.end()) return false;
+  if (rit == receipts_.end())
+    return Status(Code::NotFound,
+                  "queue " + name_ + ": receipt " + receipt + " is unknown or stale");
   const SequenceNumber sequence = rit->second;
   receipts_.erase(rit);
   auto mit = messages_.find(sequence);
@@ -122,7 +124,7 @@ bool MemoryFifoQueue::remove(const std::string& receipt) {
   }
   if (journal_) journal_->record("queue/" + name_ + "/m", sequence.to_string(), std::nullopt);
   messages_.erase(mit);
-  return true;
+  return Status::ok();
 }
 
 std::optional<Time> MemoryFifoQueue::next_visibility_deadline() const {

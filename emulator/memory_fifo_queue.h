@@ -51,7 +51,7 @@ class MemoryFifoQueue final : public FifoQueue {
   Result<SendResult> send(const std::string& group, const std::string& dedup_id,
                           nlohmann::json body, SendMeta meta = {}) override;
   std::vector<ReceivedMessage> receive(size_t max_messages, Duration visibility_timeout) override;
-  bool remove(const std::string& receipt) override;
+  Status remove(const std::string& receipt) override;
   std::optional<Time> next_visibility_deadline() const override;
   size_t visible_count() const override;
   size_t in_flight_count() const override;

@@ -231,11 +231,12 @@ KvResult MemoryKvStore::transact(const std::vector<KvWrite>& writes) {
     const KvWrite& w = writes[i];
     auto [it, inserted] = seen.try_emplace({w.table, w.key}, static_cast<int>(i));
     if (!inserted) {
-      result.ok = false;
       result.failed_write = static_cast<int>(i);
-      result.reason = "transaction refused: writes " + std::to_string(it->second) + " and " +
-                      std::to_string(i) + " both touch table " + quote(w.table) + " key " +
-                      quote(w.key) + " (a transaction may touch an item only once)";
+      result.status =
+          Status(Code::BadArguments, "transaction refused: writes " + std::to_string(it->second) +
+                                         " and " + std::to_string(i) + " both touch table " +
+                                         quote(w.table) + " key " + quote(w.key) +
+                                         " (a transaction may touch an item only once)");
       return result;
     }
   }
@@ -270,10 +271,10 @@ std::optional<MemoryKvStore::Effect> MemoryKvStore::prepare(const KvWrite& w, in
                                                             KvResult& failure) const {
   const Item* current = find(w.table, w.key);
   auto fail = [&](int condition, std::string reason) -> std::optional<Effect> {
-    failure.ok = false;
     failure.failed_write = index < 0 ? 0 : index;
     failure.failed_condition = condition;
-    failure.reason = std::move(reason);
+    failure.status =
+        Status(condition < 0 ? Code::BadArguments : Code::ConditionFailed, std::move(reason));
     failure.old_item.reset();
     if (w.return_old && current != nullptr) failure.old_item = *current;
     return std::nullopt;

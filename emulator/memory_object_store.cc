@@ -6,9 +6,10 @@
 
 namespace fkemu {
 
-void MemoryObjectStore::put(const std::string& key, nlohmann::json object) {
+Status MemoryObjectStore::put(const std::string& key, nlohmann::json object) {
   auto [it, inserted] = objects_.insert_or_assign(key, Stored{std::move(object), ++generation_});
   if (journal_) record(key, &it->second);
+  return Status::ok();
 }
 
 std::optional<nlohmann::json> MemoryObjectStore::get(const std::string& key) const {
@@ -30,23 +31,24 @@ std::optional<TaggedObject> MemoryObjectStore::get_tagged(const std::string& key
   return TaggedObject{it->second.object, std::to_string(it->second.generation)};
 }
 
-bool MemoryObjectStore::put_if(const std::string& key, nlohmann::json object,
-                               const std::string& etag) {
+Status MemoryObjectStore::put_if(const std::string& key, nlohmann::json object,
+                                 const std::string& etag) {
   auto it = objects_.find(key);
   const bool matches = etag.empty()
                            ? it == objects_.end()
                            : it != objects_.end() && std::to_string(it->second.generation) == etag;
-  if (!matches) return false;
-  put(key, std::move(object));
-  return true;
+  if (!matches)
+    return Status(Code::ConditionFailed,
+                  "object " + key + (etag.empty() ? " exists" : " does not have tag " + etag));
+  return put(key, std::move(object));
 }
 
-bool MemoryObjectStore::remove(const std::string& key) {
+Status MemoryObjectStore::remove(const std::string& key) {
   auto it = objects_.find(key);
-  if (it == objects_.end()) return false;
+  if (it == objects_.end()) return Status(Code::NotFound, "no object " + key);
   objects_.erase(it);
   if (journal_) record(key, nullptr);
-  return true;
+  return Status::ok();
 }
 
 std::vector<std::pair<std::string, nlohmann::json>> MemoryObjectStore::list() const {

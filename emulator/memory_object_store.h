@@ -26,11 +26,11 @@ class MemoryObjectStore final : public ObjectStore {
   MemoryObjectStore(const MemoryObjectStore&) = delete;
   MemoryObjectStore& operator=(const MemoryObjectStore&) = delete;
 
-  void put(const std::string& key, nlohmann::json object) override;
+  Status put(const std::string& key, nlohmann::json object) override;
   std::optional<nlohmann::json> get(const std::string& key) const override;
   std::optional<TaggedObject> get_tagged(const std::string& key) const override;
-  bool put_if(const std::string& key, nlohmann::json object, const std::string& etag) override;
-  bool remove(const std::string& key) override;
+  Status put_if(const std::string& key, nlohmann::json object, const std::string& etag) override;
+  Status remove(const std::string& key) override;
   std::vector<std::pair<std::string, nlohmann::json>> list() const override;
   size_t data_bytes(const std::string& key) const override;
 

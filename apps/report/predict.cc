@@ -8,6 +8,7 @@
 #include <numeric>
 #include <optional>
 
+#include "core/runtime/block_on.h"
 #include "emulator/aws_latency.h"
 #include "emulator/local_service.h"
 
@@ -22,16 +23,8 @@ double to_ms(Duration d) { return static_cast<double>(d) / static_cast<double>(k
 // Runs one operation of a session to its end (and everything it set off) and returns its result.
 template <class F>
 OpResult run_op(Executor& ex, ClientSession& s, F f) {
-  std::optional<OpResult> out;
-  auto body = [](ClientSession& session, F op, std::optional<OpResult>& result) -> Task<void> {
-    result = co_await op(session);
-  };
-  ex.spawn("predict.op", body(s, std::move(f), out));
-  ex.run();
-  if (out) return *out;
-  OpResult unfinished;
-  unfinished.status = Status(Code::SystemError, "the operation did not finish");
-  return unfinished;
+  return block_on(ex, f(s), "predict.op")
+      .value_or(OpResult::failure(Status(Code::SystemError, "the operation did not finish")));
 }
 
 Status check(const OpResult& r, const std::string& what) {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/runtime/block_on.h"
 #include "emulator/local_service.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -39,11 +40,6 @@ double ms_between(WallClock::time_point a, WallClock::time_point b) {
 
 // Each result is named before it is used: with GCC 12, a co_await inside an if condition here
 // lost the result (the session never counted as connected).
-Task<void> into(Task<OpResult> op, OpResult* out) {
-  OpResult r = co_await op;
-  *out = std::move(r);
-}
-
 Task<void> count_ok(Task<OpResult> op, size_t* ok) {
   OpResult r = co_await op;
   if (r.status.is_ok()) ++*ok;
@@ -105,11 +101,8 @@ struct SpeedDeployment::Impl {
   ClientSession* session = nullptr;
 
   OpResult run(Task<OpResult> op) {
-    OpResult out;
-    out.status = Status(Code::SystemError, "the operation did not finish");
-    ex.spawn("op", into(std::move(op), &out));
-    ex.run();
-    return out;
+    return block_on(ex, std::move(op), "op")
+        .value_or(OpResult::failure(Status(Code::SystemError, "the operation did not finish")));
   }
 };
 

@@ -42,10 +42,10 @@ bool invalid_char(uint32_t c) {
 // PathUtils.validatePath of ZooKeeper's Java client and server, character by character; its
 // messages give the position as Java counts it, in UTF-16 code units.
 Status check(std::string_view path) {
-  if (path.empty()) return {Code::BadArguments, "path must not be empty"};
-  if (path[0] != '/') return {Code::BadArguments, "path must start with / character"};
+  if (path.empty()) return Status(Code::BadArguments, "path must not be empty");
+  if (path[0] != '/') return Status(Code::BadArguments, "path must start with / character");
   if (path.size() == 1) return {};
-  if (path.back() == '/') return {Code::BadArguments, "path must not end with / character"};
+  if (path.back() == '/') return Status(Code::BadArguments, "path must not end with / character");
 
   struct Char {
     uint32_t c;
@@ -62,16 +62,17 @@ Status check(std::string_view path) {
     const uint32_t c = chars[k].c;
     const std::string at = std::to_string(chars[k].at);
     const bool ends_component = k + 1 == chars.size() || is(k + 1, '/');
-    if (c == 0) return {Code::BadArguments, "null character not allowed @" + at};
-    if (c == '/' && is(k - 1, '/')) return {Code::BadArguments, "empty node name specified @" + at};
+    if (c == 0) return Status(Code::BadArguments, "null character not allowed @" + at);
+    if (c == '/' && is(k - 1, '/'))
+      return Status(Code::BadArguments, "empty node name specified @" + at);
     if (c == '.' && is(k - 1, '.')) {
       if (k >= 2 && is(k - 2, '/') && ends_component)
-        return {Code::BadArguments, "relative paths not allowed @" + at};
+        return Status(Code::BadArguments, "relative paths not allowed @" + at);
     } else if (c == '.') {
       if (is(k - 1, '/') && ends_component)
-        return {Code::BadArguments, "relative paths not allowed @" + at};
+        return Status(Code::BadArguments, "relative paths not allowed @" + at);
     } else if (invalid_char(c)) {
-      return {Code::BadArguments, "invalid character @" + at};
+      return Status(Code::BadArguments, "invalid character @" + at);
     }
   }
   return {};

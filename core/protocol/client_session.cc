@@ -83,7 +83,7 @@ Task<Status> ClientSession::reconnect_if_needed() {
   w.updates = {Update::set("last_seen", d_.ex.now())};
   auto r =
       co_await d_.ex.call("kv.write", "client.reconnect", 0, [&] { return d_.system.write(w); });
-  if (!r.ok) {
+  if (!r.ok()) {
     expire_locally();
     co_return Status(Code::SessionExpired, "the session expired while disconnected");
   }

@@ -41,6 +41,13 @@ struct OpResult {
   std::string data;
   bool has_data = false;
   int64_t zxid = 0;  // the update's zxid for writes
+
+  // The result of an operation that failed with `status` (not OK).
+  static OpResult failure(Status status) {
+    OpResult r;
+    r.status = std::move(status);
+    return r;
+  }
 };
 
 class ClientSession {

@@ -8,6 +8,8 @@
 
 namespace fkemu {
 
+using json = nlohmann::json;
+
 Task<void> Distributor::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
   const json& upd = message.body;
@@ -47,7 +49,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     const std::vector<KvWrite> commit = build_commit(upd, zxid);
     auto r = co_await ex.call("kv.transact", "distributor.commit_on_behalf", 0,
                               [&] { return d_.system.transact(commit); });
-    committed = r.ok;
+    committed = r.ok();
     if (!committed) {
       // The writer may have committed itself in the meantime.
       anchor = co_await ex.call("kv.get", "distributor.exec_read", 0,
@@ -63,7 +65,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     w.updates = {Update::set("last_zxid", zxid), Update::set("last_answer", nullptr)};
     auto r = co_await ex.call("kv.write", "distributor.record_progress", 0,
                               [&] { return d_.system.write(w); });
-    if (!r.ok) {
+    if (!r.ok()) {
       // Another instance with the same update (a duplicate delivery) committed and finished
       // it meanwhile: it may have died before it answered, so answer again.
       auto now_progress = co_await ex.call("kv.get", "distributor.read_progress", 0, [&] {
@@ -175,10 +177,11 @@ Task<void> Distributor::handle(ReceivedMessage message) {
       if (!FKEMU_MUTANT(d_.config, "epoch.not_attached")) record["epoch"] = epoch;
       if (!triggers.empty()) record["update"] = json{{"zxid", zxid}, {"triggers", triggers}};
       const std::string etag = old ? old->etag : std::string();
-      const bool put = co_await ex.call("user.put", "distributor.exec_update", bytes, [&] {
+      const Status put = co_await ex.call("user.put", "distributor.exec_update", bytes, [&] {
         return d_.user.put_if(path, std::move(record), etag);
       });
-      if (put) break;
+      if (put.is_ok()) break;
+      // ConditionFailed: another distributor instance wrote the record meanwhile; read again.
     }
   }
 

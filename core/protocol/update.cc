@@ -4,6 +4,8 @@
 
 namespace fkemu {
 
+using json = nlohmann::json;
+
 json materialize(const json& change, int64_t zxid) {
   json node = change.at("node");
   const std::string& kind = change.at("kind").get_ref<const std::string&>();

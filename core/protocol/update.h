@@ -27,19 +27,17 @@
 
 namespace fkemu {
 
-using json = nlohmann::json;
-
 // Sets the zxid-dependent stat fields of a change's node record.
-json materialize(const json& change, int64_t zxid);
+nlohmann::json materialize(const nlohmann::json& change, int64_t zxid);
 
 // The one commit transaction: every locked item written and unlocked on the condition that the
 // attempt still holds its lock, the update appended to the anchor's pending list, and the
 // session's last_req advanced on the condition that the request was not decided before.
-std::vector<KvWrite> build_commit(const json& update, int64_t zxid);
+std::vector<KvWrite> build_commit(const nlohmann::json& update, int64_t zxid);
 
-bool list_contains(const json& item, const char* attr, const std::string& value);
+bool list_contains(const nlohmann::json& item, const char* attr, const std::string& value);
 
 // The user-visible record of a node: {data, stat, children}.
-json user_record(const json& node, json data);
+nlohmann::json user_record(const nlohmann::json& node, nlohmann::json data);
 
 }  // namespace fkemu

@@ -145,7 +145,7 @@ Task<void> remove_registrations_where(Deployment& d, std::string key,
     w.updates = {Update::set("regs", keep), Update::add("ver", 1)};
     auto r =
         co_await d.ex.call("kv.write", "registrations.write", 0, [&] { return d.system.write(w); });
-    if (r.ok) co_return;
+    if (r.ok()) co_return;
   }
 }
 

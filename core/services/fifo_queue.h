@@ -74,8 +74,9 @@ class FifoQueue {
   // of one group come in their order.
   virtual std::vector<ReceivedMessage> receive(size_t max_messages,
                                                Duration visibility_timeout) = 0;
-  // Deletes a received message. False if the receipt is unknown or stale.
-  virtual bool remove(const std::string& receipt) = 0;
+  // Deletes a received message. NotFound if the receipt is unknown or stale (the message was
+  // deleted, or became visible again and was received anew).
+  virtual Status remove(const std::string& receipt) = 0;
   // Earliest time an in-flight message becomes visible again, if any is in flight.
   virtual std::optional<Time> next_visibility_deadline() const = 0;
   virtual size_t visible_count() const = 0;

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/status.h"
+
 namespace fkemu {
 
 using Item = nlohmann::json;  // an object
@@ -98,15 +100,21 @@ struct KvWrite {
   bool return_old = false;  // on condition failure, return the item as it was
 };
 
-struct KvResult {
-  bool ok = true;
+// The outcome of a write or a transaction. `status` is OK when it applied; ConditionFailed when
+// a condition did not hold (the answer the protocol decides on: a lock is taken, a version moved);
+// BadArguments when the request itself is wrong (an empty table or key, Add on a non-number, a
+// transaction touching an item twice). Its message names the table, the key and the attribute.
+// The details beside the status are what DynamoDB's ConditionalCheckFailed carries and a Status
+// cannot: which write and condition failed, and the item as it was.
+struct [[nodiscard]] KvResult {
+  Status status;
   int failed_write = -1;         // index of the write whose condition failed
   int failed_condition = -1;     // index of that condition within the write; -1 when an update
                                  // itself failed (Add on a non-number) or a key repeats
-  std::string reason;            // human-readable, names table, key and attribute
   std::optional<Item> old_item;  // the failed write's item (if return_old), or the written
                                  // item before the update (single writes, if return_old)
   std::optional<Item> new_item;  // single successful Update: the item after it
+  bool ok() const { return status.is_ok(); }
 };
 
 class KvStore {

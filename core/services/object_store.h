@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/status.h"
+
 namespace fkemu {
 
 struct TaggedObject {
@@ -24,12 +26,13 @@ struct TaggedObject {
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
-  virtual void put(const std::string& key, nlohmann::json object) = 0;
+  virtual Status put(const std::string& key, nlohmann::json object) = 0;
   virtual std::optional<nlohmann::json> get(const std::string& key) const = 0;
   virtual std::optional<TaggedObject> get_tagged(const std::string& key) const = 0;
-  // false (HTTP 412) if the object's tag is not `etag` (or, for an empty etag, if it exists).
-  virtual bool put_if(const std::string& key, nlohmann::json object, const std::string& etag) = 0;
-  virtual bool remove(const std::string& key) = 0;  // false if absent
+  // ConditionFailed (HTTP 412) if the object's tag is not `etag` (or, for an empty etag, if it
+  // exists); nothing is written then.
+  virtual Status put_if(const std::string& key, nlohmann::json object, const std::string& etag) = 0;
+  virtual Status remove(const std::string& key) = 0;  // NotFound if absent
   // Not a service call: the size of the object's "data" (0 if absent or unknown), which the
   // latency model keys a read by. Implementations that cannot tell cheaply answer 0.
   virtual size_t data_bytes(const std::string& key) const {

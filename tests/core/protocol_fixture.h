@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/runtime/block_on.h"
 #include "emulator/local_service.h"
 
 namespace fkemu::testing {
@@ -17,17 +18,14 @@ struct Fixture {
   ClientSession& session(const std::string& name) {
     if (auto* s = service.session(name)) return *s;
     ClientSession& s = service.open_session(name);
-    ex.spawn("connect", connect(s));
-    ex.run();
+    REQUIRE(block_on(ex, s.connect(), "connect").has_value());
     return s;
   }
 
   // Runs op(session) in a process of its own and the executor until the run is quiet.
   OpResult run(const std::string& name, std::function<Task<OpResult>(ClientSession&)> op) {
     ClientSession& s = session(name);
-    std::optional<OpResult> out;
-    ex.spawn("op", call(std::move(op), s, out));
-    ex.run();
+    std::optional<OpResult> out = block_on(ex, op(s), "op");
     REQUIRE(out.has_value());
     return *out;
   }
@@ -58,13 +56,6 @@ struct Fixture {
 
   Executor ex;
   LocalService service;
-
- private:
-  static Task<void> connect(ClientSession& s) { (void)co_await s.connect(); }
-  static Task<void> call(std::function<Task<OpResult>(ClientSession&)> op, ClientSession& s,
-                         std::optional<OpResult>& out) {
-    out = co_await op(s);
-  }
 };
 
 }  // namespace fkemu::testing

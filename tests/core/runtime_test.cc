@@ -1,8 +1,10 @@
 // The deterministic runtime: tasks, the executor, timers, kill, mailboxes, events, the trace.
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/runtime/block_on.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/mailbox.h"
 #include "core/runtime/task.h"
@@ -235,4 +237,49 @@ TEST_CASE("Rng is deterministic and below() stays in range", "[runtime]") {
     ++counts[v];
   }
   for (int c : counts) CHECK(c > 800);
+}
+
+namespace {
+
+Task<int> wait_for(Event& never) {
+  co_await never.wait();
+  co_return 1;
+}
+
+}  // namespace
+
+TEST_CASE("block_on returns the task's value once the executor is quiet", "[runtime][block_on]") {
+  Executor ex(1);
+  std::optional<int> v = block_on(ex, add_later(ex, 20, 22));
+  REQUIRE(v.has_value());
+  CHECK(*v == 42);
+  int out = 0;
+  CHECK(block_on(ex, sum_into(ex, out)));
+  CHECK(out == 13);
+}
+
+TEST_CASE("block_on of a task that waits forever is nullopt, not a hang", "[runtime][block_on]") {
+  Executor ex(1);
+  Event never(ex);
+  CHECK_FALSE(block_on(ex, wait_for(never)).has_value());
+}
+
+TEST_CASE("spawn_then calls back with the value, and never for a killed process",
+          "[runtime][block_on]") {
+  Executor ex(1);
+  std::vector<int> got;
+  spawn_then(ex, "a", add_later(ex, 1, 1), [&](int v) { got.push_back(v); });
+  bool destroyed = false;
+  std::vector<std::string> log;
+  const ProcessId killed =
+      spawn_then(ex, "b", parent_of_guarded(ex, &destroyed, log), [&] { got.push_back(-1); });
+  while (log.empty() && ex.step()) {
+  }  // until b has started (it then sleeps until 10)
+  REQUIRE(log == std::vector<std::string>{"child started"});
+  CHECK_FALSE(destroyed);
+  ex.kill(killed);
+  CHECK(destroyed);
+  ex.run();
+  CHECK(got == std::vector<int>{2});
+  CHECK(log == std::vector<std::string>{"child started"});
 }

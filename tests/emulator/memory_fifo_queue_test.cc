@@ -99,9 +99,9 @@ TEST_CASE("send enqueues with deterministic ids and strictly increasing sequence
   CHECK(got[0].receipt == "r-1-1");
   CHECK(q.visible_count() == 2);
   CHECK(q.in_flight_count() == 1);
-  CHECK(q.remove(got[0].receipt));
-  CHECK_FALSE(q.remove(got[0].receipt));  // already deleted
-  CHECK_FALSE(q.remove("r-2-1"));         // never issued
+  CHECK(q.remove(got[0].receipt).is_ok());
+  CHECK(q.remove(got[0].receipt).code() == Code::NotFound);  // already deleted
+  CHECK(q.remove("r-2-1").code() == Code::NotFound);         // never issued
   CHECK(q.visible_count() == 2);
   CHECK(q.in_flight_count() == 0);
 }
@@ -117,7 +117,7 @@ TEST_CASE("two queues driven identically produce identical ids, receipts and seq
     for (int round = 0; round < 4; ++round) {
       for (const auto& m : q.receive(4, 10 * kSecond)) {
         log.push_back(m.message_id + "/" + m.receipt);
-        if (m.sequence.lo % 2 == 0) CHECK(q.remove(m.receipt));
+        if (m.sequence.lo % 2 == 0) CHECK(q.remove(m.receipt).is_ok());
       }
       clock.t += 11 * kSecond;
     }
@@ -183,8 +183,8 @@ TEST_CASE("a duplicate send returns the original id and sequence, also after the
   auto got = q.receive(10, 30 * kSecond);
   REQUIRE(got.size() == 2);
   CHECK(got[0].body == json("first"));
-  REQUIRE(q.remove(got[0].receipt));
-  REQUIRE(q.remove(got[1].receipt));
+  REQUIRE(q.remove(got[0].receipt).is_ok());
+  REQUIRE(q.remove(got[1].receipt).is_ok());
   CHECK(q.snapshot().empty());
 
   clock.t += 60 * kSecond;
@@ -247,13 +247,13 @@ TEST_CASE("a group is blocked while its head is in flight; other groups still fl
   must_send(q, "C", "c1");
   CHECK(dedup_ids(q.receive(10, 30 * kSecond)) == Strings{"c1"});
 
-  REQUIRE(q.remove(first[0].receipt));
+  REQUIRE(q.remove(first[0].receipt).is_ok());
   CHECK(dedup_ids(q.receive(10, 30 * kSecond)) == Strings{"a2", "a3"});
   // Deleting only one of B's two in-flight messages keeps B blocked.
   must_send(q, "B", "b3");
-  REQUIRE(q.remove(second[1].receipt));
+  REQUIRE(q.remove(second[1].receipt).is_ok());
   CHECK(q.receive(10, 30 * kSecond).empty());
-  REQUIRE(q.remove(second[0].receipt));
+  REQUIRE(q.remove(second[0].receipt).is_ok());
   CHECK(dedup_ids(q.receive(10, 30 * kSecond)) == Strings{"b3"});
 }
 
@@ -276,7 +276,7 @@ TEST_CASE("a batch merges groups oldest-first and holds consecutive messages of 
     // a4 and b2 belong to groups with messages in flight; only C can deliver.
     CHECK(dedup_ids(q.receive(10, 30 * kSecond)) == Strings{"c1"});
     for (const auto& m : part) {
-      if (m.group == "A") REQUIRE(q.remove(m.receipt));
+      if (m.group == "A") REQUIRE(q.remove(m.receipt).is_ok());
     }
     CHECK(dedup_ids(q.receive(10, 30 * kSecond)) == Strings{"a4"});
   }
@@ -317,7 +317,7 @@ TEST_CASE("an undeleted message becomes visible again at its timeout, in its pla
   CHECK(q.visible_count() == 2);
   CHECK(q.next_visibility_deadline() == received_at + 30 * kSecond - 1 + 5 * kSecond);
 
-  CHECK_FALSE(q.remove(old_receipt));  // stale once visible again
+  CHECK(q.remove(old_receipt).code() == Code::NotFound);  // stale once visible again
   auto again = q.receive(10, 30 * kSecond);
   REQUIRE(dedup_ids(again) == Strings{"a1", "a2"});  // original place, before a2
   CHECK(again[0].message_id == got[0].message_id);
@@ -327,10 +327,10 @@ TEST_CASE("an undeleted message becomes visible again at its timeout, in its pla
   CHECK(again[1].receive_count == 1);
   CHECK(again[0].receipt != old_receipt);
   CHECK(again[0].receipt == "r-1-2");
-  CHECK_FALSE(q.remove(old_receipt));  // stale after the redelivery too
-  CHECK(q.in_flight_count() == 3);     // the failed remove did not touch the new delivery
-  CHECK(q.remove(again[0].receipt));
-  CHECK(q.remove(again[1].receipt));
+  CHECK(q.remove(old_receipt).code() == Code::NotFound);  // stale after the redelivery too
+  CHECK(q.in_flight_count() == 3);  // the failed remove did not touch the new delivery
+  CHECK(q.remove(again[0].receipt).is_ok());
+  CHECK(q.remove(again[1].receipt).is_ok());
 }
 
 TEST_CASE("after a partial delete the rest of a batch is redelivered in order",
@@ -340,9 +340,9 @@ TEST_CASE("after a partial delete the rest of a batch is redelivered in order",
   for (const char* d : {"a1", "a2", "a3", "a4"}) must_send(q, "A", d);
   auto batch = q.receive(3, 10 * kSecond);
   REQUIRE(dedup_ids(batch) == Strings{"a1", "a2", "a3"});
-  REQUIRE(q.remove(batch[0].receipt));  // the consumer handled a1, then crashed
+  REQUIRE(q.remove(batch[0].receipt).is_ok());  // the consumer handled a1, then crashed
   clock.t += 10 * kSecond;
-  CHECK_FALSE(q.remove(batch[1].receipt));
+  CHECK(q.remove(batch[1].receipt).code() == Code::NotFound);
   auto redelivered = q.receive(10, 10 * kSecond);
   REQUIRE(dedup_ids(redelivered) == Strings{"a2", "a3", "a4"});
   CHECK(redelivered[0].receive_count == 2);
@@ -369,7 +369,7 @@ TEST_CASE("a zero visibility timeout makes a received message visible again at o
   auto second = q.receive(1, -5);  // negative counts as zero
   REQUIRE(second.size() == 1);
   CHECK(second[0].receive_count == 2);
-  CHECK_FALSE(q.remove(second[0].receipt));
+  CHECK(q.remove(second[0].receipt).code() == Code::NotFound);
 }
 
 TEST_CASE("next_visibility_deadline is the earliest in-flight deadline", "[fifo][visibility]") {
@@ -385,7 +385,7 @@ TEST_CASE("next_visibility_deadline is the earliest in-flight deadline", "[fifo]
   REQUIRE(a.size() == 1);
   REQUIRE(b.size() == 1);
   CHECK(q.next_visibility_deadline() == t0 + kSecond + 20 * kSecond);
-  REQUIRE(q.remove(b[0].receipt));
+  REQUIRE(q.remove(b[0].receipt).is_ok());
   CHECK(q.next_visibility_deadline() == t0 + 50 * kSecond);
   clock.t = t0 + 50 * kSecond;
   CHECK_FALSE(q.next_visibility_deadline().has_value());
@@ -421,7 +421,7 @@ TEST_CASE("the send listener runs once per enqueued message and may call back in
     // The message is already enqueued when the listener runs.
     for (const auto& m : q.receive(10, kSecond)) {
       seen.push_back(m.dedup_id);
-      CHECK(q.remove(m.receipt));
+      CHECK(q.remove(m.receipt).is_ok());
     }
   });
   must_send(q, "A", "a1");
@@ -501,7 +501,7 @@ TEST_CASE("a large queue drains in per-group order with many groups", "[fifo][sc
       ++next[g];
       REQUIRE(m.sequence > last);  // with every batch deleted, delivery is globally ordered
       last = m.sequence;
-      REQUIRE(q.remove(m.receipt));
+      REQUIRE(q.remove(m.receipt).is_ok());
     }
     received += batch.size();
   }
@@ -616,7 +616,7 @@ TEST_CASE("random operations agree with a naive reference model", "[fifo][model]
         if (receipts.empty()) continue;
         const std::string& receipt =
             receipts[static_cast<size_t>(pick(static_cast<int>(receipts.size())))];
-        REQUIRE(q.remove(receipt) == ref.remove(receipt, clock.t));
+        REQUIRE(q.remove(receipt).is_ok() == ref.remove(receipt, clock.t));
       } else {
         clock.t += pick(2) == 0 ? pick(15) * kSecond : pick(4) * 60 * kSecond;
       }

@@ -8,6 +8,7 @@
 
 namespace {
 
+using fkemu::Code;
 using fkemu::Condition;
 using fkemu::Item;
 using fkemu::KvResult;
@@ -61,13 +62,14 @@ bool contains(const std::string& haystack, const std::string& needle) {
 // Whether a write with the single condition `c` succeeds on the item `item` (absent if null).
 bool holds(const Condition& c, const json& item) {
   MemoryKvStore kv;
-  if (!item.is_null()) REQUIRE(kv.write(put("t", "k", item)).ok);
+  if (!item.is_null()) REQUIRE(kv.write(put("t", "k", item)).ok());
   KvResult r = kv.write(check("t", "k", {c}));
-  if (!r.ok) {
+  if (!r.ok()) {
+    CHECK(r.status.code() == Code::ConditionFailed);
     CHECK(r.failed_write == 0);
     CHECK(r.failed_condition == 0);
   }
-  return r.ok;
+  return r.ok();
 }
 
 }  // namespace
@@ -76,10 +78,10 @@ TEST_CASE("tables are implicit, reads see the last write, scan is ordered by key
   MemoryKvStore kv;
   CHECK_FALSE(kv.get("nodes", "/a").has_value());
   CHECK(kv.scan("nodes").empty());
-  REQUIRE(kv.write(put("nodes", "/b", {{"v", 2}})).ok);
-  REQUIRE(kv.write(put("nodes", "/a", {{"v", 1}})).ok);
-  REQUIRE(kv.write(put("nodes", "/a/c", {{"v", 3}})).ok);
-  REQUIRE(kv.write(put("users", "/a", {{"session", "s1"}})).ok);
+  REQUIRE(kv.write(put("nodes", "/b", {{"v", 2}})).ok());
+  REQUIRE(kv.write(put("nodes", "/a", {{"v", 1}})).ok());
+  REQUIRE(kv.write(put("nodes", "/a/c", {{"v", 3}})).ok());
+  REQUIRE(kv.write(put("users", "/a", {{"session", "s1"}})).ok());
   CHECK(kv.get("nodes", "/a") == json{{"v", 1}});
   CHECK(kv.get("users", "/a") == json{{"session", "s1"}});
   auto rows = kv.scan("nodes");
@@ -94,33 +96,33 @@ TEST_CASE("tables are implicit, reads see the last write, scan is ordered by key
 
 TEST_CASE("put replaces the whole item and must be an object; delete removes it", "[kv]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(put("t", "k", {{"a", 1}, {"b", 2}})).ok);
+  REQUIRE(kv.write(put("t", "k", {{"a", 1}, {"b", 2}})).ok());
   KvResult r = kv.write(put("t", "k", {{"c", 3}}));
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK(r.new_item == json{{"c", 3}});
   CHECK(kv.get("t", "k") == json{{"c", 3}});
 
   KvResult bad = kv.write(put("t", "k", json::array({1, 2})));
-  CHECK_FALSE(bad.ok);
-  CHECK(contains(bad.reason, "not an object"));
+  CHECK(bad.status.code() == Code::BadArguments);
+  CHECK(contains(bad.status.message(), "not an object"));
   CHECK(kv.get("t", "k") == json{{"c", 3}});
 
   KvResult del = kv.write(erase("t", "k"));
-  REQUIRE(del.ok);
+  REQUIRE(del.ok());
   CHECK_FALSE(del.new_item.has_value());
   CHECK_FALSE(kv.get("t", "k").has_value());
-  CHECK(kv.write(erase("t", "k")).ok);  // deleting an absent item is not an error
+  CHECK(kv.write(erase("t", "k")).ok());  // deleting an absent item is not an error
   CHECK(kv.scan("t").empty());
 }
 
 TEST_CASE("empty table names and keys are refused", "[kv]") {
   MemoryKvStore kv;
   KvResult no_key = kv.write(put("t", "", {{"a", 1}}));
-  CHECK_FALSE(no_key.ok);
-  CHECK(contains(no_key.reason, "empty key"));
+  CHECK(no_key.status.code() == Code::BadArguments);
+  CHECK(contains(no_key.status.message(), "empty key"));
   KvResult no_table = kv.write(update("", "k", {Update::set("a", 1)}));
-  CHECK_FALSE(no_table.ok);
-  CHECK(contains(no_table.reason, "empty table"));
+  CHECK(no_table.status.code() == Code::BadArguments);
+  CHECK(contains(no_table.status.message(), "empty table"));
   CHECK(kv.scan("t").empty());
   CHECK(kv.scan("").empty());
 }
@@ -128,13 +130,13 @@ TEST_CASE("empty table names and keys are refused", "[kv]") {
 TEST_CASE("an update creates an absent item without adding a key attribute", "[kv][update]") {
   MemoryKvStore kv;
   KvResult r = kv.write(update("t", "/node", {Update::set("owner", "s1"), Update::add("n", 5)}));
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK(r.new_item == json{{"owner", "s1"}, {"n", 5}});
   CHECK(kv.get("t", "/node") == json{{"owner", "s1"}, {"n", 5}});
   // Set overwrites, Remove drops the attribute (absent ones too), the rest stays.
   r = kv.write(update("t", "/node",
                       {Update::set("owner", "s2"), Update::remove("n"), Update::remove("never")}));
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK(r.new_item == json{{"owner", "s2"}});
   CHECK(kv.get("t", "/node") == json{{"owner", "s2"}});
 }
@@ -209,45 +211,45 @@ TEST_CASE("absent-or-less holds on an absent attribute or a smaller value (timel
   CHECK_FALSE(holds(Condition::absent_or_lt("lock", "200"), locked));  // not comparable
   CHECK(holds(Condition::absent_or_lt("name", "c"), locked));
   MemoryKvStore kv;
-  REQUIRE(kv.write(put("t", "k", locked)).ok);
+  REQUIRE(kv.write(put("t", "k", locked)).ok());
   KvResult r = kv.write(check("t", "k", {Condition::absent_or_lt("lock", 10)}));
-  CHECK_FALSE(r.ok);
-  CHECK(contains(r.reason, "attribute_not_exists('lock') OR 'lock' < 10"));
-  CHECK(contains(r.reason, "100"));
+  CHECK_FALSE(r.ok());
+  CHECK(contains(r.status.message(), "attribute_not_exists('lock') OR 'lock' < 10"));
+  CHECK(contains(r.status.message(), "100"));
 }
 
 TEST_CASE("a failed condition leaves the item untouched and names what failed", "[kv][condition]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(put("nodes", "/a", {{"version", 4}, {"data", "old"}})).ok);
+  REQUIRE(kv.write(put("nodes", "/a", {{"version", 4}, {"data", "old"}})).ok());
   KvWrite w = update("nodes", "/a", {Update::set("data", "new"), Update::add("version", 1)},
                      {Condition::exists("data"), Condition::eq("version", 3)});
   KvResult r = kv.write(w);
-  CHECK_FALSE(r.ok);
+  CHECK(r.status.code() == Code::ConditionFailed);
   CHECK(r.failed_write == 0);
   CHECK(r.failed_condition == 1);
-  CHECK(contains(r.reason, "'nodes'"));
-  CHECK(contains(r.reason, "'/a'"));
-  CHECK(contains(r.reason, "'version'"));
-  CHECK(contains(r.reason, "= 3"));     // the condition
-  CHECK(contains(r.reason, "4"));       // what the attribute was
-  CHECK_FALSE(r.old_item.has_value());  // return_old not asked
+  CHECK(contains(r.status.message(), "'nodes'"));
+  CHECK(contains(r.status.message(), "'/a'"));
+  CHECK(contains(r.status.message(), "'version'"));
+  CHECK(contains(r.status.message(), "= 3"));  // the condition
+  CHECK(contains(r.status.message(), "4"));    // what the attribute was
+  CHECK_FALSE(r.old_item.has_value());         // return_old not asked
   CHECK_FALSE(r.new_item.has_value());
   CHECK(kv.get("nodes", "/a") == json{{"version", 4}, {"data", "old"}});
 
   w.return_old = true;
   r = kv.write(w);
-  CHECK_FALSE(r.ok);
+  CHECK_FALSE(r.ok());
   CHECK(r.old_item == json{{"version", 4}, {"data", "old"}});
 
   // A failed delete deletes nothing; on an absent item return_old has nothing to return.
   KvWrite del = erase("nodes", "/a", {Condition::eq("version", 5)});
-  CHECK_FALSE(kv.write(del).ok);
+  CHECK_FALSE(kv.write(del).ok());
   CHECK(kv.get("nodes", "/a").has_value());
   KvWrite absent = update("nodes", "/zzz", {Update::set("x", 1)}, {Condition::exists("x")});
   absent.return_old = true;
   r = kv.write(absent);
-  CHECK_FALSE(r.ok);
-  CHECK(contains(r.reason, "absent"));
+  CHECK_FALSE(r.ok());
+  CHECK(contains(r.status.message(), "absent"));
   CHECK_FALSE(r.old_item.has_value());
   CHECK_FALSE(kv.get("nodes", "/zzz").has_value());
 }
@@ -258,101 +260,101 @@ TEST_CASE("return_old on success returns the item before, new_item the item afte
   KvWrite create = update("t", "counter", {Update::add("n", 1)}, {Condition::not_exists("n")});
   create.return_old = true;
   KvResult r = kv.write(create);
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK_FALSE(r.old_item.has_value());  // there was no item
   CHECK(r.new_item == json{{"n", 1}});
 
   KvWrite bump = update("t", "counter", {Update::add("n", 1)}, {Condition::eq("n", 1)});
   bump.return_old = true;
   r = kv.write(bump);
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK(r.old_item == json{{"n", 1}});
   CHECK(r.new_item == json{{"n", 2}});
 
   KvWrite del = erase("t", "counter");
   del.return_old = true;
   r = kv.write(del);
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK(r.old_item == json{{"n", 2}});
   CHECK_FALSE(r.new_item.has_value());
 
   KvWrite plain = update("t", "other", {Update::set("x", 1)});
   r = kv.write(plain);
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK_FALSE(r.old_item.has_value());
 }
 
 TEST_CASE("atomic add counts an absent attribute as zero and refuses non-numbers", "[kv][update]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(update("t", "k", {Update::add("n", 5)})).ok);
-  REQUIRE(kv.write(update("t", "k", {Update::add("n", -2)})).ok);
+  REQUIRE(kv.write(update("t", "k", {Update::add("n", 5)})).ok());
+  REQUIRE(kv.write(update("t", "k", {Update::add("n", -2)})).ok());
   CHECK(kv.get("t", "k")->at("n") == 3);
   // Several adds in one write apply in order.
   KvResult r = kv.write(update("t", "k", {Update::add("n", 10), Update::add("n", 10)}));
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK(r.new_item->at("n") == 23);
   // A double attribute adds as a double.
-  REQUIRE(kv.write(update("t", "k", {Update::set("f", 0.5), Update::add("f", 2)})).ok);
+  REQUIRE(kv.write(update("t", "k", {Update::set("f", 0.5), Update::add("f", 2)})).ok());
   CHECK(kv.get("t", "k")->at("f") == 2.5);
 
-  REQUIRE(kv.write(update("t", "k", {Update::set("s", "text")})).ok);
+  REQUIRE(kv.write(update("t", "k", {Update::set("s", "text")})).ok());
   KvWrite w = update("t", "k", {Update::add("n", 1), Update::add("s", 1)});
   w.return_old = true;
   r = kv.write(w);
-  CHECK_FALSE(r.ok);
+  CHECK_FALSE(r.ok());
   CHECK(r.failed_write == 0);
   CHECK(r.failed_condition == -1);  // an update failed, not a condition
-  CHECK(contains(r.reason, "'s'"));
-  CHECK(contains(r.reason, "not a number"));
+  CHECK(contains(r.status.message(), "'s'"));
+  CHECK(contains(r.status.message(), "not a number"));
   CHECK(r.old_item->at("n") == 23);
   CHECK(kv.get("t", "k")->at("n") == 23);  // the first add was not applied either
 
   KvResult overflow =
       kv.write(update("t", "k", {Update::set("big", INT64_MAX), Update::add("big", 1)}));
-  CHECK_FALSE(overflow.ok);
-  CHECK(contains(overflow.reason, "overflow"));
+  CHECK(overflow.status.code() == Code::BadArguments);
+  CHECK(contains(overflow.status.message(), "overflow"));
   CHECK_FALSE(kv.get("t", "k")->contains("big"));
 
   Update non_number_operand{"n", Update::Kind::Add, "1"};
-  CHECK_FALSE(kv.write(update("t", "k", {non_number_operand})).ok);
+  CHECK_FALSE(kv.write(update("t", "k", {non_number_operand})).ok());
 }
 
 TEST_CASE("list append and remove-head", "[kv][update]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(update("t", "k", {Update::append("q", {1, 2})})).ok);  // absent = []
-  REQUIRE(kv.write(update("t", "k", {Update::append("q", {3})})).ok);
-  REQUIRE(kv.write(update("t", "k", {Update::append("q", json::array())})).ok);
+  REQUIRE(kv.write(update("t", "k", {Update::append("q", {1, 2})})).ok());  // absent = []
+  REQUIRE(kv.write(update("t", "k", {Update::append("q", {3})})).ok());
+  REQUIRE(kv.write(update("t", "k", {Update::append("q", json::array())})).ok());
   CHECK(kv.get("t", "k")->at("q") == json::array({1, 2, 3}));
   // An appended array value stays one element.
-  REQUIRE(kv.write(update("t", "k", {Update::append("q", json::array({{4, 5}}))})).ok);
+  REQUIRE(kv.write(update("t", "k", {Update::append("q", json::array({{4, 5}}))})).ok());
   CHECK(kv.get("t", "k")->at("q") == json::array({1, 2, 3, json::array({4, 5})}));
 
   KvResult r = kv.write(update("t", "k", {Update::remove_head("q"), Update::remove_head("q")}));
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK(r.new_item->at("q") == json::array({3, json::array({4, 5})}));
-  REQUIRE(kv.write(update("t", "k", {Update::remove_head("q"), Update::remove_head("q")})).ok);
+  REQUIRE(kv.write(update("t", "k", {Update::remove_head("q"), Update::remove_head("q")})).ok());
   CHECK(kv.get("t", "k")->at("q") == json::array());
   // Empty or absent lists: a no-op, not a failure.
-  REQUIRE(kv.write(update("t", "k", {Update::remove_head("q")})).ok);
+  REQUIRE(kv.write(update("t", "k", {Update::remove_head("q")})).ok());
   CHECK(kv.get("t", "k")->at("q") == json::array());
   r = kv.write(update("t", "k", {Update::remove_head("none")}));
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK_FALSE(r.new_item->contains("none"));
 
-  REQUIRE(kv.write(update("t", "k", {Update::set("s", 7)})).ok);
+  REQUIRE(kv.write(update("t", "k", {Update::set("s", 7)})).ok());
   KvResult on_scalar = kv.write(update("t", "k", {Update::append("s", {1})}));
-  CHECK_FALSE(on_scalar.ok);
-  CHECK(contains(on_scalar.reason, "not a list"));
-  CHECK_FALSE(kv.write(update("t", "k", {Update::remove_head("s")})).ok);
-  CHECK_FALSE(kv.write(update("t", "k", {Update::append("q", 1)})).ok);  // operand not an array
+  CHECK(on_scalar.status.code() == Code::BadArguments);
+  CHECK(contains(on_scalar.status.message(), "not a list"));
+  CHECK_FALSE(kv.write(update("t", "k", {Update::remove_head("s")})).ok());
+  CHECK_FALSE(kv.write(update("t", "k", {Update::append("q", 1)})).ok());  // operand not an array
   CHECK(kv.get("t", "k") == json{{"q", json::array()}, {"s", 7}});
 }
 
 TEST_CASE("a transaction applies every kind of write together", "[kv][transaction]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(put("nodes", "/a", {{"children", {"b"}}, {"version", 1}})).ok);
-  REQUIRE(kv.write(put("nodes", "/a/b", {{"version", 0}})).ok);
-  REQUIRE(kv.write(put("sessions", "s1", {{"alive", true}})).ok);
+  REQUIRE(kv.write(put("nodes", "/a", {{"children", {"b"}}, {"version", 1}})).ok());
+  REQUIRE(kv.write(put("nodes", "/a/b", {{"version", 0}})).ok());
+  REQUIRE(kv.write(put("sessions", "s1", {{"alive", true}})).ok());
   KvResult r = kv.transact({
       update("nodes", "/a", {Update::remove_head("children"), Update::add("version", 1)},
              {Condition::eq("version", 1)}),
@@ -360,22 +362,22 @@ TEST_CASE("a transaction applies every kind of write together", "[kv][transactio
       put("nodes", "/a/c", {{"version", 0}}),
       check("sessions", "s1", {Condition::eq("alive", true)}),
   });
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK(r.failed_write == -1);
   CHECK(r.failed_condition == -1);
   CHECK(kv.get("nodes", "/a") == json{{"children", json::array()}, {"version", 2}});
   CHECK_FALSE(kv.get("nodes", "/a/b").has_value());
   CHECK(kv.get("nodes", "/a/c") == json{{"version", 0}});
   CHECK(kv.get("sessions", "s1") == json{{"alive", true}});
-  CHECK(kv.transact({}).ok);
+  CHECK(kv.transact({}).ok());
 }
 
 TEST_CASE("a failed transaction rolls back every write and names the failing one",
           "[kv][transaction]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(put("nodes", "/a", {{"version", 1}})).ok);
-  REQUIRE(kv.write(put("nodes", "/a/b", {{"version", 7}})).ok);
-  REQUIRE(kv.write(put("sessions", "s1", {{"alive", false}})).ok);
+  REQUIRE(kv.write(put("nodes", "/a", {{"version", 1}})).ok());
+  REQUIRE(kv.write(put("nodes", "/a/b", {{"version", 7}})).ok());
+  REQUIRE(kv.write(put("sessions", "s1", {{"alive", false}})).ok());
   const auto before_nodes = kv.scan("nodes");
   const auto before_sessions = kv.scan("sessions");
 
@@ -389,21 +391,21 @@ TEST_CASE("a failed transaction rolls back every write and names the failing one
   tx[0].return_old = true;  // only the failing write's return_old counts
   SECTION("without return_old") {
     KvResult r = kv.transact(tx);
-    CHECK_FALSE(r.ok);
+    CHECK_FALSE(r.ok());
     CHECK(r.failed_write == 3);
     CHECK(r.failed_condition == 1);
-    CHECK(contains(r.reason, "write 3"));
-    CHECK(contains(r.reason, "'sessions'"));
-    CHECK(contains(r.reason, "'s1'"));
-    CHECK(contains(r.reason, "'alive'"));
-    CHECK(contains(r.reason, "= true"));
-    CHECK(contains(r.reason, "false"));
+    CHECK(contains(r.status.message(), "write 3"));
+    CHECK(contains(r.status.message(), "'sessions'"));
+    CHECK(contains(r.status.message(), "'s1'"));
+    CHECK(contains(r.status.message(), "'alive'"));
+    CHECK(contains(r.status.message(), "= true"));
+    CHECK(contains(r.status.message(), "false"));
     CHECK_FALSE(r.old_item.has_value());
   }
   SECTION("with return_old on the failing write") {
     tx[3].return_old = true;
     KvResult r = kv.transact(tx);
-    CHECK_FALSE(r.ok);
+    CHECK_FALSE(r.ok());
     CHECK(r.failed_write == 3);
     CHECK(r.old_item == json{{"alive", false}});
   }
@@ -411,10 +413,10 @@ TEST_CASE("a failed transaction rolls back every write and names the failing one
     tx[3] = update("sessions", "s1", {Update::append("alive", {1})});
     tx[3].return_old = true;
     KvResult r = kv.transact(tx);
-    CHECK_FALSE(r.ok);
+    CHECK_FALSE(r.ok());
     CHECK(r.failed_write == 3);
     CHECK(r.failed_condition == -1);
-    CHECK(contains(r.reason, "not a list"));
+    CHECK(contains(r.status.message(), "not a list"));
     CHECK(r.old_item == json{{"alive", false}});
   }
   CHECK(kv.scan("nodes") == before_nodes);
@@ -424,33 +426,33 @@ TEST_CASE("a failed transaction rolls back every write and names the failing one
 
 TEST_CASE("a transaction reports the first failing write in order", "[kv][transaction]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(put("t", "a", {{"v", 1}})).ok);
+  REQUIRE(kv.write(put("t", "a", {{"v", 1}})).ok());
   KvResult r = kv.transact({
       check("t", "a", {Condition::eq("v", 1)}),
       check("t", "b", {Condition::exists("v")}),
       check("t", "c", {Condition::exists("v")}),
   });
-  CHECK_FALSE(r.ok);
+  CHECK_FALSE(r.ok());
   CHECK(r.failed_write == 1);
   CHECK(r.failed_condition == 0);
-  CHECK(contains(r.reason, "'b'"));
-  CHECK(contains(r.reason, "attribute_exists('v')"));
+  CHECK(contains(r.status.message(), "'b'"));
+  CHECK(contains(r.status.message(), "attribute_exists('v')"));
 }
 
 TEST_CASE("two writes on the same item in one transaction are refused", "[kv][transaction]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(put("t", "k", {{"v", 1}})).ok);
+  REQUIRE(kv.write(put("t", "k", {{"v", 1}})).ok());
   KvResult r = kv.transact({
       update("t", "other", {Update::set("x", 1)}),
       update("t", "k", {Update::add("v", 1)}),
       check("t", "k", {Condition::eq("v", 1)}),
   });
-  CHECK_FALSE(r.ok);
+  CHECK_FALSE(r.ok());
   CHECK(r.failed_write == 2);
   CHECK(r.failed_condition == -1);
-  CHECK(contains(r.reason, "'t'"));
-  CHECK(contains(r.reason, "'k'"));
-  CHECK(contains(r.reason, "writes 1 and 2"));
+  CHECK(contains(r.status.message(), "'t'"));
+  CHECK(contains(r.status.message(), "'k'"));
+  CHECK(contains(r.status.message(), "writes 1 and 2"));
   CHECK(kv.get("t", "k") == json{{"v", 1}});
   CHECK_FALSE(kv.get("t", "other").has_value());
 
@@ -459,7 +461,7 @@ TEST_CASE("two writes on the same item in one transaction are refused", "[kv][tr
       update("t", "k", {Update::add("v", 1)}),
       update("u", "k", {Update::add("v", 1)}),
   });
-  REQUIRE(ok.ok);
+  REQUIRE(ok.ok());
   CHECK(kv.get("t", "k") == json{{"v", 2}});
   CHECK(kv.get("u", "k") == json{{"v", 1}});
 }
@@ -467,7 +469,7 @@ TEST_CASE("two writes on the same item in one transaction are refused", "[kv][tr
 TEST_CASE("a condition check as a single write changes nothing", "[kv][condition]") {
   MemoryKvStore kv;
   KvResult r = kv.write(check("t", "k", {Condition::not_exists("v")}));
-  REQUIRE(r.ok);
+  REQUIRE(r.ok());
   CHECK_FALSE(r.new_item.has_value());
   CHECK_FALSE(kv.get("t", "k").has_value());  // no item created
   CHECK(kv.scan("t").empty());
@@ -475,7 +477,7 @@ TEST_CASE("a condition check as a single write changes nothing", "[kv][condition
 
 TEST_CASE("returned items are copies, not views into the store", "[kv]") {
   MemoryKvStore kv;
-  REQUIRE(kv.write(put("t", "k", {{"v", 1}})).ok);
+  REQUIRE(kv.write(put("t", "k", {{"v", 1}})).ok());
   auto item = kv.get("t", "k");
   REQUIRE(item.has_value());
   (*item)["v"] = 2;

@@ -1,0 +1,199 @@
+// The writer's pure decisions (core/protocol/writer_plan.h), without a queue or a store: what a
+// request locks, ZooKeeper's check order per operation, the changes of a success, a close's
+// ephemerals, sequential names, and the decision record of a failure.
+#include "core/protocol/writer_plan.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model/stat.h"
+
+using namespace fkemu;
+using json = nlohmann::json;
+
+namespace {
+
+json node(bool exists, int version = 0, std::vector<std::string> children = {},
+          std::optional<std::string> owner = std::nullopt, int creates = 0) {
+  Stat st;
+  st.version = version;
+  st.ephemeral_owner = owner;
+  st.num_children = static_cast<int32_t>(children.size());
+  return json{
+      {"exists", exists}, {"stat", stat_to_json(st)}, {"children", children}, {"creates", creates},
+      {"lock", 1},        {"lock_owner", "a1@1"}};
+}
+
+WriteRequest request(const std::string& op, const std::string& path, const json* data = nullptr) {
+  WriteRequest r;
+  r.session = "s";
+  r.req_no = 7;
+  r.op = op;
+  r.path = path;
+  r.data = data;
+  return r;
+}
+
+std::vector<std::string> kinds(const WritePlan& p) {
+  std::vector<std::string> out;
+  for (const auto& c : p.changes)
+    out.push_back(c.at("kind").get<std::string>() + " " + c.at("path").get<std::string>());
+  return out;
+}
+
+const DeploymentConfig kConfig{};
+
+}  // namespace
+
+TEST_CASE("a request locks its node and its parent; set_data its node only", "[writer][plan]") {
+  using Keys = std::set<ItemKey>;
+  CHECK(items_to_lock(request("create", "/a/b"), {}) == Keys{{"nodes", "/a"}, {"nodes", "/a/b"}});
+  CHECK(items_to_lock(request("delete", "/a"), {}) == Keys{{"nodes", "/"}, {"nodes", "/a"}});
+  CHECK(items_to_lock(request("set_data", "/a"), {}) == Keys{{"nodes", "/a"}});
+  WriteRequest seq = request("create", "/q/n-");
+  seq.sequential = true;
+  CHECK(items_to_lock(seq, {}) == Keys{{"nodes", "/q"}});  // the name comes from the parent
+  CHECK(items_to_lock(request("close", ""), {"/e1", "/p/e2"}) == Keys{{"nodes", "/"},
+                                                                      {"nodes", "/e1"},
+                                                                      {"nodes", "/p"},
+                                                                      {"nodes", "/p/e2"},
+                                                                      {"sessions", "s"}});
+}
+
+TEST_CASE("a close deletes each ephemeral the session record names once", "[writer][plan]") {
+  CHECK(session_ephemerals(std::nullopt).empty());
+  json rec{{"ephemerals", {"/b", "/a", "/b", "/c"}}};
+  CHECK(session_ephemerals(rec) == std::vector<std::string>{"/b", "/a", "/c"});
+}
+
+TEST_CASE("create checks the parent first, then the name, then existence, then ephemerality",
+          "[writer][plan]") {
+  const json data = json::binary({'x'});
+  LockedItems items;
+  items[{"nodes", "/"}] = node(true);
+  items[{"nodes", "/missing"}] = node(false);
+  items[{"nodes", "/missing/a"}] = node(false);
+  // NoNode of the parent comes before the bad character of the name (ZooKeeper 3.8 order).
+  WriteRequest bad = request("create", "/missing/a\x01", &data);
+  CHECK(plan_write(bad, bad.path, items, {}, 0, kConfig).error == Code::NoNode);
+  WriteRequest ctl = request("create", "/a\x01", &data);
+  CHECK(plan_write(ctl, ctl.path, items, {}, 0, kConfig).error == Code::BadArguments);
+
+  items[{"nodes", "/e"}] = node(true, 0, {}, std::string("other"));
+  items[{"nodes", "/e/c"}] = node(false);
+  WriteRequest under_ephemeral = request("create", "/e/c", &data);
+  CHECK(plan_write(under_ephemeral, "/e/c", items, {}, 0, kConfig).error ==
+        Code::NoChildrenForEphemerals);
+  items[{"nodes", "/e/c"}] = node(true);
+  CHECK(plan_write(under_ephemeral, "/e/c", items, {}, 0, kConfig).error == Code::NodeExists);
+
+  items[{"nodes", "/n"}] = node(false);
+  WriteRequest ok = request("create", "/n", &data);
+  ok.ephemeral = true;
+  const WritePlan p = plan_write(ok, "/n", items, {}, 5 * kMillisecond, kConfig);
+  REQUIRE(p.error == Code::Ok);
+  CHECK(kinds(p) == std::vector<std::string>{"create /n", "parent /"});
+  CHECK(p.changes[0].at("node").at("stat").at("ephemeralOwner") == "s");
+  CHECK(p.changes[0].at("node").at("stat").at("dataLength") == 1);
+  CHECK(p.changes[0].at("node").at("stat").at("ctime") == 5);
+  CHECK(p.changes[1].at("node").at("children") == json::array({"n"}));
+  CHECK(p.changes[1].at("node").at("creates") == 1);
+  CHECK(p.changes[1].at("node").at("stat").at("cversion") == 1);
+  CHECK(p.result == json{{"path", "/n"}});
+  CHECK(p.anchor == ItemKey{"nodes", "/n"});
+  // The commit writes the record without the writer's lock.
+  CHECK_FALSE(p.changes[1].at("node").contains("lock"));
+}
+
+TEST_CASE("a sequential name counts the parent's creates, not its cversion", "[writer][plan]") {
+  WriteRequest r = request("create", "/q/n-");
+  r.sequential = true;
+  json parent = node(true, 0, {}, std::nullopt, 12);
+  parent["stat"]["cversion"] = 20;  // deletes count in cversion too
+  CHECK(sequential_name(r, parent, kConfig) == std::optional<std::string>("/q/n-0000000012"));
+  CHECK_FALSE(sequential_name(r, node(false), kConfig).has_value());
+}
+
+TEST_CASE("delete: own nodes, NoNode, BadVersion before NotEmpty", "[writer][plan]") {
+  LockedItems items;
+  items[{"nodes", "/"}] = node(true, 0, {"p"});
+  items[{"nodes", "/p"}] = node(true, 2, {"c"});
+  for (const char* own : {"/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"})
+    CHECK(plan_write(request("delete", own), own, items, {}, 0, kConfig).error ==
+          Code::BadArguments);
+  CHECK(plan_write(request("delete", "/x"), "/x", items, {}, 0, kConfig).error == Code::NoNode);
+  WriteRequest versioned = request("delete", "/p");
+  versioned.version = 3;
+  CHECK(plan_write(versioned, "/p", items, {}, 0, kConfig).error == Code::BadVersion);
+  versioned.version = 2;
+  CHECK(plan_write(versioned, "/p", items, {}, 0, kConfig).error == Code::NotEmpty);
+  items[{"nodes", "/p"}] = node(true, 2);
+  const WritePlan p = plan_write(versioned, "/p", items, {}, 0, kConfig);
+  REQUIRE(p.error == Code::Ok);
+  CHECK(kinds(p) == std::vector<std::string>{"delete /p", "parent /"});
+  CHECK(p.changes[1].at("node").at("children") == json::array());
+  CHECK(p.changes[1].at("node").at("stat").at("numChildren") == 0);
+}
+
+TEST_CASE("set_data bumps the version and sets mtime and the length", "[writer][plan]") {
+  const json data = json::binary({'a', 'b', 'c'});
+  LockedItems items;
+  items[{"nodes", "/a"}] = node(true, 4);
+  WriteRequest r = request("set_data", "/a", &data);
+  r.version = 3;
+  CHECK(plan_write(r, "/a", items, {}, 0, kConfig).error == Code::BadVersion);
+  r.version = 4;
+  const WritePlan p = plan_write(r, "/a", items, {}, 9 * kMillisecond, kConfig);
+  REQUIRE(p.error == Code::Ok);
+  const json& st = p.changes.at(0).at("node").at("stat");
+  CHECK(st.at("version") == 5);
+  CHECK(st.at("mtime") == 9);
+  CHECK(st.at("dataLength") == 3);
+  CHECK(p.changes.at(0).at("data") == data);
+  CHECK(plan_write(request("set_data", "/none", &data), "/none", items, {}, 0, kConfig).error ==
+        Code::NoNode);
+}
+
+TEST_CASE("a close deletes its live ephemerals and releases the others' locks", "[writer][plan]") {
+  LockedItems items;
+  items[{"sessions", "s"}] = json{{"alive", true}};
+  items[{"nodes", "/"}] = node(true, 0, {"mine", "theirs"});
+  items[{"nodes", "/mine"}] = node(true, 0, {}, std::string("s"));
+  items[{"nodes", "/theirs"}] = node(true, 0, {}, std::string("t"));  // recreated by t
+  const WritePlan p = plan_write(request("close", ""), "", items, {"/mine", "/theirs"}, 0, kConfig);
+  REQUIRE(p.error == Code::Ok);
+  CHECK(kinds(p) == std::vector<std::string>{"delete /mine", "parent /", "keep /theirs"});
+  CHECK(p.changes[1].at("node").at("children") == json::array({"theirs"}));
+  CHECK(p.anchor == ItemKey{"sessions", "s"});
+}
+
+TEST_CASE("an unknown operation is BadArguments", "[writer][plan]") {
+  CHECK(plan_write(request("rename", "/a"), "/a", {}, {}, 0, kConfig).error == Code::BadArguments);
+}
+
+TEST_CASE("a failure is recorded once per request, with every lock released", "[writer][plan]") {
+  LockedItems items;
+  items[{"nodes", "/"}] = node(true);
+  items[{"nodes", "/a"}] = node(false);
+  const auto ws = failure_writes(request("delete", "/a"), Code::NoNode, items, "a3@9");
+  REQUIRE(ws.size() == 3);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(ws[i].conditions.at(0).attr == "lock_owner");
+    CHECK(ws[i].conditions.at(0).value == "a3@9");
+  }
+  CHECK(ws[2].table == "sessions");
+  CHECK(ws[2].conditions.at(0).kind == Condition::Kind::Less);
+  CHECK(ws[2].conditions.at(0).value == 7);
+  CHECK(ws[2].updates.at(1).value == json{{"req", 7}, {"error", "NoNode"}});
+}
+
+TEST_CASE("the timelock is taken if free or older than the lock lifetime", "[writer][plan]") {
+  const KvWrite w = lock_write({"nodes", "/a"}, 100 * kSecond, "a1@2", kConfig);
+  REQUIRE(w.conditions.size() == 1);
+  CHECK(w.conditions[0].kind == Condition::Kind::AbsentOrLess);
+  CHECK(w.conditions[0].value == 100 * kSecond - kConfig.lock_lifetime);
+  CHECK(w.updates.at(1).value == "a1@2");
+}
