@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "core/model/path.h"
 #include "core/runtime/rng.h"
 #include "core/text/base64.h"
 #include "harness/zookeeper_model.h"

@@ -1,0 +1,322 @@
+// The committed writes (harness/checker/checker_state.h says how the checker is laid out):
+// sorted by zxid (a zxid committed twice is reported, G1, and the second write dropped), the
+// zxids the history shows that no answer names (the evidence of closes by the heartbeat), the
+// list of every commit with the inferred closes among them, and their replay through
+// ZooKeeperModel (G1: the model accepts each write and answers as the client was answered; G9:
+// sequential names), which leaves every node's states, its Timeline, for the later passes.
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "harness/checker/checker_state.h"
+
+namespace fkemu::checker_detail {
+
+std::string stat_diff(const Stat& got, const Stat& want) {
+  std::ostringstream o;
+  auto field = [&](const char* name, auto g, auto w) {
+    if (g == w) return;
+    if (o.tellp() > 0) o << ", ";
+    o << name << " " << g << " (model " << w << ")";
+  };
+  field("czxid", got.czxid, want.czxid);
+  field("mzxid", got.mzxid, want.mzxid);
+  field("pzxid", got.pzxid, want.pzxid);
+  field("ctime", got.ctime, want.ctime);
+  field("mtime", got.mtime, want.mtime);
+  field("version", got.version, want.version);
+  field("cversion", got.cversion, want.cversion);
+  field("aversion", got.aversion, want.aversion);
+  field("ephemeralOwner", got.ephemeral_owner.value_or("null"),
+        want.ephemeral_owner.value_or("null"));
+  field("dataLength", got.data_length, want.data_length);
+  field("numChildren", got.num_children, want.num_children);
+  return o.str();
+}
+
+// The writes answered with a zxid, in zxid order (known_); of two with one zxid, the one
+// answered first.
+void Checker::collect_commits() {
+  struct Key {  // sorted by zxid, then answer line
+    int64_t zxid;
+    size_t answer;
+    int op;
+    bool operator<(const Key& y) const {
+      return zxid != y.zxid ? zxid < y.zxid : answer < y.answer;
+    }
+  };
+  std::vector<Key> committed;
+  for (size_t k = 0; k < ops_.size(); ++k)
+    if (ops_[k].committed())
+      committed.push_back(Key{ops_[k].zxid, ops_[k].answer, static_cast<int>(k)});
+  std::sort(committed.begin(), committed.end());
+  known_.reserve(committed.size());
+  known_zxids_.reserve(committed.size());
+  last_commit_.assign(sessions_.size(), 0);
+  for (const Key& key : committed) {
+    const int k = key.op;
+    Op& o = ops_[k];
+    // In zxid order a second write with a zxid follows the first one that has it.
+    if (!known_.empty() && ops_[known_.back()].zxid == o.zxid) {
+      const Op& first = ops_[known_.back()];
+      rep_.add("G1",
+               "two writes committed with zxid " + std::to_string(o.zxid) + ": " + op_path(first) +
+                   " (id " + std::to_string(first.id) + ") and " + op_path(o) + " (id " +
+                   std::to_string(o.id) + ")",
+               {name(first.session), name(o.session)}, {first.id, o.id}, {o.zxid},
+               {first.answer, o.answer});
+      o.zxid = kNone;
+      continue;
+    }
+    known_.push_back(k);
+    known_zxids_.push_back(o.zxid);
+    last_commit_[o.session] = std::max(last_commit_[o.session], o.zxid);
+  }
+  index_known_zxids();
+  collect_evidence();
+}
+
+// Committed zxids are usually consecutive: then a bitmap over their range answers known_zxid()
+// (else a binary search does).
+void Checker::index_known_zxids() {
+  if (known_zxids_.empty()) return;
+  const uint64_t range =
+      static_cast<uint64_t>(known_zxids_.back()) - static_cast<uint64_t>(known_zxids_.front());
+  if (range >= 64 * known_zxids_.size()) return;
+  known_bits_.assign(range + 1, false);
+  for (int64_t z : known_zxids_)
+    known_bits_[static_cast<uint64_t>(z) - static_cast<uint64_t>(known_zxids_.front())] = true;
+}
+
+// Zxids the history shows that no answer names: closes by the heartbeat.
+void Checker::collect_evidence() {
+  auto note = [&](int64_t z, size_t line, std::string_view path, bool deleted_watch) {
+    if (z <= 0 || known_zxid(z)) return;
+    auto& e = unknown_[z];
+    e.first = std::min(e.first, line);
+    if (deleted_watch) {
+      e.deleted.emplace_back(line, paths_.id(path));
+    } else {
+      e.stats.emplace_back(line, paths_.id(path));
+    }
+  };
+  for (const WatchLine& w : watches_)
+    note(w.zxid, w.line, path_of(w.path), w.event == "NodeDeleted");
+  for (const Op& o : ops_) {
+    if (!o.ok || !o.answered() || o.stat < 0) continue;
+    const Stat& st = stats_[o.stat];
+    const std::string& path = path_of(o.kind == OpKind::Create ? o.created : o.path);
+    for (int64_t z : {st.czxid, st.mzxid, st.pzxid}) note(z, o.answer, path, false);
+    if (o.kind == OpKind::GetChildren && o.children && !known_zxid(st.pzxid) && st.pzxid > 0)
+      unknown_[st.pzxid].listings.emplace_back(paths_.id(path), o.children);
+  }
+}
+
+// Everything that committed (commits_): the known writes and the inferred closes, in zxid
+// order; and per session its first close, and its first certain one.
+void Checker::build_commits() {
+  commits_.reserve(known_.size() + inferred_.size());
+  for (int k : known_) {
+    const Op& o = ops_[k];
+    Commit c;
+    c.zxid = o.zxid;
+    c.op = k;
+    c.session = o.session;
+    c.invoke = o.invoke;
+    c.answer = o.answer;
+    c.close = o.kind == OpKind::Close;
+    commits_.push_back(c);
+  }
+  // The known writes are in zxid order already; the inferred closes go in among them.
+  for (const Commit& c : inferred_) commits_.push_back(c);
+  auto by_zxid = [](const Commit& x, const Commit& y) { return x.zxid < y.zxid; };
+  const auto inferred = commits_.begin() + static_cast<std::ptrdiff_t>(known_.size());
+  std::sort(inferred, commits_.end(), by_zxid);
+  std::inplace_merge(commits_.begin(), inferred, commits_.end(), by_zxid);
+  close_zxid_.assign(sessions_.size(), kNone);
+  certain_close_.assign(sessions_.size(), kNone);
+  commit_zxids_.reserve(commits_.size());
+  prefix_invoke_.reserve(commits_.size());
+  size_t running = 0;
+  for (size_t k = 0; k < commits_.size(); ++k) {
+    const Commit& c = commits_[k];
+    commit_zxids_.push_back(c.zxid);
+    running = std::max(running, c.invoke);
+    prefix_invoke_.push_back(running);
+    if (c.close) {  // a session's first close counts
+      if (close_zxid_[c.session] == kNone) close_zxid_[c.session] = c.zxid;
+      if (c.certain && certain_close_[c.session] == kNone) certain_close_[c.session] = c.zxid;
+    }
+  }
+}
+
+// The model's form of a write (into *w, reusing its strings' storage).
+void Checker::write_of(const Op& o, ModelWrite* w) const {
+  w->op.assign(o.op);
+  w->session = name(o.session);
+  w->path = path_of(o.path);
+  w->data.assign(o.bytes);
+  w->ephemeral = o.ephemeral;
+  w->sequential = o.sequential;
+  w->version = o.version;
+}
+
+// Applies commit c to the model, at its zxid, with the time its stat gave.
+ModelWriteResult Checker::apply_commit(ZooKeeperModel& m, const Commit& c, Scratch* s) const {
+  if (c.op < 0) return m.close_session(name(c.session), c.zxid);
+  const Op& o = ops_[c.op];
+  int64_t t = 0;
+  if (o.stat >= 0) t = o.kind == OpKind::Create ? stats_[o.stat].ctime : stats_[o.stat].mtime;
+  write_of(o, &s->write);
+  if (o.kind != OpKind::Create) return m.apply(s->write, c.zxid, t, nullptr);
+  s->observed = path_of(o.created);
+  return m.apply(s->write, c.zxid, t, &s->observed);
+}
+
+// Replays every commit in zxid order through the model (G1, G9); each node it changes gets a
+// Version from that zxid in its Timeline.
+
+void Checker::replay_writes() {
+  ZooKeeperModel m;
+  Scratch scratch;
+  for (const char* p : {"/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"})
+    snapshot(m, paths_.id(p), 0, -1);
+  LastSuffix last_suffix;
+  std::vector<size_t> last_touch;  // path -> answer line of the last write that touched it
+  auto touched = [&](int path) -> size_t& {
+    if (static_cast<size_t>(path) >= last_touch.size()) last_touch.resize(paths_.size(), kNoLine);
+    return last_touch[path];
+  };
+  for (size_t k = 0; k < commits_.size(); ++k) {
+    const Commit& c = commits_[k];
+    const ModelWriteResult r = apply_commit(m, c, &scratch);
+    if (c.op >= 0) {
+      const Op& o = ops_[c.op];
+      const size_t before = touched(o.path);
+      auto lines = [&] { return std::vector<size_t>{o.invoke, o.answer, before}; };
+      if (!r.ok()) {
+        if (r.error == "SessionExpired") {
+          rep_.add("G8",
+                   op_path(o) + " of session " + name(o.session) + " committed (zxid " +
+                       std::to_string(c.zxid) + ") after the session was closed (zxid " +
+                       std::to_string(close_zxid_[o.session]) + ")",
+                   {name(o.session)}, {o.id}, {c.zxid, close_zxid_[o.session]}, lines());
+        } else {
+          rep_.add("G1",
+                   op_path(o) + " committed with zxid " + std::to_string(c.zxid) +
+                       ", but ZooKeeper answers " + r.error + " at that point of the order",
+                   {name(o.session)}, {o.id}, {c.zxid}, lines());
+        }
+      } else if (o.kind == OpKind::Create || o.kind == OpKind::SetData) {
+        if (o.kind == OpKind::Create) {
+          const std::string& got = path_of(o.created);
+          if (o.sequential) {
+            check_sequential(m, o, got, r.path, before, &last_suffix);
+          } else if (got != r.path) {
+            rep_.add("G1", "create " + path_of(o.path) + " answered path " + got, {name(o.session)},
+                     {o.id}, {c.zxid}, lines());
+          }
+        }
+        if (o.stat >= 0 && r.stat) {
+          const Stat& got = stats_[o.stat];
+          if (!(got == *r.stat))
+            rep_.add(
+                "G1",
+                op_path(o) + " (zxid " + std::to_string(c.zxid) +
+                    ") answered a stat that differs from ZooKeeper's: " + stat_diff(got, *r.stat),
+                {name(o.session)}, {o.id}, {c.zxid}, lines());
+        }
+      }
+      if (o.answer != kNoLine) {
+        touched(o.path) = o.answer;
+        if (o.kind == OpKind::Create) touched(o.created) = o.answer;
+      }
+    }
+    // (A path the write changed twice is snapshotted twice, the same state both times.)
+    for (const std::string& p : r.changed)
+      snapshot(m, changed_id(c, p), c.zxid, static_cast<int>(k));
+  }
+  for (Timeline& t : timelines_) {
+    int next = -1;
+    for (int k = static_cast<int>(t.size()) - 1; k >= 0; --k) {
+      if (!t[k].exists) next = k;
+      t[k].next_absent = next;
+    }
+  }
+}
+
+// The id of a path a commit changed: mostly the write's own node, whose id is at hand.
+int Checker::changed_id(const Commit& c, const std::string& path) {
+  if (c.op >= 0) {
+    const Op& o = ops_[c.op];
+    if (path == path_of(o.path)) return o.path;
+    if (o.created >= 0 && path == path_of(o.created)) return o.created;
+  }
+  return paths_.id(path);
+}
+
+// The model's state of `path` becomes its Version from zxid z (`commit`: index into commits_,
+// -1: the initial tree).
+void Checker::snapshot(const ZooKeeperModel& m, int path, int64_t z, int commit) {
+  if (static_cast<size_t>(path) >= timelines_.size()) timelines_.resize(paths_.size());
+  Timeline& t = timelines_[path];
+  Version* v;
+  if (!t.empty() && t.back().from == z) {
+    v = &t.back();
+    *v = Version{};
+  } else {
+    v = &t.emplace_back();
+  }
+  v->from = z;
+  v->commit = commit;
+  if (const ModelNode* n = m.node(path_of(path))) {
+    v->exists = true;
+    v->stat = n->stat;
+    v->data = n->data;
+    v->child_creates = n->child_creates;
+  }
+}
+
+// G9: a sequential create's name `got` is `want`, ZooKeeper's, and above every earlier name under
+// the same parent node.
+void Checker::check_sequential(const ZooKeeperModel& m, const Op& o, std::string_view got,
+                               const std::string& want, size_t touched_line,
+                               LastSuffix* last_suffix) {
+  const std::string& path = path_of(o.path);
+  const std::string parent = parent_path(path + "0");
+  // Names grow per parent node: a parent deleted and created again counts from 0.
+  const ModelNode* pn = m.node(parent);
+  const std::pair<int, int64_t> incarnation{paths_.id(parent), pn ? pn->stat.czxid : 0};
+  const std::string_view suffix =
+      got.size() >= path.size() ? got.substr(path.size()) : std::string_view();
+  const bool well_formed =
+      got.starts_with(path) && suffix.size() == 10 &&
+      std::all_of(suffix.begin(), suffix.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  std::string problem;
+  if (!well_formed) {
+    problem = "is not the prefix " + path + " followed by %010d";
+  } else if (got != want) {
+    problem = "has suffix " + std::string(suffix) + ", but the parent's child-create count gives " +
+              want.substr(path.size());
+  }
+  int64_t n = well_formed ? std::stoll(std::string(suffix)) : -1;
+  size_t earlier_line = kNoLine;
+  auto it = last_suffix->find(incarnation);
+  if (well_formed && it != last_suffix->end() && n <= it->second.first) {
+    problem += std::string(problem.empty() ? "" : "; it ") + "is not above the earlier name " +
+               ZooKeeperModel::sequential_name("", it->second.first) + " under " + parent;
+    earlier_line = it->second.second;
+  }
+  if (!problem.empty())
+    rep_.add("G9",
+             "sequential create " + path + " answered " + std::string(got) + ", which " + problem,
+             {name(o.session)}, {o.id}, {o.zxid}, {o.invoke, o.answer, touched_line, earlier_line});
+  if (well_formed && (it == last_suffix->end() || n > it->second.first))
+    (*last_suffix)[incarnation] = {n, o.answer};
+}
+
+}  // namespace fkemu::checker_detail

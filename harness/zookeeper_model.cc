@@ -1,0 +1,247 @@
+// ZooKeeperModel's writes, reads and watch table (harness/zookeeper_model.h says what it
+// models and the rules it follows).
+#include "harness/zookeeper_model.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <iterator>
+
+#include "core/model/close_order.h"
+#include "core/model/path.h"
+
+namespace fkemu {
+
+ZooKeeperModel::ZooKeeperModel() {
+  ModelNode root;
+  root.stat.cversion = -1;
+  root.stat.num_children = 1;
+  root.children = {"zookeeper"};
+  ModelNode zk;
+  zk.stat.cversion = -2;
+  zk.stat.num_children = 2;
+  zk.children = {"config", "quota"};
+  ModelNode config;
+  config.stat.aversion = -1;
+  nodes_["/"] = std::move(root);
+  nodes_["/zookeeper"] = std::move(zk);
+  nodes_["/zookeeper/config"] = std::move(config);
+  nodes_["/zookeeper/quota"] = ModelNode{};
+}
+
+std::string ZooKeeperModel::sequential_name(const std::string& prefix, int64_t count) {
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "%010lld", static_cast<long long>(count));
+  return prefix + suffix;
+}
+
+std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
+                                  std::string* created_path) {
+  if (w.op == "create") {
+    if (!validate_client_path(w.path, w.sequential).is_ok()) return "BadArguments";
+    if (!w.sequential && w.path == "/") return "NodeExists";
+    const std::string parent = parent_path(w.sequential ? w.path + "0" : w.path);
+    const NodeView p = lookup(parent);
+    if (!p.exists) return "NoNode";
+    const std::string name = w.sequential ? sequential_name(w.path, p.child_creates) : w.path;
+    if (!validate_path(w.path, w.sequential).is_ok()) return "BadArguments";
+    if (lookup(name).exists) return "NodeExists";
+    if (p.ephemeral_owner) return "NoChildrenForEphemerals";
+    if (created_path) *created_path = name;
+    return {};
+  }
+  if (w.op == "delete") {
+    if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
+    if (w.path == "/" || w.path == "/zookeeper" || w.path == "/zookeeper/config" ||
+        w.path == "/zookeeper/quota")
+      return "BadArguments";
+    const NodeView n = lookup(w.path);
+    if (!n.exists) return "NoNode";
+    if (w.version != -1 && w.version != n.version) return "BadVersion";
+    if (n.num_children > 0) return "NotEmpty";
+    return {};
+  }
+  if (w.op == "set_data") {
+    if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
+    const NodeView n = lookup(w.path);
+    if (!n.exists) return "NoNode";
+    if (w.version != -1 && w.version != n.version) return "BadVersion";
+    return {};
+  }
+  if (w.op == "close") return {};
+  return "BadArguments";
+}
+
+std::string ZooKeeperModel::check(const ModelWrite& w, std::string* created_path) const {
+  if (closed(w.session) && w.op != "close") return "SessionExpired";
+  return check(
+      w, [this](const std::string& p) { return view(p); }, created_path);
+}
+
+NodeView ZooKeeperModel::view(const std::string& path) const {
+  NodeView v;
+  const ModelNode* n = node(path);
+  if (!n) return v;
+  v.exists = true;
+  v.ephemeral_owner = n->stat.ephemeral_owner;
+  v.version = n->stat.version;
+  v.num_children = n->stat.num_children;
+  v.child_creates = n->child_creates;
+  return v;
+}
+
+void ZooKeeperModel::fire(const std::string& path, WatchKind kind, const char* event,
+                          std::vector<ModelEvent>* out) {
+  auto it = watches_.find({path, kind});
+  if (it == watches_.end()) return;
+  for (const Registration& r : it->second) out->push_back(ModelEvent{r.session, r.id, event, path});
+  watches_.erase(it);
+}
+
+void ZooKeeperModel::remove_node(const std::string& path, int64_t zxid, ModelWriteResult* r) {
+  auto it = nodes_.find(path);
+  if (it == nodes_.end()) return;
+  if (const auto& owner = it->second.stat.ephemeral_owner) {
+    auto& live = ephemerals_[*owner];
+    live.erase(std::remove(live.begin(), live.end(), path), live.end());
+  }
+  nodes_.erase(it);
+  const std::string parent = parent_path(path);
+  ModelNode& p = nodes_.at(parent);
+  p.children.erase(base_name(path));
+  p.stat.cversion += 1;
+  p.stat.pzxid = zxid;
+  p.stat.num_children -= 1;
+  r->deleted.push_back(path);
+  r->changed.push_back(path);
+  r->changed.push_back(parent);
+  fire(path, WatchKind::Data, "NodeDeleted", &r->events);
+  fire(path, WatchKind::Child, "NodeDeleted", &r->events);
+  fire(parent, WatchKind::Child, "NodeChildrenChanged", &r->events);
+}
+
+ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_t time_ms,
+                                       const std::string* observed_name) {
+  if (w.op == "close") return close_session(w.session, zxid);
+  ModelWriteResult r;
+  std::string name;
+  r.error = check(w, &name);
+  if (!r.ok()) return r;
+
+  if (w.op == "create") {
+    r.path = name;
+    std::string where = name;
+    const std::string parent = parent_path(name);
+    if (observed_name && *observed_name != name && w.sequential &&
+        observed_name->starts_with(w.path) && parent_path(*observed_name) == parent &&
+        !node(*observed_name) && validate_path(*observed_name).is_ok())
+      where = *observed_name;
+    ModelNode& p = nodes_.at(parent);
+    p.child_creates += 1;
+    p.children.insert(base_name(where));
+    p.stat.cversion += 1;
+    p.stat.pzxid = zxid;
+    p.stat.num_children += 1;
+    ModelNode n;
+    n.data = w.data;
+    n.stat.czxid = n.stat.mzxid = n.stat.pzxid = zxid;
+    n.stat.ctime = n.stat.mtime = time_ms;
+    n.stat.data_length = static_cast<int32_t>(w.data.size());
+    if (w.ephemeral) {
+      n.stat.ephemeral_owner = w.session;
+      auto& live = ephemerals_[w.session];
+      live.push_back(where);
+      peak_[w.session] = std::max(peak_[w.session], live.size());
+    }
+    r.stat = n.stat;
+    nodes_[where] = std::move(n);
+    r.changed = {where, parent};
+    fire(where, WatchKind::Data, "NodeCreated", &r.events);
+    fire(parent, WatchKind::Child, "NodeChildrenChanged", &r.events);
+  } else if (w.op == "set_data") {
+    ModelNode& n = nodes_.at(w.path);
+    n.data = w.data;
+    n.stat.mzxid = zxid;
+    n.stat.mtime = time_ms;
+    n.stat.version += 1;
+    n.stat.data_length = static_cast<int32_t>(w.data.size());
+    r.stat = n.stat;
+    r.changed = {w.path};
+    fire(w.path, WatchKind::Data, "NodeDataChanged", &r.events);
+  } else if (w.op == "delete") {
+    remove_node(w.path, zxid, &r);
+  }
+  return r;
+}
+
+ModelWriteResult ZooKeeperModel::close_session(const std::string& session, int64_t zxid) {
+  ModelWriteResult r;
+  if (!closed_.insert(session).second) return r;
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    auto& regs = it->second;
+    regs.erase(std::remove_if(regs.begin(), regs.end(),
+                              [&](const Registration& g) { return g.session == session; }),
+               regs.end());
+    it = regs.empty() ? watches_.erase(it) : std::next(it);
+  }
+  const std::vector<std::string> live = ephemerals(session);
+  for (const std::string& path : zookeeper_close_order(live, peak_[session]))
+    remove_node(path, zxid, &r);
+  ephemerals_.erase(session);
+  return r;
+}
+
+ModelReadResult ZooKeeperModel::get_data(const std::string& path) const {
+  ModelReadResult r;
+  if (!validate_client_path(path).is_ok()) {
+    r.error = "BadArguments";
+  } else if (const ModelNode* n = node(path)) {
+    r.data = n->data;
+    r.stat = n->stat;
+  } else {
+    r.error = "NoNode";
+  }
+  return r;
+}
+
+ModelReadResult ZooKeeperModel::exists(const std::string& path) const {
+  ModelReadResult r;
+  if (!validate_client_path(path).is_ok()) {
+    r.error = "BadArguments";
+  } else if (const ModelNode* n = node(path)) {
+    r.stat = n->stat;
+  }
+  return r;
+}
+
+ModelReadResult ZooKeeperModel::get_children(const std::string& path) const {
+  ModelReadResult r;
+  if (!validate_client_path(path).is_ok()) {
+    r.error = "BadArguments";
+  } else if (const ModelNode* n = node(path)) {
+    r.stat = n->stat;
+    r.children.assign(n->children.begin(), n->children.end());
+  } else {
+    r.error = "NoNode";
+  }
+  return r;
+}
+
+int64_t ZooKeeperModel::add_watch(const std::string& session, const std::string& path,
+                                  WatchKind kind, int64_t id) {
+  if (id < 0) id = next_watch_id_++;
+  if (!closed(session)) watches_[{path, kind}].push_back(Registration{id, session});
+  return id;
+}
+
+size_t ZooKeeperModel::watch_count() const {
+  size_t n = 0;
+  for (const auto& [key, regs] : watches_) n += regs.size();
+  return n;
+}
+
+std::vector<std::string> ZooKeeperModel::ephemerals(const std::string& session) const {
+  auto it = ephemerals_.find(session);
+  return it == ephemerals_.end() ? std::vector<std::string>{} : it->second;
+}
+
+}  // namespace fkemu
