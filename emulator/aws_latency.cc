@@ -154,9 +154,9 @@ Result<std::shared_ptr<LatencyModel>> make_latency_model(std::string_view name,
                                                          const CalibrationTable* table) {
   if (name == "zero") return std::shared_ptr<LatencyModel>(std::make_shared<ZeroLatency>());
   if (name == "aws-2024") {
-    auto m = AwsLatency::make(table ? *table : CalibrationTable::aws_2024(), options);
-    if (!m.is_ok()) return m.status();
-    return std::shared_ptr<LatencyModel>(*m);
+    ASSIGN_OR_RETURN(auto model,
+                     AwsLatency::make(table ? *table : CalibrationTable::aws_2024(), options));
+    return std::shared_ptr<LatencyModel>(std::move(model));
   }
   return Status(Code::BadArguments,
                 "unknown latency model \"" + std::string(name) + "\" (known: zero, aws-2024)");

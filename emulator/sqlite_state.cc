@@ -125,9 +125,7 @@ Status check_state_file(sqlite3* db, const std::string& path) {
 Result<std::unique_ptr<SqliteState>> SqliteState::open(const std::string& path, Mode mode) {
   int lock_fd = -1;
   if (mode == Mode::ReadWrite) {
-    auto fd = take_lock(path);
-    if (!fd.is_ok()) return fd.status();
-    lock_fd = *fd;
+    ASSIGN_OR_RETURN(lock_fd, take_lock(path));
   }
   auto release = [&lock_fd] {
     if (lock_fd >= 0) ::close(lock_fd);

@@ -152,16 +152,12 @@ Result<LoadedTrace> load_trace(const std::string& path) {
   if (!in) return Status(Code::BadArguments, path + ": cannot be read");
   std::stringstream buf;
   buf << in.rdbuf();
-  auto parsed = parse_json(buf.str(), path);
-  if (!parsed.is_ok()) return parsed.status();
+  ASSIGN_OR_RETURN(const json j, parse_json(buf.str(), path));
   try {
-    const json& j = *parsed;
     if (!j.is_object() || j.value("fkemu_trace", 0) != 1)
       return Status(Code::BadArguments, path + ": not an fkemu trace (no \"fkemu_trace\": 1)");
-    auto sc = parse_scenario(j.at("scenario"), j.value("scenario_file", path));
-    if (!sc.is_ok()) return sc.status();
     LoadedTrace t;
-    t.scenario = std::move(*sc);
+    ASSIGN_OR_RETURN(t.scenario, parse_scenario(j.at("scenario"), j.value("scenario_file", path)));
     t.faults = faults_from_json(j.at("faults"));
     t.trace_hash = j.at("trace_hash").get<uint64_t>();
     for (const auto& c : j.at("choices"))

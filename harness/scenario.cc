@@ -136,9 +136,8 @@ Result<Scenario> load_scenario(const std::string& path) {
   if (!in) return Status(Code::BadArguments, path + ": cannot be read");
   std::stringstream buf;
   buf << in.rdbuf();
-  auto j = parse_json(buf.str(), path);
-  if (!j.is_ok()) return j.status();
-  return parse_scenario(*j, path);
+  ASSIGN_OR_RETURN(const nlohmann::json j, parse_json(buf.str(), path));
+  return parse_scenario(j, path);
 }
 
 Result<std::vector<std::string>> scenario_files(const std::string& path) {

@@ -38,9 +38,8 @@ bool load_table(const std::string& path, std::shared_ptr<const CalibrationTable>
 
 Result<std::shared_ptr<const CalibrationTable>> load_calibration(const std::string& path) {
   if (path.empty()) return std::shared_ptr<const CalibrationTable>();
-  auto t = CalibrationTable::load(path);
-  if (!t.is_ok()) return t.status();
-  return std::make_shared<const CalibrationTable>(std::move(*t));
+  ASSIGN_OR_RETURN(CalibrationTable table, CalibrationTable::load(path));
+  return std::make_shared<const CalibrationTable>(std::move(table));
 }
 
 int bench_predict(const PredictArgs& a) {

@@ -90,11 +90,11 @@ Result<Prediction> predict(const PredictOptions& o) {
   lo.memory_mb = o.memory_mb;
   lo.user_store_kv = o.user_store_kv;
   lo.extra_steps = o.extra_steps;
-  auto model = AwsLatency::make(o.table ? *o.table : CalibrationTable::aws_2024(), lo);
-  if (!model.is_ok()) return model.status();
+  ASSIGN_OR_RETURN(auto model,
+                   AwsLatency::make(o.table ? *o.table : CalibrationTable::aws_2024(), lo));
 
   Executor ex(o.seed);
-  ex.set_latency_model(*model);
+  ex.set_latency_model(model);
   DeploymentConfig config;
   config.user_store_kv = o.user_store_kv;
   LocalService service(ex, config);
