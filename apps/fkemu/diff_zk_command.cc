@@ -38,19 +38,18 @@ Comparison compare(const Scenario& sc, const std::string& host_port, uint64_t se
   RunOptions opt;
   opt.seed = seed;
   c.fkemu_history = run_scenario(sc, opt).history;
-  std::string why;
-  auto model = run_scenario_on_model(sc, &why);
+  auto model = run_scenario_on_model(sc);
   if (!zk.ok) {
     c.fkemu.push_back("ZooKeeper run failed: " + zk.error);
     c.model.push_back("ZooKeeper run failed: " + zk.error);
     return c;
   }
   c.fkemu = zkref::diff_histories(zk.history, c.fkemu_history);
-  if (model) {
+  if (model.is_ok()) {
     c.model_history = *model;
     c.model = zkref::diff_histories(zk.history, *model);
   } else {
-    c.model.push_back("the model cannot run it: " + why);
+    c.model.push_back("the model cannot run it: " + model.status().message());
   }
   return c;
 }

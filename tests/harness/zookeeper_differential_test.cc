@@ -82,7 +82,8 @@ TEST_CASE("fkemu answers every comparable scenario as ZooKeeper does",
 
     // The checker's oracle, the sequential model, must agree with the real server too.
     auto model = run_scenario_on_model(*scenario);
-    REQUIRE(model.has_value());
+    INFO("the model: " << model.status().to_string());
+    REQUIRE(model.is_ok());
     const std::vector<std::string> model_diffs = diff_histories(zk.history, *model);
     INFO("differences (ZooKeeper's history vs the model's):" << lines(model_diffs));
     CHECK(model_diffs.empty());
@@ -115,7 +116,8 @@ TEST_CASE("generated scenarios: ZooKeeper, fkemu and the model agree",
     INFO("ZooKeeper vs fkemu:" << lines(fk));
     CHECK(fk.empty());
     const auto model = run_scenario_on_model(sc);
-    REQUIRE(model.has_value());
+    INFO("the model: " << model.status().to_string());
+    REQUIRE(model.is_ok());
     const auto md = diff_histories(zk.history, *model);
     INFO("ZooKeeper vs the model:" << lines(md));
     CHECK(md.empty());
