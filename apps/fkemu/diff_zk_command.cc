@@ -83,13 +83,12 @@ int diff_files(const DiffZkArgs& a) {
       continue;
     }
     // A fresh server per scenario: sequence counters and cversions must not leak between them.
-    std::string error;
-    auto server = zkref::ZooKeeperServer::start(&error);
-    if (!server) {
-      std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << error << "\n";
+    auto server = zkref::ZooKeeperServer::start();
+    if (!server.is_ok()) {
+      std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << server.status().message() << "\n";
       return 2;
     }
-    const Comparison c = compare(*sc, server->host_port(), a.seed);
+    const Comparison c = compare(*sc, (*server)->host_port(), a.seed);
     if (c.same()) {
       ++same;
       if (!a.json)
@@ -126,23 +125,23 @@ int diff_files(const DiffZkArgs& a) {
 }
 
 int diff_generated(const DiffZkArgs& a) {
-  std::string error;
-  auto server = zkref::ZooKeeperServer::start(&error);
-  if (!server) {
-    std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << error << "\n";
+  auto server = zkref::ZooKeeperServer::start();
+  if (!server.is_ok()) {
+    std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << server.status().message() << "\n";
     return 2;
   }
+  const std::string host_port = (*server)->host_port();
   std::filesystem::create_directories(a.out_dir);
   // Each run starts from an empty tree. (A chroot per run would be simpler, but ZooKeeper
   // deletes a closing session's ephemerals in the hash order of their full server-side paths:
   // a chroot prefix changes the order.)
   auto fresh_root = [&]() -> std::string {
     std::string e;
-    if (!zkref::clear_zookeeper_tree(server->host_port(), &e)) {
+    if (!zkref::clear_zookeeper_tree(host_port, &e)) {
       std::cerr << "fkemu diff-zk: " << e << "\n";
       return {};
     }
-    return server->host_port();
+    return host_port;
   };
   GeneratorOptions go;
   go.comparable = true;

@@ -58,13 +58,12 @@ TEST_CASE("fkemu answers every comparable scenario as ZooKeeper does",
 
     // A fresh server per scenario: every scenario starts from an empty tree
     // and from the same zxids, as it does on fkemu.
-    std::string server_error;
-    std::unique_ptr<ZooKeeperServer> server = ZooKeeperServer::start(&server_error);
-    INFO("ZooKeeper server error: " << server_error);
-    REQUIRE(server != nullptr);
+    Result<std::unique_ptr<ZooKeeperServer>> server = ZooKeeperServer::start();
+    INFO("ZooKeeper server error: " << server.status().to_string());
+    REQUIRE(server.is_ok());
 
-    const ZkRunResult zk = run_scenario_on_zookeeper(scenario->source, server->host_port());
-    INFO("ZooKeeper server log: " << server->log_path());
+    const ZkRunResult zk = run_scenario_on_zookeeper(scenario->source, (*server)->host_port());
+    INFO("ZooKeeper server log: " << (*server)->log_path());
     if (!zk.ok) {
       FAIL_CHECK("the ZooKeeper run failed: " << zk.error);
       continue;
@@ -98,18 +97,18 @@ TEST_CASE("fkemu answers every comparable scenario as ZooKeeper does",
 // --generate runs them): ZooKeeper, fkemu and the model give the same history.
 TEST_CASE("generated scenarios: ZooKeeper, fkemu and the model agree",
           "[zookeeper][differential][generator]") {
-  std::string server_error;
-  std::unique_ptr<ZooKeeperServer> server = ZooKeeperServer::start(&server_error);
-  INFO("ZooKeeper server error: " << server_error);
-  REQUIRE(server != nullptr);
+  Result<std::unique_ptr<ZooKeeperServer>> server = ZooKeeperServer::start();
+  INFO("ZooKeeper server error: " << server.status().to_string());
+  REQUIRE(server.is_ok());
+  const std::string host_port = (*server)->host_port();
   GeneratorOptions o;
   o.comparable = true;
   for (uint64_t i = 0; i < 40; ++i) {
     const Scenario sc = generate_scenario(generated_scenario_seed(20261206, i), o);
     INFO("scenario " << sc.name << ":\n" << sc.source.dump(1));
     std::string error;
-    REQUIRE(clear_zookeeper_tree(server->host_port(), &error));
-    const ZkRunResult zk = run_scenario_on_zookeeper(sc.source, server->host_port());
+    REQUIRE(clear_zookeeper_tree(host_port, &error));
+    const ZkRunResult zk = run_scenario_on_zookeeper(sc.source, host_port);
     INFO("the ZooKeeper run: " << zk.error);
     REQUIRE(zk.ok);
     const auto fk = diff_histories(zk.history, run_scenario(sc).history);

@@ -21,10 +21,9 @@ using nlohmann::json;
 
 // One server for all tests of this binary, started on first use.
 ZooKeeperServer& shared_server() {
-  static std::string error;
-  static std::unique_ptr<ZooKeeperServer> server = ZooKeeperServer::start(&error);
-  if (server == nullptr) FAIL("ZooKeeper server did not start: " << error);
-  return *server;
+  static Result<std::unique_ptr<ZooKeeperServer>> server = ZooKeeperServer::start();
+  if (!server.is_ok()) FAIL("ZooKeeper server did not start: " << server.status().to_string());
+  return **server;
 }
 
 ZkRunResult run_ok(const json& scenario) {
