@@ -33,15 +33,15 @@ struct Comparison {
 
 Comparison compare(const Scenario& sc, const std::string& host_port, uint64_t seed) {
   Comparison c;
-  auto zk = zkref::run_scenario_on_zookeeper(sc.source, host_port);
+  auto zk = zkref::run_scenario_on_zookeeper(sc, host_port);
   c.zk_history = zk.history;
   RunOptions opt;
   opt.seed = seed;
   c.fkemu_history = run_scenario(sc, opt).history;
   auto model = run_scenario_on_model(sc);
-  if (!zk.ok) {
-    c.fkemu.push_back("ZooKeeper run failed: " + zk.error);
-    c.model.push_back("ZooKeeper run failed: " + zk.error);
+  if (!zk.status.is_ok()) {
+    c.fkemu.push_back("ZooKeeper run failed: " + zk.status.message());
+    c.model.push_back("ZooKeeper run failed: " + zk.status.message());
     return c;
   }
   c.fkemu = zkref::diff_histories(zk.history, c.fkemu_history);
@@ -76,9 +76,8 @@ int diff_files(const DiffZkArgs& a) {
       std::cerr << "fkemu: " << sc.status().message() << "\n";
       return 2;
     }
-    std::string why;
-    if (!zkref::scenario_comparable_with_zookeeper(sc->source, &why)) {
-      if (!a.json) std::printf("  %-32s skipped: %s\n", sc->name.c_str(), why.c_str());
+    if (const Status why = zkref::scenario_comparable_with_zookeeper(*sc); !why.is_ok()) {
+      if (!a.json) std::printf("  %-32s skipped: %s\n", sc->name.c_str(), why.message().c_str());
       ++skipped;
       continue;
     }
@@ -136,9 +135,8 @@ int diff_generated(const DiffZkArgs& a) {
   // deletes a closing session's ephemerals in the hash order of their full server-side paths:
   // a chroot prefix changes the order.)
   auto fresh_root = [&]() -> std::string {
-    std::string e;
-    if (!zkref::clear_zookeeper_tree(host_port, &e)) {
-      std::cerr << "fkemu diff-zk: " << e << "\n";
+    if (const Status cleared = zkref::clear_zookeeper_tree(host_port); !cleared.is_ok()) {
+      std::cerr << "fkemu diff-zk: " << cleared.message() << "\n";
       return {};
     }
     return host_port;

@@ -49,9 +49,8 @@ TEST_CASE("fkemu answers every comparable scenario as ZooKeeper does",
       FAIL_CHECK("fkemu cannot load it: " << scenario.status().message());
       continue;
     }
-    std::string why;
-    if (!scenario_comparable_with_zookeeper(scenario->source, &why)) {
-      not_comparable.push_back(name + ": " + why);
+    if (Status why = scenario_comparable_with_zookeeper(*scenario); !why.is_ok()) {
+      not_comparable.push_back(name + ": " + why.message());
       continue;
     }
     compared.push_back(name);
@@ -62,10 +61,10 @@ TEST_CASE("fkemu answers every comparable scenario as ZooKeeper does",
     INFO("ZooKeeper server error: " << server.status().to_string());
     REQUIRE(server.is_ok());
 
-    const ZkRunResult zk = run_scenario_on_zookeeper(scenario->source, (*server)->host_port());
+    const ZkRunResult zk = run_scenario_on_zookeeper(*scenario, (*server)->host_port());
     INFO("ZooKeeper server log: " << (*server)->log_path());
-    if (!zk.ok) {
-      FAIL_CHECK("the ZooKeeper run failed: " << zk.error);
+    if (!zk.status.is_ok()) {
+      FAIL_CHECK("the ZooKeeper run failed: " << zk.status.to_string());
       continue;
     }
     CHECK_FALSE(zk.history.empty());
@@ -106,11 +105,12 @@ TEST_CASE("generated scenarios: ZooKeeper, fkemu and the model agree",
   for (uint64_t i = 0; i < 40; ++i) {
     const Scenario sc = generate_scenario(generated_scenario_seed(20261206, i), o);
     INFO("scenario " << sc.name << ":\n" << sc.source.dump(1));
-    std::string error;
-    REQUIRE(clear_zookeeper_tree(host_port, &error));
-    const ZkRunResult zk = run_scenario_on_zookeeper(sc.source, host_port);
-    INFO("the ZooKeeper run: " << zk.error);
-    REQUIRE(zk.ok);
+    const Status cleared = clear_zookeeper_tree(host_port);
+    INFO("clearing the tree: " << cleared.to_string());
+    REQUIRE(cleared.is_ok());
+    const ZkRunResult zk = run_scenario_on_zookeeper(sc, host_port);
+    INFO("the ZooKeeper run: " << zk.status.to_string());
+    REQUIRE(zk.status.is_ok());
     const auto fk = diff_histories(zk.history, run_scenario(sc).history);
     INFO("ZooKeeper vs fkemu:" << lines(fk));
     CHECK(fk.empty());
