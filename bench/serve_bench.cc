@@ -109,10 +109,13 @@ double fkemu_rate(const std::string& data, bool write) {
 }
 
 double zookeeper_rate(bool write, std::string* error) {
-  static std::unique_ptr<zkref::ZooKeeperServer> zk = zkref::ZooKeeperServer::start(error);
-  if (!zk) return 0;
+  static const Result<std::unique_ptr<zkref::ZooKeeperServer>> zk = zkref::ZooKeeperServer::start();
+  if (!zk.is_ok()) {
+    *error = zk.status().to_string();
+    return 0;
+  }
   zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
-  zhandle_t* zh = zookeeper_init(zk->host_port().c_str(), nullptr, 10000, nullptr, nullptr, 0);
+  zhandle_t* zh = zookeeper_init((*zk)->host_port().c_str(), nullptr, 10000, nullptr, nullptr, 0);
   for (int i = 0; i < 200 && zoo_state(zh) != ZOO_CONNECTED_STATE; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   char path[64];

@@ -17,12 +17,10 @@ namespace {
 
 using namespace fkemu;
 
-zkref::ZooKeeperServer* zookeeper(std::string* error) {
-  // Started once, from the benchmark's (main) thread, and stopped at exit.
-  static std::string start_error;
-  static std::unique_ptr<zkref::ZooKeeperServer> zk = zkref::ZooKeeperServer::start(&start_error);
-  *error = start_error;
-  return zk.get();
+// Started once, from the benchmark's (main) thread, and stopped at exit.
+const Result<std::unique_ptr<zkref::ZooKeeperServer>>& zookeeper() {
+  static const Result<std::unique_ptr<zkref::ZooKeeperServer>> zk = zkref::ZooKeeperServer::start();
+  return zk;
 }
 
 void same_loop(benchmark::State& state, bool write) {
@@ -30,16 +28,17 @@ void same_loop(benchmark::State& state, bool write) {
   const bool full = bench::full_sizes();
   const double seconds = full ? 1.5 : 0.1;
   const double warm_up = full ? 0.5 : 0.1;
-  std::string error;
-  zkref::ZooKeeperServer* zk = zookeeper(&error);
-  if (!zk) return state.SkipWithError(("no ZooKeeper to compare with: " + error).c_str());
+  const auto& zk = zookeeper();
+  if (!zk.is_ok())
+    return state.SkipWithError(
+        ("no ZooKeeper to compare with: " + zk.status().to_string()).c_str());
   RateResult fk, ref;
   try {
     for (auto _ : state) {
       fk = write ? measure_pipeline_set_data(bytes, seconds, warm_up)
                  : measure_get_data(bytes, seconds, warm_up);
-      ref = write ? measure_zookeeper_set_data(zk->host_port(), bytes, seconds, warm_up)
-                  : measure_zookeeper_get_data(zk->host_port(), bytes, seconds, warm_up);
+      ref = write ? measure_zookeeper_set_data((*zk)->host_port(), bytes, seconds, warm_up)
+                  : measure_zookeeper_get_data((*zk)->host_port(), bytes, seconds, warm_up);
     }
   } catch (const std::exception& e) {
     return state.SkipWithError(e.what());

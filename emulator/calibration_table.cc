@@ -42,26 +42,21 @@ std::string number_text(double v) {
   return out.str();
 }
 
-// A non-negative integer field of an entry (sizes, memories, sample counts).
-bool get_count(const json& entry, const char* field, int64_t max, int64_t* out, std::string* why) {
+// A non-negative integer field of an entry (sizes, memories, sample counts); BadArguments
+// saying what is wrong with it.
+Result<int64_t> get_count(const json& entry, const char* field, int64_t max) {
   auto it = entry.find(field);
-  if (it == entry.end()) {
-    *why = std::string("missing field \"") + field + "\"";
-    return false;
-  }
-  if (!it->is_number_integer()) {
-    *why = std::string("\"") + field + "\" is not an integer: " + it->dump();
-    return false;
-  }
+  if (it == entry.end())
+    return Status(Code::BadArguments, std::string("missing field \"") + field + "\"");
+  if (!it->is_number_integer())
+    return Status(Code::BadArguments,
+                  std::string("\"") + field + "\" is not an integer: " + it->dump());
   const int64_t v = it->is_number_unsigned()
                         ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX))
                         : it->get<int64_t>();
-  if (v < 0 || v > max) {
-    *why = std::string("\"") + field + "\" out of range: " + it->dump();
-    return false;
-  }
-  *out = v;
-  return true;
+  if (v < 0 || v > max)
+    return Status(Code::BadArguments, std::string("\"") + field + "\" out of range: " + it->dump());
+  return v;
 }
 
 // Inverse CDF of one entry: linear between the neighbouring quantiles.
@@ -107,17 +102,16 @@ Result<CalibrationTable> CalibrationTable::parse(const json& table, std::string_
       const json& e = list[i];
       if (!e.is_object()) return fail(at + " is not an object");
       Entry entry;
-      int64_t size = 0, memory = 0, samples = 0;
-      std::string why;
-      if (!get_count(e, "size", INT64_MAX, &size, &why) ||
-          !get_count(e, "memory", std::numeric_limits<int>::max(), &memory, &why) ||
-          !get_count(e, "samples", INT64_MAX, &samples, &why)) {
-        return fail(at + ": " + why);
-      }
-      if (samples == 0) return fail(at + ": \"samples\" is 0");
-      entry.size = static_cast<size_t>(size);
-      entry.memory = static_cast<int>(memory);
-      entry.samples = static_cast<size_t>(samples);
+      const Result<int64_t> size = get_count(e, "size", INT64_MAX);
+      if (!size) return fail(at + ": " + size.status().message());
+      const Result<int64_t> memory = get_count(e, "memory", std::numeric_limits<int>::max());
+      if (!memory) return fail(at + ": " + memory.status().message());
+      const Result<int64_t> samples = get_count(e, "samples", INT64_MAX);
+      if (!samples) return fail(at + ": " + samples.status().message());
+      if (*samples == 0) return fail(at + ": \"samples\" is 0");
+      entry.size = static_cast<size_t>(*size);
+      entry.memory = static_cast<int>(*memory);
+      entry.samples = static_cast<size_t>(*samples);
       auto q = e.find("q");
       if (q == e.end() || !q->is_array()) return fail(at + ": missing list field \"q\"");
       if (q->size() != static_cast<size_t>(kQuantiles)) {

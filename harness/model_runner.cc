@@ -11,16 +11,12 @@ namespace fkemu {
 
 using json = nlohmann::json;
 
-std::optional<std::vector<json>> run_scenario_on_model(const Scenario& sc, std::string* why) {
-  if (sc.mode != ScenarioMode::Sequential) {
-    if (why) *why = "only sequential scenarios run on the model";
-    return std::nullopt;
-  }
+Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
+  if (sc.mode != ScenarioMode::Sequential)
+    return Status(Code::BadArguments, "only sequential scenarios run on the model");
   for (const Step& st : sc.steps)
-    if (!st.is_wait && st.op == "expire") {
-      if (why) *why = "an expire step has no sequential meaning";
-      return std::nullopt;
-    }
+    if (!st.is_wait && st.op == "expire")
+      return Status(Code::BadArguments, "an expire step has no sequential meaning");
   ZooKeeperModel m;
   std::vector<json> h;
   std::set<std::string> closed;

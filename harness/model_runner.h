@@ -11,22 +11,20 @@
 // Conventions, as the ZooKeeper reference runner's: an op of a session closed by an earlier
 // "close" answers SessionExpired (a second close answers ok); data over 1 MiB answers
 // MarshallingError (not comparable); every successful write takes the next zxid, and write
-// answers carry it. A concurrent scenario or one with an "expire" step is refused (empty
-// result and *why).
+// answers carry it. A concurrent scenario or one with an "expire" step is refused
+// (BadArguments, saying why).
 //
 // Thread-safety: a pure function of its argument.
 #pragma once
 
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <string>
 #include <vector>
 
+#include "core/status.h"
 #include "harness/scenario.h"
 
 namespace fkemu {
 
-std::optional<std::vector<nlohmann::json>> run_scenario_on_model(const Scenario& sc,
-                                                                 std::string* why = nullptr);
+Result<std::vector<nlohmann::json>> run_scenario_on_model(const Scenario& sc);
 
 }  // namespace fkemu

@@ -7,15 +7,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "core/model/path.h"
-#include "core/text/base64.h"
+#include "emulator/operation.h"
 
 namespace fkemu::zkref {
 namespace {
@@ -24,7 +23,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kMaxWaitMs = 2000;
-constexpr int kDefaultSessionTimeoutMs = 4000;
 // The C client drops a connection (pending requests answer ConnectionLoss or
 // OperationTimeout) when the server is silent for 2/3 of the session
 // timeout, so a small timeout turns a stalled (loaded) machine into wrong
@@ -43,171 +41,55 @@ constexpr auto kCloseTimeout = std::chrono::seconds(60);
 constexpr size_t kJuteMaxBuffer = 1048575;
 
 // ---------------------------------------------------------------------------
-// Scenario parsing.
+// Steps (emulator/operation.h) as the C client takes them.
 
 enum class Op { kCreate, kGetData, kExists, kGetChildren, kSetData, kDelete, kClose, kWait };
 
-struct Step {
-  Op op = Op::kWait;
-  size_t session = 0;  // index into Scenario::sessions
-  std::string path;
-  std::string data;  // decoded bytes
-  int mode = 0;      // create mode (ZOO_PERSISTENT, ...)
-  int version = -1;
-  bool watch = false;
-  int64_t wait_ms = 0;
-  json invoke;  // fields of the invoke line besides kind, id and t
-};
-
-struct Scenario {
-  std::vector<std::string> sessions;
-  int session_timeout_ms = kDefaultSessionTimeoutMs;
-  std::vector<Step> steps;
-};
-
-bool fail(std::string* error, const std::string& message) {
-  *error = message;
-  return false;
-}
-
-bool parse_step(const json& js, size_t index, const Scenario& sc, Step* step, std::string* error) {
-  const std::string where = "step " + std::to_string(index) + ": ";
-  if (!js.is_object()) return fail(error, where + "not an object");
-  if (js.contains("wait_ms") && !js.contains("op")) {
-    const json& w = js["wait_ms"];
-    if (!w.is_number_integer() || w.get<int64_t>() < 0) {
-      return fail(error, where + "wait_ms must be a non-negative integer");
-    }
-    step->op = Op::kWait;
-    step->wait_ms = w.get<int64_t>();
-    return true;
-  }
-  if (!js.contains("op") || !js["op"].is_string()) return fail(error, where + "missing \"op\"");
-  const std::string op = js["op"].get<std::string>();
+Op op_of(const Step& step) {
   static const std::map<std::string, Op> kOps = {
       {"create", Op::kCreate},    {"get_data", Op::kGetData},
       {"exists", Op::kExists},    {"get_children", Op::kGetChildren},
       {"set_data", Op::kSetData}, {"delete", Op::kDelete},
       {"close", Op::kClose}};
-  auto it = kOps.find(op);
-  if (it == kOps.end()) return fail(error, where + "unknown op \"" + op + "\"");
-  step->op = it->second;
-  if (!js.contains("session") || !js["session"].is_string()) {
-    return fail(error, where + "missing \"session\"");
-  }
-  const std::string session = js["session"].get<std::string>();
-  auto sit = std::find(sc.sessions.begin(), sc.sessions.end(), session);
-  if (sit == sc.sessions.end()) {
-    return fail(error, where + "session \"" + session + "\" is not in \"sessions\"");
-  }
-  step->session = static_cast<size_t>(sit - sc.sessions.begin());
-  step->invoke = json::object();
-  step->invoke["session"] = session;
-  step->invoke["op"] = op;
-  for (const char* key : {"path", "data", "data_b64", "flags", "version", "watch"}) {
-    if (js.contains(key)) step->invoke[key] = js[key];
-  }
-  if (step->op == Op::kClose) return true;
-
-  if (!js.contains("path") || !js["path"].is_string()) {
-    return fail(error, where + op + " needs a string \"path\"");
-  }
-  step->path = js["path"].get<std::string>();
-  if (js.contains("watch")) {
-    if (!js["watch"].is_boolean()) return fail(error, where + "\"watch\" must be a boolean");
-    step->watch = js["watch"].get<bool>() && (step->op == Op::kGetData || step->op == Op::kExists ||
-                                              step->op == Op::kGetChildren);
-  }
-  if (js.contains("version")) {
-    const json& v = js["version"];
-    if (!v.is_number_integer() || v.get<int64_t>() < std::numeric_limits<int32_t>::min() ||
-        v.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
-      return fail(error, where + "\"version\" must be a 32-bit integer");
-    }
-    step->version = static_cast<int>(v.get<int64_t>());
-  }
-  if (js.contains("data") && js.contains("data_b64")) {
-    return fail(error, where + "both \"data\" and \"data_b64\"");
-  }
-  if (js.contains("data")) {
-    if (!js["data"].is_string()) return fail(error, where + "\"data\" must be a string");
-    step->data = js["data"].get<std::string>();
-  } else if (js.contains("data_b64")) {
-    // The one base64 of the project (core/text/base64.h): padded, as the scenario loader reads it.
-    const auto bytes = js["data_b64"].is_string()
-                           ? fkemu::base64_decode(js["data_b64"].get<std::string>())
-                           : std::nullopt;
-    if (!bytes) return fail(error, where + "\"data_b64\" is not valid padded base64");
-    step->data = *bytes;
-  }
-  if (step->op == Op::kCreate) {
-    bool ephemeral = false;
-    bool sequential = false;
-    if (js.contains("flags")) {
-      if (!js["flags"].is_array()) return fail(error, where + "\"flags\" must be an array");
-      for (const json& f : js["flags"]) {
-        if (f == "ephemeral") {
-          ephemeral = true;
-        } else if (f == "sequential") {
-          sequential = true;
-        } else {
-          return fail(error, where + "unknown flag " + f.dump());
-        }
-      }
-    }
-    step->mode = ephemeral ? (sequential ? ZOO_EPHEMERAL_SEQUENTIAL : ZOO_EPHEMERAL)
-                           : (sequential ? ZOO_PERSISTENT_SEQUENTIAL : ZOO_PERSISTENT);
-  }
-  return true;
+  if (step.is_wait) return Op::kWait;
+  return kOps.at(step.op);  // "expire" was refused: scenario_comparable_with_zookeeper()
 }
 
-bool parse_scenario(const json& js, Scenario* sc, std::string* error) {
-  if (!js.is_object()) return fail(error, "scenario is not a JSON object");
-  std::string why;
-  if (!scenario_comparable_with_zookeeper(js, &why)) return fail(error, why);
-  if (!js.contains("sessions") || !js["sessions"].is_array()) {
-    return fail(error, "scenario has no \"sessions\" array");
+int create_mode(const Step& step) {
+  return step.ephemeral ? (step.sequential ? ZOO_EPHEMERAL_SEQUENTIAL : ZOO_EPHEMERAL)
+                        : (step.sequential ? ZOO_PERSISTENT_SEQUENTIAL : ZOO_PERSISTENT);
+}
+
+// The invoke line's fields besides kind, id and t: the step's session, op and those of its
+// arguments the scenario file wrote (Scenario::source, as the loader keeps it), or else the
+// arguments as the operation format writes them.
+json invoke_fields(const Scenario& sc, const Step& step) {
+  json written;
+  if (sc.source.is_object() && sc.source.contains("steps") && sc.source["steps"].is_array() &&
+      step.index < sc.source["steps"].size()) {
+    written = sc.source["steps"][step.index];
   }
-  for (const json& s : js["sessions"]) {
-    if (!s.is_string() || s.get<std::string>().empty()) {
-      return fail(error, "\"sessions\" must hold non-empty strings");
-    }
-    const std::string name = s.get<std::string>();
-    if (std::find(sc->sessions.begin(), sc->sessions.end(), name) != sc->sessions.end()) {
-      return fail(error, "session \"" + name + "\" listed twice");
-    }
-    sc->sessions.push_back(name);
+  if (!written.is_object()) {
+    json inv = invocation_fields(step);
+    inv["session"] = step.session;
+    return inv;
   }
-  if (js.contains("config")) {
-    const json& cfg = js["config"];
-    if (!cfg.is_object()) return fail(error, "\"config\" must be an object");
-    if (cfg.contains("session_timeout_ms")) {
-      const json& t = cfg["session_timeout_ms"];
-      if (!t.is_number_integer() || t.get<int64_t>() <= 0 ||
-          t.get<int64_t>() > std::numeric_limits<int>::max()) {
-        return fail(error, "config.session_timeout_ms must be a positive integer");
-      }
-      sc->session_timeout_ms = static_cast<int>(t.get<int64_t>());
-    }
+  json inv{{"session", step.session}, {"op", step.op}};
+  for (const char* key : {"path", "data", "data_b64", "flags", "version", "watch"}) {
+    if (written.contains(key)) inv[key] = written[key];
   }
-  if (js.contains("steps")) {
-    if (!js["steps"].is_array()) return fail(error, "\"steps\" must be an array");
-    size_t index = 0;
-    for (const json& st : js["steps"]) {
-      Step step;
-      if (!parse_step(st, index, *sc, &step, error)) return false;
-      sc->steps.push_back(std::move(step));
-      ++index;
-    }
-  }
-  return true;
+  return inv;
+}
+
+Status prefixed(const std::string& prefix, const Status& status) {
+  return Status(status.code(), prefix + status.message());
 }
 
 // Size of the request body the C client sends for `step`: the formulas
 // measured for create (open ACL) and set_data in docs/zookeeper-facts.md;
 // other requests carry the path and a few bytes.
 size_t request_body_bytes(const Step& step) {
-  switch (step.op) {
+  switch (op_of(step)) {
     case Op::kCreate:
       return 47 + step.path.size() + step.data.size();
     case Op::kSetData:
@@ -390,18 +272,17 @@ class Runner {
     }
   }
 
-  bool run(std::string* error) {
-    zk_session_timeout_ms_ = std::max(sc_.session_timeout_ms, kMinZooKeeperSessionTimeoutMs);
+  Status run() {
+    zk_session_timeout_ms_ = static_cast<int>(
+        std::max<int64_t>(sc_.config.session_timeout_ms, kMinZooKeeperSessionTimeoutMs));
     for (const std::string& name : sc_.sessions) {
-      std::unique_ptr<SessionState> s = open_session(name, error);
-      if (s == nullptr) return false;
-      sessions_.push_back(std::move(s));
+      Result<std::unique_ptr<SessionState>> s = open_session(name);
+      if (!s.is_ok()) return s.status();
+      sessions_.push_back(std::move(s).value());
     }
-    for (size_t i = 0; i < sc_.steps.size(); ++i) {
-      if (!run_step(sc_.steps[i], error)) {
-        *error = "step " + std::to_string(i) + ": " + *error;
-        return false;
-      }
+    for (const Step& step : sc_.steps) {
+      if (Status st = run_step(step); !st.is_ok())
+        return prefixed("step " + std::to_string(step.index) + ": ", st);
     }
     // Close the sessions still open (no history lines) and wait until their
     // ephemerals are gone, so that a later run on the same server does not
@@ -412,27 +293,23 @@ class Runner {
       close_session(s.get());
       closing.push_back(s.get());
     }
-    if (!await_ephemerals_gone(closing, error)) {
-      *error = "after the last step: " + *error;
-      return false;
-    }
-    return true;
+    if (Status st = await_ephemerals_gone(closing); !st.is_ok())
+      return prefixed("after the last step: ", st);
+    return Status::ok();
   }
 
  private:
-  // Opens a session and waits until it is connected; nullptr and *error if
-  // it does not connect within kConnectTimeout.
-  std::unique_ptr<SessionState> open_session(const std::string& name, std::string* error) {
+  // Opens a session and waits until it is connected; an error if it does not
+  // connect within kConnectTimeout.
+  Result<std::unique_ptr<SessionState>> open_session(const std::string& name) {
     auto s = std::make_unique<SessionState>();
     s->run = &run_;
     s->name = name;
     SessionState* raw = s.get();
     raw->zh = zookeeper_init2(host_port_.c_str(), session_watcher, zk_session_timeout_ms_, nullptr,
                               raw, ZOO_NO_LOG_CLIENTENV, drop_client_log);
-    if (raw->zh == nullptr) {
-      fail(error, "zookeeper_init for session \"" + name + "\" failed");
-      return nullptr;
-    }
+    if (raw->zh == nullptr)
+      return Status(Code::SystemError, "zookeeper_init for session \"" + name + "\" failed");
     bool connected;
     {
       std::unique_lock<std::mutex> lock(raw->mu);
@@ -445,9 +322,9 @@ class Runner {
       // Closing joins the client's threads: nothing refers to *raw afterwards.
       zookeeper_close(raw->zh);
       raw->zh = nullptr;
-      fail(error, "session \"" + name + "\" could not connect to " + host_port_ + " within " +
-                      std::to_string(kConnectTimeout.count()) + " s");
-      return nullptr;
+      return Status(Code::ConnectionLoss, "session \"" + name + "\" could not connect to " +
+                                              host_port_ + " within " +
+                                              std::to_string(kConnectTimeout.count()) + " s");
     }
     raw->client_id = zoo_client_id(raw->zh)->client_id;
     return s;
@@ -479,13 +356,13 @@ class Runner {
   // counts as gone when it is missing or has another czxid (deleted and
   // created again). A closed session's other effects are not observable, so
   // a session without ephemerals needs no wait.
-  bool await_ephemerals_gone(const std::vector<SessionState*>& closed, std::string* error) {
+  Status await_ephemerals_gone(const std::vector<SessionState*>& closed) {
     std::vector<std::pair<SessionState*, Ephemeral>> todo;
     for (SessionState* c : closed) {
       for (Ephemeral& e : c->ephemerals) todo.emplace_back(c, e);
       c->ephemerals.clear();
     }
-    if (todo.empty()) return true;
+    if (todo.empty()) return Status::ok();
     SessionState* observer = nullptr;
     for (auto& s : sessions_) {
       if (!s->closed) {
@@ -495,11 +372,12 @@ class Runner {
     }
     std::unique_ptr<SessionState> temporary;
     if (observer == nullptr) {
-      temporary = open_session("(temporary observer)", error);
-      if (temporary == nullptr) return false;
+      Result<std::unique_ptr<SessionState>> opened = open_session("(temporary observer)");
+      if (!opened.is_ok()) return opened.status();
+      temporary = std::move(opened).value();
       observer = temporary.get();
     }
-    bool ok = true;
+    Status status;
     const auto deadline = Clock::now() + kCloseTimeout;
     for (const auto& [owner_session, e] : todo) {
       while (true) {
@@ -508,26 +386,27 @@ class Runner {
         if (rc == ZOK && wait_for(p)) {
           if (p->rc == ZNONODE || (p->rc == ZOK && p->stat.czxid != e.czxid)) break;
         } else if (rc == ZINVALIDSTATE) {
-          ok = fail(error, "session \"" + observer->name +
-                               "\" expired while waiting for session \"" + owner_session->name +
-                               "\" to close");
+          status = Status(Code::SessionExpired, "session \"" + observer->name +
+                                                    "\" expired while waiting for session \"" +
+                                                    owner_session->name + "\" to close");
           break;
         }
         if (Clock::now() >= deadline) {
-          ok = fail(error, "ephemeral " + e.path + " of closed session \"" + owner_session->name +
-                               "\" still exists after " + std::to_string(kCloseTimeout.count()) +
-                               " s");
+          status =
+              Status(Code::OperationTimeout, "ephemeral " + e.path + " of closed session \"" +
+                                                 owner_session->name + "\" still exists after " +
+                                                 std::to_string(kCloseTimeout.count()) + " s");
           break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
-      if (!ok) break;
+      if (!status.is_ok()) break;
     }
     if (temporary != nullptr) {
       zookeeper_close(temporary->zh);  // joins its threads: no callback uses it afterwards
       temporary->zh = nullptr;
     }
-    return ok;
+    return status;
   }
 
   Pending* new_pending(SessionState* s) {
@@ -596,34 +475,35 @@ class Runner {
   }
 
   // Waits until every event the last step caused is delivered to `s`.
-  bool barrier(SessionState* s, std::string* error) {
+  Status barrier(SessionState* s) {
     const auto deadline = Clock::now() + kOpTimeout;
     while (Clock::now() < deadline) {
       Pending* sync = new_pending(s);
       Pending* read = new_pending(s);
       int rc = zoo_async(s->zh, "/", string_done, sync);
       if (rc == ZOK) rc = zoo_aexists(s->zh, "/", 0, stat_done, read);
-      if (rc == ZINVALIDSTATE) return true;  // expired: nothing more can arrive
+      if (rc == ZINVALIDSTATE) return Status::ok();  // expired: nothing more can arrive
       if (rc == ZOK) {
         if (!wait_for(read)) break;
-        if (read->rc == ZOK) return true;
+        if (read->rc == ZOK) return Status::ok();
         if (read->rc != ZCONNECTIONLOSS && read->rc != ZOPERATIONTIMEOUT) {
-          return fail(error, "barrier exists(\"/\") on session \"" + s->name + "\" answered " +
-                                 zookeeper_error_name(read->rc));
+          return Status(Code::SystemError, "barrier exists(\"/\") on session \"" + s->name +
+                                               "\" answered " + zookeeper_error_name(read->rc));
         }
       }
       // Connection lost (e.g. after an oversized request): the client
       // reconnects within the session; try again.
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return fail(error, "barrier on session \"" + s->name + "\" timed out");
+    return Status(Code::OperationTimeout, "barrier on session \"" + s->name + "\" timed out");
   }
 
-  bool barrier_all(std::string* error) {
+  Status barrier_all() {
     for (auto& s : sessions_) {
-      if (!s->closed && !barrier(s.get(), error)) return false;
+      if (s->closed) continue;
+      if (Status st = barrier(s.get()); !st.is_ok()) return st;
     }
-    return true;
+    return Status::ok();
   }
 
   void emit_others(const SessionState* acting) {
@@ -632,16 +512,17 @@ class Runner {
     }
   }
 
-  bool run_step(const Step& step, std::string* error) {
-    if (step.op == Op::kWait) {
+  Status run_step(const Step& step) {
+    const Op op = op_of(step);
+    if (op == Op::kWait) {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(step.wait_ms, kMaxWaitMs)));
-      if (!barrier_all(error)) return false;
+      if (Status st = barrier_all(); !st.is_ok()) return st;
       emit_others(nullptr);
-      return true;
+      return Status::ok();
     }
-    SessionState* s = sessions_[step.session].get();
+    SessionState* s = session_named(step.session);
     const int64_t id = ++next_id_;
-    json invoke = step.invoke;
+    json invoke = invoke_fields(sc_, step);
     invoke["kind"] = "invoke";
     invoke["id"] = id;
     emit(std::move(invoke), run_.now_us());
@@ -663,24 +544,20 @@ class Runner {
     if (s->closed) {
       // The client's own path check comes first, as for an open session (the Java client,
       // too, checks the path before it finds its connection closed).
-      if (step.op != Op::kClose)
-        set_error(validate_client_path(step.path,
-                                       step.op == Op::kCreate && (step.mode & ZOO_SEQUENCE) != 0)
-                          .is_ok()
+      if (op != Op::kClose)
+        set_error(validate_client_path(step.path, op == Op::kCreate && step.sequential).is_ok()
                       ? ZSESSIONEXPIRED
                       : ZBADARGUMENTS);
       answer_t = run_.now_us();
-    } else if (step.op == Op::kClose) {
+    } else if (op == Op::kClose) {
       const int rc = close_session(s);
       if (rc != ZOK) set_error(rc);
       answer_t = run_.now_us();
       before = std::string::npos;  // everything it received came first
       // The barrier below only covers what the server applied before the
       // other sessions' sync: wait for the close itself first.
-      if (!await_ephemerals_gone({s}, error)) return false;
-    } else if (!validate_client_path(step.path,
-                                     step.op == Op::kCreate && (step.mode & ZOO_SEQUENCE) != 0)
-                    .is_ok()) {
+      if (Status st = await_ephemerals_gone({s}); !st.is_ok()) return st;
+    } else if (!validate_client_path(step.path, op == Op::kCreate && step.sequential).is_ok()) {
       // The Java client's path rule, which fkemu's client applies (docs/decisions.md); the C
       // client would send what it does not check itself (U+007F, say) and the server would
       // answer a read of it with NoNode.
@@ -693,10 +570,10 @@ class Runner {
       const char* path = step.path.c_str();
       const int len = static_cast<int>(step.data.size());
       int rc = ZOK;
-      switch (step.op) {
+      switch (op) {
         case Op::kCreate:
-          rc = zoo_acreate2(s->zh, path, step.data.data(), len, &ZOO_OPEN_ACL_UNSAFE, step.mode,
-                            string_stat_done, p);
+          rc = zoo_acreate2(s->zh, path, step.data.data(), len, &ZOO_OPEN_ACL_UNSAFE,
+                            create_mode(step), string_stat_done, p);
           break;
         case Op::kGetData:
           rc = zoo_awget(s->zh, path, wfn, w, data_done, p);
@@ -714,7 +591,7 @@ class Runner {
           rc = zoo_adelete(s->zh, path, step.version, void_done, p);
           break;
         default:
-          return fail(error, "internal: unexpected op");
+          return Status(Code::SystemError, "internal: unexpected op");
       }
       if (rc != ZOK) {  // refused by the client library: nothing was sent
         set_error(rc);
@@ -723,24 +600,25 @@ class Runner {
         before = s->events.size();
       } else {
         if (!wait_for(p)) {
-          return fail(error, "no answer from ZooKeeper within " +
-                                 std::to_string(kOpTimeout.count()) + " s");
+          return Status(Code::OperationTimeout, "no answer from ZooKeeper within " +
+                                                    std::to_string(kOpTimeout.count()) + " s");
         }
         if ((p->rc == ZCONNECTIONLOSS || p->rc == ZOPERATIONTIMEOUT) &&
             request_body_bytes(step) <= kJuteMaxBuffer) {
           // Only an oversized request makes ZooKeeper drop the connection;
           // otherwise the server or this process stalled and the request may
           // or may not have been applied: not an answer to record.
-          return fail(error, "session \"" + s->name + "\" lost its connection (" +
-                                 zookeeper_error_name(p->rc) + ") during a " +
-                                 std::to_string(request_body_bytes(step)) +
-                                 "-byte request: ZooKeeper or this process stalled for more "
-                                 "than 2/3 of the session timeout");
+          return Status(Code::ConnectionLoss,
+                        "session \"" + s->name + "\" lost its connection (" +
+                            zookeeper_error_name(p->rc) + ") during a " +
+                            std::to_string(request_body_bytes(step)) +
+                            "-byte request: ZooKeeper or this process stalled for more "
+                            "than 2/3 of the session timeout");
         }
         answer_t = p->t;
         before = p->events_before;
-        fill_answer(step, *p, &answer, set_error);
-        if (step.op == Op::kCreate && p->rc == ZOK && p->has_stat &&
+        fill_answer(op, *p, &answer, set_error);
+        if (op == Op::kCreate && p->rc == ZOK && p->has_stat &&
             p->stat.ephemeralOwner == s->client_id && s->client_id != 0) {
           s->ephemerals.push_back(Ephemeral{p->value, p->stat.czxid});
         }
@@ -749,15 +627,23 @@ class Runner {
 
     emit_events(s, take_events(s, before));
     emit(std::move(answer), answer_t);
-    if (!barrier_all(error)) return false;
+    if (Status st = barrier_all(); !st.is_ok()) return st;
     emit_events(s, take_events(s));
     emit_others(s);
-    return true;
+    return Status::ok();
+  }
+
+  // The scenario's session `name` (the loader checked that it is declared).
+  SessionState* session_named(const std::string& name) {
+    for (auto& s : sessions_) {
+      if (s->name == name) return s.get();
+    }
+    throw std::logic_error("session \"" + name + "\" is not in \"sessions\"");
   }
 
   template <typename SetError>
-  void fill_answer(const Step& step, const Pending& p, json* answer, SetError set_error) {
-    if (step.op == Op::kExists && p.rc == ZNONODE) {
+  void fill_answer(Op op, const Pending& p, json* answer, SetError set_error) {
+    if (op == Op::kExists && p.rc == ZNONODE) {
       (*answer)["stat"] = nullptr;
       return;
     }
@@ -765,17 +651,13 @@ class Runner {
       set_error(p.rc);
       return;
     }
-    switch (step.op) {
+    switch (op) {
       case Op::kCreate:
         (*answer)["path"] = p.value;
         if (p.has_stat) (*answer)["stat"] = stat_json(p.stat);
         break;
       case Op::kGetData:
-        if (is_valid_utf8(p.value)) {
-          (*answer)["data"] = p.value;
-        } else {
-          (*answer)["data_b64"] = base64_encode(p.value);
-        }
+        put_data_field(p.value, "data", "data_b64", *answer);
         (*answer)["stat"] = stat_json(p.stat);
         break;
       case Op::kGetChildren: {
@@ -882,26 +764,19 @@ std::string zookeeper_error_name(int rc) {
   }
 }
 
-bool scenario_comparable_with_zookeeper(const nlohmann::json& scenario, std::string* why) {
-  auto refuse = [&](const std::string& reason) {
-    if (why != nullptr) *why = "scenario is not comparable with ZooKeeper: " + reason;
-    return false;
+Status scenario_comparable_with_zookeeper(const Scenario& scenario) {
+  auto refuse = [](const std::string& reason) {
+    return Status(Code::BadArguments, "scenario is not comparable with ZooKeeper: " + reason);
   };
-  if (!scenario.is_object()) return refuse("not a JSON object");
-  if (scenario.contains("mode") && scenario["mode"] != "sequential") {
-    return refuse("mode " + scenario["mode"].dump() + " (only \"sequential\" is)");
-  }
-  if (scenario.contains("steps") && scenario["steps"].is_array()) {
-    size_t index = 0;
-    for (const json& step : scenario["steps"]) {
-      if (step.is_object() && step.contains("op") && step["op"] == "expire") {
-        return refuse("step " + std::to_string(index) +
-                      " is \"expire\", which cannot be caused on a real ZooKeeper");
-      }
-      ++index;
+  if (scenario.mode != ScenarioMode::Sequential)
+    return refuse("mode \"concurrent\" (only \"sequential\" is)");
+  for (const Step& step : scenario.steps) {
+    if (!step.is_wait && step.op == "expire") {
+      return refuse("step " + std::to_string(step.index) +
+                    " is \"expire\", which cannot be caused on a real ZooKeeper");
     }
   }
-  return true;
+  return Status::ok();
 }
 
 namespace {
@@ -926,13 +801,14 @@ int delete_children(zhandle_t* zh, const std::string& path) {
 
 }  // namespace
 
-bool clear_zookeeper_tree(const std::string& host_port, std::string* error) {
+Status clear_zookeeper_tree(const std::string& host_port) {
   SessionState s;
   Run run;
   s.run = &run;
   s.zh = zookeeper_init2(host_port.c_str(), session_watcher, 30000, nullptr, &s,
                          ZOO_NO_LOG_CLIENTENV, drop_client_log);
-  if (s.zh == nullptr) return fail(error, "zookeeper_init to " + host_port + " failed");
+  if (s.zh == nullptr)
+    return Status(Code::SystemError, "zookeeper_init to " + host_port + " failed");
   bool connected;
   {
     std::unique_lock<std::mutex> lock(s.mu);
@@ -943,20 +819,19 @@ bool clear_zookeeper_tree(const std::string& host_port, std::string* error) {
   const int rc = connected ? delete_children(s.zh, "/") : ZOK;
   zookeeper_close(s.zh);  // joins the client's threads
   s.zh = nullptr;
-  if (!connected) return fail(error, "could not connect to " + host_port);
-  if (rc != ZOK) return fail(error, "clearing the tree: " + zookeeper_error_name(rc));
-  return true;
+  if (!connected) return Status(Code::ConnectionLoss, "could not connect to " + host_port);
+  if (rc != ZOK) return Status(Code::SystemError, "clearing the tree: " + zookeeper_error_name(rc));
+  return Status::ok();
 }
 
-ZkRunResult run_scenario_on_zookeeper(const nlohmann::json& scenario,
-                                      const std::string& host_port) {
+ZkRunResult run_scenario_on_zookeeper(const Scenario& scenario, const std::string& host_port) {
   ZkRunResult result;
-  Scenario sc;
-  if (!parse_scenario(scenario, &sc, &result.error)) return result;
+  result.status = scenario_comparable_with_zookeeper(scenario);
+  if (!result.status.is_ok()) return result;
   {
-    Runner runner(sc, host_port, &result.history);
-    result.ok = runner.run(&result.error);
-  }
+    Runner runner(scenario, host_port, &result.history);
+    result.status = runner.run();
+  }  // the handles are closed here
   return result;
 }
 

@@ -1,7 +1,8 @@
-// Runs a `sequential` scenario (scenario contract: SCENARIOS.md) against a
-// real Apache ZooKeeper server with the ZooKeeper C client and records the
-// history in the scenario history format, so that fkemu's history for the
-// same scenario can be compared with it (history_diff.h).
+// Runs a `sequential` scenario, as the scenario loader gives it
+// (harness/scenario.h), against a real Apache ZooKeeper server with the
+// ZooKeeper C client and records the history in the scenario history format,
+// so that fkemu's history for the same scenario can be compared with it
+// (history_diff.h).
 //
 // Guarantees:
 //  - One C-client session per name in "sessions", opened in that order
@@ -44,7 +45,9 @@
 // History lines (JSON objects), `t` = microseconds since the run started
 // (steady clock, made non-decreasing; comparisons ignore it):
 //  invoke: {"kind":"invoke","id":N,"session":S,"op":OP, plus the step's
-//           "path","data","data_b64","flags","version","watch" when present}
+//           "path","data","data_b64","flags","version","watch" when its
+//           scenario file wrote them (Scenario::source); for a scenario
+//           without a source, the fields of invocation_fields()}
 //          `id` counts invocations from 1; {"wait_ms":N} is not an invocation
 //          and has no line.
 //  ok:     {"kind":"ok","id":N,"session":S, ...result} where the result is
@@ -91,8 +94,8 @@
 //    BadArguments itself or sends it to the server (see
 //    docs/zookeeper-facts.md).
 //  - "expire" cannot be caused on ZooKeeper: such a scenario is refused as
-//    not comparable (run fails, nothing is contacted). So is any mode other
-//    than "sequential" (an absent "mode" counts as "sequential").
+//    not comparable (the run fails with BadArguments, nothing is contacted).
+//    So is any mode other than "sequential".
 
 #ifndef FKEMU_HARNESS_ZOOKEEPER_RUNNER_H_
 #define FKEMU_HARNESS_ZOOKEEPER_RUNNER_H_
@@ -101,30 +104,34 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+#include "harness/scenario.h"
+
 namespace fkemu::zkref {
 
 struct ZkRunResult {
-  bool ok = false;                      // the whole scenario ran; false if refused or broken
-  std::string error;                    // why not ok
+  // Ok when the whole scenario ran. BadArguments when it is not comparable
+  // (scenario_comparable_with_zookeeper); when ZooKeeper or this process
+  // failed, the code that fits best (ConnectionLoss, OperationTimeout,
+  // SessionExpired, SystemError) and a message naming the step.
+  Status status;
   std::vector<nlohmann::json> history;  // as far as it got
 };
 
 // Runs `scenario` against the ZooKeeper server at host_port ("HOST:PORT").
-// Scenario errors (unknown op or session, malformed fields) and refusals are
-// reported before any session is opened. Errors answered by ZooKeeper are
-// history lines, not run errors.
-ZkRunResult run_scenario_on_zookeeper(const nlohmann::json& scenario, const std::string& host_port);
+// A scenario that is not comparable is refused before any session is opened.
+// Errors answered by ZooKeeper are history lines, not run errors.
+ZkRunResult run_scenario_on_zookeeper(const Scenario& scenario, const std::string& host_port);
 
 // Deletes every node of the server at host_port but "/" and its /zookeeper subtree, so that
 // another scenario can run there. What stays is the root's counters (its cversion and
 // sequential counter) and the zxids: a scenario that reads neither "/" nor creates sequential
 // nodes directly under it cannot tell the server from a fresh one (relative zxids aside).
-// False and *error on failure.
-bool clear_zookeeper_tree(const std::string& host_port, std::string* error);
+Status clear_zookeeper_tree(const std::string& host_port);
 
-// False (and *why, if not null) when the scenario cannot be compared with
+// BadArguments, saying why, when the scenario cannot be compared with
 // ZooKeeper: a mode other than "sequential", or an "expire" step.
-bool scenario_comparable_with_zookeeper(const nlohmann::json& scenario, std::string* why);
+Status scenario_comparable_with_zookeeper(const Scenario& scenario);
 
 // ZooKeeper's name for a C-client return code, e.g. ZNONODE -> "NoNode",
 // ZBADARGUMENTS -> "BadArguments"; "ZooKeeperError(<rc>)" if unknown.

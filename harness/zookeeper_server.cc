@@ -131,28 +131,24 @@ std::string read_tail(const std::string& path, size_t max_bytes) {
   return all;
 }
 
-void set_error(std::string* error, const std::string& message) {
-  if (error != nullptr) *error = message;
-}
+Status fail(const std::string& message) { return Status(Code::SystemError, message); }
 
 }  // namespace
 
-std::unique_ptr<ZooKeeperServer> ZooKeeperServer::start(std::string* error) {
+Result<std::unique_ptr<ZooKeeperServer>> ZooKeeperServer::start() {
   const std::string java = find_java();
   if (java.empty()) {
-    set_error(error,
-              "ZooKeeperServer: no java binary found ($FKEMU_JAVA, $PATH, /usr/bin/java); "
-              "install a JRE (Debian: apt-get install default-jre-headless)");
-    return nullptr;
+    return fail(
+        "ZooKeeperServer: no java binary found ($FKEMU_JAVA, $PATH, /usr/bin/java); "
+        "install a JRE (Debian: apt-get install default-jre-headless)");
   }
   std::string classpath = kDefaultClasspath;
   if (const char* env = std::getenv("FKEMU_ZOOKEEPER_CLASSPATH"); env != nullptr && *env != '\0') {
     classpath = env;
   } else if (::access(kDebianJar, R_OK) != 0) {
-    set_error(error, std::string("ZooKeeperServer: ZooKeeper jar ") + kDebianJar +
-                         " not found; install ZooKeeper (Debian: apt-get install zookeeper) or "
-                         "set FKEMU_ZOOKEEPER_CLASSPATH");
-    return nullptr;
+    return fail(std::string("ZooKeeperServer: ZooKeeper jar ") + kDebianJar +
+                " not found; install ZooKeeper (Debian: apt-get install zookeeper) or "
+                "set FKEMU_ZOOKEEPER_CLASSPATH");
   }
 
   std::unique_ptr<ZooKeeperServer> server(new ZooKeeperServer());
@@ -162,32 +158,27 @@ std::unique_ptr<ZooKeeperServer> ZooKeeperServer::start(std::string* error) {
   std::string templ = (tmp / "fkemu-zookeeper-XXXXXX").string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) {
-    set_error(error, "ZooKeeperServer: mkdtemp(" + templ + ") failed: " + std::strerror(errno));
-    return nullptr;
-  }
+  if (::mkdtemp(buf.data()) == nullptr)
+    return fail("ZooKeeperServer: mkdtemp(" + templ + ") failed: " + std::strerror(errno));
   server->dir_ = buf.data();
 
-  std::string last_error;
+  Status last;
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
     bool retry = false;
-    if (server->launch(java, classpath, &last_error, &retry)) return server;
+    last = server->launch(java, classpath, &retry);
+    if (last.is_ok()) return server;
     server->stop_process();
     if (!retry) break;
   }
-  set_error(error, last_error);
-  return nullptr;  // the destructor removes the directory
+  return last;  // the destructor removes the directory
 }
 
-bool ZooKeeperServer::launch(const std::string& java, const std::string& classpath,
-                             std::string* error, bool* retry) {
+Status ZooKeeperServer::launch(const std::string& java, const std::string& classpath, bool* retry) {
   *retry = false;
   port_ = pick_free_port();
-  if (port_ == 0) {
-    *error =
-        std::string("ZooKeeperServer: cannot find a free loopback port: ") + std::strerror(errno);
-    return false;
-  }
+  if (port_ == 0)
+    return fail(std::string("ZooKeeperServer: cannot find a free loopback port: ") +
+                std::strerror(errno));
   const std::string cfg_path = dir_ + "/zoo.cfg";
   const std::string data_dir = dir_ + "/data";
   std::filesystem::create_directories(data_dir);
@@ -198,10 +189,7 @@ bool ZooKeeperServer::launch(const std::string& java, const std::string& classpa
         << "clientPort=" << port_ << "\n"
         << "clientPortAddress=127.0.0.1\n"
         << "admin.enableServer=false\n";
-    if (!cfg) {
-      *error = "ZooKeeperServer: cannot write " + cfg_path;
-      return false;
-    }
+    if (!cfg) return fail("ZooKeeperServer: cannot write " + cfg_path);
   }
 
   // Everything the child needs is prepared before fork(): after fork() in a
@@ -210,10 +198,10 @@ bool ZooKeeperServer::launch(const std::string& java, const std::string& classpa
   int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0) {
-    *error = "ZooKeeperServer: cannot open " + log + ": " + std::strerror(errno);
+    const Status status = fail("ZooKeeperServer: cannot open " + log + ": " + std::strerror(errno));
     if (log_fd >= 0) ::close(log_fd);
     if (null_fd >= 0) ::close(null_fd);
-    return false;
+    return status;
   }
   std::vector<std::string> args = {java,
                                    "-Xms32m",
@@ -233,10 +221,11 @@ bool ZooKeeperServer::launch(const std::string& java, const std::string& classpa
 
   pid_t pid = ::fork();
   if (pid < 0) {
-    *error = std::string("ZooKeeperServer: fork failed: ") + std::strerror(errno);
+    const Status status =
+        fail(std::string("ZooKeeperServer: fork failed: ") + std::strerror(errno));
     ::close(log_fd);
     ::close(null_fd);
-    return false;
+    return status;
   }
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -269,16 +258,14 @@ bool ZooKeeperServer::launch(const std::string& java, const std::string& classpa
         msg << "signal " << WTERMSIG(status);
       }
       msg << "); end of " << log << ":\n" << tail;
-      *error = msg.str();
-      return false;
+      return fail(msg.str());
     }
-    if (tcp_connects(port_) && zookeeper_handshake(host_port())) return true;
+    if (tcp_connects(port_) && zookeeper_handshake(host_port())) return Status::ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  *error = "ZooKeeperServer: no ZooKeeper handshake on " + host_port() + " within " +
-           std::to_string(kStartTimeout.count()) + " s; end of " + log + ":\n" +
-           read_tail(log, 4000);
-  return false;
+  return fail("ZooKeeperServer: no ZooKeeper handshake on " + host_port() + " within " +
+              std::to_string(kStartTimeout.count()) + " s; end of " + log + ":\n" +
+              read_tail(log, 4000));
 }
 
 void ZooKeeperServer::stop_process() {

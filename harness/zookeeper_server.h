@@ -5,8 +5,8 @@
 //    start() ran, with its data in a fresh directory under the system temp
 //    directory (mkdtemp); nothing outside that directory is written.
 //  - start() returns only once a ZooKeeper client handshake succeeded
-//    (session established and exists("/") answered), or returns nullptr with
-//    a message in *error. A missing java binary or ZooKeeper jar is such an
+//    (session established and exists("/") answered), or returns a
+//    SystemError saying why. A missing java binary or ZooKeeper jar is such an
 //    error and the message says so: callers must FAIL, not skip.
 //  - Waiting is bounded (about 30 s for start, about 10 s for shutdown).
 //  - The destructor stops the JVM (SIGTERM, then SIGKILL after a bounded
@@ -27,13 +27,14 @@
 #include <memory>
 #include <string>
 
+#include "core/status.h"
+
 namespace fkemu::zkref {
 
 class ZooKeeperServer {
  public:
-  // Starts a server; nullptr (and *error set, if error is not null) on
-  // failure.
-  static std::unique_ptr<ZooKeeperServer> start(std::string* error);
+  // Starts a server; an error (SystemError) saying why it did not start.
+  static Result<std::unique_ptr<ZooKeeperServer>> start();
 
   ~ZooKeeperServer();
   ZooKeeperServer(const ZooKeeperServer&) = delete;
@@ -49,10 +50,9 @@ class ZooKeeperServer {
 
  private:
   ZooKeeperServer() = default;
-  // One attempt on one port; false with *error (and *retry if another port
-  // may help) on failure. Leaves pid_ set when a process was spawned.
-  bool launch(const std::string& java, const std::string& classpath, std::string* error,
-              bool* retry);
+  // One attempt on one port; an error (and *retry if another port may help)
+  // on failure. Leaves pid_ set when a process was spawned.
+  Status launch(const std::string& java, const std::string& classpath, bool* retry);
   void stop_process();
 
   pid_t pid_ = -1;

@@ -140,9 +140,12 @@ int bench_report(const ReportArgs& a) {
 #ifdef FKEMU_HAVE_ZOOKEEPER
     std::unique_ptr<zkref::ZooKeeperServer> server;
     if (a.zookeeper) {
-      std::string error;
-      server = zkref::ZooKeeperServer::start(&error);
-      if (!server) std::printf("  (no ZooKeeper baseline: %s)\n", error.c_str());
+      auto started = zkref::ZooKeeperServer::start();
+      if (started.is_ok()) {
+        server = std::move(started).value();
+      } else {
+        std::printf("  (no ZooKeeper baseline: %s)\n", started.status().message().c_str());
+      }
     }
 #endif
     const std::vector<size_t> sizes = {4, 1024, 65536};

@@ -33,24 +33,23 @@ struct Comparison {
 
 Comparison compare(const Scenario& sc, const std::string& host_port, uint64_t seed) {
   Comparison c;
-  auto zk = zkref::run_scenario_on_zookeeper(sc.source, host_port);
+  auto zk = zkref::run_scenario_on_zookeeper(sc, host_port);
   c.zk_history = zk.history;
   RunOptions opt;
   opt.seed = seed;
   c.fkemu_history = run_scenario(sc, opt).history;
-  std::string why;
-  auto model = run_scenario_on_model(sc, &why);
-  if (!zk.ok) {
-    c.fkemu.push_back("ZooKeeper run failed: " + zk.error);
-    c.model.push_back("ZooKeeper run failed: " + zk.error);
+  auto model = run_scenario_on_model(sc);
+  if (!zk.status.is_ok()) {
+    c.fkemu.push_back("ZooKeeper run failed: " + zk.status.message());
+    c.model.push_back("ZooKeeper run failed: " + zk.status.message());
     return c;
   }
   c.fkemu = zkref::diff_histories(zk.history, c.fkemu_history);
-  if (model) {
+  if (model.is_ok()) {
     c.model_history = *model;
     c.model = zkref::diff_histories(zk.history, *model);
   } else {
-    c.model.push_back("the model cannot run it: " + why);
+    c.model.push_back("the model cannot run it: " + model.status().message());
   }
   return c;
 }
@@ -77,20 +76,18 @@ int diff_files(const DiffZkArgs& a) {
       std::cerr << "fkemu: " << sc.status().message() << "\n";
       return 2;
     }
-    std::string why;
-    if (!zkref::scenario_comparable_with_zookeeper(sc->source, &why)) {
-      if (!a.json) std::printf("  %-32s skipped: %s\n", sc->name.c_str(), why.c_str());
+    if (const Status why = zkref::scenario_comparable_with_zookeeper(*sc); !why.is_ok()) {
+      if (!a.json) std::printf("  %-32s skipped: %s\n", sc->name.c_str(), why.message().c_str());
       ++skipped;
       continue;
     }
     // A fresh server per scenario: sequence counters and cversions must not leak between them.
-    std::string error;
-    auto server = zkref::ZooKeeperServer::start(&error);
-    if (!server) {
-      std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << error << "\n";
+    auto server = zkref::ZooKeeperServer::start();
+    if (!server.is_ok()) {
+      std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << server.status().message() << "\n";
       return 2;
     }
-    const Comparison c = compare(*sc, server->host_port(), a.seed);
+    const Comparison c = compare(*sc, (*server)->host_port(), a.seed);
     if (c.same()) {
       ++same;
       if (!a.json)
@@ -127,23 +124,22 @@ int diff_files(const DiffZkArgs& a) {
 }
 
 int diff_generated(const DiffZkArgs& a) {
-  std::string error;
-  auto server = zkref::ZooKeeperServer::start(&error);
-  if (!server) {
-    std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << error << "\n";
+  auto server = zkref::ZooKeeperServer::start();
+  if (!server.is_ok()) {
+    std::cerr << "fkemu diff-zk: cannot start ZooKeeper: " << server.status().message() << "\n";
     return 2;
   }
+  const std::string host_port = (*server)->host_port();
   std::filesystem::create_directories(a.out_dir);
   // Each run starts from an empty tree. (A chroot per run would be simpler, but ZooKeeper
   // deletes a closing session's ephemerals in the hash order of their full server-side paths:
   // a chroot prefix changes the order.)
   auto fresh_root = [&]() -> std::string {
-    std::string e;
-    if (!zkref::clear_zookeeper_tree(server->host_port(), &e)) {
-      std::cerr << "fkemu diff-zk: " << e << "\n";
+    if (const Status cleared = zkref::clear_zookeeper_tree(host_port); !cleared.is_ok()) {
+      std::cerr << "fkemu diff-zk: " << cleared.message() << "\n";
       return {};
     }
-    return server->host_port();
+    return host_port;
   };
   GeneratorOptions go;
   go.comparable = true;

@@ -49,24 +49,22 @@ TEST_CASE("fkemu answers every comparable scenario as ZooKeeper does",
       FAIL_CHECK("fkemu cannot load it: " << scenario.status().message());
       continue;
     }
-    std::string why;
-    if (!scenario_comparable_with_zookeeper(scenario->source, &why)) {
-      not_comparable.push_back(name + ": " + why);
+    if (Status why = scenario_comparable_with_zookeeper(*scenario); !why.is_ok()) {
+      not_comparable.push_back(name + ": " + why.message());
       continue;
     }
     compared.push_back(name);
 
     // A fresh server per scenario: every scenario starts from an empty tree
     // and from the same zxids, as it does on fkemu.
-    std::string server_error;
-    std::unique_ptr<ZooKeeperServer> server = ZooKeeperServer::start(&server_error);
-    INFO("ZooKeeper server error: " << server_error);
-    REQUIRE(server != nullptr);
+    Result<std::unique_ptr<ZooKeeperServer>> server = ZooKeeperServer::start();
+    INFO("ZooKeeper server error: " << server.status().to_string());
+    REQUIRE(server.is_ok());
 
-    const ZkRunResult zk = run_scenario_on_zookeeper(scenario->source, server->host_port());
-    INFO("ZooKeeper server log: " << server->log_path());
-    if (!zk.ok) {
-      FAIL_CHECK("the ZooKeeper run failed: " << zk.error);
+    const ZkRunResult zk = run_scenario_on_zookeeper(*scenario, (*server)->host_port());
+    INFO("ZooKeeper server log: " << (*server)->log_path());
+    if (!zk.status.is_ok()) {
+      FAIL_CHECK("the ZooKeeper run failed: " << zk.status.to_string());
       continue;
     }
     CHECK_FALSE(zk.history.empty());
@@ -82,7 +80,8 @@ TEST_CASE("fkemu answers every comparable scenario as ZooKeeper does",
 
     // The checker's oracle, the sequential model, must agree with the real server too.
     auto model = run_scenario_on_model(*scenario);
-    REQUIRE(model.has_value());
+    INFO("the model: " << model.status().to_string());
+    REQUIRE(model.is_ok());
     const std::vector<std::string> model_diffs = diff_histories(zk.history, *model);
     INFO("differences (ZooKeeper's history vs the model's):" << lines(model_diffs));
     CHECK(model_diffs.empty());
@@ -97,25 +96,27 @@ TEST_CASE("fkemu answers every comparable scenario as ZooKeeper does",
 // --generate runs them): ZooKeeper, fkemu and the model give the same history.
 TEST_CASE("generated scenarios: ZooKeeper, fkemu and the model agree",
           "[zookeeper][differential][generator]") {
-  std::string server_error;
-  std::unique_ptr<ZooKeeperServer> server = ZooKeeperServer::start(&server_error);
-  INFO("ZooKeeper server error: " << server_error);
-  REQUIRE(server != nullptr);
+  Result<std::unique_ptr<ZooKeeperServer>> server = ZooKeeperServer::start();
+  INFO("ZooKeeper server error: " << server.status().to_string());
+  REQUIRE(server.is_ok());
+  const std::string host_port = (*server)->host_port();
   GeneratorOptions o;
   o.comparable = true;
   for (uint64_t i = 0; i < 40; ++i) {
     const Scenario sc = generate_scenario(generated_scenario_seed(20261206, i), o);
     INFO("scenario " << sc.name << ":\n" << sc.source.dump(1));
-    std::string error;
-    REQUIRE(clear_zookeeper_tree(server->host_port(), &error));
-    const ZkRunResult zk = run_scenario_on_zookeeper(sc.source, server->host_port());
-    INFO("the ZooKeeper run: " << zk.error);
-    REQUIRE(zk.ok);
+    const Status cleared = clear_zookeeper_tree(host_port);
+    INFO("clearing the tree: " << cleared.to_string());
+    REQUIRE(cleared.is_ok());
+    const ZkRunResult zk = run_scenario_on_zookeeper(sc, host_port);
+    INFO("the ZooKeeper run: " << zk.status.to_string());
+    REQUIRE(zk.status.is_ok());
     const auto fk = diff_histories(zk.history, run_scenario(sc).history);
     INFO("ZooKeeper vs fkemu:" << lines(fk));
     CHECK(fk.empty());
     const auto model = run_scenario_on_model(sc);
-    REQUIRE(model.has_value());
+    INFO("the model: " << model.status().to_string());
+    REQUIRE(model.is_ok());
     const auto md = diff_histories(zk.history, *model);
     INFO("ZooKeeper vs the model:" << lines(md));
     CHECK(md.empty());

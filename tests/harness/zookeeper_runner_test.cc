@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/history_diff.h"
+#include "harness/scenario.h"
 #include "harness/zookeeper_server.h"
 
 namespace fkemu::zkref {
@@ -21,16 +22,23 @@ using nlohmann::json;
 
 // One server for all tests of this binary, started on first use.
 ZooKeeperServer& shared_server() {
-  static std::string error;
-  static std::unique_ptr<ZooKeeperServer> server = ZooKeeperServer::start(&error);
-  if (server == nullptr) FAIL("ZooKeeper server did not start: " << error);
-  return *server;
+  static Result<std::unique_ptr<ZooKeeperServer>> server = ZooKeeperServer::start();
+  if (!server.is_ok()) FAIL("ZooKeeper server did not start: " << server.status().to_string());
+  return **server;
+}
+
+// The scenario as the scenario loader gives it.
+Scenario loaded(const json& scenario) {
+  Result<Scenario> sc = parse_scenario(scenario);
+  INFO("the loader: " << sc.status().to_string());
+  REQUIRE(sc.is_ok());
+  return std::move(sc).value();
 }
 
 ZkRunResult run_ok(const json& scenario) {
-  ZkRunResult r = run_scenario_on_zookeeper(scenario, shared_server().host_port());
-  INFO("runner error: " << r.error);
-  REQUIRE(r.ok);
+  ZkRunResult r = run_scenario_on_zookeeper(loaded(scenario), shared_server().host_port());
+  INFO("runner error: " << r.status.to_string());
+  REQUIRE(r.status.is_ok());
   return r;
 }
 
@@ -119,6 +127,12 @@ TEST_CASE("ZooKeeper answers basic operations", "[zookeeper]") {
                               {"path", "/t1"},
                               {"data", "x"},
                               {"t", r.history[0]["t"]}}));
+  // ... as the scenario file wrote it: data_b64 stays data_b64, an absent "data" stays absent.
+  for (const json& line : r.history) {
+    if (line["kind"] != "invoke") continue;
+    if (line["id"] == 13) CHECK(line["data_b64"] == "AP8=");
+    if (line["id"] == 3) CHECK_FALSE(line.contains("data"));
+  }
   int64_t last_t = 0;
   for (const json& line : r.history) {
     CHECK(line["t"].get<int64_t>() >= last_t);
@@ -265,27 +279,29 @@ TEST_CASE("Ephemerals of sessions open at the end are gone when a run returns", 
 }
 
 TEST_CASE("Scenarios that cannot be compared are refused", "[zookeeper_runner]") {
-  std::string why;
-  json concurrent = {{"mode", "concurrent"}, {"sessions", {"a"}}, {"steps", json::array()}};
-  CHECK_FALSE(scenario_comparable_with_zookeeper(concurrent, &why));
-  CHECK(why.find("not comparable") != std::string::npos);
+  // (Scenarios the loader refuses, e.g. a step of an undeclared session, never reach the
+  // runner: scenario_test.cc.)
+  const Scenario concurrent =
+      loaded({{"mode", "concurrent"}, {"sessions", {"a"}}, {"steps", json::array()}});
+  Status why = scenario_comparable_with_zookeeper(concurrent);
+  CHECK(why.code() == Code::BadArguments);
+  CHECK(why.message().find("not comparable") != std::string::npos);
   ZkRunResult r = run_scenario_on_zookeeper(concurrent, "127.0.0.1:1");
-  CHECK_FALSE(r.ok);
-  CHECK(r.error.find("not comparable") != std::string::npos);
+  CHECK(r.status.code() == Code::BadArguments);
+  CHECK(r.status.message().find("not comparable") != std::string::npos);
 
-  json expire = {{"sessions", {"a"}}, {"steps", {{{"session", "a"}, {"op", "expire"}}}}};
-  CHECK_FALSE(scenario_comparable_with_zookeeper(expire, &why));
-  CHECK(why.find("expire") != std::string::npos);
+  const Scenario expire =
+      loaded({{"sessions", {"a"}}, {"steps", {{{"session", "a"}, {"op", "expire"}}}}});
+  why = scenario_comparable_with_zookeeper(expire);
+  CHECK(why.code() == Code::BadArguments);
+  CHECK(why.message().find("expire") != std::string::npos);
   r = run_scenario_on_zookeeper(expire, "127.0.0.1:1");
-  CHECK_FALSE(r.ok);
-  CHECK(r.error.find("not comparable") != std::string::npos);
+  CHECK(r.status.code() == Code::BadArguments);
+  CHECK(r.status.message().find("not comparable") != std::string::npos);
   CHECK(r.history.empty());
 
-  json unknown = {{"sessions", {"a"}}, {"steps", {{{"session", "z"}, {"op", "exists"}}}}};
-  CHECK(scenario_comparable_with_zookeeper(unknown, nullptr));
-  r = run_scenario_on_zookeeper(unknown, "127.0.0.1:1");
-  CHECK_FALSE(r.ok);
-  CHECK(r.error.find("\"z\"") != std::string::npos);
+  CHECK(scenario_comparable_with_zookeeper(loaded({{"sessions", {"a"}}, {"steps", json::array()}}))
+            .is_ok());
 
   CHECK(zookeeper_error_name(-101) == "NoNode");
   CHECK(zookeeper_error_name(-8) == "BadArguments");
