@@ -7,7 +7,7 @@ RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFKEMU_TESTS=OFF \
  && cmake --build build --target fkemu \
- && install -m 0755 build/emulator/fkemu /usr/local/bin/fkemu
+ && install -m 0755 build/apps/fkemu /usr/local/bin/fkemu
 VOLUME /data
 EXPOSE 8980
 # Inside the container the server must listen on every interface for the port mapping;

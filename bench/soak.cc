@@ -228,7 +228,7 @@ long rss_kb(pid_t pid) {
 int main(int argc, char** argv) {
   double seconds = 300;
   int clients = 4;
-  std::string bin = std::string(FKEMU_BINARY_DIR) + "/emulator/fkemu";
+  std::string bin = std::string(FKEMU_BINARY_DIR) + "/apps/fkemu";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--seconds")

@@ -1,5 +1,5 @@
 // The history checker: judges a recorded history (docs/scenarios.md) against ZooKeeper's
-// guarantees G1-G10 (DESIGN.md section 2) and names every violation it finds.
+// guarantees G1-G10 (listed below) and names every violation it finds.
 //
 // It needs no search: every committed write carries its zxid, so the writes are sorted by zxid
 // and replayed through ZooKeeperModel (harness/zookeeper_model.h), which gives each node's

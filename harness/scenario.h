@@ -1,4 +1,4 @@
-// Scenario: a parsed scenario file (SCENARIOS.md), validated strictly.
+// Scenario: a parsed scenario file (docs/scenarios.md), validated strictly.
 //
 // load_scenario() / parse_scenario() refuse what the contract does not allow (invalid JSON,
 // unknown fields, unknown ops or flags, mistyped values, sessions not declared) with an error

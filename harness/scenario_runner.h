@@ -5,7 +5,7 @@
 // its own steps in order, interleaved by the scheduler; a {"wait_ms"} step is a barrier: the
 // steps before it finish, then virtual time passes.
 //
-// The history is SCENARIOS.md's JSON Lines, in the order the clients observed the events.
+// The history is docs/scenarios.md's JSON Lines, in the order the clients observed the events.
 // Expectations (`expect`) are checked; a step left unanswered at the end of the run is a
 // problem of its own (a liveness failure), as is a system store that is not quiescent.
 #pragma once

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DFKEMU_TESTS=OFF >/dev/null
 cmake --build build/release --target fkemu -j "$(nproc)"
-exec build/release/emulator/fkemu run scenarios "$@"
+exec build/release/apps/fkemu run scenarios "$@"

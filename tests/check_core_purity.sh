@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# core/ is the protocol only: no wall clock, threads, OS randomness, Boost or SQLite (DESIGN.md §3).
+# core/ is the protocol only: no wall clock, threads, OS randomness, Boost or SQLite (docs/architecture.md).
 set -u
 root=${1:-.}
 hits=$(grep -rnE '#include <(boost/|sqlite3|thread>|chrono>|random>|mutex>|future>|condition_variable>|atomic>)|std::thread|std::chrono|system_clock|steady_clock|random_device|\btime\(|\brand\(|getenv|fopen|std::ifstream|std::ofstream' \

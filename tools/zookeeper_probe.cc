@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "harness/zookeeper_runner.h"
+
 namespace {
 
 // ---------------------------------------------------------------------------
@@ -56,43 +58,11 @@ const char* EventName(int type) {
   return "Unknown";
 }
 
+// ZooKeeper's name of a C-client return code (the reference runner's table).
 const char* RcName(int rc) {
-  switch (rc) {
-    case ZOK:
-      return "OK";
-    case ZCONNECTIONLOSS:
-      return "ConnectionLoss";
-    case ZMARSHALLINGERROR:
-      return "MarshallingError";
-    case ZOPERATIONTIMEOUT:
-      return "OperationTimeout";
-    case ZBADARGUMENTS:
-      return "BadArguments";
-    case ZINVALIDSTATE:
-      return "InvalidState";
-    case ZNONODE:
-      return "NoNode";
-    case ZNOAUTH:
-      return "NoAuth";
-    case ZBADVERSION:
-      return "BadVersion";
-    case ZNOCHILDRENFOREPHEMERALS:
-      return "NoChildrenForEphemerals";
-    case ZNODEEXISTS:
-      return "NodeExists";
-    case ZNOTEMPTY:
-      return "NotEmpty";
-    case ZSESSIONEXPIRED:
-      return "SessionExpired";
-    case ZINVALIDACL:
-      return "InvalidACL";
-    case ZCLOSING:
-      return "Closing";
-    case ZUNIMPLEMENTED:
-      return "Unimplemented";
-    default:
-      return "Other";
-  }
+  static thread_local std::string name;
+  name = fkemu::zkref::zookeeper_error_name(rc);
+  return name.c_str();
 }
 
 // A session and its connection state (set by the global watcher).
@@ -167,36 +137,51 @@ std::string Printable(const std::string& s) {
   return out;
 }
 
+// One asynchronous call's completion: the C client's completion thread finishes it, the
+// probe's thread waits for it. Allocated per call and freed by the waiter once finished; left
+// allocated on a timeout on purpose (the callback may still run).
+struct Completion {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  int rc = 0;
+  std::string value;
+
+  static Completion* of(const void* data) {
+    return static_cast<Completion*>(const_cast<void*>(data));
+  }
+  void finish(int result, const char* text = nullptr) {
+    std::lock_guard<std::mutex> lock(mu);
+    rc = result;
+    if (text) value = text;
+    done = true;
+    cv.notify_all();
+  }
+  // Waits at most `limit`; false on a timeout.
+  bool wait(std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, limit, [&] { return done; });
+  }
+};
+
 // Waits until every callback queued on `zh` before now has run: an async
 // exists("/") completion is processed on the completion thread after all
 // notifications that arrived before its response.
 void Barrier(zhandle_t* zh, const char* label = "barrier") {
-  struct Ctx {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-  };
-  auto* ctx = new Ctx;  // leaked on timeout on purpose (callback may still run)
+  auto* c = new Completion;
   int rc = zoo_aexists(
       zh, "/", 0,
-      [](int, const Stat*, const void* data) {
-        auto* c = static_cast<Ctx*>(const_cast<void*>(data));
-        std::lock_guard<std::mutex> lock(c->mu);
-        c->done = true;
-        c->cv.notify_all();
-      },
-      ctx);
+      [](int result, const Stat*, const void* data) { Completion::of(data)->finish(result); }, c);
   if (rc != ZOK) {
     std::printf("  (%s: zoo_aexists rc=%s)\n", label, RcName(rc));
+    delete c;
     return;
   }
-  std::unique_lock<std::mutex> lock(ctx->mu);
-  if (!ctx->cv.wait_for(lock, std::chrono::seconds(15), [&] { return ctx->done; })) {
+  if (!c->wait(std::chrono::seconds(15))) {
     std::printf("  (%s: timed out)\n", label);
     return;
   }
-  lock.unlock();
-  delete ctx;
+  delete c;
 }
 
 void PrintAndClearLog(const char* indent = "  ") {
@@ -284,65 +269,42 @@ void GetData(zhandle_t* zh, const std::string& path) {
 
 // Issues an async create and tells whether the error was produced by the
 // client library (the call itself fails) or by the server (the completion).
-void CreateWhere(zhandle_t* zh, const std::string& path, int mode) {
-  struct Ctx {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    int rc = 0;
-    std::string value;
-  };
-  auto* ctx = new Ctx;
-  int call_rc = zoo_acreate(
-      zh, path.c_str(), "x", 1, &ZOO_OPEN_ACL_UNSAFE, mode,
-      [](int rc, const char* value, const void* data) {
-        auto* c = static_cast<Ctx*>(const_cast<void*>(data));
-        std::lock_guard<std::mutex> lock(c->mu);
-        c->rc = rc;
-        if (value) c->value = value;
-        c->done = true;
-        c->cv.notify_all();
-      },
-      ctx);
-  std::printf("create \"%s\" (mode %d) -> ", Printable(path).c_str(), mode);
+// Prints where an asynchronous call's error came from: the call itself (the client refused it
+// and sent nothing) or its completion (the server answered). Frees `c` unless it timed out.
+void PrintWhere(int call_rc, Completion* c) {
   if (call_rc != ZOK) {
     std::printf("%s (client-side, no request sent)\n", RcName(call_rc));
-    delete ctx;
+    delete c;
     return;
   }
-  std::unique_lock<std::mutex> lock(ctx->mu);
-  ctx->cv.wait_for(lock, std::chrono::seconds(10), [&] { return ctx->done; });
-  std::printf("%s (server)%s%s\n", RcName(ctx->rc),
-              ctx->value.empty() ? "" : " path=", Printable(ctx->value).c_str());
+  if (!c->wait(std::chrono::seconds(10))) {
+    std::printf("timed out\n");
+    return;
+  }
+  std::printf("%s (server)%s%s\n", RcName(c->rc),
+              c->value.empty() ? "" : " path=", Printable(c->value).c_str());
+  delete c;
+}
+
+void CreateWhere(zhandle_t* zh, const std::string& path, int mode) {
+  std::printf("create \"%s\" (mode %d) -> ", Printable(path).c_str(), mode);
+  auto* c = new Completion;
+  PrintWhere(zoo_acreate(
+                 zh, path.c_str(), "x", 1, &ZOO_OPEN_ACL_UNSAFE, mode,
+                 [](int rc, const char* value, const void* data) {
+                   Completion::of(data)->finish(rc, value);
+                 },
+                 c),
+             c);
 }
 
 void DeleteWhere(zhandle_t* zh, const std::string& path, int version) {
-  struct Ctx {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    int rc = 0;
-  };
-  auto* ctx = new Ctx;
-  int call_rc = zoo_adelete(
-      zh, path.c_str(), version,
-      [](int rc, const void* data) {
-        auto* c = static_cast<Ctx*>(const_cast<void*>(data));
-        std::lock_guard<std::mutex> lock(c->mu);
-        c->rc = rc;
-        c->done = true;
-        c->cv.notify_all();
-      },
-      ctx);
   std::printf("delete \"%s\" version=%d -> ", Printable(path).c_str(), version);
-  if (call_rc != ZOK) {
-    std::printf("%s (client-side, no request sent)\n", RcName(call_rc));
-    delete ctx;
-    return;
-  }
-  std::unique_lock<std::mutex> lock(ctx->mu);
-  ctx->cv.wait_for(lock, std::chrono::seconds(10), [&] { return ctx->done; });
-  std::printf("%s (server)\n", RcName(ctx->rc));
+  auto* c = new Completion;
+  PrintWhere(zoo_adelete(
+                 zh, path.c_str(), version,
+                 [](int rc, const void* data) { Completion::of(data)->finish(rc); }, c),
+             c);
 }
 
 void ExistsWhere(zhandle_t* zh, const std::string& path) {

@@ -31,7 +31,7 @@ struct Stat {
   bool operator==(const Stat&) const = default;
 };
 
-// The history format of SCENARIOS.md ("ephemeralOwner": session name or null).
+// The history format of docs/scenarios.md ("ephemeralOwner": session name or null).
 nlohmann::json stat_to_json(const Stat& s);
 Stat stat_from_json(const nlohmann::json& j);
 

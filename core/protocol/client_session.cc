@@ -53,8 +53,9 @@ Task<Status> ClientSession::connect() {
                 {"ephemerals", json::array()},
                 {"timeout_ms", d_.config.session_timeout / kMillisecond},
                 {"last_seen", d_.ex.now()}};
-  co_await d_.ex.call("kv.write", "client.connect", 0, [&] { return d_.system.write(w); });
-  co_return Status::ok();
+  const KvResult made =
+      co_await d_.ex.call("kv.write", "client.connect", 0, [&] { return d_.system.write(w); });
+  co_return made.status;
 }
 
 std::optional<OpResult> ClientSession::check_path(const std::string& path, bool sequential) const {
@@ -113,7 +114,8 @@ Task<void> ClientSession::pong(Time seen) {
   w.key = name_;
   w.conditions.push_back(Condition::eq("alive", true));
   w.updates = {Update::set("last_seen", seen)};
-  co_await d_.ex.call("kv.write", "client.pong", 0, [&] { return d_.system.write(w); });
+  // ConditionFailed: the session is no longer alive, and its last sign of life no longer matters.
+  (void)co_await d_.ex.call("kv.write", "client.pong", 0, [&] { return d_.system.write(w); });
 }
 
 void ClientSession::fire(const std::string& id, const std::string& event, const std::string& path,
@@ -447,8 +449,9 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     ws[1].key = name_;
     ws[1].updates = {Update::append("watch_keys", json::array({w.key}))};
     registrations_[id] = reg;
-    co_await d_.ex.call("kv.transact", "client.register_watch", 0,
-                        [&] { return d_.system.transact(ws); });
+    // Unconditional appends: the transaction cannot fail on a condition.
+    (void)co_await d_.ex.call("kv.transact", "client.register_watch", 0,
+                              [&] { return d_.system.transact(ws); });
     // Read again: a change between the first read and the registration fires the watch now.
     auto again = co_await d_.ex.call("user.get", "client.read_again", d_.user.data_bytes(path),
                                      [&] { return d_.user.get(path); });

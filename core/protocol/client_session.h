@@ -34,7 +34,7 @@
 namespace fkemu {
 
 // The answer to one operation. `fields` holds what the history records for it
-// (SCENARIOS.md): path, stat, children; `data` holds get_data's bytes.
+// (docs/scenarios.md): path, stat, children; `data` holds get_data's bytes.
 struct OpResult {
   Status status;
   nlohmann::json fields = nlohmann::json::object();

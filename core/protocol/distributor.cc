@@ -220,12 +220,13 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     // delivery, a redelivery) may have found other registrations, and its message must not be
     // taken for a retry of this one's. Clients drop the events they already had.
     const std::string dedup = "w:" + std::to_string(zxid) + ":" + std::to_string(ex.current());
-    co_await ex.call("queue.send", "distributor.watch_dispatch", 0, [&] {
+    // The group and the deduplication id are never empty: the queue does not refuse the send.
+    (void)co_await ex.call("queue.send", "distributor.watch_dispatch", 0, [&] {
       return d_.watch_queue.send("watches", dedup, std::move(msg), SendMeta{ex.call_began(), 0});
     });
   }
 
-  // 7. Pop and record progress atomically, then answer. Only the first instance to finish
+  // 6. Pop and record progress atomically, then answer. Only the first instance to finish
   //    this update pops it: another instance that had the same batch finds the progress
   //    record moved on (and must not pop a later update's uid).
   const json answer{
@@ -242,8 +243,9 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   pop[1].key = "distributor";
   pop[1].conditions.push_back(Condition::absent_or_lt("last_zxid", zxid));
   pop[1].updates = {Update::set("last_zxid", zxid), Update::set("last_answer", answer)};
-  co_await ex.call("kv.transact", "distributor.exec_pop_updates", 0,
-                   [&] { return d_.system.transact(pop); });
+  // ConditionFailed: another instance with this update popped it first; the answer is the same.
+  (void)co_await ex.call("kv.transact", "distributor.exec_pop_updates", 0,
+                         [&] { return d_.system.transact(pop); });
   co_await send(answer);
 }
 

@@ -35,8 +35,10 @@ Task<void> HeartbeatFunction::tick() {
         forget.conditions = {Condition::ne("alive", true), Condition::not_exists("lock_owner"),
                              pending.is_null() ? Condition::not_exists("pending")
                                                : Condition::eq("pending", pending)};
-        co_await ex.call("kv.write", "heartbeat.forget", 0,
-                         [&] { return d_.system.write(forget); });
+        // ConditionFailed: the session came back into use (a late request locked it); it is
+        // looked at again next round.
+        (void)co_await ex.call("kv.write", "heartbeat.forget", 0,
+                               [&] { return d_.system.write(forget); });
       }
       continue;
     }
@@ -58,7 +60,8 @@ Task<void> HeartbeatFunction::tick() {
     json close{{"op", "close"}, {"session", name}, {"req", -1}, {"last_seen", last_seen}};
     const std::string group = d_.config.writer_group_per_session ? name : std::string("writes");
     const std::string dedup = "expire:" + name + ":" + std::to_string(last_seen);
-    co_await ex.call("queue.send", "heartbeat.expire", 0, [&] {
+    // The group and the deduplication id are never empty: the queue does not refuse the send.
+    (void)co_await ex.call("queue.send", "heartbeat.expire", 0, [&] {
       return d_.writer_queue.send(group, dedup, std::move(close), SendMeta{ex.call_began(), 0});
     });
   }

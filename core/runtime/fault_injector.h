@@ -10,6 +10,7 @@
 //   deliver.lost_delete  an instance finishes but its batch is not deleted (redelivered later)
 //   clock.skew           a new function instance's clock is off by up to 1 s
 //   session.unresponsive a client stops answering heartbeats (its session expires)
+//   client.disconnect    a client's connection drops for up to 1 s (answers and events wait)
 // and, decided at resumption points by the harness: kill.<function> (the instance dies at an
 // await point) and delay.lock_lifetime (the instance stalls past the lock lifetime).
 #pragma once

@@ -12,6 +12,7 @@
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace fkemu {
@@ -39,18 +40,27 @@ struct PromiseBase {
   void unhandled_exception() noexcept { error = std::current_exception(); }
 };
 
+template <class T>
+struct ValuePromise : PromiseBase {
+  std::optional<T> value;
+  template <class U>
+  void return_value(U&& v) {
+    value.emplace(std::forward<U>(v));
+  }
+};
+
+struct VoidPromise : PromiseBase {
+  void return_void() noexcept {}
+};
+
 }  // namespace detail
 
 template <class T>
 class [[nodiscard]] Task {
  public:
-  struct promise_type : detail::PromiseBase {
-    std::optional<T> value;
+  struct promise_type
+      : std::conditional_t<std::is_void_v<T>, detail::VoidPromise, detail::ValuePromise<T>> {
     Task get_return_object() { return Task(Handle::from_promise(*this)); }
-    template <class U>
-    void return_value(U&& v) {
-      value.emplace(std::forward<U>(v));
-    }
   };
   using Handle = std::coroutine_handle<promise_type>;
 
@@ -72,51 +82,7 @@ class [[nodiscard]] Task {
   }
   T await_resume() {
     if (h_.promise().error) std::rethrow_exception(h_.promise().error);
-    return std::move(*h_.promise().value);
-  }
-
-  Handle handle() const { return h_; }
-  bool done() const { return !h_ || h_.done(); }
-  void rethrow_if_failed() const {
-    if (h_ && h_.promise().error) std::rethrow_exception(h_.promise().error);
-  }
-
- private:
-  explicit Task(Handle h) : h_(h) {}
-  void reset() {
-    if (h_) h_.destroy();
-    h_ = {};
-  }
-  Handle h_;
-};
-
-template <>
-class [[nodiscard]] Task<void> {
- public:
-  struct promise_type : detail::PromiseBase {
-    Task get_return_object() { return Task(Handle::from_promise(*this)); }
-    void return_void() noexcept {}
-  };
-  using Handle = std::coroutine_handle<promise_type>;
-
-  Task() = default;
-  Task(Task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
-  Task& operator=(Task&& o) noexcept {
-    if (this != &o) {
-      reset();
-      h_ = std::exchange(o.h_, {});
-    }
-    return *this;
-  }
-  ~Task() { reset(); }
-
-  bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
-    h_.promise().continuation = caller;
-    return h_;
-  }
-  void await_resume() {
-    if (h_.promise().error) std::rethrow_exception(h_.promise().error);
+    if constexpr (!std::is_void_v<T>) return std::move(*h_.promise().value);
   }
 
   Handle handle() const { return h_; }

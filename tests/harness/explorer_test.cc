@@ -185,8 +185,9 @@ TEST_CASE("a session that stops answering violates no guarantee", "[explore][fau
   }
 }
 
-// Found on scenarios written outside the project (../shared/found: lock3, G10) and on generated
-// ones: with a batch delivered to two distributor instances, one of them dying
+// Found on scenarios written outside the project (scenarios written outside the project: lock3,
+// G10) and on generated ones: with a batch delivered to two distributor instances, one of them
+// dying
 //   * after it wrote the epoch and the records of an update but before it sent the update's
 //     watch message left the reads of the sessions it named waiting forever (the other
 //     instance found their registrations fired already and sent nothing);
