@@ -8,6 +8,8 @@
 #include <cstring>
 #include <optional>
 
+#include "apps/server/executor_loop.h"
+#include "apps/server/session_registry.h"
 #include "core/json/json_text.h"
 #include "core/text/base64.h"
 #include "emulator/quiescence.h"

@@ -13,12 +13,13 @@
 #include <string>
 
 #include "apps/server/api_types.h"
-#include "apps/server/executor_loop.h"
-#include "apps/server/session_registry.h"
 #include "core/status.h"
-#include "emulator/local_service.h"
 
 namespace fkemu {
+
+class ExecutorLoop;
+class LocalService;
+class SessionRegistry;
 
 // The whole state of a deployment as JSON: the system tables, the user store and the queues,
 // binary values in base64 (GET /admin/dump, fkemu serve --inspect).

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "apps/server/executor_loop.h"
+#include "apps/server/session_registry.h"
 #include "core/json/json_text.h"
 #include "core/model/path.h"
 

@@ -3,7 +3,8 @@
 // it is, routes it to a session operation or an admin endpoint (admin.h), and answers with an
 // HTTP status and a JSON body (docs/api.md). It knows nothing of sockets: the HTTP and WebSocket
 // sessions (http_session.h, ws_session.h) hand it requests and send what it answers, and the
-// fuzz targets drive it with no I/O at all (answer_now(), message_now()).
+// fuzz targets drive it with no I/O at all (answer_now() and message_now(), behind
+// Server::handle_raw() and handle_ws_raw()).
 //
 // An answer may come at once or once the deployment has answered; a turn's answers leave after
 // the turn's commit (executor_loop.h). Used on the server's I/O thread only, or, with no I/O
@@ -12,16 +13,20 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "apps/server/admin.h"
 #include "apps/server/api_types.h"
-#include "apps/server/executor_loop.h"
 #include "apps/server/server.h"
-#include "apps/server/session_registry.h"
 #include "emulator/operation.h"
 
 namespace fkemu {
+
+class ExecutorLoop;
+class SessionRegistry;
+struct RemoteSession;
 
 class RequestHandler {
  public:

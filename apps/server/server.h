@@ -15,8 +15,9 @@
 //   executor_loop.h    the deployment (LocalService on an Executor) run by the real clock, with
 //                      its state committed each turn before the turn's answers leave;
 //   api_types.h        the request and answer types they all use.
-// The transport depends on the handler, the handler on the registry and the loop, never the
-// other way, so the fuzz targets drive the handler with no sockets (handle_raw(), handle_ws_raw()).
+// The transport depends on the handler and the registry, they on the loop, and nothing depends
+// back up: the registry reaches WebSockets only as EventSinks, so the fuzz targets drive the
+// handler with no sockets at all (handle_raw(), handle_ws_raw()).
 //
 // Each remote session has a client library in the server (ClientSession) that answers the
 // service's pings only while the remote client shows signs of life (a request, a WebSocket

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "apps/server/api_types.h"
+#include "apps/server/executor_loop.h"
 #include "core/protocol/deployment.h"
 
 namespace fkemu {

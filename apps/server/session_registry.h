@@ -27,11 +27,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "apps/server/executor_loop.h"
 #include "core/protocol/client_session.h"
 #include "core/status.h"
 
 namespace fkemu {
+
+class ExecutorLoop;
 
 // Hex of `bytes` bytes from the kernel's CSPRNG: session ids, secrets, admin tokens.
 std::string random_hex(size_t bytes);
