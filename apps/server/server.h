@@ -1,14 +1,28 @@
 // fkemu serve: a FaaSKeeper deployment for offline development, behind an HTTP and WebSocket
-// API (docs/api.md).
+// API (docs/api.md). This header is the server's whole public API; Server::run() blocks the
+// calling thread, which becomes the server's one I/O thread; stop() may be called from any thread.
 //
-// The deployment is the one simulation uses (LocalService on an Executor); here the executor's
-// virtual time follows a real monotonic clock: whenever something is due, the server's single
-// I/O thread runs the executor up to now. Each remote session has a client library in the
-// server (ClientSession) that answers the service's pings only while the remote client shows
-// signs of life (a request, a WebSocket message or a WebSocket pong within the session
-// timeout), so a client that goes away has its session expire as in FaaSKeeper.
+// The server is built as Beast's advanced server is, in pieces that talk through small public
+// interfaces (none is another's friend):
+//   listener.h         accepts connections, caps their number, retries after accept errors;
+//   http_session.h     one HTTP connection: parsing, limits, keep-alive, the WebSocket upgrade;
+//   ws_session.h       one WebSocket of a session: events and operations, write queue, pings;
+//   connection.h       what those three share (limits, the connection count, a throttled log);
+//   request_handler.h  the API without its transport: a parsed request in, a status and JSON
+//                      body out, routed to session operations or to
+//   admin.h            the admin endpoints, their counters and the admin token;
+//   session_registry.h the remote sessions: ids, secrets, events, forgetting closed ones;
+//   executor_loop.h    the deployment (LocalService on an Executor) run by the real clock, with
+//                      its state committed each turn before the turn's answers leave;
+//   api_types.h        the request and answer types they all use.
+// The transport depends on the handler and the registry, they on the loop, and nothing depends
+// back up: the registry reaches WebSockets only as EventSinks, so the fuzz targets drive the
+// handler with no sockets at all (handle_raw(), handle_ws_raw()).
 //
-// Everything runs on one thread: run() blocks; stop() may be called from any thread.
+// Each remote session has a client library in the server (ClientSession) that answers the
+// service's pings only while the remote client shows signs of life (a request, a WebSocket
+// message or a WebSocket pong within the session timeout), so a client that goes away has its
+// session expire as in FaaSKeeper.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,169 @@
+#include "apps/server/executor_loop.h"
+
+#include <boost/asio/post.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <tuple>
+
+#include "core/json/json_text.h"
+
+namespace fkemu {
+
+ExecutorLoop::ExecutorLoop(boost::asio::io_context& ioc, LoopOptions options)
+    : ioc_(ioc), opt_(std::move(options)), timer_(ioc), start_(std::chrono::steady_clock::now()) {}
+
+ExecutorLoop::~ExecutorLoop() { drop(); }
+
+Status ExecutorLoop::open_state(bool read_only) {
+  auto st = SqliteState::open(
+      opt_.data_path, read_only ? SqliteState::Mode::ReadOnly : SqliteState::Mode::ReadWrite);
+  if (!st.is_ok()) return st.status();
+  state_ = std::move(*st);
+  read_only_ = read_only;
+  return Status::ok();
+}
+
+Status ExecutorLoop::build() {
+  std::vector<std::tuple<std::string, std::string, std::string>> rows;
+  if (state_) rows = state_->load();
+  Time clock = 0;
+  for (const auto& [space, key, value] : rows)
+    if (space == "meta" && key == "clock") {
+      auto saved = parse_cbor(value, opt_.data_path + ": the saved clock");
+      if (!saved.is_ok()) return saved.status();
+      if (!saved->is_number_integer())
+        return Status(Code::BadArguments, opt_.data_path + ": the saved clock is damaged");
+      clock = saved->get<Time>();
+    }
+  start_ = std::chrono::steady_clock::now() - std::chrono::microseconds(clock);
+  ex_ = std::make_unique<Executor>(0);
+  ex_->start_at(clock);
+  if (Status st = set_latency(opt_.latency_model, opt_.latency_options); !st.is_ok()) return st;
+  if (fault_config_) {
+    faults_ = std::make_unique<FaultPlan>(*ex_, *fault_config_);
+    faults_->install();
+  }
+  service_ = std::make_unique<LocalService>(*ex_, opt_.config);
+  if (state_) {
+    if (Status st = service_->make_durable(*state_, rows); !st.is_ok())
+      return Status(st.code(), opt_.data_path + ": " + st.message());
+    if (read_only_) return Status::ok();
+    if (Status st = state_->commit(); !st.is_ok()) return st;
+  }
+  return Status::ok();
+}
+
+void ExecutorLoop::drop() {
+  service_.reset();
+  faults_.reset();
+  ex_.reset();
+}
+
+void ExecutorLoop::reset() {
+  drop();
+  fault_config_.reset();
+  if (state_) (void)state_->clear();
+  if (Status st = build(); !st.is_ok()) {
+    std::cerr << "fkemu serve: " << st.message() << "; stopping" << std::endl;
+    std::_Exit(1);
+  }
+  kick();
+}
+
+Time ExecutorLoop::now() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start_)
+      .count();
+}
+
+void ExecutorLoop::kick() {
+  if (turn_posted_) return;
+  turn_posted_ = true;
+  boost::asio::post(ioc_, [this] { turn(); });
+}
+
+void ExecutorLoop::emit(std::function<void()> f) {
+  if (in_turn_) {
+    deferred_.push_back(std::move(f));
+  } else {
+    f();
+  }
+}
+
+void ExecutorLoop::spawn(std::string name, Task<void> task) {
+  ex_->catch_up(now());
+  ex_->spawn(std::move(name), std::move(task));
+  kick();
+}
+
+// Runs the executor up to now, then sleeps until the next thing is due.
+void ExecutorLoop::turn() {
+  turn_posted_ = false;
+  bool finished = true;
+  in_turn_ = true;
+  try {
+    finished = ex_->advance_to(now(), 100000);
+  } catch (const std::exception& e) {
+    if (!opt_.quiet) std::cerr << "fkemu serve: a process failed: " << e.what() << std::endl;
+  }
+  in_turn_ = false;
+  if (state_ && state_->has_pending()) {
+    const std::vector<uint8_t> clock = nlohmann::json::to_cbor(nlohmann::json(now()));
+    state_->record("meta", "clock", std::string(clock.begin(), clock.end()));
+    if (Status st = state_->commit(); !st.is_ok()) {
+      std::cerr << "fkemu serve: " << st.message() << "; stopping" << std::endl;
+      std::_Exit(1);
+    }
+  }
+  std::vector<std::function<void()>> out;
+  out.swap(deferred_);
+  for (auto& f : out) f();
+  if (!finished) {
+    kick();  // more to do: let the sockets have a turn first
+    return;
+  }
+  if (auto next = ex_->next_timer()) {
+    timer_.expires_at(start_ + std::chrono::microseconds(*next));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) turn();
+    });
+  }
+}
+
+std::string ExecutorLoop::run_until(const std::function<bool()>& answered) {
+  for (int i = 0; i < 1000 && !answered(); ++i) {
+    try {
+      ex_->advance_to(now(), 100000);
+    } catch (const std::exception& e) {
+      return std::string("500 a process failed: ") + e.what();
+    }
+  }
+  return {};
+}
+
+void ExecutorLoop::stop() { timer_.cancel(); }
+
+Status ExecutorLoop::set_latency(const std::string& name, AwsLatencyOptions options) {
+  options.user_store_kv = opt_.config.user_store_kv;
+  auto m = make_latency_model(name, options, opt_.calibration.get());
+  if (!m.is_ok()) return m.status();
+  ex_->set_latency_model(*m);
+  opt_.latency_model = name;
+  opt_.latency_options = options;
+  return Status::ok();
+}
+
+const CalibrationTable& ExecutorLoop::calibration() const {
+  return opt_.calibration ? *opt_.calibration : CalibrationTable::aws_2024();
+}
+
+void ExecutorLoop::set_faults(const FaultConfig& faults) {
+  fault_config_ = faults;
+  ex_->set_fault_injector(nullptr);
+  faults_ = std::make_unique<FaultPlan>(*ex_, *fault_config_);
+  faults_->install();
+}
+
+size_t ExecutorLoop::faults_injected() const { return faults_ ? faults_->injected().size() : 0; }
+
+}  // namespace fkemu

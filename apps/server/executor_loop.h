@@ -1,0 +1,112 @@
+// The deployment of fkemu serve and the loop that runs it: LocalService on a simulation Executor
+// whose virtual time follows the real monotonic clock. Whenever something is due, one turn of the
+// loop runs the executor up to now on the I/O thread; then what the turn changed in the state file
+// is committed, and only then do the answers and events of the turn leave (emit()), so that a
+// client never sees what a crash could still undo.
+//
+// Everything here runs on the thread of the io_context it is given (the server's I/O thread), or,
+// with no io_context running, on the caller's (run_until(), for fuzzing and tests).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+// clang-format off
+#include <utility>  // before Boost 1.74, whose asio/awaitable.hpp needs it
+// clang-format on
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/protocol/deployment.h"
+#include "core/runtime/executor.h"
+#include "core/runtime/task.h"
+#include "core/status.h"
+#include "emulator/aws_latency.h"
+#include "emulator/calibration_table.h"
+#include "emulator/local_service.h"
+#include "emulator/sqlite_state.h"
+#include "harness/fault_plan.h"
+
+namespace fkemu {
+
+struct LoopOptions {
+  DeploymentConfig config;
+  std::string data_path = ":memory:";  // or the SQLite state file
+  std::string latency_model = "zero";
+  AwsLatencyOptions latency_options;
+  std::shared_ptr<const CalibrationTable> calibration;  // null: the embedded table
+  bool quiet = false;
+};
+
+class ExecutorLoop {
+ public:
+  ExecutorLoop(boost::asio::io_context& ioc, LoopOptions options);
+  ~ExecutorLoop();
+  ExecutorLoop(const ExecutorLoop&) = delete;
+  ExecutorLoop& operator=(const ExecutorLoop&) = delete;
+
+  // Opens the state file data_path: read-only beside a server that may be running on it, or
+  // locked for this one. Without it the deployment keeps nothing.
+  Status open_state(bool read_only);
+  bool durable() const { return state_ != nullptr; }
+  // Builds the deployment on what the state file holds; the virtual clock continues from its
+  // saved time.
+  Status build();
+  bool built() const { return service_ != nullptr; }
+  // Drops the deployment (every client session of the service with it).
+  void drop();
+  // A deployment anew: no state, no faults (the latency model stays). Exits the process if the
+  // state file cannot be cleared, as a server that cannot keep its state must not answer.
+  void reset();
+
+  Time now() const;
+  // Schedules a turn of the loop (once, however often it is called before it runs).
+  void kick();
+  // What goes out to clients: inside a turn, after the turn's commit; outside one, at once.
+  void emit(std::function<void()> f);
+  // Starts `task` now: its latency counts from the real clock's present.
+  void spawn(std::string name, Task<void> task);
+  // Runs the executor on the calling thread until `answered` or a bound, with no io_context
+  // running: "" or the error of a failed process, as "500 ...".
+  std::string run_until(const std::function<bool()>& answered);
+  void stop();
+
+  LocalService& service() { return *service_; }
+
+  // Switches the executor to a latency model; the choice outlives a reset.
+  Status set_latency(const std::string& name, AwsLatencyOptions options);
+  const std::string& latency_model() const { return opt_.latency_model; }
+  const AwsLatencyOptions& latency_options() const { return opt_.latency_options; }
+  const CalibrationTable& calibration() const;
+
+  // Injects faults from now on, until the next reset.
+  void set_faults(const FaultConfig& faults);
+  const std::optional<FaultConfig>& faults() const { return fault_config_; }
+  size_t faults_injected() const;
+
+ private:
+  void turn();
+
+  boost::asio::io_context& ioc_;
+  LoopOptions opt_;
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point start_;  // virtual time 0
+  bool read_only_ = false;
+  bool turn_posted_ = false;
+  bool in_turn_ = false;
+  std::vector<std::function<void()>> deferred_;
+  std::unique_ptr<SqliteState> state_;
+  std::unique_ptr<Executor> ex_;
+  std::optional<FaultConfig> fault_config_;
+  std::unique_ptr<FaultPlan> faults_;
+  std::unique_ptr<LocalService> service_;
+};
+
+}  // namespace fkemu

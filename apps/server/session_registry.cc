@@ -1,0 +1,202 @@
+#include "apps/server/session_registry.h"
+
+#include <sys/random.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <chrono>
+#include <stdexcept>
+
+#include "apps/server/api_types.h"
+#include "apps/server/executor_loop.h"
+#include "core/protocol/deployment.h"
+
+namespace fkemu {
+
+namespace {
+
+Task<void> connect_task(ClientSession* c, std::function<void(Status)> done) {
+  Status s = co_await c->connect();
+  done(s);
+}
+
+}  // namespace
+
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  size_t got = 0;
+  while (got < bytes) {
+    const ssize_t n = getrandom(raw.data() + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("getrandom failed");
+    }
+    got += static_cast<size_t>(n);
+  }
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+SessionRegistry::SessionRegistry(boost::asio::io_context& ioc, ExecutorLoop& loop,
+                                 RegistryOptions options)
+    : ioc_(ioc), loop_(loop), opt_(options), sweep_timer_(ioc) {}
+
+size_t SessionRegistry::open_count() const {
+  size_t open = 0;
+  for (const auto& [id, r] : remotes_) open += r->client->closed() ? 0 : 1;
+  return open;
+}
+
+std::shared_ptr<RemoteSession> SessionRegistry::any_open() const {
+  std::shared_ptr<RemoteSession> found;
+  for (const auto& [id, r] : remotes_)
+    if (!r->client->closed()) found = r;
+  return found;
+}
+
+std::shared_ptr<RemoteSession> SessionRegistry::open(Connected connected) {
+  auto r = std::make_shared<RemoteSession>();
+  r->id = "s" + random_hex(16);  // 128 bits
+  r->secret = random_hex(32);    // 256 bits
+  r->last_seen = loop_.now();
+  ClientSession& c = loop_.service().open_session(r->id);
+  r->client = &c;
+  RemoteSession* rp = r.get();
+  c.set_event_listener([this, rp](const nlohmann::json& e) { on_event(*rp, e); });
+  c.set_last_seen_source([rp] { return rp->last_seen; });
+  remotes_[r->id] = r;
+  ++sessions_opened_;
+  std::weak_ptr<RemoteSession> weak = r;
+  loop_.spawn("api.connect",
+              connect_task(&c, [this, connected, weak, id = r->id, secret = r->secret](Status s) {
+                if (auto live = weak.lock()) live->connected = true;
+                loop_.emit([connected, id, secret, s] { connected(id, secret, s); });
+              }));
+  return r;
+}
+
+std::shared_ptr<RemoteSession> SessionRegistry::find(const std::string& id) const {
+  auto it = remotes_.find(id);
+  return it == remotes_.end() ? nullptr : it->second;
+}
+
+bool SessionRegistry::holds(const RemoteSession& r) const {
+  auto it = remotes_.find(r.id);
+  return it != remotes_.end() && it->second.get() == &r;
+}
+
+const std::string* SessionRegistry::forgotten_secret(const std::string& id) const {
+  auto it = closed_ids_.find(id);
+  if (it == closed_ids_.end() || remotes_.count(id)) return nullptr;
+  return &it->second;
+}
+
+void SessionRegistry::seen(RemoteSession& r) { r.last_seen = loop_.now(); }
+
+void SessionRegistry::attach(RemoteSession& r, const std::shared_ptr<EventSink>& socket) {
+  r.sockets.push_back(socket);
+  if (r.dropped) {
+    socket->send(text_of(nlohmann::json{{"type", "dropped"}, {"events", r.dropped}}));
+    r.dropped = 0;
+  }
+  while (!r.backlog.empty()) {
+    socket->send(std::move(r.backlog.front()));
+    r.backlog.pop_front();
+  }
+}
+
+size_t SessionRegistry::open_sockets(const RemoteSession& r) const {
+  size_t open = 0;
+  for (const auto& w : r.sockets) open += w.expired() ? 0 : 1;
+  return open;
+}
+
+void SessionRegistry::on_event(RemoteSession& r, const nlohmann::json& event) {
+  ++watches_delivered_;
+  nlohmann::json msg = event;
+  msg["type"] = "watch";
+  loop_.emit([this, id = r.id, text = text_of(msg)]() mutable {
+    auto it = remotes_.find(id);
+    if (it != remotes_.end()) deliver(*it->second, std::move(text));
+  });
+}
+
+void SessionRegistry::deliver(RemoteSession& r, std::string text) {
+  std::erase_if(r.sockets, [](const std::weak_ptr<EventSink>& w) { return w.expired(); });
+  bool sent = false;
+  for (auto& w : r.sockets)
+    if (auto s = w.lock(); s && s->open()) {
+      s->send(text);
+      sent = true;
+    }
+  if (sent) return;
+  r.backlog.push_back(std::move(text));
+  if (r.backlog.size() > opt_.max_backlog_events) {
+    r.backlog.pop_front();
+    ++r.dropped;
+  }
+}
+
+// A session closed (or expired: the service says it is no longer alive) whose operations are all
+// answered and whose client runs nothing of its own.
+bool SessionRegistry::forgettable(const RemoteSession& r) const {
+  if (!r.connected || r.inflight > 0 || r.client->busy()) return false;
+  if (r.client->closed()) return true;
+  const auto item = loop_.service().system_store().get(kSessionsTable, r.id);
+  return !item || !item->value("alive", false);
+}
+
+void SessionRegistry::sweep() {
+  if (!loop_.built()) return;
+  for (auto it = remotes_.begin(); it != remotes_.end();) {
+    if (!forgettable(*it->second)) {
+      ++it;
+      continue;
+    }
+    closed_ids_[it->first] = it->second->secret;
+    closed_order_.push_back(it->first);
+    while (closed_order_.size() > opt_.remembered_closed_sessions) {
+      closed_ids_.erase(closed_order_.front());
+      closed_order_.pop_front();
+    }
+    close_sockets(*it->second);  // a closed session's WebSockets end
+    loop_.service().forget_session(it->first);
+    it = remotes_.erase(it);
+  }
+}
+
+void SessionRegistry::sweep_soon() {
+  boost::asio::post(ioc_, [this] { sweep(); });
+}
+
+void SessionRegistry::sweep_every_second() {
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    sweep();
+    sweep_every_second();
+  });
+}
+
+void SessionRegistry::stop() { sweep_timer_.cancel(); }
+
+void SessionRegistry::clear() {
+  for (auto& [id, r] : remotes_) close_sockets(*r);
+  remotes_.clear();
+  closed_ids_.clear();
+  closed_order_.clear();
+  sessions_opened_ = 0;
+  watches_delivered_ = 0;
+}
+
+void SessionRegistry::close_sockets(RemoteSession& r) {
+  for (auto& w : r.sockets)
+    if (auto s = w.lock()) s->close();
+}
+
+}  // namespace fkemu
