@@ -90,11 +90,7 @@ void ExecutorLoop::emit(std::function<void()> f) {
   }
 }
 
-void ExecutorLoop::spawn(std::string name, Task<void> task) {
-  ex_->catch_up(now());
-  ex_->spawn(std::move(name), std::move(task));
-  kick();
-}
+void ExecutorLoop::catch_up() { ex_->catch_up(now()); }
 
 // Runs the executor up to now, then sleeps until the next thing is due.
 void ExecutorLoop::turn() {

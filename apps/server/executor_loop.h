@@ -25,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/protocol/deployment.h"
+#include "core/runtime/block_on.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/task.h"
 #include "core/status.h"
@@ -71,8 +72,14 @@ class ExecutorLoop {
   void kick();
   // What goes out to clients: inside a turn, after the turn's commit; outside one, at once.
   void emit(std::function<void()> f);
-  // Starts `task` now: its latency counts from the real clock's present.
-  void spawn(std::string name, Task<void> task);
+  // Starts `task` now (its latency counts from the real clock's present) and hands its value to
+  // `done` when it finishes (core/runtime/block_on.h).
+  template <class T, class F>
+  void spawn_then(std::string name, Task<T> task, F done) {
+    catch_up();
+    fkemu::spawn_then(*ex_, std::move(name), std::move(task), std::move(done));
+    kick();
+  }
   // Runs the executor on the calling thread until `answered` or a bound, with no io_context
   // running: "" or the error of a failed process, as "500 ...".
   std::string run_until(const std::function<bool()>& answered);
@@ -93,6 +100,8 @@ class ExecutorLoop {
 
  private:
   void turn();
+  // Brings virtual time to the real clock's present before work from outside starts.
+  void catch_up();
 
   boost::asio::io_context& ioc_;
   LoopOptions opt_;

@@ -91,9 +91,10 @@ bool host_allowed(const std::string& host) {
   return !ec;
 }
 
-Task<void> op_task(ClientSession* c, Step st, std::function<void(OpResult)> done) {
+// perform_step, with the step owned by the task (the request that parsed it is gone by then).
+Task<OpResult> perform_owned_step(ClientSession* c, Step st) {
   OpResult r = co_await perform_step(*c, st);
-  done(std::move(r));
+  co_return r;
 }
 
 }  // namespace
@@ -213,16 +214,17 @@ void RequestHandler::run_op(RemoteSession& r, const Step& step, std::function<vo
   ++r.inflight;
   std::weak_ptr<RemoteSession> weak = sessions_.find(r.id);
   const bool closing = step.op == "close";
-  loop_.spawn("api." + step.op, op_task(r.client, step, [this, done, weak, closing](OpResult res) {
-                json ans = answer_fields(res);
-                if (!res.status.is_ok() && !res.status.message().empty())
-                  ans["message"] = res.status.message();
-                if (auto live = weak.lock()) --live->inflight;
-                loop_.emit([this, done, ans, closing] {
-                  done(ans);
-                  if (closing) sessions_.sweep_soon();
-                });
-              }));
+  loop_.spawn_then("api." + step.op, perform_owned_step(r.client, step),
+                   [this, done, weak, closing](OpResult res) {
+                     json ans = answer_fields(res);
+                     if (!res.status.is_ok() && !res.status.message().empty())
+                       ans["message"] = res.status.message();
+                     if (auto live = weak.lock()) --live->inflight;
+                     loop_.emit([this, done, ans, closing] {
+                       done(ans);
+                       if (closing) sessions_.sweep_soon();
+                     });
+                   });
 }
 
 // Parses an operation (a body or a WebSocket message); a bad one is answered here.

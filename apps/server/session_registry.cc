@@ -13,14 +13,7 @@
 
 namespace fkemu {
 
-namespace {
-
-Task<void> connect_task(ClientSession* c, std::function<void(Status)> done) {
-  Status s = co_await c->connect();
-  done(s);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string random_hex(size_t bytes) {
   std::string raw(bytes, '\0');
@@ -72,11 +65,11 @@ std::shared_ptr<RemoteSession> SessionRegistry::open(Connected connected) {
   remotes_[r->id] = r;
   ++sessions_opened_;
   std::weak_ptr<RemoteSession> weak = r;
-  loop_.spawn("api.connect",
-              connect_task(&c, [this, connected, weak, id = r->id, secret = r->secret](Status s) {
-                if (auto live = weak.lock()) live->connected = true;
-                loop_.emit([connected, id, secret, s] { connected(id, secret, s); });
-              }));
+  loop_.spawn_then("api.connect", c.connect(),
+                   [this, connected, weak, id = r->id, secret = r->secret](Status s) {
+                     if (auto live = weak.lock()) live->connected = true;
+                     loop_.emit([connected, id, secret, s] { connected(id, secret, s); });
+                   });
   return r;
 }
 
