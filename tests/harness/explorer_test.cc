@@ -225,8 +225,7 @@ namespace {
 
 // Runs the fkemu binary; returns its exit status and stdout.
 int run_fkemu(const std::string& args, std::string* out) {
-  const std::string cmd =
-      std::string(FKEMU_BINARY_DIR) + "/emulator/fkemu " + args + " 2>/dev/null";
+  const std::string cmd = std::string(FKEMU_BINARY_DIR) + "/apps/fkemu " + args + " 2>/dev/null";
   std::FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   out->clear();

@@ -126,7 +126,7 @@ TEST_CASE("generated scenarios: ZooKeeper, fkemu and the model agree",
 TEST_CASE("fkemu diff-zk --generate reports in JSON", "[zookeeper][differential][cli]") {
   const std::string out = std::string(FKEMU_BINARY_DIR) + "/diff-zk-generate";
   const std::string cmd = std::string(FKEMU_BINARY_DIR) +
-                          "/emulator/fkemu diff-zk --generate 25 --seed 4 --json --out " + out +
+                          "/apps/fkemu diff-zk --generate 25 --seed 4 --json --out " + out +
                           " 2>/dev/null";
   std::FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);

@@ -42,7 +42,7 @@ struct ChildServer {
 inline ChildServer start_child_server(const std::vector<std::string>& args, rlim_t max_files = 0) {
   int err[2];
   REQUIRE(pipe(err) == 0);
-  const std::string bin = std::string(FKEMU_BINARY_DIR) + "/emulator/fkemu";
+  const std::string bin = std::string(FKEMU_BINARY_DIR) + "/apps/fkemu";
   std::vector<std::string> words = {bin, "serve", "--listen", "127.0.0.1:0"};
   words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;
