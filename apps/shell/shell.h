@@ -6,6 +6,9 @@
 // before the answer that reflects its change), the watch events, and the pongs that keep the
 // session alive. Commands: create, get, set, delete, deleteall, ls, stat, printwatches, sync
 // (refused: FaaSKeeper has none), close, connect, help, quit.
+//
+// shell.cc keeps the loop and the glue: commands.h reads a line into a command,
+// http_client.h opens and closes sessions, event_socket.h carries the operations and events.
 #pragma once
 
 #include <iosfwd>
@@ -19,6 +22,8 @@ namespace fkemu {
 // by line from `in`. Command output goes to `out`, messages about the shell itself to `err`.
 // Returns 0; 1 if the server cannot be reached or a command failed at the HTTP level (the
 // connection, or a request the server refused); 2 if `url` is not a usable URL.
+// Any thread may run a shell that is not interactive, several at once; an interactive one
+// uses libedit's state and the terminal, which are the process's: one at a time.
 int run_shell(const std::string& url, std::istream& in, std::ostream& out, std::ostream& err,
               bool interactive);
 
