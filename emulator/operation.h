@@ -1,7 +1,8 @@
-// The operation format: one node or session operation as a scenario step has it (docs/scenarios.md),
-// which is also the request format of fkemu serve (docs/api.md); and the history fields of its
-// invocation and its answer. The scenario loader (harness/scenario.h) reads whole files of steps;
-// the server reads one operation per request; both run them with perform_step().
+// The operation format: one node or session operation as a scenario step has it
+// (docs/scenarios.md), which is also the request format of fkemu serve (docs/api.md); and the
+// history fields of its invocation and its answer. The scenario loader (harness/scenario.h) reads
+// whole files of steps; the server reads one operation per request; both run them with
+// perform_step().
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// Whether a deployment's stores are at rest, and agree (G7 and G10 at quiescence, harness/checker.h): the
-// scenario runner asks at the end of every run, fkemu serve at /admin/check.
+// Whether a deployment's stores are at rest, and agree (G7 and G10 at quiescence,
+// harness/checker.h): the scenario runner asks at the end of every run, fkemu serve at
+// /admin/check.
 #pragma once
 
 #include <functional>

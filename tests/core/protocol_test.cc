@@ -1,5 +1,6 @@
 // The FaaSKeeper protocol end to end on in-memory fakes: every op's answers and errors, stat
-// evolution, sequential names, and the writer/distributor fault cases of FaaSKeeper's design (docs/design-notes.md).
+// evolution, sequential names, and the writer/distributor fault cases of FaaSKeeper's design
+// (docs/design-notes.md).
 #include <catch2/catch.hpp>
 
 #include "core/model/stat.h"
