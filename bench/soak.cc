@@ -27,12 +27,15 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/support/http_client.h"
 
 namespace {
 
@@ -55,34 +58,23 @@ void count(const std::string& kind, bool expected) {
   ++(expected ? g_kinds : g_wrong)[kind];
 }
 
-struct Answer {
-  unsigned status = 0;
-  json body;
-};
+using Answer = fkemu::testing::HttpAnswer;
 
+// One kept-alive connection, made anew when the server closes it; every answer is counted.
 class Http {
  public:
-  Http() : socket_(ioc_) { connect(); }
+  Http() { connect(); }
   Answer request(http::verb verb, const std::string& target, const std::string& body = {},
                  const std::string& token = {}) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       try {
-        http::request<http::string_body> req(verb, target, 11);
-        req.set(http::field::host, "127.0.0.1");
-        if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-        req.body() = body;
-        req.prepare_payload();
-        http::write(socket_, req);
-        beast::flat_buffer buf;
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(8 * 1024 * 1024);
-        http::read(socket_, buf, parser);
+        if (!connection_) connect();
+        Answer a = connection_->request(verb, target, body, fkemu::testing::bearer(token));
         ++g_requests;
-        Answer a{parser.get().result_int(), json::parse(parser.get().body(), nullptr, false)};
-        if (!parser.get().keep_alive()) connect();
+        if (!a.keep_alive) connection_.reset();
         return a;
       } catch (const std::exception&) {
-        connect();  // the server closed it (over the body limit, say): a new connection
+        connection_.reset();  // the server closed it (over the body limit, say): a new one
       }
     }
     return {};
@@ -90,13 +82,13 @@ class Http {
 
  private:
   void connect() {
-    boost::system::error_code ec;
-    socket_.close(ec);
-    socket_ = tcp::socket(ioc_);
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), g_port), ec);
+    try {
+      connection_ = std::make_unique<fkemu::testing::HttpConnection>(g_port);
+    } catch (const std::exception&) {
+      connection_.reset();
+    }
   }
-  net::io_context ioc_;
-  tcp::socket socket_;
+  std::unique_ptr<fkemu::testing::HttpConnection> connection_;
 };
 
 std::string nested(int depth) {

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "tests/server/child_server.h"
+#include "tests/support/http_client.h"
 
 namespace {
 
@@ -46,23 +47,9 @@ void kill_server(ChildServer& c) { (void)c.stop(SIGKILL); }
 // One request on a new connection; status 0 if the server is gone.
 std::pair<unsigned, json> call(uint16_t port, http::verb verb, const std::string& target,
                                const std::string& body = {}, const std::string& secret = {}) {
-  try {
-    net::io_context ioc;
-    tcp::socket s(ioc);
-    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req(verb, target, 11);
-    req.set(http::field::host, "127.0.0.1");
-    if (!secret.empty()) req.set(http::field::authorization, "Bearer " + secret);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(s, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
-    return {res.result_int(), json::parse(res.body(), nullptr, false)};
-  } catch (const std::exception&) {
-    return {0, json()};
-  }
+  fkemu::testing::HttpAnswer a =
+      fkemu::testing::http_once(port, verb, target, body, fkemu::testing::bearer(secret));
+  return {a.status, std::move(a.body)};
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include "core/json/json_text.h"
 #include "tests/server/child_server.h"
 #include "tests/server/test_server.h"
+#include "tests/support/http_client.h"
 
 using namespace fkemu;
 namespace beast = boost::beast;
@@ -42,58 +43,22 @@ using json = nlohmann::json;
 
 namespace {
 
-struct Answer {
-  unsigned status = 0;
-  json body;
-  std::string retry_after;
-};
-
-// One request on a new connection; status 0 if it could not be made.
-Answer call(uint16_t port, http::verb verb, const std::string& target, const std::string& body = {},
-            const std::map<std::string, std::string>& headers = {}) {
-  Answer a;
-  try {
-    net::io_context ioc;
-    tcp::socket s(ioc);
-    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    timeval tv{10, 0};
-    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    http::request<http::string_body> req(verb, target, 11);
-    req.set(http::field::host, "127.0.0.1");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(s, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(16 * 1024 * 1024);
-    http::read(s, buf, parser);
-    a.status = parser.get().result_int();
-    a.body = json::parse(parser.get().body(), nullptr, false);
-    if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end())
-      a.retry_after = std::string(it->value());
-  } catch (const std::exception&) {
-    a.status = 0;
-  }
-  return a;
-}
-
-std::map<std::string, std::string> bearer(const std::string& secret) {
-  return {{"Authorization", "Bearer " + secret}};
-}
+using Answer = testing::HttpAnswer;
+using testing::bearer;
+using testing::http_once;
 
 struct Session {
   std::string id, secret;
 };
 
 Session open_session(uint16_t port) {
-  const Answer a = call(port, http::verb::post, "/v1/sessions");
+  const Answer a = http_once(port, http::verb::post, "/v1/sessions");
   REQUIRE(a.status == 201);
   return {a.body.at("session").get<std::string>(), a.body.at("secret").get<std::string>()};
 }
 
 Answer op(uint16_t port, const Session& s, const std::string& body) {
-  return call(port, http::verb::post, "/v1/sessions/" + s.id + "/ops", body, bearer(s.secret));
+  return http_once(port, http::verb::post, "/v1/sessions/" + s.id + "/ops", body, bearer(s.secret));
 }
 
 std::string nested(int depth) {
@@ -204,10 +169,10 @@ TEST_CASE("JSON nested beyond the limit is refused before it is built, over HTTP
   const json r = ws.exchange(nested(60000));
   CHECK(r.value("status", 0) == 400);
   CHECK(r.value("message", "").find("deeper than 64") != std::string::npos);
-  const Answer admin = call(srv.port, http::verb::put, "/admin/faults", nested(5000),
-                            bearer(srv.server.admin_token()));
+  const Answer admin = http_once(srv.port, http::verb::put, "/admin/faults", nested(5000),
+                                 bearer(srv.server.admin_token()));
   CHECK(admin.status == 400);
-  CHECK(call(srv.port, http::verb::get, "/health").status == 200);
+  CHECK(http_once(srv.port, http::verb::get, "/health").status == 200);
   CHECK(op(srv.port, s, R"({"op": "get_data", "path": "/keep"})").body.value("data", "") == "v");
 }
 
@@ -261,7 +226,7 @@ TEST_CASE("over the connection cap a client gets a 503 that says why, and the se
     held.back()->connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), srv.port));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all four accepted
-  const Answer refused = call(srv.port, http::verb::get, "/health");
+  const Answer refused = http_once(srv.port, http::verb::get, "/health");
   CHECK(refused.status == 503);
   CHECK(refused.retry_after == "1");
   CHECK(refused.body.value("message", "").find("too many connections") != std::string::npos);
@@ -269,7 +234,7 @@ TEST_CASE("over the connection cap a client gets a 503 that says why, and the se
   Answer ok;
   for (int i = 0; i < 50 && ok.status != 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ok = call(srv.port, http::verb::get, "/health");
+    ok = http_once(srv.port, http::verb::get, "/health");
   }
   CHECK(ok.status == 200);
 }
@@ -301,7 +266,7 @@ TEST_CASE("out of file descriptors, the listener keeps accepting once some are f
   Answer ok;
   for (int i = 0; i < 100 && ok.status != 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ok = call(port, http::verb::get, "/health");
+    ok = http_once(port, http::verb::get, "/health");
   }
   CHECK(ok.status == 200);
   // It said so on stderr.
@@ -404,20 +369,19 @@ TEST_CASE("closed sessions are forgotten: the registry stays small, their reques
   for (int i = 0; i < 300; ++i) {
     const Session s = open_session(srv.port);
     REQUIRE(op(srv.port, s, R"({"op": "exists", "path": "/", "watch": true})").status == 200);
-    REQUIRE(
-        call(srv.port, http::verb::delete_, "/v1/sessions/" + s.id, "", bearer(s.secret)).status ==
-        200);
+    REQUIRE(http_once(srv.port, http::verb::delete_, "/v1/sessions/" + s.id, "", bearer(s.secret))
+                .status == 200);
     if (i % 100 == 0) closed.push_back(s);
   }
   const Session open = open_session(srv.port);
   Answer health;
   for (int i = 0; i < 30; ++i) {
-    health = call(srv.port, http::verb::get, "/health");
+    health = http_once(srv.port, http::verb::get, "/health");
     if (health.body.value("sessions", -1) == 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   CHECK(health.body.value("sessions", -1) == 1);  // the live ones only
-  const Answer counters = call(srv.port, http::verb::get, "/admin/counters");
+  const Answer counters = http_once(srv.port, http::verb::get, "/admin/counters");
   CHECK(counters.body.value("sessions_open", -1) == 1);
   CHECK(counters.body.value("sessions_kept", -1) == 1);  // the others are forgotten
   for (const Session& s : closed) {
@@ -428,7 +392,7 @@ TEST_CASE("closed sessions are forgotten: the registry stays small, their reques
     CHECK(op(srv.port, Session{s.id, open.secret}, R"({"op": "get_data", "path": "/"})").status ==
           403);
     const Answer info =
-        call(srv.port, http::verb::get, "/v1/sessions/" + s.id, "", bearer(s.secret));
+        http_once(srv.port, http::verb::get, "/v1/sessions/" + s.id, "", bearer(s.secret));
     CHECK(info.body.value("closed", false));
   }
 }
@@ -438,32 +402,37 @@ TEST_CASE("admin requests: a token for changes, no foreign Host, no cross-origin
   TestServer srv;
   const std::string token = srv.server.admin_token();
   REQUIRE(token.size() >= 32);
-  CHECK(call(srv.port, http::verb::post, "/admin/reset").status == 401);
-  CHECK(call(srv.port, http::verb::post, "/admin/reset", "", bearer(token + "x")).status == 403);
-  CHECK(call(srv.port, http::verb::put, "/admin/faults", "{}").status == 401);
-  CHECK(call(srv.port, http::verb::put, "/admin/latency", R"({"model": "zero"})").status == 401);
-  CHECK(call(srv.port, http::verb::get, "/admin/dump").status == 200);  // loopback: reads are open
-  CHECK(call(srv.port, http::verb::post, "/admin/reset", "", bearer(token)).status == 200);
+  CHECK(http_once(srv.port, http::verb::post, "/admin/reset").status == 401);
+  CHECK(http_once(srv.port, http::verb::post, "/admin/reset", "", bearer(token + "x")).status ==
+        403);
+  CHECK(http_once(srv.port, http::verb::put, "/admin/faults", "{}").status == 401);
+  CHECK(http_once(srv.port, http::verb::put, "/admin/latency", R"({"model": "zero"})").status ==
+        401);
+  CHECK(http_once(srv.port, http::verb::get, "/admin/dump").status ==
+        200);  // loopback: reads are open
+  CHECK(http_once(srv.port, http::verb::post, "/admin/reset", "", bearer(token)).status == 200);
   // A page on another origin (a simple request, no preflight) and DNS rebinding.
   auto with_token = bearer(token);
   with_token["Origin"] = "http://evil.example";
-  CHECK(call(srv.port, http::verb::post, "/admin/reset", "", with_token).status == 403);
-  CHECK(call(srv.port, http::verb::get, "/admin/dump", "", {{"Host", "rebound.example:8980"}})
+  CHECK(http_once(srv.port, http::verb::post, "/admin/reset", "", with_token).status == 403);
+  CHECK(http_once(srv.port, http::verb::get, "/admin/dump", "", {{"Host", "rebound.example:8980"}})
             .status == 403);
-  CHECK(call(srv.port, http::verb::get, "/health", "", {{"Host", "localhost:8980"}}).status == 200);
-  CHECK(call(srv.port, http::verb::get, "/health", "",
-             {{"Host", "127.0.0.1:" + std::to_string(srv.port)},
-              {"Origin", "http://127.0.0.1:" + std::to_string(srv.port)}})
+  CHECK(http_once(srv.port, http::verb::get, "/health", "", {{"Host", "localhost:8980"}}).status ==
+        200);
+  CHECK(http_once(srv.port, http::verb::get, "/health", "",
+                  {{"Host", "127.0.0.1:" + std::to_string(srv.port)},
+                   {"Origin", "http://127.0.0.1:" + std::to_string(srv.port)}})
             .status == 200);
-  CHECK(call(srv.port, http::verb::post, "/v1/sessions", "", {{"Origin", "null"}}).status == 403);
+  CHECK(http_once(srv.port, http::verb::post, "/v1/sessions", "", {{"Origin", "null"}}).status ==
+        403);
 }
 
 TEST_CASE("a secret in the URL is refused except on the WebSocket upgrade", "[server][hostile]") {
   TestServer srv;
   const Session s = open_session(srv.port);
   const Answer a =
-      call(srv.port, http::verb::post, "/v1/sessions/" + s.id + "/ops?secret=" + s.secret,
-           R"({"op": "exists", "path": "/"})");
+      http_once(srv.port, http::verb::post, "/v1/sessions/" + s.id + "/ops?secret=" + s.secret,
+                R"({"op": "exists", "path": "/"})");
   CHECK(a.status == 400);
   CHECK(a.body.value("message", "").find("Authorization: Bearer") != std::string::npos);
   Ws ws(srv.port, s);  // the upgrade takes it
@@ -570,7 +539,7 @@ TEST_CASE("a WebSocket message whose type is not a string is refused, and the se
     CHECK(r.value("status", 0) == 400);
   }
   CHECK(ws.exchange(R"({"req": 4, "op": "exists", "path": "/"})").value("kind", "") == "ok");
-  CHECK(call(srv.port, http::verb::get, "/health").status == 200);
+  CHECK(http_once(srv.port, http::verb::get, "/health").status == 200);
 }
 
 // Found by an outside review: a ping's answer still on its way when the deployment was reset
@@ -584,23 +553,23 @@ TEST_CASE("a reset while pongs are on their way frees nothing twice", "[server][
   for (int round = 0; round < 8; ++round) {
     for (int i = 0; i < 3; ++i) (void)open_session(srv.port);
     std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * round));
-    CHECK(call(srv.port, http::verb::post, "/admin/reset", "", bearer(srv.server.admin_token()))
-              .status == 200);
+    CHECK(
+        http_once(srv.port, http::verb::post, "/admin/reset", "", bearer(srv.server.admin_token()))
+            .status == 200);
   }
-  CHECK(call(srv.port, http::verb::get, "/health").status == 200);
+  CHECK(http_once(srv.port, http::verb::get, "/health").status == 200);
 }
 
 TEST_CASE("a forgotten session's WebSocket upgrade with ?secret= answers SessionExpired",
           "[server][hostile]") {
   TestServer srv;
   const Session s = open_session(srv.port);
-  REQUIRE(
-      call(srv.port, http::verb::delete_, "/v1/sessions/" + s.id, "", bearer(s.secret)).status ==
-      200);
+  REQUIRE(http_once(srv.port, http::verb::delete_, "/v1/sessions/" + s.id, "", bearer(s.secret))
+              .status == 200);
   Answer gone;
   for (int i = 0; i < 30; ++i) {  // forgotten within a sweep (a second)
-    gone = call(srv.port, http::verb::get, "/v1/sessions/" + s.id, "", bearer(s.secret));
-    if (call(srv.port, http::verb::get, "/admin/counters").body.value("sessions_kept", 1) == 0)
+    gone = http_once(srv.port, http::verb::get, "/v1/sessions/" + s.id, "", bearer(s.secret));
+    if (http_once(srv.port, http::verb::get, "/admin/counters").body.value("sessions_kept", 1) == 0)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -611,12 +580,12 @@ TEST_CASE("a forgotten session's WebSocket upgrade with ?secret= answers Session
     refused = true;  // the upgrade is declined; the status is checked below over plain HTTP
   }
   CHECK(refused);
-  const Answer a =
-      call(srv.port, http::verb::get, "/v1/sessions/" + s.id + "/events?secret=" + s.secret, "",
-           {{"Connection", "Upgrade"},
-            {"Upgrade", "websocket"},
-            {"Sec-WebSocket-Version", "13"},
-            {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+  const Answer a = http_once(srv.port, http::verb::get,
+                             "/v1/sessions/" + s.id + "/events?secret=" + s.secret, "",
+                             {{"Connection", "Upgrade"},
+                              {"Upgrade", "websocket"},
+                              {"Sec-WebSocket-Version", "13"},
+                              {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
   CHECK(a.status == 410);
   CHECK(a.body.value("error", "") == "SessionExpired");
 }
@@ -628,16 +597,16 @@ TEST_CASE("sessions beyond --max-sessions are answered 503, and closing makes ro
   TestServer srv(o);
   std::vector<Session> held;
   for (int i = 0; i < 3; ++i) held.push_back(open_session(srv.port));
-  const Answer full = call(srv.port, http::verb::post, "/v1/sessions");
+  const Answer full = http_once(srv.port, http::verb::post, "/v1/sessions");
   CHECK(full.status == 503);
   CHECK(full.body.value("message", "").find("--max-sessions") != std::string::npos);
-  REQUIRE(
-      call(srv.port, http::verb::delete_, "/v1/sessions/" + held[0].id, "", bearer(held[0].secret))
-          .status == 200);
+  REQUIRE(http_once(srv.port, http::verb::delete_, "/v1/sessions/" + held[0].id, "",
+                    bearer(held[0].secret))
+              .status == 200);
   Answer again;
   for (int i = 0; i < 30 && again.status != 201; ++i) {  // forgotten within a sweep
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    again = call(srv.port, http::verb::post, "/v1/sessions");
+    again = http_once(srv.port, http::verb::post, "/v1/sessions");
   }
   CHECK(again.status == 201);
 }

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tests/server/test_server.h"
+#include "tests/support/http_client.h"
 
 using namespace fkemu;
 namespace beast = boost::beast;
@@ -26,49 +27,19 @@ using json = nlohmann::json;
 
 namespace {
 
-// Blocking socket reads give up after `seconds`: a test that waits for the wrong thing fails.
-template <class Socket>
-void read_timeout(Socket& s, int seconds) {
-  timeval tv{seconds, 0};
-  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
+using Answer = testing::HttpAnswer;
 
-struct Answer {
-  unsigned status = 0;
-  json body;
-};
-
-// One HTTP/1.1 connection (keep-alive).
+// One HTTP/1.1 connection (keep-alive); a secret goes in the Authorization header.
 class Client {
  public:
-  explicit Client(uint16_t port) : socket_(ioc_) {
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    read_timeout(socket_, 20);
-  }
+  explicit Client(uint16_t port) : connection_(port) {}
   Answer request(http::verb verb, const std::string& target, const std::string& body = {},
                  const std::string& secret = {}) {
-    http::request<http::string_body> req(verb, target, 11);
-    req.set(http::field::host, "127.0.0.1");
-    if (!secret.empty()) req.set(http::field::authorization, "Bearer " + secret);
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
-    http::write(socket_, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    http::read(socket_, buf, parser);
-    Answer a;
-    a.status = parser.get().result_int();
-    a.body = json::parse(parser.get().body(), nullptr, false);
-    return a;
+    return connection_.request(verb, target, body, testing::bearer(secret));
   }
 
  private:
-  net::io_context ioc_;
-  tcp::socket socket_;
+  testing::HttpConnection connection_;
 };
 
 struct Session {
@@ -90,7 +61,7 @@ class Ws {
   Ws(uint16_t port, const Session& s) : ws_(ioc_) {
     auto& sock = ws_.next_layer();
     sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    read_timeout(sock, 20);
+    testing::set_read_timeout(sock, 20);
     ws_.set_option(websocket::stream_base::decorator([&](websocket::request_type& r) {
       r.set(http::field::authorization, "Bearer " + s.secret);
     }));
