@@ -9,10 +9,10 @@
 // made from a code only explicitly (Status(Code::NoNode, "why")), so a bare code never turns
 // into an error by accident. Propagation:
 //
-//   Result<Config> load(const std::string& file) {
-//     ASSIGN_OR_RETURN(nlohmann::json j, parse_json(text_of(file), file));
-//     RETURN_IF_ERROR(check_fields(j));
-//     return Config{j};
+//   Result<Scenario> load_scenario_text(const std::string& text, const std::string& file) {
+//     ASSIGN_OR_RETURN(const nlohmann::json j, parse_json(text, file));  // core/json/json_text.h
+//     RETURN_IF_ERROR(check_version(j));                                 // a Status
+//     return parse_scenario(j, file);
 //   }
 //
 // (Coroutines return with co_return: CO_RETURN_IF_ERROR.)

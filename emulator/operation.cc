@@ -133,15 +133,6 @@ Result<Step> parse_operation(const json& op, const std::string& session) {
   }
 }
 
-void put_data_field(const std::string& bytes, const char* key_utf8, const char* key_b64,
-                    json& into) {
-  if (is_valid_utf8(bytes)) {
-    into[key_utf8] = bytes;
-  } else {
-    into[key_b64] = base64_encode(bytes);
-  }
-}
-
 Task<OpResult> perform_step(ClientSession& s, const Step& st) {
   if (st.op == "create") co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential);
   if (st.op == "get_data") co_return co_await s.get_data(st.path, st.watch);

@@ -14,6 +14,7 @@
 #include "core/protocol/client_session.h"
 #include "core/runtime/task.h"
 #include "core/status.h"
+#include "core/text/base64.h"
 
 namespace fkemu {
 
@@ -43,11 +44,6 @@ Result<Step> parse_step(const nlohmann::json& step, size_t index,
 // use this format). Refused as parse_step refuses a step; "expire" and "wait_ms" are not
 // operations.
 Result<Step> parse_operation(const nlohmann::json& op, const std::string& session);
-
-// Puts `bytes` into `into` as history lines do: under `key_utf8` if they are valid UTF-8, else
-// base64-encoded under `key_b64`.
-void put_data_field(const std::string& bytes, const char* key_utf8, const char* key_b64,
-                    nlohmann::json& into);
 
 // One step's operation on its session's client library (expire: it stops answering pings).
 Task<OpResult> perform_step(ClientSession& session, const Step& step);

@@ -234,7 +234,7 @@ Status SqliteState::commit() {
       sqlite3_bind_blob(s, 3, c.value->data(), static_cast<int>(c.value->size()), SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE) {
       Status st = error("write");
-      (void)exec("ROLLBACK");
+      (void)exec("ROLLBACK");  // the write's error is the one to report
       return st;
     }
   }

@@ -103,6 +103,7 @@ class Runner {
   }
 
  private:
+  // Connecting is one unconditional put of the session's item: it does not fail in a run.
   Task<void> connect(ClientSession& s) { (void)co_await s.connect(); }
 
   // Sequential mode records a step's lines in the canonical order of docs/scenarios.md: the

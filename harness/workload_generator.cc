@@ -287,7 +287,7 @@ class Generator {
 
   void close(const std::string& s) {
     add(s, "close");
-    if (!gone_.count(s)) (void)model_.close_session(s, ++zxid_);
+    if (!gone_.count(s)) (void)model_.close_session(s, ++zxid_);  // the model tracks the tree
     gone_.insert(s);
   }
 
@@ -303,13 +303,13 @@ class Generator {
     if (past_expiry) ms = timeout_ms_ + 2 * heartbeat_ms_ + static_cast<int64_t>(rng_.below(1500));
     steps_.push_back(json{{"wait_ms", ms}});
     if (past_expiry) {
-      for (const auto& s : expiring_) (void)model_.close_session(s, ++zxid_);
+      for (const auto& s : expiring_) (void)model_.close_session(s, ++zxid_);  // (as in close)
       expiring_.clear();
     }
   }
 
   void apply(const ModelWrite& w) {
-    if (model_.check(w).empty()) (void)model_.apply(w, ++zxid_);
+    if (model_.check(w).empty()) (void)model_.apply(w, ++zxid_);  // checked first: it applies
   }
 
   // Creates `path` (and its parents) if the model says it is missing.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The layers include downward only: apps/ -> harness/ -> emulator/ -> core/ (docs/architecture.md).
-# Every quoted include of a project header is checked against the layer of the file that has it:
+# Every include of a project header, quoted or in angle brackets, is checked against the layer of
+# the file that has it:
 #   core/      may include core/
 #   emulator/  may include core/ emulator/
 #   harness/   may include core/ emulator/ harness/
@@ -14,8 +15,9 @@ check() {
   local layer=$1 allowed=$2
   [ -d "$root/$layer" ] || return 0
   local hits
-  hits=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"(core|emulator|harness|apps)/' \
-    "$root/$layer" --include='*.h' --include='*.cc' | grep -vE "#[[:space:]]*include[[:space:]]*\"($allowed)/")
+  hits=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<](core|emulator|harness|apps)/' \
+    "$root/$layer" --include='*.h' --include='*.cc' |
+    grep -vE "#[[:space:]]*include[[:space:]]*[\"<]($allowed)/")
   if [ -n "$hits" ]; then
     echo "$layer/ includes a layer above it (allowed: $allowed):"
     echo "$hits" | sed "s#^$root/##"
@@ -27,7 +29,7 @@ check emulator 'core|emulator'
 check harness 'core|emulator|harness'
 check apps 'core|emulator|harness|apps'
 # A header of a layer reached by a relative path would escape the check above.
-rel=$(grep -rnE '#[[:space:]]*include[[:space:]]*"\.\./' "$root/core" "$root/emulator" "$root/harness" \
+rel=$(grep -rnE '#[[:space:]]*include[[:space:]]*["<]\.\./' "$root/core" "$root/emulator" "$root/harness" \
   "$root/apps" --include='*.h' --include='*.cc' 2>/dev/null)
 if [ -n "$rel" ]; then
   echo "relative includes are not allowed (include from the source root):"

@@ -23,6 +23,9 @@ expect refused harness/a.cc '  #  include "apps/report/speed.h"'
 expect refused harness/a.cc '#include "../apps/report/speed.h"'
 expect ok harness/a.cc '#include "emulator/operation.h"'
 expect ok apps/x/a.cc '#include "harness/checker.h"'
-expect ok emulator/a.cc '#include <harness>'
+expect refused emulator/a.cc '#include <harness/scenario.h>'
+expect refused core/a.cc '#include <../emulator/local_service.h>'
+expect ok emulator/a.cc '#include <harnessing>'
+expect ok emulator/a.cc '#include <boost/asio.hpp>'
 [ $fail -eq 0 ] && echo "check_layers.sh refuses upward includes and accepts downward ones"
 exit $fail

@@ -150,6 +150,7 @@ Result<Prediction> predict(const PredictOptions& o) {
       if (!seen[w]) seen[w] = ex.now();
     });
     watchers.push_back(&s);
+    // Connecting is one unconditional put of the session's item: it does not fail here.
     auto connect = [](ClientSession& c) -> Task<void> { (void)co_await c.connect(); };
     ex.spawn("predict.connect", connect(s));
   }

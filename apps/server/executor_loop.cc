@@ -62,7 +62,13 @@ void ExecutorLoop::drop() {
 void ExecutorLoop::reset() {
   drop();
   fault_config_.reset();
-  if (state_) (void)state_->clear();
+  if (state_) {
+    // A state file that cannot be cleared would bring the old state back at the next start.
+    if (Status cleared = state_->clear(); !cleared.is_ok()) {
+      std::cerr << "fkemu serve: " << cleared.message() << "; stopping" << std::endl;
+      std::_Exit(1);
+    }
+  }
   if (Status st = build(); !st.is_ok()) {
     std::cerr << "fkemu serve: " << st.message() << "; stopping" << std::endl;
     std::_Exit(1);

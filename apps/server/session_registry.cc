@@ -13,8 +13,6 @@
 
 namespace fkemu {
 
-namespace {}  // namespace
-
 std::string random_hex(size_t bytes) {
   std::string raw(bytes, '\0');
   size_t got = 0;

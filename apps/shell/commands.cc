@@ -97,9 +97,9 @@ ParsedLine parse_words(const std::vector<std::string>& words) {
     if (words.size() > 2) return CommandError{"", "connect [URL]"};
     c.kind = CommandKind::kConnect;
     if (words.size() == 2) {
-      std::string why;
-      c.url = parse_server_url(words[1], why);
-      if (!c.url) return CommandError{why, ""};
+      auto url = parse_server_url(words[1]);
+      if (!url.is_ok()) return CommandError{url.status().message(), ""};
+      c.url = std::move(*url);
     }
   } else if (name == "printwatches") {
     // zkCli takes anything but "on" as off; a typo here should not silence the events.
@@ -127,14 +127,15 @@ std::string CommandError::text() const {
 ParsedLine parse_command_line(const std::string& line) {
   const size_t first = line.find_first_not_of(" \t");
   if (first == std::string::npos || line[first] == '#') return NoCommand{};
-  std::vector<std::string> words;
-  std::string why;
-  if (!split_words(line, words, why)) return CommandError{why, ""};
+  auto split = split_words(line);
+  if (!split.is_ok()) return CommandError{split.status().message(), ""};
+  const std::vector<std::string>& words = *split;
   if (words.empty()) return NoCommand{};  // not reached: a non-blank character makes a word
   return parse_words(words);
 }
 
-bool split_words(const std::string& line, std::vector<std::string>& words, std::string& why) {
+Result<std::vector<std::string>> split_words(const std::string& line) {
+  std::vector<std::string> words;
   std::string word;
   bool in_word = false;
   char quote = 0;
@@ -163,12 +164,9 @@ bool split_words(const std::string& line, std::vector<std::string>& words, std::
       in_word = true;
     }
   }
-  if (quote) {
-    why = std::string("unterminated ") + quote + " quote";
-    return false;
-  }
+  if (quote) return Status(Code::BadArguments, std::string("unterminated ") + quote + " quote");
   if (in_word) words.push_back(word);
-  return true;
+  return words;
 }
 
 const std::vector<std::string>& command_names() {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apps/shell/server_url.h"
+#include "core/status.h"
 
 namespace fkemu::shell_client {
 
@@ -64,9 +65,9 @@ ParsedLine parse_command_line(const std::string& line);
 
 // Splits a line into words: blanks (spaces, tabs) separate them; within '...' every character
 // is itself, within "..." a backslash keeps the next character, and outside quotes a backslash
-// keeps the next character (a trailing one is itself). False, and `why`, for an unterminated
-// quote. Quotes join with what touches them: a"b c"d is one word, "" an empty one.
-bool split_words(const std::string& line, std::vector<std::string>& words, std::string& why);
+// keeps the next character (a trailing one is itself). BadArguments naming the quote for an
+// unterminated one. Quotes join with what touches them: a"b c"d is one word, "" an empty one.
+Result<std::vector<std::string>> split_words(const std::string& line);
 
 // The command names, for completion.
 const std::vector<std::string>& command_names();

@@ -39,8 +39,7 @@ EventSocket::~EventSocket() {
     if (fd >= 0) ::close(fd);
 }
 
-bool EventSocket::open(const Url& u, const std::string& session, const std::string& secret,
-                       std::string& error) {
+Status EventSocket::open(const Url& u, const std::string& session, const std::string& secret) {
   tcp::resolver resolver(ioc_);
   websocket::response_type res;
   beast::error_code result;
@@ -62,11 +61,9 @@ bool EventSocket::open(const Url& u, const std::string& session, const std::stri
       HttpAnswer a;
       a.status = res.result_int();
       a.body = from_server(res.body());
-      error = "the server refused the WebSocket (" + refusal(a) + ")";
-    } else {
-      error = describe(result);
+      return Status(Code::ConnectionLoss, "the server refused the WebSocket (" + refusal(a) + ")");
     }
-    return false;
+    return Status(Code::ConnectionLoss, describe(result));
   }
   lowest.expires_never();  // from here on, the WebSocket's own timeouts
   auto t = websocket::stream_base::timeout::suggested(beast::role_type::client);
@@ -76,18 +73,14 @@ bool EventSocket::open(const Url& u, const std::string& session, const std::stri
   guard_.emplace(ioc_.get_executor());
   read();
   thread_ = std::thread([this] { ioc_.run(); });
-  return true;
+  return Status::ok();
 }
 
-std::optional<json> EventSocket::request(json op, std::string& error,
-                                         std::chrono::seconds timeout) {
+Result<json> EventSocket::request(json op, std::chrono::seconds timeout) {
   int64_t id = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) {
-      error = closed_why_;
-      return std::nullopt;
-    }
+    if (closed_) return Status(Code::ConnectionLoss, closed_why_);
     id = ++next_req_;
   }
   op["req"] = id;
@@ -99,8 +92,9 @@ std::optional<json> EventSocket::request(json op, std::string& error,
     results_.erase(it);
     return r;
   }
-  error = closed_ ? closed_why_ : "no answer within " + std::to_string(timeout.count()) + " s";
-  return std::nullopt;
+  if (closed_) return Status(Code::ConnectionLoss, closed_why_);
+  return Status(Code::OperationTimeout,
+                "no answer within " + std::to_string(timeout.count()) + " s");
 }
 
 std::vector<Notice> EventSocket::take_notices() {

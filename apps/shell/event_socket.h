@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "apps/shell/server_url.h"
+#include "core/status.h"
 
 namespace fkemu::shell_client {
 
@@ -51,15 +52,13 @@ class EventSocket {
   EventSocket(const EventSocket&) = delete;
   EventSocket& operator=(const EventSocket&) = delete;
 
-  // Connects to the WebSocket of `session`, upgrades and starts the thread; false (and `error`)
-  // if it cannot. Called once.
-  bool open(const Url& url, const std::string& session, const std::string& secret,
-            std::string& error);
+  // Connects to the WebSocket of `session`, upgrades and starts the thread; ConnectionLoss,
+  // saying why, if it cannot. Called once.
+  Status open(const Url& url, const std::string& session, const std::string& secret);
 
-  // Sends an operation and waits for its answer, the server's result message; nullopt (and
-  // `error`) if the socket is gone or no answer came within `timeout`.
-  std::optional<nlohmann::json> request(nlohmann::json op, std::string& error,
-                                        std::chrono::seconds timeout = kAnswerTimeout);
+  // Sends an operation and waits for its answer, the server's result message; ConnectionLoss
+  // if the socket is gone, OperationTimeout if no answer came within `timeout`.
+  Result<nlohmann::json> request(nlohmann::json op, std::chrono::seconds timeout = kAnswerTimeout);
 
   // Watch events and notices that came since the last call, in order.
   std::vector<Notice> take_notices();

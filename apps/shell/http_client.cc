@@ -39,8 +39,8 @@ void async_connect_to(const Url& u, tcp::resolver& resolver, beast::tcp_stream& 
       });
 }
 
-bool http_call(const Url& u, http::verb verb, const std::string& target, const std::string& secret,
-               HttpAnswer& answer, std::string& error) {
+Result<HttpAnswer> http_call(const Url& u, http::verb verb, const std::string& target,
+                             const std::string& secret) {
   net::io_context ioc;
   tcp::resolver resolver(ioc);
   beast::tcp_stream stream(ioc);
@@ -64,15 +64,13 @@ bool http_call(const Url& u, http::verb verb, const std::string& target, const s
     });
   });
   ioc.run();
-  if (result) {
-    error = describe(result);
-    return false;
-  }
+  if (result) return Status(Code::ConnectionLoss, describe(result));
+  HttpAnswer answer;
   answer.status = parser.get().result_int();
   answer.body = from_server(parser.get().body());
-  beast::error_code ignored;
+  beast::error_code ignored;  // the answer is in; a failed shutdown changes nothing
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  return true;
+  return answer;
 }
 
 std::string refusal(const HttpAnswer& a) {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "apps/shell/server_url.h"
+#include "core/status.h"
 
 namespace fkemu::shell_client {
 
@@ -28,9 +29,9 @@ struct HttpAnswer {
 };
 
 // Sends `verb target` (with "Authorization: Bearer secret" unless `secret` is empty) and reads
-// the answer. False, and `error`, if no answer came; any HTTP status is an answer.
-bool http_call(const Url& url, boost::beast::http::verb verb, const std::string& target,
-               const std::string& secret, HttpAnswer& answer, std::string& error);
+// the answer: any HTTP status is an answer. ConnectionLoss, describing why, if none came.
+Result<HttpAnswer> http_call(const Url& url, boost::beast::http::verb verb,
+                             const std::string& target, const std::string& secret);
 
 // Starts resolving `url` and connecting `stream` to it, on the io_context of both, which the
 // caller then runs; `then` runs once connected. On an error `result` is set and `then` does not

@@ -5,8 +5,9 @@
 // returns has a non-empty host and a port of 1 to 65535 in decimal digits.
 #pragma once
 
-#include <optional>
 #include <string>
+
+#include "core/status.h"
 
 namespace fkemu::shell_client {
 
@@ -20,7 +21,7 @@ struct Url {
   std::string text() const;
 };
 
-// The Url of `s`; nullopt and `why` (a sentence naming `s` and the problem) if it is not one.
-std::optional<Url> parse_server_url(const std::string& s, std::string& why);
+// The Url of `s`; BadArguments with a sentence naming `s` and the problem if it is not one.
+Result<Url> parse_server_url(const std::string& s);
 
 }  // namespace fkemu::shell_client

@@ -52,15 +52,6 @@ using verb = boost::beast::http::verb;
 
 constexpr auto kCompletionTimeout = std::chrono::seconds(5);
 
-// JSON strings are UTF-8: other bytes go as base64.
-void put_data(const std::string& bytes, json& op) {
-  if (is_valid_utf8(bytes)) {
-    op["data"] = bytes;
-  } else {
-    op["data_b64"] = base64_encode(bytes);
-  }
-}
-
 class Shell {
  public:
   Shell(std::ostream& out, bool interactive) : out_(out), interactive_(interactive) {}
@@ -68,26 +59,24 @@ class Shell {
   Shell(const Shell&) = delete;
   Shell& operator=(const Shell&) = delete;
 
-  // Opens a session on `u` with its WebSocket; false (and `error`) if it cannot.
-  bool connect(const Url& u, std::string& error) {
+  // Opens a session on `u` with its WebSocket; ConnectionLoss, saying why, if it cannot.
+  Status connect(const Url& u) {
     url_ = u;
-    HttpAnswer a;
-    if (!http_call(u, verb::post, "/v1/sessions", "", a, error)) {
-      error = "cannot reach " + u.text() + ": " + error;
-      return false;
-    }
+    auto opened = http_call(u, verb::post, "/v1/sessions", "");
+    if (!opened.is_ok())
+      return Status(Code::ConnectionLoss,
+                    "cannot reach " + u.text() + ": " + opened.status().message());
+    const HttpAnswer& a = *opened;
     const std::string session = text_of(a.body, "session"), secret = text_of(a.body, "secret");
-    if (a.status != 201 || session.empty() || secret.empty()) {
-      error = u.text() + " did not open a session (" + refusal(a) + ")";
-      return false;
-    }
+    if (a.status != 201 || session.empty() || secret.empty())
+      return Status(Code::ConnectionLoss,
+                    u.text() + " did not open a session (" + refusal(a) + ")");
     auto ws = std::make_unique<EventSocket>();
-    if (!ws->open(u, session, secret, error)) {
-      error = "cannot open the WebSocket of session " + session + " on " + u.text() + ": " + error;
-      HttpAnswer ignored;
-      std::string ignored_error;
-      http_call(u, verb::delete_, "/v1/sessions/" + session, secret, ignored, ignored_error);
-      return false;
+    if (Status st = ws->open(u, session, secret); !st.is_ok()) {
+      // The session is closed again if the server can be reached; if not, it expires.
+      (void)http_call(u, verb::delete_, "/v1/sessions/" + session, secret);
+      return Status(Code::ConnectionLoss, "cannot open the WebSocket of session " + session +
+                                              " on " + u.text() + ": " + st.message());
     }
     session_ = session;
     secret_ = secret;
@@ -95,7 +84,7 @@ class Shell {
     if (interactive_)
       out_ << "Connected to " << u.text() << ": session " << session_ << ", timeout "
            << text_of(a.body, "timeout_ms") << " ms (help lists the commands)" << std::endl;
-    return true;
+    return Status::ok();
   }
 
   // Closes the session, if there is one; false if the server did not answer. With the
@@ -104,22 +93,20 @@ class Shell {
     if (!ws_) return true;
     const bool quiet = !ws_->alive();
     ws_->expect_end();  // the server closes a closed session's WebSocket
-    HttpAnswer a;
-    std::string error;
-    const bool answered =
-        http_call(url_, verb::delete_, "/v1/sessions/" + session_, secret_, a, error);
+    const auto closed = http_call(url_, verb::delete_, "/v1/sessions/" + session_, secret_);
+    const bool answered = closed.is_ok();
     print_notices();
     ws_.reset();
     session_.clear();
     secret_.clear();
     if (quiet) return answered;
     if (!answered) {
-      out_ << "Error: cannot close the session: " << error << "\n";
+      out_ << "Error: cannot close the session: " << closed.status().message() << "\n";
       failed_ = true;
       return false;
     }
-    if (a.status >= 400) {
-      out_ << "Error: cannot close the session: " << refusal(a) << "\n";
+    if (closed->status >= 400) {
+      out_ << "Error: cannot close the session: " << refusal(*closed) << "\n";
       failed_ = true;
     }
     return true;
@@ -175,9 +162,8 @@ class Shell {
   std::vector<std::string> children(const std::string& path) {
     std::vector<std::string> out;
     if (!ws_) return out;
-    std::string error;
-    auto r = ws_->request({{"op", "get_children"}, {"path", path}}, error, kCompletionTimeout);
-    if (!r || text_of(*r, "kind") != "ok" || !r->contains("children") ||
+    auto r = ws_->request({{"op", "get_children"}, {"path", path}}, kCompletionTimeout);
+    if (!r.is_ok() || text_of(*r, "kind") != "ok" || !r->contains("children") ||
         !(*r)["children"].is_array())
       return out;
     for (const auto& c : (*r)["children"])
@@ -219,9 +205,8 @@ class Shell {
 
   void connect_command(const Url& target) {
     disconnect();
-    std::string error;
-    if (!connect(target, error)) {
-      out_ << "Error: " << error << "\n";
+    if (Status st = connect(target); !st.is_ok()) {
+      out_ << "Error: " << st.message() << "\n";
       failed_ = true;
     }
   }
@@ -238,7 +223,7 @@ class Shell {
     switch (c.kind) {
       case CommandKind::kCreate: {
         op["op"] = "create";
-        put_data(c.data, op);
+        put_data_field(c.data, "data", "data_b64", op);
         json flags = json::array();
         if (c.ephemeral) flags.push_back("ephemeral");
         if (c.sequential) flags.push_back("sequential");
@@ -259,7 +244,7 @@ class Shell {
         return;
       case CommandKind::kSet:
         op["op"] = "set_data";
-        put_data(c.data, op);
+        put_data_field(c.data, "data", "data_b64", op);
         if (auto r = run(op, path)) print_stat(r->value("stat", json::object()));
         return;
       case CommandKind::kDelete:
@@ -356,16 +341,15 @@ class Shell {
   // Sends an operation; prints the events that came before its answer. Nullopt (and the error
   // printed) if no answer came; otherwise the answer, a ZooKeeper error or not.
   std::optional<json> ask(const json& op) {
-    std::string error;
-    auto r = ws_->request(op, error);
+    auto r = ws_->request(op);
     print_notices();
-    if (!r) {
-      out_ << "Error: " << error << "\n";
+    if (!r.is_ok()) {
+      out_ << "Error: " << r.status().message() << "\n";
       failed_ = true;
       return std::nullopt;
     }
     if (r->contains("status")) failed_ = true;  // refused at the HTTP level (4xx)
-    return r;
+    return std::move(*r);
   }
 
   // "Error: NoNode (/a)", with the server's message if it gave one.
@@ -525,17 +509,15 @@ void run_terminal(Shell& sh, std::ostream& out) {
 
 int run_shell(const std::string& url, std::istream& in, std::ostream& out, std::ostream& err,
               bool interactive) {
-  std::string why;
-  const auto u = parse_server_url(url, why);
-  if (!u) {
-    err << "fkemu shell: " << why << "\n";
+  const auto u = parse_server_url(url);
+  if (!u.is_ok()) {
+    err << "fkemu shell: " << u.status().message() << "\n";
     return 2;
   }
   try {
     Shell sh(out, interactive);
-    std::string error;
-    if (!sh.connect(*u, error)) {
-      err << "fkemu shell: " << error << "\n";
+    if (Status st = sh.connect(*u); !st.is_ok()) {
+      err << "fkemu shell: " << st.message() << "\n";
       return 1;
     }
     if (interactive) {

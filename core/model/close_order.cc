@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "core/text/utf8.h"
+
 namespace fkemu {
 
 int32_t java_string_hash(std::string_view s) {
@@ -10,25 +12,7 @@ int32_t java_string_hash(std::string_view s) {
   auto mix = [&](uint32_t unit) { h = 31 * h + unit; };
   size_t i = 0;
   while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    uint32_t cp;
-    int extra;
-    if (b0 < 0x80) {
-      cp = b0;
-      extra = 0;
-    } else if ((b0 & 0xe0) == 0xc0) {
-      cp = b0 & 0x1f;
-      extra = 1;
-    } else if ((b0 & 0xf0) == 0xe0) {
-      cp = b0 & 0x0f;
-      extra = 2;
-    } else {
-      cp = b0 & 0x07;
-      extra = 3;
-    }
-    ++i;
-    for (int k = 0; k < extra && i < s.size(); ++k, ++i)
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i]) & 0x3f);
+    uint32_t cp = next_code_point(s, i);
     if (cp >= 0x10000) {
       cp -= 0x10000;
       mix(0xd800 + (cp >> 10));

@@ -3,34 +3,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/text/utf8.h"
+
 namespace fkemu {
 namespace {
-
-// Decodes one UTF-8 code point at s[i], advancing i. Invalid sequences decode as U+FFFD, which
-// ZooKeeper also rejects (it is in the reserved U+FFF0..U+FFFF range).
-uint32_t next_code_point(std::string_view s, size_t& i) {
-  const auto b0 = static_cast<unsigned char>(s[i++]);
-  if (b0 < 0x80) return b0;
-  int extra = 0;
-  uint32_t cp = 0;
-  if ((b0 & 0xe0) == 0xc0) {
-    extra = 1;
-    cp = b0 & 0x1f;
-  } else if ((b0 & 0xf0) == 0xe0) {
-    extra = 2;
-    cp = b0 & 0x0f;
-  } else if ((b0 & 0xf8) == 0xf0) {
-    extra = 3;
-    cp = b0 & 0x07;
-  } else {
-    return 0xfffd;
-  }
-  for (int k = 0; k < extra; ++k) {
-    if (i >= s.size() || (static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) return 0xfffd;
-    cp = (cp << 6) | (static_cast<unsigned char>(s[i++]) & 0x3f);
-  }
-  return cp;
-}
 
 // Java strings are UTF-16: code points above U+FFFF are surrogate pairs, which ZooKeeper's
 // U+D800..U+F8FF range check rejects.

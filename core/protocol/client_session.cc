@@ -449,7 +449,7 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     ws[1].key = name_;
     ws[1].updates = {Update::append("watch_keys", json::array({w.key}))};
     registrations_[id] = reg;
-    // Unconditional appends: the transaction cannot fail on a condition.
+    // Appends without conditions to lists the protocol keeps: nothing to fail on.
     (void)co_await d_.ex.call("kv.transact", "client.register_watch", 0,
                               [&] { return d_.system.transact(ws); });
     // Read again: a change between the first read and the registration fires the watch now.

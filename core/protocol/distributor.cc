@@ -119,6 +119,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     co_return r.new_item ? r.new_item->value("sessions", json::array()) : json::array();
   };
   co_await query_watches("distributor.watch_query");
+  // The epoch's sessions after the add matter only to a late look (step 5); here it is the add.
   if (!fires.owed.empty()) (void)co_await add_to_epoch(fires.owed);
   auto in_flight = co_await ex.call("kv.scan", "distributor.epoch_scan", 0,
                                     [&] { return d_.system.scan(kEpochTable); });

@@ -85,7 +85,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
       }
       co_return;
     }
-    const Time asked_last_seen = r.last_seen.is_number() ? r.last_seen.get<Time>() : Time{-1};
+    const Time asked_last_seen = r.last_seen.is_null() ? Time{-1} : r.last_seen.get<Time>();
     if (system_request && sess && sess->value("last_seen", Time{0}) != asked_last_seen) {
       co_await unlock();  // the session answered again after the heartbeat decided to expire it
       co_return;

@@ -209,7 +209,8 @@ WriteRequest WriteRequest::from_message(const json& body) {
   r.ephemeral = body.value("ephemeral", false);
   r.sequential = body.value("sequential", false);
   r.version = body.value("version", -1);
-  if (body.contains("data")) r.data = &body.at("data");
+  // A create or set_data without data is malformed: at() throws, as reading it always did.
+  if (r.op == "create" || r.op == "set_data" || body.contains("data")) r.data = &body.at("data");
   r.last_seen = body.value("last_seen", json());
   return r;
 }

@@ -31,7 +31,8 @@ struct WriteRequest {
   bool ephemeral = false;
   bool sequential = false;
   int version = -1;
-  const nlohmann::json* data = nullptr;  // the node data (a JSON binary); create and set_data
+  const nlohmann::json* data = nullptr;  // the node data (a JSON binary); never null for create
+                                         // and set_data (from_message throws without it)
   nlohmann::json last_seen;              // a system close: the last_seen the heartbeat read
 
   // The request of a writer-queue message body; the body must outlive it (data points into it).

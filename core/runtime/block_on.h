@@ -7,8 +7,9 @@
 // block_on(): the same, then the executor runs until it is quiet (every process
 // it set off, such as the functions an operation triggers, has finished or waits forever).
 // Returns the task's value, or nullopt if the task had not finished when the executor went
-// quiet (it waits for something that never comes). For tests, benchmarks and reports that drive
-// the protocol one operation at a time; a caller inside the loop awaits the task instead.
+// quiet (it waits for something that never comes); such a task is killed. For tests, benchmarks and
+// reports that drive the protocol one operation at a time; a caller inside the loop awaits the task
+// instead.
 //
 //   std::optional<OpResult> r = block_on(ex, session.create("/a", "x", false, false));
 //
@@ -45,19 +46,24 @@ ProcessId spawn_then(Executor& ex, std::string name, Task<T> task, F done) {
   return ex.spawn(std::move(name), detail::run_then(std::move(task), std::move(done)));
 }
 
+// A task that has not finished when the executor goes quiet is killed (its frames destroyed):
+// nothing of it outlives the call, which holds where its value would go.
 template <class T>
 std::optional<T> block_on(Executor& ex, Task<T> task, std::string name = "block_on") {
   std::optional<T> out;
-  spawn_then(ex, std::move(name), std::move(task), [&out](T value) { out = std::move(value); });
+  const ProcessId pid =
+      spawn_then(ex, std::move(name), std::move(task), [&out](T value) { out = std::move(value); });
   ex.run();
+  if (!out) ex.kill(pid);
   return out;
 }
 
 // For a task without a value: whether it finished.
 inline bool block_on(Executor& ex, Task<void> task, std::string name = "block_on") {
   bool done = false;
-  spawn_then(ex, std::move(name), std::move(task), [&done] { done = true; });
+  const ProcessId pid = spawn_then(ex, std::move(name), std::move(task), [&done] { done = true; });
   ex.run();
+  if (!done) ex.kill(pid);
   return done;
 }
 

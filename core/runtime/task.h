@@ -80,9 +80,14 @@ class [[nodiscard]] Task {
     h_.promise().continuation = caller;
     return h_;
   }
-  T await_resume() {
+  // A value that `co_await` produces must be used (or cast to void with the reason): clang
+  // reports one that is not (GCC 12 does not look at await_resume).
+  [[nodiscard]] T await_resume() requires(!std::is_void_v<T>) {
     if (h_.promise().error) std::rethrow_exception(h_.promise().error);
-    if constexpr (!std::is_void_v<T>) return std::move(*h_.promise().value);
+    return std::move(*h_.promise().value);
+  }
+  void await_resume() requires std::is_void_v<T> {
+    if (h_.promise().error) std::rethrow_exception(h_.promise().error);
   }
 
   Handle handle() const { return h_; }

@@ -116,6 +116,7 @@ void Checker::find_expiry(int s, const ShownZxids& shown) {
       return;
     }
   }
+  // After the last op nothing follows that a found expiry would settle.
   (void)expiry_at_silent_stop(s, list.size(), lb, shown, &next_stop);
 }
 
@@ -202,7 +203,7 @@ void Checker::assign_from_evidence() {
       Commit c;
       c.zxid = ops_[*kit].zxid;
       c.op = *kit;
-      (void)apply_commit(m, c, &scratch);
+      (void)apply_commit(m, c, &scratch);  // replayed for the state; judged elsewhere
       ++kit;
       continue;
     }
@@ -250,7 +251,7 @@ void Checker::assign_from_evidence() {
     if (!cand)
       for (auto& c : expiry_)
         if (c.session == who && fits(c)) cand = &c;
-    (void)m.close_session(name(who), u);
+    (void)m.close_session(name(who), u);  // the state after the close is what is wanted
     Commit c;
     c.zxid = u;
     c.session = who;

@@ -49,34 +49,32 @@ bool is_nothing(const std::string& line) {
 }
 
 std::vector<std::string> words_of(const std::string& line) {
-  std::vector<std::string> words;
-  std::string why;
   INFO("line: " << line);
-  REQUIRE(split_words(line, words, why));
-  CHECK(why.empty());
-  return words;
+  auto words = split_words(line);
+  REQUIRE(words.is_ok());
+  return *words;
 }
 
 std::string split_error(const std::string& line) {
-  std::vector<std::string> words;
-  std::string why;
   INFO("line: " << line);
-  REQUIRE_FALSE(split_words(line, words, why));
-  return why;
+  const auto words = split_words(line);
+  REQUIRE_FALSE(words.is_ok());
+  CHECK(words.code() == fkemu::Code::BadArguments);
+  return words.status().message();
 }
 
 std::string url_error(const std::string& s) {
-  std::string why;
   INFO("url: " << s);
-  REQUIRE_FALSE(parse_server_url(s, why).has_value());
-  return why;
+  const auto u = parse_server_url(s);
+  REQUIRE_FALSE(u.is_ok());
+  CHECK(u.code() == fkemu::Code::BadArguments);
+  return u.status().message();
 }
 
 Url url(const std::string& s) {
-  std::string why;
   INFO("url: " << s);
-  const auto u = parse_server_url(s, why);
-  REQUIRE(u.has_value());
+  const auto u = parse_server_url(s);
+  REQUIRE(u.is_ok());
   return *u;
 }
 

@@ -18,7 +18,9 @@ struct Fixture {
   ClientSession& session(const std::string& name) {
     if (auto* s = service.session(name)) return *s;
     ClientSession& s = service.open_session(name);
-    REQUIRE(block_on(ex, s.connect(), "connect").has_value());
+    const std::optional<Status> connected = block_on(ex, s.connect(), "connect");
+    REQUIRE(connected.has_value());
+    REQUIRE(connected->is_ok());
     return s;
   }
 
