@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/model/path.h"
+#include "core/model/stat.h"
 #include "emulator/operation.h"
 
 namespace fkemu::zkref {
@@ -149,7 +150,7 @@ struct Pending {
   bool has_value = false;
   std::string value;  // created path or node data
   bool has_stat = false;
-  Stat stat{};
+  ::Stat stat{};
   std::vector<std::string> children;
 };
 
@@ -204,7 +205,7 @@ void void_done(int rc, const void* data) {
   complete(data, rc, [](Pending*) {});
 }
 
-void stat_done(int rc, const Stat* stat, const void* data) {
+void stat_done(int rc, const ::Stat* stat, const void* data) {
   complete(data, rc, [&](Pending* p) {
     if (rc == ZOK && stat != nullptr) {
       p->has_stat = true;
@@ -217,7 +218,7 @@ void string_done(int rc, const char*, const void* data) {
   complete(data, rc, [](Pending*) {});
 }
 
-void string_stat_done(int rc, const char* value, const Stat* stat, const void* data) {
+void string_stat_done(int rc, const char* value, const ::Stat* stat, const void* data) {
   complete(data, rc, [&](Pending* p) {
     if (rc != ZOK) return;
     if (value != nullptr) {
@@ -231,7 +232,7 @@ void string_stat_done(int rc, const char* value, const Stat* stat, const void* d
   });
 }
 
-void data_done(int rc, const char* value, int value_len, const Stat* stat, const void* data) {
+void data_done(int rc, const char* value, int value_len, const ::Stat* stat, const void* data) {
   complete(data, rc, [&](Pending* p) {
     if (rc != ZOK) return;
     p->has_value = true;
@@ -243,7 +244,7 @@ void data_done(int rc, const char* value, int value_len, const Stat* stat, const
   });
 }
 
-void strings_stat_done(int rc, const String_vector* strings, const Stat* stat, const void* data) {
+void strings_stat_done(int rc, const String_vector* strings, const ::Stat* stat, const void* data) {
   complete(data, rc, [&](Pending* p) {
     if (rc != ZOK) return;
     if (strings != nullptr) {
@@ -460,18 +461,22 @@ class Runner {
     return buf;
   }
 
-  json stat_json(const Stat& st) const {
-    return json{{"czxid", st.czxid},
-                {"mzxid", st.mzxid},
-                {"pzxid", st.pzxid},
-                {"ctime", st.ctime},
-                {"mtime", st.mtime},
-                {"version", st.version},
-                {"cversion", st.cversion},
-                {"aversion", st.aversion},
-                {"ephemeralOwner", owner(st.ephemeralOwner)},
-                {"dataLength", st.dataLength},
-                {"numChildren", st.numChildren}};
+  // The C client's stat in the history's form (core/model/stat.h), its owner a session name.
+  json stat_json(const ::Stat& st) const {
+    fkemu::Stat s;
+    s.czxid = st.czxid;
+    s.mzxid = st.mzxid;
+    s.pzxid = st.pzxid;
+    s.ctime = st.ctime;
+    s.mtime = st.mtime;
+    s.version = st.version;
+    s.cversion = st.cversion;
+    s.aversion = st.aversion;
+    const json who = owner(st.ephemeralOwner);
+    if (!who.is_null()) s.ephemeral_owner = who.get<std::string>();
+    s.data_length = st.dataLength;
+    s.num_children = st.numChildren;
+    return stat_to_json(s);
   }
 
   // Waits until every event the last step caused is delivered to `s`.
