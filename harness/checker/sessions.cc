@@ -291,11 +291,13 @@ std::set<std::string> Checker::owners_of(
             c && c->stat.ephemeral_owner && may_close(*c->stat.ephemeral_owner))
           visit(child, *c->stat.ephemeral_owner);
   };
-  for (const auto& [path, listed] : ev.listings)
-    closable_children(path, [&](const std::string& child, const std::string& owner) {
+  for (const auto& listing : ev.listings) {
+    const auto& listed = listing.second;  // (a lambda may not capture a structured binding)
+    closable_children(listing.first, [&](const std::string& child, const std::string& owner) {
       const auto is_child = [&](const nlohmann::json& x) { return x == child; };
       if (std::none_of(listed->begin(), listed->end(), is_child)) owners.insert(owner);
     });
+  }
   if (!owners.empty() || !ev.listings.empty()) return owners;
   for (const auto& [line, path] : ev.stats)
     closable_children(path,
