@@ -402,7 +402,7 @@ std::string RequestHandler::message_now(const std::string& text) {
   if (!r) {
     Request open{http::verb::post, "/v1/sessions", 11};
     open.set(http::field::host, "127.0.0.1");
-    (void)answer_now(open);
+    (void)answer_now(open);  // its answer is the session, found next
     r = sessions_.any_open();
     if (!r) return "";
   }
