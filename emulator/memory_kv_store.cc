@@ -148,55 +148,76 @@ std::optional<int64_t> add_integers(const json& a, const json& b) {
   return sum;
 }
 
-// Applies `u` to `item` (an object); returns why it cannot be applied, or nullopt.
-std::optional<std::string> apply_update(Item& item, const Update& u) {
+// Why `u` cannot be applied to `item` (an object), or nullopt if it can.
+std::optional<std::string> update_refusal(const Item& item, const Update& u) {
   if (u.attr.empty()) return "empty attribute name";
   auto it = item.find(u.attr);
   const bool present = it != item.end();
   switch (u.kind) {
     case Update::Kind::Set:
-      item[u.attr] = u.value;
-      return std::nullopt;
     case Update::Kind::Remove:
-      if (present) item.erase(it);
       return std::nullopt;
-    case Update::Kind::Add: {
+    case Update::Kind::Add:
       if (!u.value.is_number()) return "the operand " + brief(u.value) + " is not a number";
-      if (!present) {
-        item[u.attr] = u.value;
-        return std::nullopt;
-      }
-      json& current = *it;
-      if (!current.is_number()) return "the attribute is " + brief(current) + ", not a number";
-      if (current.is_number_integer() && u.value.is_number_integer()) {
-        const auto sum = add_integers(current, u.value);
-        if (!sum) return "the sum overflows a 64-bit integer";
-        current = *sum;
-      } else {
-        current = current.get<double>() + u.value.get<double>();
-      }
-      return std::nullopt;
-    }
-    case Update::Kind::ListAppend: {
-      if (!u.value.is_array()) return "the operand " + brief(u.value) + " is not an array";
-      if (!present) {
-        item[u.attr] = u.value;
-        return std::nullopt;
-      }
-      json& list = *it;
-      if (!list.is_array()) return "the attribute is " + brief(list) + ", not a list";
-      list.insert(list.end(), u.value.begin(), u.value.end());
-      return std::nullopt;
-    }
-    case Update::Kind::ListRemoveHead: {
       if (!present) return std::nullopt;
-      json& list = *it;
-      if (!list.is_array()) return "the attribute is " + brief(list) + ", not a list";
-      if (!list.empty()) list.erase(list.begin());
+      if (!it->is_number()) return "the attribute is " + brief(*it) + ", not a number";
+      if (it->is_number_integer() && u.value.is_number_integer() && !add_integers(*it, u.value))
+        return "the sum overflows a 64-bit integer";
       return std::nullopt;
-    }
+    case Update::Kind::ListAppend:
+      if (!u.value.is_array()) return "the operand " + brief(u.value) + " is not an array";
+      if (present && !it->is_array()) return "the attribute is " + brief(*it) + ", not a list";
+      return std::nullopt;
+    case Update::Kind::ListRemoveHead:
+      if (present && !it->is_array()) return "the attribute is " + brief(*it) + ", not a list";
+      return std::nullopt;
   }
   return "unknown update kind";
+}
+
+// Applies `u` to `item` (an object) in place; returns why it cannot be applied (and changes
+// nothing then), or nullopt.
+std::optional<std::string> apply_update(Item& item, const Update& u) {
+  if (auto why = update_refusal(item, u)) return why;
+  auto it = item.find(u.attr);
+  const bool present = it != item.end();
+  switch (u.kind) {
+    case Update::Kind::Set:
+      item[u.attr] = u.value;
+      break;
+    case Update::Kind::Remove:
+      if (present) item.erase(it);
+      break;
+    case Update::Kind::Add:
+      if (!present) {
+        item[u.attr] = u.value;
+      } else if (it->is_number_integer() && u.value.is_number_integer()) {
+        *it = *add_integers(*it, u.value);
+      } else {
+        *it = it->get<double>() + u.value.get<double>();
+      }
+      break;
+    case Update::Kind::ListAppend:
+      if (!present) {
+        item[u.attr] = u.value;
+      } else {
+        it->insert(it->end(), u.value.begin(), u.value.end());
+      }
+      break;
+    case Update::Kind::ListRemoveHead:
+      if (present && !it->empty()) it->erase(it->begin());
+      break;
+  }
+  return std::nullopt;
+}
+
+// Whether every update of `w` names an attribute no other update of it names: then each can be
+// checked against the item as it is, and applied in place.
+bool independent_updates(const KvWrite& w) {
+  for (size_t a = 0; a < w.updates.size(); ++a)
+    for (size_t b = a + 1; b < w.updates.size(); ++b)
+      if (w.updates[a].attr == w.updates[b].attr) return false;
+  return true;
 }
 
 std::string where(const KvWrite& w, int index) {
@@ -219,8 +240,9 @@ KvResult MemoryKvStore::write(const KvWrite& w) {
   if (w.return_old) {
     if (const Item* old = find(w.table, w.key)) result.old_item = *old;
   }
-  if (effect->action == Effect::Action::Store) result.new_item = effect->after;
+  const bool stores = effect->action == Effect::Action::Store;
   apply(std::move(*effect));
+  if (stores) result.new_item = *find(w.table, w.key);
   return result;
 }
 
@@ -296,15 +318,23 @@ std::optional<MemoryKvStore::Effect> MemoryKvStore::prepare(const KvWrite& w, in
   switch (w.kind) {
     case KvWrite::Kind::Update: {
       e.action = Effect::Action::Store;
-      e.after = current != nullptr ? *current : Item::object();
-      for (size_t j = 0; j < w.updates.size(); ++j) {
+      auto refused = [&](size_t j, const std::string& why) {
         const Update& u = w.updates[j];
-        if (auto why = apply_update(e.after, u)) {
-          return fail(-1, where(w, index) + ": update " + std::to_string(j) + " (" +
-                              update_name(u.kind) + " " + quote(u.attr) + ") failed on attribute " +
-                              quote(u.attr) + ": " + *why);
-        }
+        return fail(-1, where(w, index) + ": update " + std::to_string(j) + " (" +
+                            update_name(u.kind) + " " + quote(u.attr) + ") failed on attribute " +
+                            quote(u.attr) + ": " + why);
+      };
+      // An existing item whose updates are independent is changed in place by apply(): no copy
+      // of it (an append to a long list costs the append, not the list).
+      if (current != nullptr && independent_updates(w)) {
+        for (size_t j = 0; j < w.updates.size(); ++j)
+          if (auto why = update_refusal(*current, w.updates[j])) return refused(j, *why);
+        e.in_place = true;
+        break;
       }
+      e.after = current != nullptr ? *current : Item::object();
+      for (size_t j = 0; j < w.updates.size(); ++j)
+        if (auto why = apply_update(e.after, w.updates[j])) return refused(j, *why);
       break;
     }
     case KvWrite::Kind::Put:
@@ -327,10 +357,16 @@ std::optional<MemoryKvStore::Effect> MemoryKvStore::prepare(const KvWrite& w, in
 void MemoryKvStore::apply(Effect&& e) {
   const KvWrite& w = *e.write;
   switch (e.action) {
-    case Effect::Action::Store:
-      if (journal_) record(w.table, w.key, &e.after);
-      tables_[w.table][w.key] = std::move(e.after);
+    case Effect::Action::Store: {
+      Item& item = tables_[w.table][w.key];
+      if (e.in_place) {
+        for (const Update& u : w.updates) (void)apply_update(item, u);  // checked by prepare()
+      } else {
+        item = std::move(e.after);
+      }
+      if (journal_) record(w.table, w.key, &item);
       break;
+    }
     case Effect::Action::Erase:
       if (auto t = tables_.find(w.table); t != tables_.end()) {
         if (journal_ && t->second.count(w.key)) record(w.table, w.key, nullptr);

@@ -55,10 +55,12 @@ class MemoryKvStore final : public KvStore {
 
  private:
   using Table = std::map<std::string, Item, std::less<>>;
-  // What a validated write will do: replace the item (after), delete it, or nothing.
+  // What a validated write will do: store the item (`after`, or the existing item with the
+  // write's updates applied in place), delete it, or nothing.
   struct Effect {
     const KvWrite* write = nullptr;
     enum class Action { Store, Erase, None } action = Action::None;
+    bool in_place = false;
     Item after;
   };
 
