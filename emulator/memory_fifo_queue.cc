@@ -34,7 +34,7 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   m.sequence = sequence;
   m.group = group;
   m.dedup_id = dedup_id;
-  m.body = std::move(body);
+  m.body = std::make_shared<const nlohmann::json>(std::move(body));
   m.sent_at = meta.sent_at < 0 ? now : std::min(meta.sent_at, now);
   m.bytes = meta.bytes;
   Message& stored = enqueue(std::move(m));
@@ -212,7 +212,7 @@ void MemoryFifoQueue::record_message(const Message& m) {
                                 {"number", m.number},
                                 {"group", m.group},
                                 {"dedup", m.dedup_id},
-                                {"body", m.body},
+                                {"body", *m.body},
                                 {"receives", m.receive_count}}));
 }
 
@@ -256,7 +256,7 @@ void MemoryFifoQueue::restore(const std::string& space, const std::string& key,
     m.id = "m-" + std::to_string(m.number);
     m.group = j.at("group").get<std::string>();
     m.dedup_id = j.at("dedup").get<std::string>();
-    m.body = j.at("body");
+    m.body = std::make_shared<const nlohmann::json>(j.at("body"));
     // It may have been received before the state was saved: count that as one delivery.
     m.receive_count = std::max(1, j.at("receives").get<int>());
     next_sequence_ = std::max(next_sequence_, m.sequence.next());

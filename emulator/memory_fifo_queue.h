@@ -78,7 +78,7 @@ class MemoryFifoQueue final : public FifoQueue {
     SequenceNumber sequence;
     std::string group;
     std::string dedup_id;
-    nlohmann::json body;
+    std::shared_ptr<const nlohmann::json> body;
     Time sent_at = 0;  // not journaled: a restored message counts as sent long ago
     size_t bytes = 0;
     int receive_count = 0;

@@ -12,7 +12,7 @@ using json = nlohmann::json;
 
 Task<void> Distributor::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
-  const json& upd = message.body;
+  const json& upd = *message.body;
   const int64_t zxid = static_cast<int64_t>(message.sequence.lo);
   const std::string session = upd.at("session").get<std::string>();
   const std::string uid = upd.at("uid").get<std::string>();

@@ -88,7 +88,7 @@ json WatchQuery::fired_json() const {
 
 Task<void> WatchFunction::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
-  const json& body = message.body;
+  const json& body = *message.body;
   const int64_t zxid = body.at("zxid").get<int64_t>();
 
   // 1. Who gets a message: every owed session, with the events of its registrations.

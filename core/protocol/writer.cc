@@ -13,7 +13,7 @@ namespace fkemu {
 using json = nlohmann::json;
 
 Task<void> Writer::handle(ReceivedMessage message) {
-  const WriteRequest r = WriteRequest::from_message(message.body);
+  const WriteRequest r = WriteRequest::from_message(*message.body);
   Executor& ex = d_.ex;
   const DeploymentConfig& config = d_.config;
   const size_t data_bytes = r.data_bytes();

@@ -14,6 +14,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -56,7 +57,9 @@ struct ReceivedMessage {
   SequenceNumber sequence;
   std::string group;
   std::string dedup_id;
-  nlohmann::json body;
+  // Shared with the queue and immutable: a receive, a redelivery and the handler's copy of the
+  // message copy no payload.
+  std::shared_ptr<const nlohmann::json> body;
   std::string receipt;  // valid until the message is deleted or becomes visible again
   int receive_count = 0;
   Time sent_at = 0;  // when the send that enqueued it began

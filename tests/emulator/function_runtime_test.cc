@@ -24,7 +24,7 @@ struct Rig {
                          "fn",
                          [this](ReceivedMessage m) -> Task<void> {
                            co_await ex.call("work", 0, [] {});
-                           handled.emplace_back(m.group, m.body.at("n").get<int>());
+                           handled.emplace_back(m.group, m.body->at("n").get<int>());
                          },
                          3,
                          30 * kSecond};

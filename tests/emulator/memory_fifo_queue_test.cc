@@ -94,7 +94,7 @@ TEST_CASE("send enqueues with deterministic ids and strictly increasing sequence
   CHECK(got[0].sequence == a.sequence);
   CHECK(got[0].group == "g1");
   CHECK(got[0].dedup_id == "d1");
-  CHECK(got[0].body == json{{"op", "create"}});
+  CHECK(*got[0].body == json{{"op", "create"}});
   CHECK(got[0].receive_count == 1);
   CHECK(got[0].receipt == "r-1-1");
   CHECK(q.visible_count() == 2);
@@ -182,7 +182,7 @@ TEST_CASE("a duplicate send returns the original id and sequence, also after the
 
   auto got = q.receive(10, 30 * kSecond);
   REQUIRE(got.size() == 2);
-  CHECK(got[0].body == json("first"));
+  CHECK(*got[0].body == json("first"));
   REQUIRE(q.remove(got[0].receipt).is_ok());
   REQUIRE(q.remove(got[1].receipt).is_ok());
   CHECK(q.snapshot().empty());
@@ -322,7 +322,7 @@ TEST_CASE("an undeleted message becomes visible again at its timeout, in its pla
   REQUIRE(dedup_ids(again) == Strings{"a1", "a2"});  // original place, before a2
   CHECK(again[0].message_id == got[0].message_id);
   CHECK(again[0].sequence == got[0].sequence);
-  CHECK(again[0].body == json("one"));
+  CHECK(*again[0].body == json("one"));
   CHECK(again[0].receive_count == 2);
   CHECK(again[1].receive_count == 1);
   CHECK(again[0].receipt != old_receipt);
@@ -455,7 +455,7 @@ TEST_CASE("snapshot lists every message oldest first and changes nothing", "[fif
   CHECK(snap[0].receive_count == 1);
   CHECK(snap[1].receipt.empty());  // visible
   CHECK(snap[1].receive_count == 0);
-  CHECK(snap[2].body == json(3));
+  CHECK(*snap[2].body == json(3));
   CHECK(q.snapshot().size() == 3);
   CHECK(q.in_flight_count() == 1);
   CHECK(dedup_ids(q.receive(10, 10 * kSecond)) == Strings{"a1"});
@@ -475,7 +475,7 @@ TEST_CASE("big bodies are not size-limited", "[fifo]") {
   REQUIRE(r.is_ok());
   auto got = q.receive(1, kSecond);
   REQUIRE(got.size() == 1);
-  CHECK(got[0].body == body);
+  CHECK(*got[0].body == body);
 }
 
 TEST_CASE("a large queue drains in per-group order with many groups", "[fifo][scale]") {
@@ -497,7 +497,7 @@ TEST_CASE("a large queue drains in per-group order with many groups", "[fifo][sc
     if (batch.empty()) break;
     for (const auto& m : batch) {
       const int g = std::stoi(m.group.substr(1));
-      REQUIRE(m.body.get<int>() == next[g]);
+      REQUIRE(m.body->get<int>() == next[g]);
       ++next[g];
       REQUIRE(m.sequence > last);  // with every batch deleted, delivery is globally ordered
       last = m.sequence;
@@ -625,4 +625,18 @@ TEST_CASE("random operations agree with a naive reference model", "[fifo][model]
       REQUIRE(q.snapshot().size() == ref.size());
     }
   }
+}
+
+TEST_CASE("a body is shared by the queue and every receive of it, never copied", "[fifo]") {
+  TestClock clock;
+  MemoryFifoQueue q("q", clock);
+  REQUIRE(q.send("A", "d", json{{"data", std::string(64 * 1024, 'x')}}).is_ok());
+  const auto first = q.receive(1, kSecond);
+  REQUIRE(first.size() == 1);
+  clock.t += 2 * kSecond;  // visible again: a redelivery
+  const auto again = q.receive(1, kSecond);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].receive_count == 2);
+  CHECK(again[0].body.get() == first[0].body.get());
+  CHECK(q.snapshot().at(0).body.get() == first[0].body.get());
 }
