@@ -67,7 +67,7 @@ bool all_watches_have_zxid(const std::vector<json>& history) {
 }
 
 std::string short_dump(const json& v) {
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string s = json_text(v);
   if (s.size() > kMaxValueChars) {
     s = s.substr(0, kMaxValueChars) + "...(" + std::to_string(s.size()) + " chars)";
   }

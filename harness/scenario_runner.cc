@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "core/json/json_text.h"
 #include "emulator/aws_latency.h"
 #include "emulator/local_service.h"
 
@@ -228,7 +229,7 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
 std::string history_to_jsonl(const std::vector<nlohmann::json>& history) {
   std::string out;
   for (const auto& e : history) {
-    out += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += json_text(e);
     out += '\n';
   }
   return out;

@@ -8,10 +8,6 @@ nlohmann::json error_body(const std::string& error, const std::string& message) 
   return nlohmann::json{{"error", error}, {"message", message}};
 }
 
-std::string text_of(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 std::string bearer(const Request& req) {
   const auto auth = req.find(boost::beast::http::field::authorization);
   if (auth == req.end()) return {};

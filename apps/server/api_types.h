@@ -22,10 +22,6 @@ using Respond = std::function<void(unsigned status, nlohmann::json body)>;
 
 nlohmann::json error_body(const std::string& error, const std::string& message);
 
-// The JSON text of an answer. Messages may quote what a client sent (a path, a field name), which
-// need not be UTF-8: such bytes become U+FFFD instead of an exception (found by fuzz_http).
-std::string text_of(const nlohmann::json& j);
-
 // The token of "Authorization: Bearer TOKEN", or "" if the request has none.
 std::string bearer(const Request& req);
 

@@ -9,6 +9,7 @@
 
 #include "apps/server/request_handler.h"
 #include "apps/server/ws_session.h"
+#include "core/json/json_text.h"
 
 namespace fkemu {
 
@@ -103,7 +104,7 @@ void HttpSession::reply(unsigned status, const nlohmann::json& body) {
   res->set(http::field::content_type, "application/json");
   if (status == 429 || status == 503) res->set(http::field::retry_after, "1");
   res->keep_alive(keep_alive_);
-  res->body() = text_of(body) + "\n";
+  res->body() = json_text(body) + "\n";
   res->prepare_payload();
   http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
     if (ec) return;

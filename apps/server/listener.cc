@@ -8,6 +8,7 @@
 
 #include "apps/server/api_types.h"
 #include "apps/server/http_session.h"
+#include "core/json/json_text.h"
 
 namespace fkemu {
 
@@ -78,9 +79,9 @@ void Listener::stop() {
 // A 503 that says why, then the connection is closed.
 void Listener::refuse(tcp::socket socket) {
   const std::string body =
-      text_of(error_body("ServiceUnavailable", "too many connections are open (" +
-                                                   std::to_string(max_connections_) +
-                                                   ", --max-connections); try again later")) +
+      json_text(error_body("ServiceUnavailable", "too many connections are open (" +
+                                                     std::to_string(max_connections_) +
+                                                     ", --max-connections); try again later")) +
       "\n";
   auto text = std::make_shared<std::string>(
       "HTTP/1.1 503 Service Unavailable\r\nServer: fkemu\r\nContent-Type: "

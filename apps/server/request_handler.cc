@@ -374,7 +374,7 @@ void RequestHandler::handle_message(RemoteSession& r, const std::string& text,
     body["type"] = "result";
     if (!req_id.is_null()) body["req"] = req_id;
     if (status >= 400) body["status"] = status;
-    send(text_of(body));
+    send(json_text(body));
   };
   if (!parsed.is_ok()) {
     answer(400, error_body("BadRequest", parsed.status().message()));
@@ -388,7 +388,7 @@ void RequestHandler::handle_message(RemoteSession& r, const std::string& text,
 std::string RequestHandler::answer_now(const Request& req) {
   auto answer = std::make_shared<std::optional<std::string>>();
   handle(req, [answer](unsigned status, json body) {
-    *answer = std::to_string(status) + " " + text_of(body);
+    *answer = std::to_string(status) + " " + json_text(body);
   });
   if (std::string failed = loop_.run_until([&answer] { return answer->has_value(); });
       !failed.empty())

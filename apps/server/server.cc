@@ -25,6 +25,7 @@
 #include "apps/server/listener.h"
 #include "apps/server/request_handler.h"
 #include "apps/server/session_registry.h"
+#include "core/json/json_text.h"
 
 namespace fkemu {
 
@@ -199,7 +200,7 @@ class Server::Impl {
   Result<std::string> inspect() {
     if (Status st = loop_.open_state(/*read_only=*/true); !st.is_ok()) return st;
     if (Status st = loop_.build(); !st.is_ok()) return st;
-    return text_of(dump_state(loop_.service()));
+    return json_text(dump_state(loop_.service()));
   }
 
   std::string handle_raw(std::string_view bytes) {

@@ -9,6 +9,7 @@
 
 #include "apps/server/api_types.h"
 #include "apps/server/executor_loop.h"
+#include "core/json/json_text.h"
 #include "core/protocol/deployment.h"
 
 namespace fkemu {
@@ -92,7 +93,7 @@ void SessionRegistry::seen(RemoteSession& r) { r.last_seen = loop_.now(); }
 void SessionRegistry::attach(RemoteSession& r, const std::shared_ptr<EventSink>& socket) {
   r.sockets.push_back(socket);
   if (r.dropped) {
-    socket->send(text_of(nlohmann::json{{"type", "dropped"}, {"events", r.dropped}}));
+    socket->send(json_text(nlohmann::json{{"type", "dropped"}, {"events", r.dropped}}));
     r.dropped = 0;
   }
   while (!r.backlog.empty()) {
@@ -111,7 +112,7 @@ void SessionRegistry::on_event(RemoteSession& r, const nlohmann::json& event) {
   ++watches_delivered_;
   nlohmann::json msg = event;
   msg["type"] = "watch";
-  loop_.emit([this, id = r.id, text = text_of(msg)]() mutable {
+  loop_.emit([this, id = r.id, text = json_text(msg)]() mutable {
     auto it = remotes_.find(id);
     if (it != remotes_.end()) deliver(*it->second, std::move(text));
   });

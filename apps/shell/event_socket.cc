@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "apps/shell/http_client.h"
+#include "core/json/json_text.h"
 
 namespace fkemu::shell_client {
 
@@ -84,7 +85,7 @@ Result<json> EventSocket::request(json op, std::chrono::seconds timeout) {
     id = ++next_req_;
   }
   op["req"] = id;
-  net::post(ioc_, [this, text = dump(op)]() mutable { send(std::move(text)); });
+  net::post(ioc_, [this, text = json_text(op)]() mutable { send(std::move(text)); });
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, timeout, [&] { return results_.count(id) > 0 || closed_; });
   if (auto it = results_.find(id); it != results_.end()) {

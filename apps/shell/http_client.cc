@@ -102,11 +102,7 @@ std::string text_of(const nlohmann::json& j, const char* key) {
   const auto it = j.find(key);
   if (it == j.end() || it->is_null()) return {};
   if (it->is_string()) return it->get<std::string>();
-  return it->dump();
-}
-
-std::string dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return json_text(*it);
 }
 
 }  // namespace fkemu::shell_client

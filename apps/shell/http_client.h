@@ -54,7 +54,4 @@ nlohmann::json from_server(std::string_view text);
 // A field of an answer as text, whatever its type ("" when absent, null, or `j` not an object).
 std::string text_of(const nlohmann::json& j, const char* key);
 
-// Compact JSON, invalid UTF-8 replaced (a message to send, a value to print).
-std::string dump(const nlohmann::json& j);
-
 }  // namespace fkemu::shell_client

@@ -22,6 +22,7 @@
 #include "apps/shell/event_socket.h"
 #include "apps/shell/http_client.h"
 #include "apps/shell/server_url.h"
+#include "core/json/json_text.h"
 #include "core/text/base64.h"
 
 // libedit's readline compatibility header; after the C++ headers (it declares C names only).
@@ -35,7 +36,6 @@ using shell_client::Command;
 using shell_client::command_names;
 using shell_client::CommandError;
 using shell_client::CommandKind;
-using shell_client::dump;
 using shell_client::EventSocket;
 using shell_client::help_text;
 using shell_client::http_call;
@@ -319,7 +319,7 @@ class Shell {
       if (!r) return;
       const std::string prefix = tree[i] == "/" ? tree[i] : tree[i] + "/";
       for (const auto& c : r->value("children", json::array()))
-        tree.push_back(prefix + (c.is_string() ? c.get<std::string>() : dump(c)));
+        tree.push_back(prefix + (c.is_string() ? c.get<std::string>() : json_text(c)));
     }
     for (size_t i = tree.size(); i-- > 0;) {
       if (!run({{"op", "delete"}, {"path", tree[i]}}, tree[i])) {
@@ -333,7 +333,7 @@ class Shell {
   static std::vector<std::string> children_of(const json& r) {
     std::vector<std::string> out;
     for (const auto& c : r.value("children", json::array()))
-      out.push_back(c.is_string() ? c.get<std::string>() : dump(c));
+      out.push_back(c.is_string() ? c.get<std::string>() : json_text(c));
     std::sort(out.begin(), out.end());
     return out;
   }

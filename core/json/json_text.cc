@@ -119,4 +119,8 @@ json parse_cbor_or_throw(std::string_view bytes, std::string_view what) {
   return std::move(*r);
 }
 
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace fkemu

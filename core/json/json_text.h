@@ -1,5 +1,6 @@
 // JSON (and the CBOR of stored values) read from outside fkemu: request bodies, WebSocket
-// messages, scenario files, traces, calibration tables, the state file.
+// messages, scenario files, traces, calibration tables, the state file; and JSON text written
+// for outside (json_text).
 //
 // nlohmann's parser accepts any nesting and lets the last of two equal keys win. A value nested
 // tens of thousands deep is built, and then copied or destroyed recursively, which overflows
@@ -10,11 +11,16 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
 
 namespace fkemu {
+
+// Compact JSON text of `j` (history lines, answers, messages). Strings may hold bytes a client
+// sent that are not UTF-8 (a path, a field name): they become U+FFFD instead of an exception.
+std::string json_text(const nlohmann::json& j);
 
 // Deeper than any document fkemu writes or reads (a trace nests 6 levels).
 inline constexpr int kMaxJsonDepth = 64;
