@@ -15,10 +15,9 @@ ExecutorLoop::ExecutorLoop(boost::asio::io_context& ioc, LoopOptions options)
 ExecutorLoop::~ExecutorLoop() { drop(); }
 
 Status ExecutorLoop::open_state(bool read_only) {
-  auto st = SqliteState::open(
-      opt_.data_path, read_only ? SqliteState::Mode::ReadOnly : SqliteState::Mode::ReadWrite);
-  if (!st.is_ok()) return st.status();
-  state_ = std::move(*st);
+  ASSIGN_OR_RETURN(state_,
+                   SqliteState::open(opt_.data_path, read_only ? SqliteState::Mode::ReadOnly
+                                                               : SqliteState::Mode::ReadWrite));
   read_only_ = read_only;
   return Status::ok();
 }
@@ -38,7 +37,7 @@ Status ExecutorLoop::build() {
   start_ = std::chrono::steady_clock::now() - std::chrono::microseconds(clock);
   ex_ = std::make_unique<Executor>(0);
   ex_->start_at(clock);
-  if (Status st = set_latency(opt_.latency_model, opt_.latency_options); !st.is_ok()) return st;
+  RETURN_IF_ERROR(set_latency(opt_.latency_model, opt_.latency_options));
   if (fault_config_) {
     faults_ = std::make_unique<FaultPlan>(*ex_, *fault_config_);
     faults_->install();
@@ -48,7 +47,7 @@ Status ExecutorLoop::build() {
     if (Status st = service_->make_durable(*state_, rows); !st.is_ok())
       return Status(st.code(), opt_.data_path + ": " + st.message());
     if (read_only_) return Status::ok();
-    if (Status st = state_->commit(); !st.is_ok()) return st;
+    RETURN_IF_ERROR(state_->commit());
   }
   return Status::ok();
 }
@@ -62,14 +61,10 @@ void ExecutorLoop::drop() {
 void ExecutorLoop::reset() {
   drop();
   fault_config_.reset();
-  if (state_) {
-    // A state file that cannot be cleared would bring the old state back at the next start.
-    if (Status cleared = state_->clear(); !cleared.is_ok()) {
-      std::cerr << "fkemu serve: " << cleared.message() << "; stopping" << std::endl;
-      std::_Exit(1);
-    }
-  }
-  if (Status st = build(); !st.is_ok()) {
+  // A state file that cannot be cleared would bring the old state back at the next start.
+  Status st = state_ ? state_->clear() : Status::ok();
+  if (st.is_ok()) st = build();
+  if (!st.is_ok()) {
     std::cerr << "fkemu serve: " << st.message() << "; stopping" << std::endl;
     std::_Exit(1);
   }
