@@ -7,16 +7,16 @@
 #include <map>
 #include <string>
 
-#include "core/services/client_channel.h"
+#include "core/protocol/client_channel.h"
 
 namespace fkemu {
 
 class InProcessChannel final : public ClientChannel {
  public:
-  using Handler = std::function<void(const nlohmann::json&)>;
+  using Handler = std::function<void(const ClientMessage&)>;
   void attach(const std::string& session, Handler h) { handlers_[session] = std::move(h); }
   void detach(const std::string& session) { handlers_.erase(session); }
-  void send(const std::string& session, nlohmann::json message) override {
+  void send(const std::string& session, const ClientMessage& message) override {
     ++sent_;
     auto it = handlers_.find(session);
     if (it != handlers_.end()) it->second(message);

@@ -91,8 +91,7 @@ Status LocalService::make_durable(
   }
   for (const char* table : {kNodesTable, kSessionsTable})
     for (const auto& [key, item] : system_.scan(table))
-      if (item.contains("lock_owner"))
-        restored_lock_owners_.insert(item.value("lock_owner", std::string()));
+      if (auto owner = Lockable::from_item(item).lock_owner) restored_lock_owners_.insert(*owner);
   system_.attach_journal(&journal, "system");
   user_kv_.attach_journal(&journal, "user");
   objects_.attach_journal(&journal, "user");
@@ -126,15 +125,17 @@ void LocalService::seed_initial_tree() {
     st.cversion = s.cversion;
     st.aversion = s.aversion;
     st.num_children = static_cast<int32_t>(s.children.size());
-    json node{
-        {"exists", true}, {"stat", stat_to_json(st)}, {"children", s.children}, {"creates", 0}};
+    const NodeState node{true, st, s.children, 0};
     KvWrite w;
     w.table = kNodesTable;
     w.key = s.path;
     w.kind = KvWrite::Kind::Put;
-    w.item = node;
+    w.item = node.to_json();
     const KvResult seeded = system_.write(w);
-    const Status stored = user_->put(s.path, user_record(node, json::binary({})));
+    UserRecord record;
+    record.stat = st;
+    record.children = s.children;
+    const Status stored = user_->put(s.path, record.to_object());
     if (!seeded.ok() || !stored.is_ok())
       throw std::logic_error("seeding " + std::string(s.path) +
                              " failed: " + (seeded.ok() ? stored : seeded.status).to_string());
@@ -145,7 +146,7 @@ ClientSession& LocalService::open_session(const std::string& name) {
   auto& slot = sessions_[name];
   slot = std::make_unique<ClientSession>(deployment_, name);
   ClientSession* s = slot.get();
-  channel_.attach(name, [s](const json& m) { s->deliver(m); });
+  channel_.attach(name, [s](const ClientMessage& m) { s->deliver(m); });
   return *s;
 }
 

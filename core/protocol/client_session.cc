@@ -18,20 +18,15 @@ OpResult failed(Code c, std::string msg = {}) {
   return r;
 }
 
-json bytes_json(const std::string& s) {
-  return json::binary(std::vector<uint8_t>(s.begin(), s.end()));
+bool is_node(const std::optional<UserRecord>& record) { return record && record->is_node(); }
+
+int64_t record_zxid(const std::optional<UserRecord>& record) {
+  return record ? record->version_zxid() : 0;
 }
 
-bool is_node(const std::optional<json>& record) { return record && !record->contains("tombstone"); }
-
-int64_t stat_field(const json& record, const char* f) {
-  return record.at("stat").value(f, int64_t{0});
-}
-
-int64_t record_zxid(const std::optional<json>& record) {
-  if (!record) return 0;
-  if (record->contains("tombstone")) return record->value("tombstone", int64_t{0});
-  return record->value("zxid", int64_t{0});  // the initial tree's records have none
+// The data, stat or children zxid a registration of `type` is set on.
+int64_t watched_zxid(const Stat& stat, WatchType type) {
+  return type == WatchType::Child ? stat.pzxid : stat.mzxid;
 }
 
 }  // namespace
@@ -48,11 +43,11 @@ Task<Status> ClientSession::connect() {
   w.table = kSessionsTable;
   w.key = name_;
   w.kind = KvWrite::Kind::Put;
-  w.item = json{{"alive", true},
-                {"last_req", 0},
-                {"ephemerals", json::array()},
-                {"timeout_ms", d_.config.session_timeout / kMillisecond},
-                {"last_seen", d_.ex.now()}};
+  SessionRecord fresh;
+  fresh.alive = true;
+  fresh.timeout_ms = d_.config.session_timeout / kMillisecond;
+  fresh.last_seen = d_.ex.now();
+  w.item = fresh.to_new_item();
   const KvResult made =
       co_await d_.ex.call("kv.write", "client.connect", 0, [&] { return d_.system.write(w); });
   co_return made.status;
@@ -80,8 +75,8 @@ Task<Status> ClientSession::reconnect_if_needed() {
   KvWrite w;
   w.table = kSessionsTable;
   w.key = name_;
-  w.conditions.push_back(Condition::eq("alive", true));
-  w.updates = {Update::set("last_seen", d_.ex.now())};
+  w.conditions.push_back(Condition::eq(attr::kAlive, true));
+  w.updates = {Update::set(attr::kLastSeen, d_.ex.now())};
   auto r =
       co_await d_.ex.call("kv.write", "client.reconnect", 0, [&] { return d_.system.write(w); });
   if (!r.ok()) {
@@ -112,17 +107,17 @@ Task<void> ClientSession::pong(Time seen) {
   KvWrite w;
   w.table = kSessionsTable;
   w.key = name_;
-  w.conditions.push_back(Condition::eq("alive", true));
-  w.updates = {Update::set("last_seen", seen)};
+  w.conditions.push_back(Condition::eq(attr::kAlive, true));
+  w.updates = {Update::set(attr::kLastSeen, seen)};
   // ConditionFailed: the session is no longer alive, and its last sign of life no longer matters.
   (void)co_await d_.ex.call("kv.write", "client.pong", 0, [&] { return d_.system.write(w); });
 }
 
-void ClientSession::fire(const std::string& id, const std::string& event, const std::string& path,
+void ClientSession::fire(const std::string& id, EventType event, const std::string& path,
                          int64_t zxid) {
   if (registrations_.erase(id) == 0) return;  // fired already: one-shot
   if (closing_ || closed_) return;
-  json e{{"event", event}, {"path", path}, {"zxid", zxid}};
+  json e{{"event", event_name(event)}, {"path", path}, {"zxid", zxid}};
   if (holding()) {
     held_events_.push_back(HeldEvent{zxid, id, std::move(e)});
   } else if (on_event_) {
@@ -146,7 +141,7 @@ void ClientSession::release_held() {
   events_out_.set();
 }
 
-void ClientSession::deliver(const json& message) {
+void ClientSession::deliver(const ClientMessage& message) {
   if (closed_) return;
   if (!disconnected_ && d_.ex.fault("client.disconnect")) {
     // The connection drops for a while (at most 1 s, and a quarter of the session timeout, so
@@ -161,7 +156,7 @@ void ClientSession::deliver(const json& message) {
     d_.ex.spawn("reconnect:" + name_, reconnect_after(gone));
   }
   if (disconnected_) {
-    if (message.value("type", std::string()) != "ping") held_.push_back(message);
+    if (!std::holds_alternative<Ping>(message)) held_.push_back(message);
     return;
   }
   receive(message);
@@ -174,29 +169,26 @@ Task<void> ClientSession::reconnect_after(Duration gone) {
   revalidate_ = true;
   // The messages that came meanwhile, in order; their events and the ones reads fired from
   // the store while the client was away go out together, in zxid order.
-  std::vector<json> held = std::move(held_);
+  std::vector<ClientMessage> held = std::move(held_);
   held_.clear();
-  for (const json& m : held) receive(m);
+  for (const ClientMessage& m : held) receive(m);
   disconnected_ = false;
   release_held();
   events_out_.set();
 }
 
-void ClientSession::receive(const json& message) {
-  const std::string type = message.value("type", std::string());
-  if (type == "result") {
+void ClientSession::receive(const ClientMessage& message) {
+  if (const auto* answer = std::get_if<WriteAnswer>(&message)) {
     // Answers to requests already released (redelivered duplicates) find no waiter.
-    auto it = waiting_.find(message.value("req", int64_t{-1}));
-    if (it != waiting_.end()) it->second->push(message);
-  } else if (type == "watch") {
-    const int64_t zxid = message.value("zxid", int64_t{0});
-    for (const auto& e : message.value("events", json::array()))
-      fire(e.at("id").get<std::string>(), e.at("event").get<std::string>(),
-           e.at("path").get<std::string>(), zxid);
+    auto it = waiting_.find(answer->req);
+    if (it != waiting_.end()) it->second->push(*answer);
+  } else if (const auto* watch = std::get_if<WatchNotification>(&message)) {
+    const int64_t zxid = watch->zxid;
+    for (const FiredEvent& e : watch->events) fire(e.id, e.event, e.path, zxid);
     last_event_zxid_ = std::max(last_event_zxid_, zxid);
     written_up_to(zxid);  // events are sent once their update's records are all written
     notified_.set();
-  } else if (type == "ping") {
+  } else {
     if (!unresponsive_ && !closed_ && d_.ex.fault("session.unresponsive")) {
       unresponsive_ = true;
       stopped_answering_.push_back(d_.ex.now());
@@ -216,13 +208,13 @@ void ClientSession::receive(const json& message) {
   }
 }
 
-Task<void> ClientSession::wait_for_epoch(const json& epoch) {
+Task<void> ClientSession::wait_for_epoch(const Epoch& epoch) {
   if (FKEMU_MUTANT(d_.config, "reads.not_stalled")) co_return;
   auto owed = [&] {
-    if (closing_ || closed_ || !epoch.is_array()) return false;
-    for (const auto& e : epoch) {
-      if (e.at("z").get<int64_t>() <= last_event_zxid_) continue;
-      for (const auto& s : e.at("s"))
+    if (closing_ || closed_) return false;
+    for (const EpochEntry& e : epoch) {
+      if (e.zxid <= last_event_zxid_) continue;
+      for (const auto& s : e.sessions)
         if (s == name_) return true;
     }
     return false;
@@ -230,16 +222,16 @@ Task<void> ClientSession::wait_for_epoch(const json& epoch) {
   while (owed()) co_await notified_.wait();
 }
 
-void ClientSession::fire_from_update(const std::optional<json>& record) {
-  if (!record || !record->contains("update")) return;
-  const json& u = (*record)["update"];
-  const int64_t zxid = u.at("zxid").get<int64_t>();
-  for (const json& trig : u.at("triggers")) {
-    const std::string& path = trig.at("path").get_ref<const std::string&>();
+void ClientSession::fire_from_update(const std::optional<UserRecord>& record) {
+  if (!record || !record->update) return;
+  const UpdateTriggers& u = *record->update;
+  const int64_t zxid = u.zxid;
+  for (const Trigger& trig : u.triggers) {
+    const std::string& path = trig.path;
     std::vector<std::string> ids;
     for (const auto& [id, reg] : registrations_) {
       if (reg.path != path || reg.zxid >= zxid) continue;
-      for (const auto& t : trig.at("types"))
+      for (WatchType t : trig.types)
         if (t == reg.type) ids.push_back(id);
     }
     for (const auto& id : ids) {
@@ -249,26 +241,28 @@ void ClientSession::fire_from_update(const std::optional<json>& record) {
   }
 }
 
-std::optional<std::pair<std::string, int64_t>> ClientSession::local_event(
-    const Registration& reg, const std::optional<json>& record) {
+std::optional<std::pair<EventType, int64_t>> ClientSession::local_event(
+    const Registration& reg, const std::optional<UserRecord>& record) {
   const bool now_node = is_node(record);
-  const int64_t tomb = record && !now_node ? record->value("tombstone", int64_t{0}) : 0;
-  if (reg.type == "data" && !reg.existed) {
-    if (now_node) return std::make_pair("NodeCreated", stat_field(*record, "czxid"));
-    if (tomb > reg.zxid) return std::make_pair("NodeCreated", tomb);  // created, deleted again
+  const int64_t tomb = record && !now_node ? *record->tombstone : 0;
+  if (reg.type == WatchType::Data && !reg.existed) {
+    if (now_node) return std::make_pair(EventType::NodeCreated, record->stat.czxid);
+    if (tomb > reg.zxid)  // created, deleted again
+      return std::make_pair(EventType::NodeCreated, tomb);
     return std::nullopt;
   }
-  if (!now_node) return std::make_pair("NodeDeleted", tomb);
-  if (stat_field(*record, "czxid") > reg.zxid)  // deleted and created again
-    return std::make_pair("NodeDeleted", stat_field(*record, "czxid"));
-  if (reg.type == "data" && stat_field(*record, "mzxid") > reg.zxid)
-    return std::make_pair("NodeDataChanged", stat_field(*record, "mzxid"));
-  if (reg.type == "child" && stat_field(*record, "pzxid") > reg.zxid)
-    return std::make_pair("NodeChildrenChanged", stat_field(*record, "pzxid"));
+  if (!now_node) return std::make_pair(EventType::NodeDeleted, tomb);
+  const Stat& stat = record->stat;
+  if (stat.czxid > reg.zxid)  // deleted and created again
+    return std::make_pair(EventType::NodeDeleted, stat.czxid);
+  if (reg.type == WatchType::Data && stat.mzxid > reg.zxid)
+    return std::make_pair(EventType::NodeDataChanged, stat.mzxid);
+  if (reg.type == WatchType::Child && stat.pzxid > reg.zxid)
+    return std::make_pair(EventType::NodeChildrenChanged, stat.pzxid);
   return std::nullopt;
 }
 
-void ClientSession::fire_local(const std::string& path, const std::optional<json>& record) {
+void ClientSession::fire_local(const std::string& path, const std::optional<UserRecord>& record) {
   std::vector<std::pair<std::string, Registration>> mine;
   for (const auto& [id, reg] : registrations_)
     if (reg.path == path) mine.emplace_back(id, reg);
@@ -276,12 +270,12 @@ void ClientSession::fire_local(const std::string& path, const std::optional<json
     if (auto e = local_event(reg, record)) fire(id, e->first, path, e->second);
 }
 
-void ClientSession::note_update_paths(const std::string& path, const std::optional<json>& record) {
-  if (!record || !record->contains("update")) return;
-  const json& u = (*record)["update"];
-  const int64_t zxid = u.value("zxid", int64_t{0});
-  for (const json& trig : u.value("triggers", json::array())) {
-    const std::string& p = trig.at("path").get_ref<const std::string&>();
+void ClientSession::note_update_paths(const std::string& path,
+                                      const std::optional<UserRecord>& record) {
+  if (!record || !record->update) return;
+  const int64_t zxid = record->update->zxid;
+  for (const Trigger& trig : record->update->triggers) {
+    const std::string& p = trig.path;
     if (p == path) continue;
     int64_t& need = catch_up_[p];
     need = std::max(need, zxid);
@@ -292,12 +286,20 @@ void ClientSession::written_up_to(int64_t zxid) {
   std::erase_if(catch_up_, [zxid](const auto& e) { return e.second <= zxid; });
 }
 
-Task<std::optional<json>> ClientSession::read_record(const std::string& path) {
-  std::optional<json> record;
+Task<std::optional<UserRecord>> ClientSession::get_record(const std::string& path,
+                                                          std::string_view step) {
+  auto object = co_await d_.ex.call("user.get", step, d_.user.data_bytes(path),
+                                    [&] { return d_.user.get(path); });
+  std::optional<UserRecord> record;
+  if (object) record = UserRecord::from_object(*object);
+  co_return record;
+}
+
+Task<std::optional<UserRecord>> ClientSession::read_record(const std::string& path) {
+  std::optional<UserRecord> record;
   Duration pause = kMillisecond;
   for (;;) {
-    record = co_await d_.ex.call("user.get", "client.read", d_.user.data_bytes(path),
-                                 [&] { return d_.user.get(path); });
+    record = co_await get_record(path, "client.read");
     auto need = catch_up_.find(path);
     if (need == catch_up_.end() || FKEMU_MUTANT(d_.config, "reads.no_catch_up")) break;
     if (record_zxid(record) >= need->second) {
@@ -311,13 +313,13 @@ Task<std::optional<json>> ClientSession::read_record(const std::string& path) {
     pause = std::min<Duration>(2 * pause, 100 * kMillisecond);
   }
   note_update_paths(path, record);
-  if (record) co_await wait_for_epoch(record->value("epoch", json()));
+  if (record) co_await wait_for_epoch(record->epoch);
   fire_from_update(record);
   fire_local(path, record);
   co_return record;
 }
 
-Task<OpResult> ClientSession::write(json request) {
+Task<OpResult> ClientSession::write(decltype(WriteRequest::op) op) {
   const uint64_t ticket = next_ticket_++;
   Status live = co_await reconnect_if_needed();
   if (closed_ || !live.is_ok()) {
@@ -325,16 +327,20 @@ Task<OpResult> ClientSession::write(json request) {
     co_return failed(Code::SessionExpired);
   }
   const int64_t req = next_req_++;
-  request["session"] = name_;
-  request["req"] = req;
+  // (member by member: GCC 12 destroys parts of a braced aggregate in a coroutine twice)
+  WriteRequest request;
+  request.session = name_;
+  request.req_no = req;
+  request.op = std::move(op);
   auto& box = waiting_[req];
-  box = std::make_unique<Mailbox<json>>(d_.ex, "client.answer");
-  Mailbox<json>* inbox = box.get();
+  box = std::make_unique<Mailbox<WriteAnswer>>(d_.ex, "client.answer");
+  Mailbox<WriteAnswer>* inbox = box.get();
   const std::string group = d_.config.writer_group_per_session ? name_ : std::string("writes");
   const std::string dedup = name_ + ":" + std::to_string(req);
-  size_t bytes = request.contains("data") ? request["data"].get_binary().size() : 0;
+  const size_t bytes = request.data_bytes();
   auto send = [&] {
-    return d_.writer_queue.send(group, dedup, request, SendMeta{d_.ex.call_began(), bytes});
+    return d_.writer_queue.send(group, dedup, request.to_message(),
+                                SendMeta{d_.ex.call_began(), bytes});
   };
   auto sent = co_await d_.ex.call("client.send", bytes, send);
   if (sent.is_ok() && d_.ex.fault("send.retry"))
@@ -344,58 +350,62 @@ Task<OpResult> ClientSession::write(json request) {
     co_await release_in_order(ticket);
     co_return failed(Code::ConnectionLoss, sent.status().message());
   }
-  json answer = co_await inbox->receive();
+  const WriteAnswer answer = co_await inbox->receive();
   waiting_.erase(req);
   // The distributor answers once every update up to this one is written.
-  if (answer.contains("zxid")) written_up_to(answer.value("zxid", int64_t{0}));
-  co_await wait_for_epoch(answer.value("epoch", json()));
+  if (answer.error == Code::Ok) written_up_to(answer.zxid);
+  co_await wait_for_epoch(answer.epoch);
   co_await release_in_order(ticket);
-  if (answer.contains("error")) {
-    const auto code = code_from_name(answer["error"].get<std::string>());
-    if (code == Code::SessionExpired) expire_locally();
-    co_return failed(code.value_or(Code::SystemError));
+  if (answer.error != Code::Ok) {
+    if (answer.error == Code::SessionExpired) expire_locally();
+    co_return failed(answer.error);
   }
   OpResult r;
-  r.fields = answer.value("result", json::object());
-  r.zxid = answer.value("zxid", int64_t{0});
+  if (answer.path) r.fields["path"] = *answer.path;
+  if (answer.stat) r.fields["stat"] = stat_to_json(*answer.stat);
+  r.zxid = answer.zxid;
   co_return r;
 }
 
-Task<OpResult> ClientSession::create(std::string path, std::string data, bool ephemeral,
+Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemeral,
                                      bool sequential) {
   if (auto bad = check_path(path, sequential)) co_return *bad;
   if (data.size() > d_.config.max_data_bytes)
     co_return failed(Code::MarshallingError,
                      "data of " + std::to_string(data.size()) + " bytes is over the 1 MiB limit");
-  json request{{"op", "create"},
-               {"path", path},
-               {"data", bytes_json(data)},
-               {"ephemeral", ephemeral},
-               {"sequential", sequential}};
+  CreateRequest request;
+  request.path = std::move(path);
+  request.data = std::move(data);
+  request.ephemeral = ephemeral;
+  request.sequential = sequential;
   co_return co_await write(std::move(request));
 }
 
-Task<OpResult> ClientSession::set_data(std::string path, std::string data, int version) {
+Task<OpResult> ClientSession::set_data(std::string path, Bytes data, int version) {
   if (auto bad = check_path(path, false)) co_return *bad;
   if (data.size() > d_.config.max_data_bytes)
     co_return failed(Code::MarshallingError,
                      "data of " + std::to_string(data.size()) + " bytes is over the 1 MiB limit");
-  json request{
-      {"op", "set_data"}, {"path", path}, {"data", bytes_json(data)}, {"version", version}};
+  SetDataRequest request;
+  request.path = std::move(path);
+  request.data = std::move(data);
+  request.version = version;
   co_return co_await write(std::move(request));
 }
 
 Task<OpResult> ClientSession::remove(std::string path, int version) {
   if (auto bad = check_path(path, false)) co_return *bad;
   if (path == "/") co_return failed(Code::BadArguments, "cannot delete the root");
-  json request{{"op", "delete"}, {"path", path}, {"version", version}};
+  DeleteRequest request;
+  request.path = std::move(path);
+  request.version = version;
   co_return co_await write(std::move(request));
 }
 
 Task<OpResult> ClientSession::close() {
   if (closed_) co_return OpResult{};  // closing a closed session does nothing, as in ZooKeeper
-  json request{{"op", "close"}};
   closing_ = true;
+  CloseRequest request;
   OpResult r = co_await write(std::move(request));
   closed_ = true;
   registrations_.clear();
@@ -414,7 +424,7 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
   if (closed_ || !live.is_ok()) co_return co_await finish(failed(Code::SessionExpired));
   const std::string_view which(op);
   if (watch) begin_registration();
-  std::optional<json> record = co_await read_record(path);
+  std::optional<UserRecord> record = co_await read_record(path);
   bool exists = is_node(record);
 
   // A registration is set on the version read. If the node changed before it was registered,
@@ -425,40 +435,41 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
   for (int attempt = 1; watch && (exists || which == "exists"); ++attempt) {
     Registration reg;
     reg.path = path;
-    reg.type = which == "get_children" ? "child" : "data";
+    reg.type = which == "get_children" ? WatchType::Child : WatchType::Data;
     reg.op = op;
     reg.existed = exists;
     if (exists) {
-      reg.zxid = stat_field(*record, reg.type == "child" ? "pzxid" : "mzxid");
+      reg.zxid = watched_zxid(record->stat, reg.type);
     } else if (record) {
-      reg.zxid = record->value("tombstone", int64_t{0});
+      reg.zxid = *record->tombstone;
     }
     const std::string id = name_ + ":w" + std::to_string(next_reg_++);
     std::vector<KvWrite> ws(2);
     KvWrite& w = ws[0];
     w.table = kWatchesTable;
     w.key = watch_key(path, reg.type);
-    w.updates = {Update::append("regs", json::array({json{{"id", id},
-                                                          {"session", name_},
-                                                          {"zxid", reg.zxid},
-                                                          {"op", op},
-                                                          {"existed", exists}}})),
-                 Update::add("ver", 1)};
+    WatchRegistration stored;
+    stored.id = id;
+    stored.session = name_;
+    stored.zxid = reg.zxid;
+    stored.op = op;
+    stored.existed = exists;
+    w.updates = {Update::append(attr::kRegs, json::array({stored.to_json()})),
+                 Update::add(attr::kVer, 1)};
     // The session remembers where it registered, so that its close can remove them.
     ws[1].table = kSessionsTable;
     ws[1].key = name_;
-    ws[1].updates = {Update::append("watch_keys", json::array({w.key}))};
+    ws[1].updates = {Update::append(attr::kWatchKeys, json::array({w.key}))};
     registrations_[id] = reg;
     // Appends without conditions to lists the protocol keeps: nothing to fail on.
     (void)co_await d_.ex.call("kv.transact", "client.register_watch", 0,
                               [&] { return d_.system.transact(ws); });
     // Read again: a change between the first read and the registration fires the watch now.
-    auto again = co_await d_.ex.call("user.get", "client.read_again", d_.user.data_bytes(path),
-                                     [&] { return d_.user.get(path); });
+    std::optional<UserRecord> again = co_await get_record(path, "client.read_again");
     // Having seen this record, later reads must not see the update's other records older.
     note_update_paths(path, again);
     // Events owed for earlier updates come first: events arrive in zxid order.
-    if (again) co_await wait_for_epoch(again->value("epoch", json()));
+    if (again) co_await wait_for_epoch(again->epoch);
     if (!local_event(reg, again) || attempt >= kRegisterAttempts) {
       fire_from_update(again);
       fire_local(path, again);
@@ -467,9 +478,8 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     // Withdrawn: its event, if one came meanwhile, was held and goes; later ones are dropped.
     registrations_.erase(id);
     std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
-    co_await remove_registrations_where(d_, watch_key(path, reg.type), [&id](const json& g) {
-      return g.value("id", std::string()) == id;
-    });
+    co_await remove_registrations_where(d_, watch_key(path, reg.type),
+                                        [&id](const WatchRegistration& g) { return g.id == id; });
     record = std::move(again);
     exists = is_node(record);
     fire_from_update(record);
@@ -482,7 +492,7 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
   if (unresponsive_ || revalidate_) {
     auto item = co_await d_.ex.call("kv.get", "client.check_session", 0,
                                     [&] { return d_.system.get(kSessionsTable, name_); });
-    if (!item || !item->value("alive", false)) {
+    if (!item || !SessionRecord::from_item(*item).alive) {
       expire_locally();
       co_return co_await finish(failed(Code::SessionExpired));
     }
@@ -497,13 +507,12 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     }
     co_return co_await finish(std::move(r));
   }
-  r.fields["stat"] = record->at("stat");
+  r.fields["stat"] = stat_to_json(record->stat);
   if (which == "get_data") {
-    const auto& bin = record->at("data").get_binary();
-    r.data.assign(bin.begin(), bin.end());
+    r.data.assign(record->data.view());
     r.has_data = true;
   } else if (which == "get_children") {
-    std::vector<std::string> children = record->at("children").get<std::vector<std::string>>();
+    std::vector<std::string> children = std::move(record->children);
     std::sort(children.begin(), children.end());
     r.fields["children"] = json(children);
   }

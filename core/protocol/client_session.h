@@ -26,7 +26,9 @@
 #include <string>
 #include <vector>
 
+#include "core/model/bytes.h"
 #include "core/protocol/deployment.h"
+#include "core/protocol/records.h"
 #include "core/runtime/mailbox.h"
 #include "core/runtime/task.h"
 #include "core/status.h"
@@ -65,18 +67,19 @@ class ClientSession {
   // Registers the session in the system store.
   Task<Status> connect();
 
-  Task<OpResult> create(std::string path, std::string data, bool ephemeral, bool sequential);
+  // The data is shared, not copied, on its way to the user store.
+  Task<OpResult> create(std::string path, Bytes data, bool ephemeral, bool sequential);
   Task<OpResult> get_data(std::string path, bool watch);
   Task<OpResult> exists(std::string path, bool watch);
   Task<OpResult> get_children(std::string path, bool watch);
-  Task<OpResult> set_data(std::string path, std::string data, int version);
+  Task<OpResult> set_data(std::string path, Bytes data, int version);
   Task<OpResult> remove(std::string path, int version);
   Task<OpResult> close();
 
   // A message from the client channel: an answer, a watch event or a ping. While the client
   // is disconnected (fault site client.disconnect) answers and events are held until it is
   // back and pings are lost.
-  void deliver(const nlohmann::json& message);
+  void deliver(const ClientMessage& message);
   // When the client stopped answering heartbeats because of an injected fault
   // (session.unresponsive), not because a step asked it to: the checker is told.
   const std::vector<Time>& stopped_answering() const { return stopped_answering_; }
@@ -94,8 +97,7 @@ class ClientSession {
   void set_last_seen_source(std::function<Time()> source) { last_seen_source_ = std::move(source); }
 
  private:
-  using Fields = nlohmann::json;
-  Task<OpResult> write(nlohmann::json request);
+  Task<OpResult> write(decltype(WriteRequest::op) request);
   Task<OpResult> read(std::string path, const char* op, bool watch);
   // Waits until every operation issued before `ticket` has been released.
   Task<void> release_in_order(uint64_t ticket);
@@ -103,27 +105,29 @@ class ClientSession {
 
   struct Registration {
     std::string path;
-    std::string type;  // data | child
+    WatchType type = WatchType::Data;
     std::string op;
     int64_t zxid = 0;      // version read
     bool existed = false;  // the node existed when the watch was set
   };
-  Task<std::optional<nlohmann::json>> read_record(const std::string& path);
+  Task<std::optional<UserRecord>> read_record(const std::string& path);
+  // One read of the user store.
+  Task<std::optional<UserRecord>> get_record(const std::string& path, std::string_view step);
   // An update that changes several nodes writes their records one after the other. Having
   // read one of them, the session must not read another in its older state (G4): it notes the
   // update's other paths (catch_up_) and read_record waits for their records to catch up.
-  void note_update_paths(const std::string& path, const std::optional<nlohmann::json>& record);
+  void note_update_paths(const std::string& path, const std::optional<UserRecord>& record);
   // Everything up to `zxid` is fully written (an answer or an event for it arrived).
   void written_up_to(int64_t zxid);
-  Task<void> wait_for_epoch(const nlohmann::json& epoch);
+  Task<void> wait_for_epoch(const Epoch& epoch);
   // Fires this session's watches on `path` that `record` shows to have been triggered.
-  void fire_local(const std::string& path, const std::optional<nlohmann::json>& record);
+  void fire_local(const std::string& path, const std::optional<UserRecord>& record);
   // The event (and zxid) `record` shows registration `reg` to have been triggered by, if any.
-  static std::optional<std::pair<std::string, int64_t>> local_event(
-      const Registration& reg, const std::optional<nlohmann::json>& record);
+  static std::optional<std::pair<EventType, int64_t>> local_event(
+      const Registration& reg, const std::optional<UserRecord>& record);
   // Fires this session's watches that the update which last wrote `record` triggered.
-  void fire_from_update(const std::optional<nlohmann::json>& record);
-  void fire(const std::string& id, const std::string& event, const std::string& path, int64_t zxid);
+  void fire_from_update(const std::optional<UserRecord>& record);
+  void fire(const std::string& id, EventType event, const std::string& path, int64_t zxid);
   // Events go to the listener in zxid order. A read that registers a watch may fire it itself
   // for a change older than events that arrive meanwhile: events are held while such a read
   // runs and released, sorted by zxid, when the last one ends (before its answer; no answer
@@ -136,7 +140,7 @@ class ClientSession {
   bool holding() const { return registering_ > 0 || disconnected_; }
   void release_held();
   Task<Status> reconnect_if_needed();
-  void receive(const nlohmann::json& message);
+  void receive(const ClientMessage& message);
   Task<void> reconnect_after(Duration gone);
   void expire_locally();
   Task<void> pong(Time seen);
@@ -151,7 +155,7 @@ class ClientSession {
   bool unresponsive_ = false;
   bool disconnected_ = false;
   bool revalidate_ = false;  // after a disconnect: the next operation checks the session first
-  std::vector<nlohmann::json> held_;  // messages that arrived while disconnected
+  std::vector<ClientMessage> held_;  // messages that arrived while disconnected
   std::vector<Time> stopped_answering_;
   int64_t last_event_zxid_ = 0;
   uint64_t next_reg_ = 1;
@@ -173,7 +177,7 @@ class ClientSession {
   uint64_t next_ticket_ = 1;
   uint64_t released_ = 0;
   Event turn_;
-  std::map<int64_t, std::unique_ptr<Mailbox<nlohmann::json>>> waiting_;
+  std::map<int64_t, std::unique_ptr<Mailbox<WriteAnswer>>> waiting_;
 };
 
 }  // namespace fkemu

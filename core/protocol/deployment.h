@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/protocol/client_channel.h"
 #include "core/runtime/executor.h"
-#include "core/services/client_channel.h"
 #include "core/services/fifo_queue.h"
 #include "core/services/kv_store.h"
 #include "core/services/object_store.h"

@@ -12,69 +12,71 @@ using json = nlohmann::json;
 
 Task<void> Distributor::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
-  const json& upd = *message.body;
+  const UpdateMessage upd = UpdateMessage::from_message(*message.body);
   const int64_t zxid = static_cast<int64_t>(message.sequence.lo);
-  const std::string session = upd.at("session").get<std::string>();
-  const std::string uid = upd.at("uid").get<std::string>();
-  const std::string anchor_table = upd.at("anchor").at("table").get<std::string>();
-  const std::string anchor_key = upd.at("anchor").at("key").get<std::string>();
+  const std::string& session = upd.session;
+  const std::string& anchor_table = upd.anchor.first;
+  const std::string& anchor_key = upd.anchor.second;
   // The size the distributor's steps are keyed by in the latency model: the update's node data.
-  size_t data_bytes = 0;
-  for (const json& ch : upd.at("changes"))
-    if (ch.contains("data")) data_bytes += ch.at("data").get_binary().size();
+  const size_t data_bytes = upd.data_bytes();
 
-  auto send = [&](const json& answer) -> Task<void> {
-    co_await ex.call("channel.send", "distributor.notify", 0,
-                     [&] { d_.channel.send(session, answer); });
+  auto send = [&](const WriteAnswer& answer) -> Task<void> {
+    const ClientMessage m = answer;
+    co_await ex.call("channel.send", "distributor.notify", 0, [&] { d_.channel.send(session, m); });
+  };
+  auto read_progress = [&](std::string_view step) -> Task<Progress> {
+    auto item = co_await ex.call("kv.get", step, 0,
+                                 [&] { return d_.system.get(kProgressTable, "distributor"); });
+    Progress p;
+    if (item) p = Progress::from_item(*item);
+    co_return p;
   };
 
   // 1. Already decided?
-  auto progress = co_await ex.call("kv.get", "distributor.read_progress", 0,
-                                   [&] { return d_.system.get(kProgressTable, "distributor"); });
-  const int64_t last = progress ? progress->value("last_zxid", int64_t{0}) : 0;
-  if (zxid < last) co_return;
-  if (zxid == last) {
-    const json answer = progress->value("last_answer", json());
-    if (answer.is_object()) co_await send(answer);
+  const Progress progress = co_await read_progress("distributor.read_progress");
+  if (zxid < progress.last_zxid) co_return;
+  if (zxid == progress.last_zxid) {
+    if (progress.last_answer) co_await send(*progress.last_answer);
     co_return;
   }
 
   // 2. Classify.
-  auto anchor = co_await ex.call("kv.get", "distributor.exec_read", 0,
+  auto read_anchor = [&]() -> Task<std::optional<Lockable>> {
+    auto item = co_await ex.call("kv.get", "distributor.exec_read", 0,
                                  [&] { return d_.system.get(anchor_table, anchor_key); });
+    std::optional<Lockable> l;
+    if (item) l = Lockable::from_item(*item);
+    co_return l;
+  };
+  std::optional<Lockable> anchor = co_await read_anchor();
   bool committed = FKEMU_MUTANT(d_.config, "distributor.skip_pending_check") ||
-                   (anchor && list_contains(*anchor, "pending", uid));
+                   (anchor && anchor->has_pending(upd.uid));
   if (!committed && !FKEMU_MUTANT(d_.config, "commit_on_behalf.disabled") && anchor &&
-      anchor->value("lock_owner", std::string()) == upd.at("attempt")) {
+      anchor->locked_by(upd.attempt)) {
     const std::vector<KvWrite> commit = build_commit(upd, zxid);
     auto r = co_await ex.call("kv.transact", "distributor.commit_on_behalf", 0,
                               [&] { return d_.system.transact(commit); });
     committed = r.ok();
     if (!committed) {
       // The writer may have committed itself in the meantime.
-      anchor = co_await ex.call("kv.get", "distributor.exec_read", 0,
-                                [&] { return d_.system.get(anchor_table, anchor_key); });
-      committed = anchor && list_contains(*anchor, "pending", uid);
+      anchor = co_await read_anchor();
+      committed = anchor && anchor->has_pending(upd.uid);
     }
   }
   if (!committed) {
     KvWrite w;
     w.table = kProgressTable;
     w.key = "distributor";
-    w.conditions.push_back(Condition::absent_or_lt("last_zxid", zxid));  // never backwards
-    w.updates = {Update::set("last_zxid", zxid), Update::set("last_answer", nullptr)};
+    w.conditions.push_back(Condition::absent_or_lt(attr::kLastZxid, zxid));  // never backwards
+    w.updates = {Update::set(attr::kLastZxid, zxid), Update::set(attr::kLastAnswer, nullptr)};
     auto r = co_await ex.call("kv.write", "distributor.record_progress", 0,
                               [&] { return d_.system.write(w); });
     if (!r.ok()) {
       // Another instance with the same update (a duplicate delivery) committed and finished
       // it meanwhile: it may have died before it answered, so answer again.
-      auto now_progress = co_await ex.call("kv.get", "distributor.read_progress", 0, [&] {
-        return d_.system.get(kProgressTable, "distributor");
-      });
-      if (now_progress && now_progress->value("last_zxid", int64_t{0}) == zxid) {
-        const json answer = now_progress->value("last_answer", json());
-        if (answer.is_object()) co_await send(answer);
-      }
+      const Progress now_progress = co_await read_progress("distributor.read_progress");
+      if (now_progress.last_zxid == zxid && now_progress.last_answer)
+        co_await send(*now_progress.last_answer);
     }
     co_return;
   }
@@ -83,8 +85,8 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   //    that reflects the update becomes visible.
   // A closing session's registrations go first: it gets no events, not even for the deletion
   //    of its own ephemerals (as in ZooKeeper), and can receive nothing more.
-  if (upd.at("op") == "close") co_await remove_registrations(session);
-  const json triggers = triggers_for(upd, zxid);
+  if (upd.op == WriteOp::Close) co_await remove_registrations(session);
+  const std::vector<Trigger> triggers = triggers_for(upd, zxid);
   // The watch query: the registrations this update fires, per session in trigger order. The
   // watch function notifies exactly these (a close processed after this update can no longer
   // take away an event the update owes).
@@ -93,56 +95,58 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   // distributor queries a node's watches in one call), the rest of its reads as part of it.
   auto query_watches = [&](std::string_view step) -> Task<void> {
     std::set<std::string> seen_keys;  // one-shot: a second trigger of one key in one update
-    for (const json& trig : triggers)
-      for (const auto& type : trig.at("types")) {
-        const std::string key =
-            watch_key(trig.at("path").get<std::string>(), type.get<std::string>());
+    for (const Trigger& trig : triggers)
+      for (WatchType type : trig.types) {
+        const std::string key = watch_key(trig.path, type);
         if (!seen_keys.insert(key).second) continue;
         auto item =
             co_await ex.call("kv.get", step, 0, [&] { return d_.system.get(kWatchesTable, key); });
         step = "distributor.watch_query_more";
         if (!item) continue;
-        for (const json& reg : item->value("regs", json::array())) {
-          const bool before = reg.at("zxid").get<int64_t>() < zxid;
+        for (const WatchRegistration& reg : WatchList::from_item(*item).regs) {
+          const bool before = reg.zxid < zxid;
           if (!before && !FKEMU_MUTANT(d_.config, "watch.ignore_registration_zxid")) continue;
           fires.add(key, reg, trig, before);
         }
       }
   };
-  auto add_to_epoch = [&](const std::set<std::string>& owed) -> Task<json> {
+  auto add_to_epoch = [&](const std::set<std::string>& owed) -> Task<std::vector<std::string>> {
     KvWrite w;
     w.table = kEpochTable;
     w.key = epoch_key(zxid);
-    w.updates = {Update::set("zxid", zxid), Update::append("sessions", json(owed))};
+    w.updates = {Update::set(attr::kZxid, zxid), Update::append(attr::kSessions, json(owed))};
     auto r = co_await ex.call("kv.write", "distributor.epoch_add", 0,
                               [&] { return d_.system.write(w); });
-    co_return r.new_item ? r.new_item->value("sessions", json::array()) : json::array();
+    std::vector<std::string> sessions;
+    if (r.new_item) sessions = EpochEntry::from_item(*r.new_item).sessions;
+    co_return sessions;
   };
   co_await query_watches("distributor.watch_query");
   // The epoch's sessions after the add matter only to a late look (step 5); here it is the add.
-  if (!fires.owed.empty()) (void)co_await add_to_epoch(fires.owed);
+  if (!fires.found.owed.empty()) (void)co_await add_to_epoch(fires.found.owed);
   auto in_flight = co_await ex.call("kv.scan", "distributor.epoch_scan", 0,
                                     [&] { return d_.system.scan(kEpochTable); });
-  json epoch = json::array();
+  Epoch epoch;
   // Every session the epoch names for this update gets its message, whoever named it: another
   // instance with the same update (a duplicate delivery, or one that died after it wrote the
   // epoch and its records) may have found registrations that an earlier update has fired
   // since, and the records it wrote hold those sessions' reads until the message arrives.
-  json notify_sessions = json::array();
+  std::set<std::string> notify_sessions;
   for (const auto& [key, item] : in_flight) {
-    epoch.push_back({{"z", item.at("zxid")}, {"s", item.value("sessions", json::array())}});
-    if (key == epoch_key(zxid)) notify_sessions = item.value("sessions", json::array());
+    epoch.push_back(EpochEntry::from_item(item));
+    if (key == epoch_key(zxid))
+      notify_sessions.insert(epoch.back().sessions.begin(), epoch.back().sessions.end());
   }
+  if (FKEMU_MUTANT(d_.config, "epoch.not_attached")) epoch.clear();
 
+  WriteAnswer answer;
+  answer.req = upd.req;
+  answer.zxid = zxid;
+  answer.path = upd.created_path;
   if (FKEMU_MUTANT(d_.config, "distributor.answer_before_write")) {
-    json early{{"type", "result"},
-               {"req", upd.at("req")},
-               {"zxid", zxid},
-               {"result", upd.value("result", json::object())}};
-    if (upd.at("op") == "set_data")
-      early["result"]["stat"] = materialize(upd.at("changes").at(0), zxid).at("stat");
-    if (upd.at("op") == "create")
-      early["result"]["stat"] = materialize(upd.at("changes").at(0), zxid).at("stat");
+    WriteAnswer early = answer;
+    if (upd.op == WriteOp::SetData || upd.op == WriteOp::Create)
+      early.stat = upd.changes.at(0).materialized(zxid).stat;
     co_await send(early);
   }
 
@@ -151,35 +155,38 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   //    the zxid it reflects and is written with a conditional put, never over a newer one:
   //    an instance whose batch was delivered again to another instance (a visibility timeout
   //    that ran out while it was still working) must not write an older state back.
-  json result = upd.value("result", json::object());
-  for (const json& ch : upd.at("changes")) {
-    const std::string path = ch.at("path").get<std::string>();
-    const std::string& kind = ch.at("kind").get_ref<const std::string&>();
-    if (kind != "delete" && kind != "create" && kind != "set" && kind != "parent") continue;
-    const json node = materialize(ch, zxid);
-    if (kind == "create" || kind == "set") result["stat"] = node.at("stat");
+  for (const Change& ch : upd.changes) {
+    if (ch.kind == ChangeKind::Keep) continue;
+    const NodeState node = ch.materialized(zxid);
+    if (ch.kind == ChangeKind::Create || ch.kind == ChangeKind::Set) answer.stat = node.stat;
     for (;;) {
       auto old = co_await ex.call("user.get", "distributor.exec_update_read", data_bytes,
-                                  [&] { return d_.user.get_tagged(path); });
-      if (old && old->object.value("zxid", int64_t{0}) >= zxid) break;  // a newer state is there
-      json record;
+                                  [&] { return d_.user.get_tagged(ch.path); });
+      if (old && old->object.value(attr::kZxid, int64_t{0}) >= zxid) break;  // a newer state
+      UserRecord record;
       size_t bytes = 0;
-      if (kind == "delete") {
-        record = json{{"tombstone", zxid}};
-      } else if (kind == "parent") {
-        json data = old ? old->object.value("data", json::binary({})) : json::binary({});
-        record = user_record(node, std::move(data));
+      if (ch.kind == ChangeKind::Delete) {
+        record.tombstone = zxid;
       } else {
-        const json& data = ch.at("data");
-        bytes = data.get_binary().size();
-        record = user_record(node, data);
+        record.stat = node.stat;
+        record.children = node.children;
+        if (ch.kind == ChangeKind::Parent) {
+          if (old) record.data = UserRecord::from_object(old->object).data;
+        } else {
+          record.data = ch.data;
+          bytes = ch.data.size();
+        }
       }
-      record["zxid"] = zxid;
-      if (!FKEMU_MUTANT(d_.config, "epoch.not_attached")) record["epoch"] = epoch;
-      if (!triggers.empty()) record["update"] = json{{"zxid", zxid}, {"triggers", triggers}};
+      record.zxid = zxid;
+      record.epoch = epoch;
+      if (!triggers.empty()) {
+        record.update.emplace();
+        record.update->zxid = zxid;
+        record.update->triggers = triggers;
+      }
       const std::string etag = old ? old->etag : std::string();
       const Status put = co_await ex.call("user.put", "distributor.exec_update", bytes, [&] {
-        return d_.user.put_if(path, std::move(record), etag);
+        return d_.user.put_if(ch.path, record.to_object(), etag);
       });
       if (put.is_ok()) break;
       // ConditionFailed: another distributor instance wrote the record meanwhile; read again.
@@ -191,13 +198,15 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   //    every later record) and get this update's message; until then the records of this
   //    update carry its triggers, from which the client fires the watch itself.
   if (!triggers.empty() && !FKEMU_MUTANT(d_.config, "distributor.no_second_look")) {
-    const std::set<std::string> before(fires.owed);
+    const std::set<std::string> before(fires.found.owed);
     co_await query_watches("distributor.second_look");
     std::set<std::string> late;
-    for (const auto& s : fires.owed)
-      if (!before.count(s)) late.insert(s);
-    for (const auto& s : notify_sessions) late.erase(s.get<std::string>());
-    if (!late.empty()) notify_sessions = co_await add_to_epoch(late);
+    for (const auto& s : fires.found.owed)
+      if (!before.count(s) && !notify_sessions.count(s)) late.insert(s);
+    if (!late.empty()) {
+      const std::vector<std::string> now_owed = co_await add_to_epoch(late);
+      notify_sessions = std::set<std::string>(now_owed.begin(), now_owed.end());
+    }
   }
   if (!triggers.empty()) {
     // Another instance with this update may have named sessions in the epoch (and in records
@@ -205,45 +214,37 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     auto entry = co_await ex.call("kv.get", "distributor.epoch_read", 0,
                                   [&] { return d_.system.get(kEpochTable, epoch_key(zxid)); });
     if (entry) {
-      std::set<std::string> all;
-      for (const auto& s : notify_sessions) all.insert(s.get<std::string>());
-      for (const auto& s : entry->value("sessions", json::array()))
-        all.insert(s.get<std::string>());
-      notify_sessions = json(all);
+      const EpochEntry e = EpochEntry::from_item(*entry);
+      notify_sessions.insert(e.sessions.begin(), e.sessions.end());
     }
   }
-  if (!notify_sessions.empty() || !fires.events.empty()) {
-    json msg{{"zxid", zxid},
-             {"owed", notify_sessions},
-             {"events", fires.events_json()},
-             {"fired", fires.fired_json()}};
+  if (!notify_sessions.empty() || !fires.found.events.empty()) {
+    WatchMessage msg = std::move(fires.found);
+    msg.zxid = zxid;
+    msg.owed = std::move(notify_sessions);
     // One deduplication id per instance: another instance with the same update (a duplicate
     // delivery, a redelivery) may have found other registrations, and its message must not be
     // taken for a retry of this one's. Clients drop the events they already had.
     const std::string dedup = "w:" + std::to_string(zxid) + ":" + std::to_string(ex.current());
     // The group and the deduplication id are never empty: the queue does not refuse the send.
     (void)co_await ex.call("queue.send", "distributor.watch_dispatch", 0, [&] {
-      return d_.watch_queue.send("watches", dedup, std::move(msg), SendMeta{ex.call_began(), 0});
+      return d_.watch_queue.send("watches", dedup, msg.to_message(), SendMeta{ex.call_began(), 0});
     });
   }
 
   // 6. Pop and record progress atomically, then answer. Only the first instance to finish
   //    this update pops it: another instance that had the same batch finds the progress
   //    record moved on (and must not pop a later update's uid).
-  const json answer{
-      {"type", "result"},
-      {"req", upd.at("req")},
-      {"zxid", zxid},
-      {"result", result},
-      {"epoch", FKEMU_MUTANT(d_.config, "epoch.not_attached") ? json::array() : epoch}};
+  answer.epoch = epoch;
   std::vector<KvWrite> pop(2);
   pop[0].table = anchor_table;
   pop[0].key = anchor_key;
-  pop[0].updates = {Update::remove_head("pending")};
+  pop[0].updates = {Update::remove_head(attr::kPending)};
   pop[1].table = kProgressTable;
   pop[1].key = "distributor";
-  pop[1].conditions.push_back(Condition::absent_or_lt("last_zxid", zxid));
-  pop[1].updates = {Update::set("last_zxid", zxid), Update::set("last_answer", answer)};
+  pop[1].conditions.push_back(Condition::absent_or_lt(attr::kLastZxid, zxid));
+  pop[1].updates = {Update::set(attr::kLastZxid, zxid),
+                    Update::set(attr::kLastAnswer, answer.to_json())};
   // ConditionFailed: another instance with this update popped it first; the answer is the same.
   (void)co_await ex.call("kv.transact", "distributor.exec_pop_updates", 0,
                          [&] { return d_.system.transact(pop); });
@@ -255,12 +256,11 @@ Task<void> Distributor::remove_registrations(const std::string& session) {
   auto sess = co_await ex.call("kv.get", "distributor.close_read_session", 0,
                                [&] { return d_.system.get(kSessionsTable, session); });
   if (!sess) co_return;
-  std::set<std::string> keys;
-  for (const auto& k : sess->value("watch_keys", json::array())) keys.insert(k.get<std::string>());
+  const std::vector<std::string> listed = SessionRecord::from_item(*sess).watch_keys;
+  const std::set<std::string> keys(listed.begin(), listed.end());
   for (const auto& key : keys)
-    co_await remove_registrations_where(d_, key, [&session](const json& reg) {
-      return reg.value("session", std::string()) == session;
-    });
+    co_await remove_registrations_where(
+        d_, key, [&session](const WatchRegistration& reg) { return reg.session == session; });
 }
 
 }  // namespace fkemu

@@ -10,141 +10,120 @@ namespace fkemu {
 
 using json = nlohmann::json;
 
-std::string watch_key(const std::string& path, const std::string& type) {
-  return path + "\n" + type;
+std::string watch_key(const std::string& path, WatchType type) {
+  return path + "\n" + watch_type_name(type);
 }
 
-json triggers_for(const json& update, int64_t zxid) {
+WatchType watch_key_type(const std::string& key) {
+  return watch_type_from_name(std::string_view(key).substr(key.rfind('\n') + 1))
+      .value_or(WatchType::Data);
+}
+
+std::vector<Trigger> triggers_for(const UpdateMessage& update, int64_t zxid) {
   // The czxid of each node an update leaves in place (a parent's comes with its change).
   std::map<std::string, int64_t> czxid;
-  for (const json& ch : update.at("changes")) {
-    const std::string& kind = ch.at("kind").get_ref<const std::string&>();
-    const std::string& path = ch.at("path").get_ref<const std::string&>();
-    if (kind == "create") {
-      czxid[path] = zxid;
-    } else if (kind == "set" || kind == "parent") {
-      czxid[path] = ch.at("node").at("stat").value("czxid", int64_t{0});
+  for (const Change& ch : update.changes) {
+    if (ch.kind == ChangeKind::Create) {
+      czxid[ch.path] = zxid;
+    } else if (ch.kind == ChangeKind::Set || ch.kind == ChangeKind::Parent) {
+      czxid[ch.path] = ch.node.stat.czxid;
     }
   }
-  auto with_czxid = [&](json trig) {
-    auto it = czxid.find(trig.at("path").get<std::string>());
-    if (it != czxid.end()) trig["czxid"] = it->second;
-    return trig;
+  auto trigger = [&](const std::string& path, std::vector<WatchType> types, EventType event,
+                     bool with_czxid = true) {
+    Trigger t{path, std::move(types), event, std::nullopt};
+    if (auto it = czxid.find(path); with_czxid && it != czxid.end()) t.czxid = it->second;
+    return t;
   };
-  json out = json::array();
-  for (const json& ch : update.at("changes")) {
-    const std::string path = ch.at("path").get<std::string>();
-    const std::string& kind = ch.at("kind").get_ref<const std::string&>();
-    if (kind == "create") {
-      out.push_back(with_czxid({{"path", path}, {"types", {"data"}}, {"event", "NodeCreated"}}));
-      out.push_back(with_czxid(
-          {{"path", parent_path(path)}, {"types", {"child"}}, {"event", "NodeChildrenChanged"}}));
-    } else if (kind == "delete") {
-      out.push_back({{"path", path}, {"types", {"data", "child"}}, {"event", "NodeDeleted"}});
-      out.push_back(with_czxid(
-          {{"path", parent_path(path)}, {"types", {"child"}}, {"event", "NodeChildrenChanged"}}));
-    } else if (kind == "set") {
+  std::vector<Trigger> out;
+  for (const Change& ch : update.changes) {
+    if (ch.kind == ChangeKind::Create) {
+      out.push_back(trigger(ch.path, {WatchType::Data}, EventType::NodeCreated));
       out.push_back(
-          with_czxid({{"path", path}, {"types", {"data"}}, {"event", "NodeDataChanged"}}));
+          trigger(parent_path(ch.path), {WatchType::Child}, EventType::NodeChildrenChanged));
+    } else if (ch.kind == ChangeKind::Delete) {
+      out.push_back(
+          trigger(ch.path, {WatchType::Data, WatchType::Child}, EventType::NodeDeleted, false));
+      out.push_back(
+          trigger(parent_path(ch.path), {WatchType::Child}, EventType::NodeChildrenChanged));
+    } else if (ch.kind == ChangeKind::Set) {
+      out.push_back(trigger(ch.path, {WatchType::Data}, EventType::NodeDataChanged));
     }
   }
   return out;
 }
 
-std::string event_for(const std::string& reg_type, bool existed, int64_t reg_zxid,
-                      const json& trigger) {
-  const std::string& event = trigger.at("event").get_ref<const std::string&>();
-  if (reg_type == "data" && !existed) return "NodeCreated";
-  if (event == "NodeCreated" || trigger.value("czxid", int64_t{0}) > reg_zxid) return "NodeDeleted";
-  return event;
+EventType event_for(WatchType reg_type, bool existed, int64_t reg_zxid, const Trigger& trigger) {
+  if (reg_type == WatchType::Data && !existed) return EventType::NodeCreated;
+  if (trigger.event == EventType::NodeCreated || trigger.czxid.value_or(0) > reg_zxid)
+    return EventType::NodeDeleted;
+  return trigger.event;
 }
 
-void WatchQuery::add(const std::string& key, const json& reg, const json& trig, bool before) {
-  const std::string& id = reg.at("id").get_ref<const std::string&>();
-  if (!fired[key].insert(id).second) return;
-  const std::string& session = reg.at("session").get_ref<const std::string&>();
-  if (before) owed.insert(session);
-  json& list = events[session];
-  if (list.is_null()) list = json::array();
-  const std::string type = key.substr(key.rfind('\n') + 1);
-  list.push_back(
-      {{"id", id},
-       {"event", event_for(type, reg.value("existed", true), reg.at("zxid").get<int64_t>(), trig)},
-       {"path", trig.at("path")}});
-}
-
-json WatchQuery::events_json() const {
-  json out = json::object();
-  for (const auto& [session, list] : events) out[session] = list;
-  return out;
-}
-
-json WatchQuery::fired_json() const {
-  json out = json::object();
-  for (const auto& [key, ids] : fired)
-    if (!ids.empty()) out[key] = json(ids);
-  return out;
+void WatchQuery::add(const std::string& key, const WatchRegistration& reg, const Trigger& trig,
+                     bool before) {
+  if (!found.fired[key].insert(reg.id).second) return;
+  if (before) found.owed.insert(reg.session);
+  found.events[reg.session].push_back(
+      FiredEvent{reg.id, event_for(watch_key_type(key), reg.existed, reg.zxid, trig), trig.path});
 }
 
 Task<void> WatchFunction::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
-  const json& body = *message.body;
-  const int64_t zxid = body.at("zxid").get<int64_t>();
+  const WatchMessage body = WatchMessage::from_message(*message.body);
 
   // 1. Who gets a message: every owed session, with the events of its registrations.
-  std::map<std::string, json> per_session;
-  for (const auto& s : body.value("owed", json::array()))
-    per_session[s.get<std::string>()] = json::array();
-  if (auto it = body.find("events"); it != body.end())
-    for (const auto& [session, events] : it->items()) per_session[session] = events;
+  std::map<std::string, std::vector<FiredEvent>> per_session;
+  for (const auto& s : body.owed) per_session[s];
+  for (const auto& [session, events] : body.events) per_session[session] = events;
 
   // 2. Notify (before removing: a retry notifies again, clients drop duplicates).
   for (auto& entry : per_session) {
     const std::string& session = entry.first;  // (not a structured binding: lambdas capture it)
-    json msg{{"type", "watch"}, {"zxid", zxid}, {"events", std::move(entry.second)}};
-    co_await ex.call("channel.send", "watch.notify", 0,
-                     [&] { d_.channel.send(session, std::move(msg)); });
+    WatchNotification note;  // (member by member: GCC 12 and braced aggregates in coroutines)
+    note.zxid = body.zxid;
+    note.events = std::move(entry.second);
+    const ClientMessage msg = std::move(note);
+    co_await ex.call("channel.send", "watch.notify", 0, [&] { d_.channel.send(session, msg); });
   }
 
   // 3. Remove what fired, on the condition that nobody changed the list meanwhile.
-  const json fired = body.value("fired", json::object());
-  co_await remove_fired(fired);
+  co_await remove_fired(body.fired);
 
   // 4. The notifications for this update are out: reads need not wait for them any more.
   KvWrite done;
   done.table = kEpochTable;
-  done.key = epoch_key(zxid);
+  done.key = epoch_key(body.zxid);
   done.kind = KvWrite::Kind::Delete;
   // Unconditional: an entry another instance removed already is no failure.
   (void)co_await ex.call("kv.write", "watch.epoch_remove", 0,
                          [&] { return d_.system.write(done); });
 }
 
-Task<void> WatchFunction::remove_fired(const json& fired) {
-  for (const auto& [key, id_list] : fired.items()) {
-    std::set<std::string> ids;
-    for (const auto& id : id_list) ids.insert(id.get<std::string>());
-    co_await remove_registrations_where(d_, key, [&ids](const json& reg) {
-      return ids.count(reg.at("id").get<std::string>()) > 0;
-    });
+Task<void> WatchFunction::remove_fired(const std::map<std::string, std::set<std::string>>& fired) {
+  for (const auto& [key, ids] : fired) {
+    if (ids.empty()) continue;
+    co_await remove_registrations_where(
+        d_, key, [&ids](const WatchRegistration& reg) { return ids.count(reg.id) > 0; });
   }
 }
 
 Task<void> remove_registrations_where(Deployment& d, std::string key,
-                                      std::function<bool(const json&)> drop) {
+                                      std::function<bool(const WatchRegistration&)> drop) {
   for (;;) {
     auto item = co_await d.ex.call("kv.get", "registrations.read", 0,
                                    [&] { return d.system.get(kWatchesTable, key); });
     if (!item) co_return;
+    const WatchList list = WatchList::from_item(*item);
     json keep = json::array();
-    for (const json& reg : item->value("regs", json::array()))
-      if (!drop(reg)) keep.push_back(reg);
-    if (keep.size() == item->value("regs", json::array()).size()) co_return;  // nothing to do
+    for (const WatchRegistration& reg : list.regs)
+      if (!drop(reg)) keep.push_back(reg.to_json());
+    if (keep.size() == list.regs.size()) co_return;  // nothing to do
     KvWrite w;
     w.table = kWatchesTable;
     w.key = key;
-    w.conditions.push_back(Condition::eq("ver", item->value("ver", 0)));
-    w.updates = {Update::set("regs", keep), Update::add("ver", 1)};
+    w.conditions.push_back(Condition::eq(attr::kVer, list.ver));
+    w.updates = {Update::set(attr::kRegs, keep), Update::add(attr::kVer, 1)};
     auto r =
         co_await d.ex.call("kv.write", "registrations.write", 0, [&] { return d.system.write(w); });
     if (r.ok()) co_return;

@@ -27,22 +27,24 @@
 
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/protocol/deployment.h"
+#include "core/protocol/records.h"
 #include "core/runtime/task.h"
 
 namespace fkemu {
 
-std::string watch_key(const std::string& path, const std::string& type);
+std::string watch_key(const std::string& path, WatchType type);
+// The type a watch key names.
+WatchType watch_key_type(const std::string& key);
 
-// The triggers of an update, in the order ZooKeeper fires them:
-// [{path, types: ["data"] | ["data","child"] | ["child"], event, czxid}], where czxid is the
-// czxid of the node at `path` after the update (absent for a deletion).
-nlohmann::json triggers_for(const nlohmann::json& update, int64_t zxid);
+// The triggers of an update, in the order ZooKeeper fires them: types data, data+child or
+// child at each path, with the czxid of the node at `path` after the update (none for a
+// deletion).
+std::vector<Trigger> triggers_for(const UpdateMessage& update, int64_t zxid);
 
 // The event a registration fires when update `trigger` (one of triggers_for's) is the first
 // change it learns of. The registration was set on the version the client read (`reg_zxid`;
@@ -52,37 +54,30 @@ nlohmann::json triggers_for(const nlohmann::json& update, int64_t zxid);
 // create (NodeCreated); a watch on a node that has been created again since (its czxid is
 // newer than the version read, or the trigger is a create) was fired first by its deletion
 // (NodeDeleted); otherwise the trigger's own event.
-std::string event_for(const std::string& reg_type, bool existed, int64_t reg_zxid,
-                      const nlohmann::json& trigger);
+EventType event_for(WatchType reg_type, bool existed, int64_t reg_zxid, const Trigger& trigger);
 
 // Removes the registrations of watch key `key` for which `drop` is true, with a conditional
 // write on the list's version (retried when somebody changed the list meanwhile).
 Task<void> remove_registrations_where(Deployment& d, std::string key,
-                                      std::function<bool(const nlohmann::json&)> drop);
+                                      std::function<bool(const WatchRegistration&)> drop);
 
-// What an update fires, gathered by the distributor's watch query.
+// What an update fires, gathered by the distributor's watch query: the watch message without
+// its zxid and with only the sessions whose registrations fire as owed.
 struct WatchQuery {
-  std::set<std::string> owed;  // sessions holding a registration set before the update
-  std::map<std::string, nlohmann::json> events;        // session -> [{id, event, path}]
-  std::map<std::string, std::set<std::string>> fired;  // watch key -> registration ids
-  // One registration `reg` of watch key `key` fired by trigger `trig` ({path, event});
-  // `before`: it was set on data older than the update. A registration already added is
-  // ignored (the query runs twice).
-  void add(const std::string& key, const nlohmann::json& reg, const nlohmann::json& trig,
-           bool before);
-  nlohmann::json events_json() const;
-  nlohmann::json fired_json() const;
+  WatchMessage found;
+  // One registration `reg` of watch key `key` fired by trigger `trig`; `before`: it was set on
+  // data older than the update. A registration already added is ignored (the query runs twice).
+  void add(const std::string& key, const WatchRegistration& reg, const Trigger& trig, bool before);
 };
 
 class WatchFunction {
  public:
   explicit WatchFunction(Deployment& d) : d_(d) {}
-  // body: {zxid, owed: [sessions], events: {session: [{id, event, path}]},
-  //        fired: {watch key: [registration ids]}}
+  // body: a WatchMessage (records.h)
   Task<void> handle(ReceivedMessage message);
 
  private:
-  Task<void> remove_fired(const nlohmann::json& fired);
+  Task<void> remove_fired(const std::map<std::string, std::set<std::string>>& fired);
   Deployment& d_;
 };
 

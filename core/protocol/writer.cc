@@ -18,10 +18,13 @@ Task<void> Writer::handle(ReceivedMessage message) {
   const DeploymentConfig& config = d_.config;
   const size_t data_bytes = r.data_bytes();
 
-  auto answer = [&](json body) -> Task<void> {
-    body["type"] = "result";
-    body["req"] = r.req_no;
-    co_await ex.call("channel.send", "writer.notify", 0, [&] { d_.channel.send(r.session, body); });
+  auto answer = [&](Code error) -> Task<void> {
+    WriteAnswer refusal;
+    refusal.req = r.req_no;
+    refusal.error = error;
+    const ClientMessage refused = std::move(refusal);
+    co_await ex.call("channel.send", "writer.notify", 0,
+                     [&] { d_.channel.send(r.session, refused); });
   };
 
   // Retries back off exponentially, as the cloud SDKs do: 50 ms, 100 ms, ... at most 1 s.
@@ -34,16 +37,17 @@ Task<void> Writer::handle(ReceivedMessage message) {
 
   for (;;) {
     // The lock-owner id names the attempt and the instance (its process) that makes it.
-    const std::string attempt =
-        "a" + std::to_string(d_.next_attempt++) + "@" + std::to_string(ex.current());
+    const LockOwner attempt{d_.next_attempt++, static_cast<uint64_t>(ex.current())};
     const Time now = ex.local_now();  // the instance's own clock, which may be skewed
 
     // 1. Lock the items the request changes (a close: the session's ephemerals, read first).
     std::vector<std::string> ephemerals;
-    if (r.op == "close") {
+    if (r.kind() == WriteOp::Close) {
       auto s = co_await ex.call("kv.get", "writer.read_session", 0,
                                 [&] { return d_.system.get(kSessionsTable, r.session); });
-      ephemerals = session_ephemerals(s);
+      std::optional<SessionRecord> record;
+      if (s) record = SessionRecord::from_item(*s);
+      ephemerals = session_ephemerals(record);
     }
     LockedItems items;
     auto lock = [&](ItemKey key) -> Task<bool> {
@@ -73,35 +77,36 @@ Task<void> Writer::handle(ReceivedMessage message) {
     // 2. Was the request decided already (redelivery), and is the session still alive? A
     //    system request (the heartbeat's close of an expired session, req < 0) is answered to
     //    nobody and happens at most once: the session is no longer alive afterwards.
-    const bool system_request = r.req_no < 0;
-    auto sess = co_await ex.call("kv.get", "writer.check_session", 0,
-                                 [&] { return d_.system.get(kSessionsTable, r.session); });
-    if (sess && !system_request && sess->value("last_req", int64_t{0}) >= r.req_no) {
+    const bool system_request = r.system();
+    auto sess_item = co_await ex.call("kv.get", "writer.check_session", 0,
+                                      [&] { return d_.system.get(kSessionsTable, r.session); });
+    std::optional<SessionRecord> sess;
+    if (sess_item) sess = SessionRecord::from_item(*sess_item);
+    if (sess && !system_request && sess->last_req >= r.req_no) {
       co_await unlock();
-      const json last_error = sess->value("last_error", json());
-      if (last_error.is_object() && last_error.value("req", int64_t{-1}) == r.req_no) {
-        json again{{"error", last_error.at("error")}};
-        co_await answer(std::move(again));
-      }
+      if (sess->last_error && sess->last_error->req == r.req_no)
+        co_await answer(sess->last_error->error);
       co_return;
     }
-    const Time asked_last_seen = r.last_seen.is_null() ? Time{-1} : r.last_seen.get<Time>();
-    if (system_request && sess && sess->value("last_seen", Time{0}) != asked_last_seen) {
+    const auto* close = std::get_if<CloseRequest>(&r.op);
+    const Time asked_last_seen =
+        close && close->expired_last_seen ? *close->expired_last_seen : Time{-1};
+    if (system_request && sess && sess->last_seen != asked_last_seen) {
       co_await unlock();  // the session answered again after the heartbeat decided to expire it
       co_return;
     }
-    if (!sess || !sess->value("alive", false)) {
+    if (!sess || !sess->alive) {
       co_await unlock();
       if (system_request) co_return;
-      json expired{{"error", "SessionExpired"}};
-      co_await answer(std::move(expired));
+      co_await answer(Code::SessionExpired);
       co_return;
     }
 
     // 3. Decide. A sequential create locks its node once the parent has named it.
-    std::string node_path = r.path;
-    if (r.op == "create" && r.sequential) {
-      const auto name = sequential_name(r, items[{kNodesTable, parent_path(r.path)}], config);
+    std::string node_path = r.path();
+    if (r.sequential_create()) {
+      const auto name = sequential_name(
+          r, NodeRecord::from_item(items[{kNodesTable, parent_path(r.path())}]), config);
       if (name) {
         node_path = *name;
         // (named first: GCC 12 loses a co_await's value inside a condition)
@@ -122,24 +127,24 @@ Task<void> Writer::handle(ReceivedMessage message) {
         co_await unlock();
         continue;
       }
-      json failure{{"error", code_name(plan.error)}};
-      co_await answer(std::move(failure));
+      co_await answer(plan.error);
       co_return;
     }
 
     // 4. Push: the queue's sequence number is the zxid.
-    json update{{"session", r.session},
-                {"req", r.req_no},
-                {"op", r.op},
-                {"attempt", attempt},
-                {"anchor", {{"table", plan.anchor.first}, {"key", plan.anchor.second}}},
-                {"last_seen", r.last_seen},
-                {"changes", std::move(plan.changes)},
-                {"result", std::move(plan.result)}};
-    update["uid"] = r.session + ":" + std::to_string(r.req_no) + ":" + attempt;
+    UpdateMessage update;
+    update.uid = r.session + ":" + std::to_string(r.req_no) + ":" + attempt.to_string();
+    update.session = r.session;
+    update.req = r.req_no;
+    update.op = r.kind();
+    update.attempt = attempt;
+    update.anchor = plan.anchor;
+    update.expired_last_seen = close ? close->expired_last_seen : std::nullopt;
+    update.changes = std::move(plan.changes);
+    update.created_path = std::move(plan.created_path);
     const size_t bytes = data_bytes;  // the changes carry the request's data, nothing more
     auto push = [&] {
-      return d_.distributor_queue.send("updates", update["uid"].get<std::string>(), update,
+      return d_.distributor_queue.send("updates", update.uid, update.to_message(),
                                        SendMeta{ex.call_began(), bytes});
     };
     auto sent = co_await ex.call("queue.send", "writer.push", bytes, push);
@@ -165,9 +170,11 @@ Task<void> Writer::handle(ReceivedMessage message) {
     co_await unlock();
     auto after = co_await ex.call("kv.get", "writer.check_session", 0,
                                   [&] { return d_.system.get(kSessionsTable, r.session); });
-    const bool decided =
-        after && (system_request ? !after->value("alive", true)
-                                 : after->value("last_req", int64_t{0}) >= r.req_no);
+    std::optional<SessionRecord> now_sess;
+    if (after) now_sess = SessionRecord::from_item(*after);
+    // (a lock stub is not taken for a decided close: the next attempt finds out)
+    const bool decided = now_sess && (system_request ? !(now_sess->alive || now_sess->lock_stub)
+                                                     : now_sess->last_req >= r.req_no);
     if (decided) co_return;  // committed on our behalf by the distributor
     // The lock was lost before the commit: the push is stale and the distributor drops it.
   }

@@ -336,23 +336,24 @@ TEST_CASE("system and user stores agree after a mixed workload", "[protocol]") {
 // first change's, decided by what the registration saw. Found by explore on watch-race (an
 // exists watch on a missing node fired NodeDataChanged for a later set instead of NodeCreated).
 TEST_CASE("the event a registration fires is decided by what it saw", "[protocol][watch]") {
-  using nlohmann::json;
-  const json created{{"path", "/n"}, {"event", "NodeCreated"}, {"czxid", 7}};
-  const json set{{"path", "/n"}, {"event", "NodeDataChanged"}, {"czxid", 3}};
-  const json deleted{{"path", "/n"}, {"event", "NodeDeleted"}};
-  const json children{{"path", "/n"}, {"event", "NodeChildrenChanged"}, {"czxid", 3}};
+  const Trigger created{"/n", {WatchType::Data}, EventType::NodeCreated, 7};
+  const Trigger set{"/n", {WatchType::Data}, EventType::NodeDataChanged, 3};
+  const Trigger deleted{"/n", {WatchType::Data, WatchType::Child}, EventType::NodeDeleted, {}};
+  const Trigger children{"/n", {WatchType::Child}, EventType::NodeChildrenChanged, 3};
+  const auto D = WatchType::Data;
+  const auto C = WatchType::Child;
   // exists on a missing node: whatever comes first is its creation.
-  CHECK(event_for("data", false, 0, created) == "NodeCreated");
-  CHECK(event_for("data", false, 0, set) == "NodeCreated");
-  CHECK(event_for("data", false, 2, deleted) == "NodeCreated");
+  CHECK(event_for(D, false, 0, created) == EventType::NodeCreated);
+  CHECK(event_for(D, false, 0, set) == EventType::NodeCreated);
+  CHECK(event_for(D, false, 2, deleted) == EventType::NodeCreated);
   // set on the version read (mzxid 4 of a node created at 3).
-  CHECK(event_for("data", true, 4, set) == "NodeDataChanged");
-  CHECK(event_for("data", true, 4, deleted) == "NodeDeleted");
+  CHECK(event_for(D, true, 4, set) == EventType::NodeDataChanged);
+  CHECK(event_for(D, true, 4, deleted) == EventType::NodeDeleted);
   // The node was deleted and created again since (czxid 7 > 4): its deletion came first.
-  CHECK(event_for("data", true, 4, created) == "NodeDeleted");
-  CHECK(event_for("data", true, 4, json{{"event", "NodeDataChanged"}, {"czxid", 7}}) ==
-        "NodeDeleted");
-  CHECK(event_for("child", true, 4, children) == "NodeChildrenChanged");
-  CHECK(event_for("child", true, 4, json{{"event", "NodeChildrenChanged"}, {"czxid", 9}}) ==
-        "NodeDeleted");
+  CHECK(event_for(D, true, 4, created) == EventType::NodeDeleted);
+  CHECK(event_for(D, true, 4, Trigger{"/n", {D}, EventType::NodeDataChanged, 7}) ==
+        EventType::NodeDeleted);
+  CHECK(event_for(C, true, 4, children) == EventType::NodeChildrenChanged);
+  CHECK(event_for(C, true, 4, Trigger{"/n", {C}, EventType::NodeChildrenChanged, 9}) ==
+        EventType::NodeDeleted);
 }

@@ -27,22 +27,25 @@ json node(bool exists, int version = 0, std::vector<std::string> children = {},
       {"lock", 1},        {"lock_owner", "a1@1"}};
 }
 
-WriteRequest request(const std::string& op, const std::string& path, const json* data = nullptr) {
+WriteRequest request(const std::string& op, const std::string& path, Bytes data = {}) {
   WriteRequest r;
   r.session = "s";
   r.req_no = 7;
-  r.op = op;
-  r.path = path;
-  r.data = data;
+  if (op == "create") r.op = CreateRequest{path, std::move(data)};
+  if (op == "delete") r.op = DeleteRequest{path};
+  if (op == "set_data") r.op = SetDataRequest{path, std::move(data)};
+  if (op == "close") r.op = CloseRequest{};
   return r;
 }
 
 std::vector<std::string> kinds(const WritePlan& p) {
   std::vector<std::string> out;
   for (const auto& c : p.changes)
-    out.push_back(c.at("kind").get<std::string>() + " " + c.at("path").get<std::string>());
+    out.push_back(std::string(change_kind_name(c.kind)) + " " + c.path);
   return out;
 }
+
+const LockOwner kOwner{3, 9};
 
 const DeploymentConfig kConfig{};
 
@@ -54,7 +57,7 @@ TEST_CASE("a request locks its node and its parent; set_data its node only", "[w
   CHECK(items_to_lock(request("delete", "/a"), {}) == Keys{{"nodes", "/"}, {"nodes", "/a"}});
   CHECK(items_to_lock(request("set_data", "/a"), {}) == Keys{{"nodes", "/a"}});
   WriteRequest seq = request("create", "/q/n-");
-  seq.sequential = true;
+  std::get<CreateRequest>(seq.op).sequential = true;
   CHECK(items_to_lock(seq, {}) == Keys{{"nodes", "/q"}});  // the name comes from the parent
   CHECK(items_to_lock(request("close", ""), {"/e1", "/p/e2"}) == Keys{{"nodes", "/"},
                                                                       {"nodes", "/e1"},
@@ -65,56 +68,60 @@ TEST_CASE("a request locks its node and its parent; set_data its node only", "[w
 
 TEST_CASE("a close deletes each ephemeral the session record names once", "[writer][plan]") {
   CHECK(session_ephemerals(std::nullopt).empty());
-  json rec{{"ephemerals", {"/b", "/a", "/b", "/c"}}};
+  SessionRecord rec;
+  rec.ephemerals = {"/b", "/a", "/b", "/c"};
   CHECK(session_ephemerals(rec) == std::vector<std::string>{"/b", "/a", "/c"});
 }
 
 TEST_CASE("create checks the parent first, then the name, then existence, then ephemerality",
           "[writer][plan]") {
-  const json data = json::binary({'x'});
+  const Bytes data("x");
   LockedItems items;
   items[{"nodes", "/"}] = node(true);
   items[{"nodes", "/missing"}] = node(false);
   items[{"nodes", "/missing/a"}] = node(false);
   // NoNode of the parent comes before the bad character of the name (ZooKeeper 3.8 order).
-  WriteRequest bad = request("create", "/missing/a\x01", &data);
-  CHECK(plan_write(bad, bad.path, items, {}, 0, kConfig).error == Code::NoNode);
-  WriteRequest ctl = request("create", "/a\x01", &data);
-  CHECK(plan_write(ctl, ctl.path, items, {}, 0, kConfig).error == Code::BadArguments);
+  WriteRequest bad = request("create", "/missing/a\x01", data);
+  CHECK(plan_write(bad, bad.path(), items, {}, 0, kConfig).error == Code::NoNode);
+  WriteRequest ctl = request("create", "/a\x01", data);
+  CHECK(plan_write(ctl, ctl.path(), items, {}, 0, kConfig).error == Code::BadArguments);
 
   items[{"nodes", "/e"}] = node(true, 0, {}, std::string("other"));
   items[{"nodes", "/e/c"}] = node(false);
-  WriteRequest under_ephemeral = request("create", "/e/c", &data);
+  WriteRequest under_ephemeral = request("create", "/e/c", data);
   CHECK(plan_write(under_ephemeral, "/e/c", items, {}, 0, kConfig).error ==
         Code::NoChildrenForEphemerals);
   items[{"nodes", "/e/c"}] = node(true);
   CHECK(plan_write(under_ephemeral, "/e/c", items, {}, 0, kConfig).error == Code::NodeExists);
 
   items[{"nodes", "/n"}] = node(false);
-  WriteRequest ok = request("create", "/n", &data);
-  ok.ephemeral = true;
+  WriteRequest ok = request("create", "/n", data);
+  std::get<CreateRequest>(ok.op).ephemeral = true;
   const WritePlan p = plan_write(ok, "/n", items, {}, 5 * kMillisecond, kConfig);
   REQUIRE(p.error == Code::Ok);
   CHECK(kinds(p) == std::vector<std::string>{"create /n", "parent /"});
-  CHECK(p.changes[0].at("node").at("stat").at("ephemeralOwner") == "s");
-  CHECK(p.changes[0].at("node").at("stat").at("dataLength") == 1);
-  CHECK(p.changes[0].at("node").at("stat").at("ctime") == 5);
-  CHECK(p.changes[1].at("node").at("children") == json::array({"n"}));
-  CHECK(p.changes[1].at("node").at("creates") == 1);
-  CHECK(p.changes[1].at("node").at("stat").at("cversion") == 1);
-  CHECK(p.result == json{{"path", "/n"}});
+  CHECK(p.changes[0].node.stat.ephemeral_owner == "s");
+  CHECK(p.changes[0].node.stat.data_length == 1);
+  CHECK(p.changes[0].node.stat.ctime == 5);
+  // The change carries the request's buffer, not a copy of it.
+  CHECK(p.changes[0].data.shares_buffer_with(data));
+  CHECK(p.changes[1].node.children == std::vector<std::string>{"n"});
+  CHECK(p.changes[1].node.creates == 1);
+  CHECK(p.changes[1].node.stat.cversion == 1);
+  CHECK(p.created_path == "/n");
   CHECK(p.anchor == ItemKey{"nodes", "/n"});
-  // The commit writes the record without the writer's lock.
-  CHECK_FALSE(p.changes[1].at("node").contains("lock"));
+  // The commit writes the record's fields, not the writer's lock.
+  for (const Update& u : p.changes[1].materialized(9).set_updates()) CHECK(u.attr != "lock");
 }
 
 TEST_CASE("a sequential name counts the parent's creates, not its cversion", "[writer][plan]") {
   WriteRequest r = request("create", "/q/n-");
-  r.sequential = true;
+  std::get<CreateRequest>(r.op).sequential = true;
   json parent = node(true, 0, {}, std::nullopt, 12);
   parent["stat"]["cversion"] = 20;  // deletes count in cversion too
-  CHECK(sequential_name(r, parent, kConfig) == std::optional<std::string>("/q/n-0000000012"));
-  CHECK_FALSE(sequential_name(r, node(false), kConfig).has_value());
+  CHECK(sequential_name(r, NodeRecord::from_item(parent), kConfig) ==
+        std::optional<std::string>("/q/n-0000000012"));
+  CHECK_FALSE(sequential_name(r, NodeRecord::from_item(node(false)), kConfig).has_value());
 }
 
 TEST_CASE("delete: own nodes, NoNode, BadVersion before NotEmpty", "[writer][plan]") {
@@ -126,34 +133,34 @@ TEST_CASE("delete: own nodes, NoNode, BadVersion before NotEmpty", "[writer][pla
           Code::BadArguments);
   CHECK(plan_write(request("delete", "/x"), "/x", items, {}, 0, kConfig).error == Code::NoNode);
   WriteRequest versioned = request("delete", "/p");
-  versioned.version = 3;
+  std::get<DeleteRequest>(versioned.op).version = 3;
   CHECK(plan_write(versioned, "/p", items, {}, 0, kConfig).error == Code::BadVersion);
-  versioned.version = 2;
+  std::get<DeleteRequest>(versioned.op).version = 2;
   CHECK(plan_write(versioned, "/p", items, {}, 0, kConfig).error == Code::NotEmpty);
   items[{"nodes", "/p"}] = node(true, 2);
   const WritePlan p = plan_write(versioned, "/p", items, {}, 0, kConfig);
   REQUIRE(p.error == Code::Ok);
   CHECK(kinds(p) == std::vector<std::string>{"delete /p", "parent /"});
-  CHECK(p.changes[1].at("node").at("children") == json::array());
-  CHECK(p.changes[1].at("node").at("stat").at("numChildren") == 0);
+  CHECK(p.changes[1].node.children.empty());
+  CHECK(p.changes[1].node.stat.num_children == 0);
 }
 
 TEST_CASE("set_data bumps the version and sets mtime and the length", "[writer][plan]") {
-  const json data = json::binary({'a', 'b', 'c'});
+  const Bytes data("abc");
   LockedItems items;
   items[{"nodes", "/a"}] = node(true, 4);
-  WriteRequest r = request("set_data", "/a", &data);
-  r.version = 3;
+  WriteRequest r = request("set_data", "/a", data);
+  std::get<SetDataRequest>(r.op).version = 3;
   CHECK(plan_write(r, "/a", items, {}, 0, kConfig).error == Code::BadVersion);
-  r.version = 4;
+  std::get<SetDataRequest>(r.op).version = 4;
   const WritePlan p = plan_write(r, "/a", items, {}, 9 * kMillisecond, kConfig);
   REQUIRE(p.error == Code::Ok);
-  const json& st = p.changes.at(0).at("node").at("stat");
-  CHECK(st.at("version") == 5);
-  CHECK(st.at("mtime") == 9);
-  CHECK(st.at("dataLength") == 3);
-  CHECK(p.changes.at(0).at("data") == data);
-  CHECK(plan_write(request("set_data", "/none", &data), "/none", items, {}, 0, kConfig).error ==
+  const Stat& st = p.changes.at(0).node.stat;
+  CHECK(st.version == 5);
+  CHECK(st.mtime == 9);
+  CHECK(st.data_length == 3);
+  CHECK(p.changes.at(0).data.shares_buffer_with(data));
+  CHECK(plan_write(request("set_data", "/none", data), "/none", items, {}, 0, kConfig).error ==
         Code::NoNode);
 }
 
@@ -166,19 +173,20 @@ TEST_CASE("a close deletes its live ephemerals and releases the others' locks", 
   const WritePlan p = plan_write(request("close", ""), "", items, {"/mine", "/theirs"}, 0, kConfig);
   REQUIRE(p.error == Code::Ok);
   CHECK(kinds(p) == std::vector<std::string>{"delete /mine", "parent /", "keep /theirs"});
-  CHECK(p.changes[1].at("node").at("children") == json::array({"theirs"}));
+  CHECK(p.changes[1].node.children == std::vector<std::string>{"theirs"});
   CHECK(p.anchor == ItemKey{"sessions", "s"});
 }
 
-TEST_CASE("an unknown operation is BadArguments", "[writer][plan]") {
-  CHECK(plan_write(request("rename", "/a"), "/a", {}, {}, 0, kConfig).error == Code::BadArguments);
+TEST_CASE("a writer-queue message with an unknown operation is refused", "[writer][plan]") {
+  const json body{{"session", "s"}, {"req", 1}, {"op", "rename"}, {"path", "/a"}};
+  CHECK_THROWS_WITH(WriteRequest::from_message(body), Catch::Contains("rename"));
 }
 
 TEST_CASE("a failure is recorded once per request, with every lock released", "[writer][plan]") {
   LockedItems items;
   items[{"nodes", "/"}] = node(true);
   items[{"nodes", "/a"}] = node(false);
-  const auto ws = failure_writes(request("delete", "/a"), Code::NoNode, items, "a3@9");
+  const auto ws = failure_writes(request("delete", "/a"), Code::NoNode, items, kOwner);
   REQUIRE(ws.size() == 3);
   for (size_t i = 0; i < 2; ++i) {
     CHECK(ws[i].conditions.at(0).attr == "lock_owner");
@@ -191,7 +199,7 @@ TEST_CASE("a failure is recorded once per request, with every lock released", "[
 }
 
 TEST_CASE("the timelock is taken if free or older than the lock lifetime", "[writer][plan]") {
-  const KvWrite w = lock_write({"nodes", "/a"}, 100 * kSecond, "a1@2", kConfig);
+  const KvWrite w = lock_write({"nodes", "/a"}, 100 * kSecond, LockOwner{1, 2}, kConfig);
   REQUIRE(w.conditions.size() == 1);
   CHECK(w.conditions[0].kind == Condition::Kind::AbsentOrLess);
   CHECK(w.conditions[0].value == 100 * kSecond - kConfig.lock_lifetime);

@@ -1,0 +1,513 @@
+#include "core/protocol/records.h"
+
+#include <charconv>
+#include <stdexcept>
+
+namespace fkemu {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<std::string> strings(const json& item, const char* key) {
+  std::vector<std::string> out;
+  auto it = item.find(key);
+  if (it == item.end() || !it->is_array()) return out;
+  out.reserve(it->size());
+  for (const json& s : *it) out.push_back(s.get<std::string>());
+  return out;
+}
+
+template <typename T>
+std::optional<T> optional_field(const json& item, const char* key) {
+  auto it = item.find(key);
+  if (it == item.end() || it->is_null()) return std::nullopt;
+  return it->get<T>();
+}
+
+bool parse_digits(std::string_view text, uint64_t& out) {
+  if (text.empty()) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+json epoch_to_json(const Epoch& epoch) {
+  json out = json::array();
+  for (const EpochEntry& e : epoch) out.push_back({{"z", e.zxid}, {"s", e.sessions}});
+  return out;
+}
+
+Epoch epoch_from_json(const json& j) {
+  Epoch out;
+  if (!j.is_array()) return out;
+  for (const json& e : j) out.push_back({e.at("z").get<int64_t>(), strings(e, "s")});
+  return out;
+}
+
+json triggers_to_json(const UpdateTriggers& u) {
+  json list = json::array();
+  for (const Trigger& t : u.triggers) {
+    json types = json::array();
+    for (WatchType w : t.types) types.push_back(watch_type_name(w));
+    json j{{"path", t.path}, {"types", std::move(types)}, {"event", event_name(t.event)}};
+    if (t.czxid) j["czxid"] = *t.czxid;
+    list.push_back(std::move(j));
+  }
+  return json{{"zxid", u.zxid}, {"triggers", std::move(list)}};
+}
+
+EventType event_from_name(const std::string& name) {
+  for (EventType e : {EventType::NodeCreated, EventType::NodeDeleted, EventType::NodeDataChanged,
+                      EventType::NodeChildrenChanged})
+    if (name == event_name(e)) return e;
+  throw std::invalid_argument("unknown watch event '" + name + "'");
+}
+
+UpdateTriggers triggers_from_json(const json& j) {
+  UpdateTriggers u;
+  u.zxid = j.value("zxid", int64_t{0});
+  for (const json& t : j.value("triggers", json::array())) {
+    Trigger trig;
+    trig.path = t.at("path").get<std::string>();
+    for (const json& w : t.at("types")) {
+      auto type = watch_type_from_name(w.get<std::string>());
+      if (!type) throw std::invalid_argument("unknown watch type " + w.dump());
+      trig.types.push_back(*type);
+    }
+    trig.event = event_from_name(t.at("event").get<std::string>());
+    trig.czxid = optional_field<int64_t>(t, "czxid");
+    u.triggers.push_back(std::move(trig));
+  }
+  return u;
+}
+
+json fired_events_to_json(const std::vector<FiredEvent>& events) {
+  json out = json::array();
+  for (const FiredEvent& e : events)
+    out.push_back({{"id", e.id}, {"event", event_name(e.event)}, {"path", e.path}});
+  return out;
+}
+
+std::vector<FiredEvent> fired_events_from_json(const json& j) {
+  std::vector<FiredEvent> out;
+  for (const json& e : j)
+    out.push_back({e.at("id").get<std::string>(), event_from_name(e.at("event").get<std::string>()),
+                   e.at("path").get<std::string>()});
+  return out;
+}
+
+}  // namespace
+
+// --- Bytes ------------------------------------------------------------------------------------
+
+json bytes_to_json(const Bytes& b) {
+  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
+  return json::binary(std::vector<uint8_t>(p, p + b.size()));
+}
+
+Bytes bytes_from_json(const json& j) {
+  const auto& bin = j.get_binary();
+  return Bytes(std::string(bin.begin(), bin.end()));
+}
+
+// --- Locks and nodes ----------------------------------------------------------------------------
+
+std::string LockOwner::to_string() const {
+  return "a" + std::to_string(attempt) + "@" + std::to_string(process);
+}
+
+std::optional<LockOwner> LockOwner::parse(std::string_view text) {
+  const auto at = text.find('@');
+  if (text.size() < 4 || text[0] != 'a' || at == std::string_view::npos) return std::nullopt;
+  LockOwner o;
+  if (!parse_digits(text.substr(1, at - 1), o.attempt) ||
+      !parse_digits(text.substr(at + 1), o.process))
+    return std::nullopt;
+  return o;
+}
+
+bool Lockable::has_pending(const std::string& uid) const {
+  for (const auto& p : pending)
+    if (p == uid) return true;
+  return false;
+}
+
+Lockable Lockable::from_item(const Item& item) {
+  Lockable l;
+  l.lock = optional_field<Time>(item, attr::kLock);
+  l.lock_owner = optional_field<std::string>(item, attr::kLockOwner);
+  l.pending = strings(item, attr::kPending);
+  return l;
+}
+
+std::vector<Update> NodeState::set_updates() const {
+  return {Update::set(attr::kExists, exists), Update::set(attr::kStat, stat_to_json(stat)),
+          Update::set(attr::kChildren, children), Update::set(attr::kCreates, creates)};
+}
+
+json NodeState::to_json() const {
+  return json{{attr::kExists, exists},
+              {attr::kStat, stat_to_json(stat)},
+              {attr::kChildren, children},
+              {attr::kCreates, creates}};
+}
+
+NodeState NodeState::from_json(const json& j) {
+  NodeState n;
+  n.exists = j.value(attr::kExists, false);
+  if (auto it = j.find(attr::kStat); it != j.end() && it->is_object()) n.stat = stat_from_json(*it);
+  n.children = strings(j, attr::kChildren);
+  n.creates = j.value(attr::kCreates, int64_t{0});
+  return n;
+}
+
+NodeRecord NodeRecord::from_item(const Item& item) {
+  return NodeRecord{NodeState::from_json(item), Lockable::from_item(item)};
+}
+
+SessionRecord SessionRecord::from_item(const Item& item) {
+  SessionRecord s;
+  s.alive = item.value(attr::kAlive, false);
+  s.lock_stub = !item.contains(attr::kAlive);
+  s.last_req = item.value(attr::kLastReq, int64_t{0});
+  if (auto it = item.find(attr::kLastError); it != item.end() && it->is_object()) {
+    const auto code = code_from_name(it->at("error").get<std::string>());
+    s.last_error = LastError{it->value("req", int64_t{-1}), code.value_or(Code::SystemError)};
+  }
+  s.ephemerals = strings(item, attr::kEphemerals);
+  s.timeout_ms = item.value(attr::kTimeoutMs, int64_t{0});
+  s.last_seen = item.value(attr::kLastSeen, Time{0});
+  s.watch_keys = strings(item, attr::kWatchKeys);
+  s.book = Lockable::from_item(item);
+  return s;
+}
+
+Item SessionRecord::to_new_item() const {
+  return json{{attr::kAlive, alive},
+              {attr::kLastReq, last_req},
+              {attr::kEphemerals, ephemerals},
+              {attr::kTimeoutMs, timeout_ms},
+              {attr::kLastSeen, last_seen}};
+}
+
+// --- Writer requests ------------------------------------------------------------------------
+
+const char* write_op_name(WriteOp op) {
+  switch (op) {
+    case WriteOp::Create:
+      return "create";
+    case WriteOp::Delete:
+      return "delete";
+    case WriteOp::SetData:
+      return "set_data";
+    case WriteOp::Close:
+      return "close";
+  }
+  return "?";
+}
+
+namespace {
+WriteOp write_op_from_name(const std::string& name) {
+  for (WriteOp op : {WriteOp::Create, WriteOp::Delete, WriteOp::SetData, WriteOp::Close})
+    if (name == write_op_name(op)) return op;
+  throw std::invalid_argument("unknown write operation '" + name + "'");
+}
+}  // namespace
+
+const std::string& WriteRequest::path() const {
+  static const std::string kNone;
+  return std::visit(
+      [](const auto& o) -> const std::string& {
+        if constexpr (requires { o.path; }) {
+          return o.path;
+        } else {
+          return kNone;
+        }
+      },
+      op);
+}
+
+const Bytes* WriteRequest::data() const {
+  if (auto* c = std::get_if<CreateRequest>(&op)) return &c->data;
+  if (auto* s = std::get_if<SetDataRequest>(&op)) return &s->data;
+  return nullptr;
+}
+
+bool WriteRequest::sequential_create() const {
+  auto* c = std::get_if<CreateRequest>(&op);
+  return c && c->sequential;
+}
+
+json WriteRequest::to_message() const {
+  json m{{"session", session}, {"req", req_no}, {"op", write_op_name(kind())}};
+  if (auto* c = std::get_if<CreateRequest>(&op)) {
+    m["path"] = c->path;
+    m["data"] = bytes_to_json(c->data);
+    m["ephemeral"] = c->ephemeral;
+    m["sequential"] = c->sequential;
+  } else if (auto* d = std::get_if<DeleteRequest>(&op)) {
+    m["path"] = d->path;
+    m["version"] = d->version;
+  } else if (auto* s = std::get_if<SetDataRequest>(&op)) {
+    m["path"] = s->path;
+    m["data"] = bytes_to_json(s->data);
+    m["version"] = s->version;
+  } else if (auto* cl = std::get_if<CloseRequest>(&op)) {
+    if (cl->expired_last_seen) m["last_seen"] = *cl->expired_last_seen;
+  }
+  return m;
+}
+
+WriteRequest WriteRequest::from_message(const json& body) {
+  WriteRequest r;
+  r.session = body.at("session").get<std::string>();
+  r.req_no = body.at("req").get<int64_t>();
+  switch (write_op_from_name(body.at("op").get<std::string>())) {
+    case WriteOp::Create:
+      r.op = CreateRequest{body.at("path").get<std::string>(), bytes_from_json(body.at("data")),
+                           body.value("ephemeral", false), body.value("sequential", false)};
+      break;
+    case WriteOp::Delete:
+      r.op = DeleteRequest{body.at("path").get<std::string>(), body.value("version", -1)};
+      break;
+    case WriteOp::SetData:
+      r.op = SetDataRequest{body.at("path").get<std::string>(), bytes_from_json(body.at("data")),
+                            body.value("version", -1)};
+      break;
+    case WriteOp::Close:
+      r.op = CloseRequest{optional_field<Time>(body, "last_seen")};
+      break;
+  }
+  return r;
+}
+
+// --- Updates --------------------------------------------------------------------------------
+
+const char* change_kind_name(ChangeKind k) {
+  switch (k) {
+    case ChangeKind::Create:
+      return "create";
+    case ChangeKind::Set:
+      return "set";
+    case ChangeKind::Delete:
+      return "delete";
+    case ChangeKind::Parent:
+      return "parent";
+    case ChangeKind::Keep:
+      return "keep";
+  }
+  return "?";
+}
+
+namespace {
+ChangeKind change_kind_from_name(const std::string& name) {
+  for (ChangeKind k : {ChangeKind::Create, ChangeKind::Set, ChangeKind::Delete, ChangeKind::Parent,
+                       ChangeKind::Keep})
+    if (name == change_kind_name(k)) return k;
+  throw std::invalid_argument("unknown change kind '" + name + "'");
+}
+}  // namespace
+
+NodeState Change::materialized(int64_t zxid) const {
+  NodeState n = node;
+  switch (kind) {
+    case ChangeKind::Create:
+      n.stat.czxid = n.stat.mzxid = n.stat.pzxid = zxid;
+      break;
+    case ChangeKind::Set:
+      n.stat.mzxid = zxid;
+      break;
+    case ChangeKind::Parent:
+      n.stat.pzxid = zxid;
+      break;
+    case ChangeKind::Delete:
+    case ChangeKind::Keep:
+      break;
+  }
+  return n;
+}
+
+size_t UpdateMessage::data_bytes() const {
+  size_t n = 0;
+  for (const Change& c : changes) n += c.data.size();
+  return n;
+}
+
+json UpdateMessage::to_message() const {
+  json ch = json::array();
+  for (const Change& c : changes) {
+    json j{{"path", c.path}, {"kind", change_kind_name(c.kind)}, {"node", c.node.to_json()}};
+    if (c.kind == ChangeKind::Create || c.kind == ChangeKind::Set)
+      j["data"] = bytes_to_json(c.data);
+    ch.push_back(std::move(j));
+  }
+  json result = json::object();
+  if (created_path) result["path"] = *created_path;
+  return json{{"uid", uid},
+              {"session", session},
+              {"req", req},
+              {"op", write_op_name(op)},
+              {"attempt", attempt.to_string()},
+              {"anchor", {{"table", anchor.first}, {"key", anchor.second}}},
+              {"last_seen", expired_last_seen ? json(*expired_last_seen) : json()},
+              {"changes", std::move(ch)},
+              {"result", std::move(result)}};
+}
+
+UpdateMessage UpdateMessage::from_message(const json& body) {
+  UpdateMessage u;
+  u.uid = body.at("uid").get<std::string>();
+  u.session = body.at("session").get<std::string>();
+  u.req = body.at("req").get<int64_t>();
+  u.op = write_op_from_name(body.at("op").get<std::string>());
+  const auto owner = LockOwner::parse(body.at("attempt").get<std::string>());
+  if (!owner) throw std::invalid_argument("malformed attempt " + body.at("attempt").dump());
+  u.attempt = *owner;
+  u.anchor = {body.at("anchor").at("table").get<std::string>(),
+              body.at("anchor").at("key").get<std::string>()};
+  u.expired_last_seen = optional_field<Time>(body, "last_seen");
+  for (const json& c : body.at("changes")) {
+    Change ch;
+    ch.path = c.at("path").get<std::string>();
+    ch.kind = change_kind_from_name(c.at("kind").get<std::string>());
+    ch.node = NodeState::from_json(c.at("node"));
+    if (auto it = c.find("data"); it != c.end()) ch.data = bytes_from_json(*it);
+    u.changes.push_back(std::move(ch));
+  }
+  u.created_path = optional_field<std::string>(body.value("result", json::object()), "path");
+  return u;
+}
+
+// --- Epochs, progress, answers ----------------------------------------------------------------
+
+EpochEntry EpochEntry::from_item(const Item& item) {
+  return EpochEntry{item.at(attr::kZxid).get<int64_t>(), strings(item, attr::kSessions)};
+}
+
+json WriteAnswer::to_json() const {
+  if (error != Code::Ok) return json{{"req", req}, {"error", code_name(error)}};
+  json result = json::object();
+  if (path) result["path"] = *path;
+  if (stat) result["stat"] = stat_to_json(*stat);
+  return json{
+      {"req", req}, {"zxid", zxid}, {"result", std::move(result)}, {"epoch", epoch_to_json(epoch)}};
+}
+
+WriteAnswer WriteAnswer::from_json(const json& j) {
+  WriteAnswer a;
+  a.req = j.at("req").get<int64_t>();
+  if (auto it = j.find("error"); it != j.end()) {
+    a.error = code_from_name(it->get<std::string>()).value_or(Code::SystemError);
+    return a;
+  }
+  a.zxid = j.at("zxid").get<int64_t>();
+  const json& result = j.at("result");
+  a.path = optional_field<std::string>(result, "path");
+  if (auto it = result.find("stat"); it != result.end()) a.stat = stat_from_json(*it);
+  a.epoch = epoch_from_json(j.value("epoch", json()));
+  return a;
+}
+
+Progress Progress::from_item(const Item& item) {
+  Progress p;
+  p.last_zxid = item.value(attr::kLastZxid, int64_t{0});
+  if (auto it = item.find(attr::kLastAnswer); it != item.end() && it->is_object())
+    p.last_answer = WriteAnswer::from_json(*it);
+  return p;
+}
+
+// --- Watches ----------------------------------------------------------------------------------
+
+const char* watch_type_name(WatchType t) { return t == WatchType::Data ? "data" : "child"; }
+
+std::optional<WatchType> watch_type_from_name(std::string_view name) {
+  if (name == "data") return WatchType::Data;
+  if (name == "child") return WatchType::Child;
+  return std::nullopt;
+}
+
+const char* event_name(EventType e) {
+  switch (e) {
+    case EventType::NodeCreated:
+      return "NodeCreated";
+    case EventType::NodeDeleted:
+      return "NodeDeleted";
+    case EventType::NodeDataChanged:
+      return "NodeDataChanged";
+    case EventType::NodeChildrenChanged:
+      return "NodeChildrenChanged";
+  }
+  return "?";
+}
+
+json WatchRegistration::to_json() const {
+  return json{{"id", id}, {"session", session}, {"zxid", zxid}, {"op", op}, {"existed", existed}};
+}
+
+WatchRegistration WatchRegistration::from_json(const json& j) {
+  return WatchRegistration{j.at("id").get<std::string>(), j.value("session", std::string()),
+                           j.at("zxid").get<int64_t>(), j.value("op", std::string()),
+                           j.value("existed", true)};
+}
+
+WatchList WatchList::from_item(const Item& item) {
+  WatchList l;
+  for (const json& r : item.value(attr::kRegs, json::array()))
+    l.regs.push_back(WatchRegistration::from_json(r));
+  l.ver = item.value(attr::kVer, int64_t{0});
+  return l;
+}
+
+json WatchMessage::to_message() const {
+  json ev = json::object();
+  for (const auto& [session, list] : events) ev[session] = fired_events_to_json(list);
+  json fi = json::object();
+  for (const auto& [key, ids] : fired)
+    if (!ids.empty()) fi[key] = ids;
+  return json{{"zxid", zxid}, {"owed", owed}, {"events", std::move(ev)}, {"fired", std::move(fi)}};
+}
+
+WatchMessage WatchMessage::from_message(const json& body) {
+  WatchMessage m;
+  m.zxid = body.at("zxid").get<int64_t>();
+  for (const auto& s : strings(body, "owed")) m.owed.insert(s);
+  if (auto it = body.find("events"); it != body.end())
+    for (const auto& [session, list] : it->items())
+      m.events[session] = fired_events_from_json(list);
+  if (auto it = body.find("fired"); it != body.end())
+    for (const auto& [key, ids] : it->items())
+      for (const json& id : ids) m.fired[key].insert(id.get<std::string>());
+  return m;
+}
+
+// --- The user store -----------------------------------------------------------------------------
+
+json UserRecord::to_object() const {
+  json o;
+  if (tombstone) {
+    o = json{{"tombstone", *tombstone}};
+  } else {
+    o = json{{"data", bytes_to_json(data)}, {"stat", stat_to_json(stat)}, {"children", children}};
+  }
+  if (zxid != 0) o["zxid"] = zxid;
+  o["epoch"] = epoch_to_json(epoch);
+  if (update) o["update"] = triggers_to_json(*update);
+  return o;
+}
+
+UserRecord UserRecord::from_object(const json& object) {
+  UserRecord r;
+  r.tombstone = optional_field<int64_t>(object, "tombstone");
+  if (!r.tombstone) {
+    if (auto it = object.find("data"); it != object.end() && it->is_binary())
+      r.data = bytes_from_json(*it);
+    r.stat = stat_from_json(object.at("stat"));
+    r.children = strings(object, "children");
+  }
+  r.zxid = object.value("zxid", int64_t{0});
+  r.epoch = epoch_from_json(object.value("epoch", json()));
+  if (auto it = object.find("update"); it != object.end()) r.update = triggers_from_json(*it);
+  return r;
+}
+
+}  // namespace fkemu

@@ -1,0 +1,335 @@
+// The protocol's records, typed: what the writer, the distributor, the watch and heartbeat
+// functions and the client library store in the system store (table "nodes", "sessions",
+// "watches", "epoch", "progress"), send through the queues and the client channel, and write to
+// the user store. The protocol reads and builds these structs only; a misspelt field does not
+// compile. Attribute names are spelt once, in `attr` below, and the codecs (records.cc) are
+// the one place that knows how a record is laid out in a store item or a queue message.
+//
+// The layout (docs/architecture.md has the tables):
+//   nodes/<path>       NodeRecord: exists, stat, children, creates, + Lockable
+//   sessions/<name>    SessionRecord: alive, last_req, last_error, ephemerals, timeout_ms,
+//                      last_seen, watch_keys, + Lockable
+//   watches/<key>      WatchList: regs, ver (core/protocol/watch.h)
+//   epoch/<zxid>       EpochEntry: zxid, sessions
+//   progress/distributor  Progress: last_zxid, last_answer
+//   user store <path>  UserRecord: data, stat, children (or tombstone), zxid, epoch, update
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/model/bytes.h"
+#include "core/model/stat.h"
+#include "core/runtime/clock.h"
+#include "core/services/kv_store.h"
+#include "core/status.h"
+
+namespace fkemu {
+
+// Attribute names of the system store's items.
+namespace attr {
+inline constexpr const char* kLock = "lock";
+inline constexpr const char* kLockOwner = "lock_owner";
+inline constexpr const char* kPending = "pending";
+inline constexpr const char* kExists = "exists";
+inline constexpr const char* kStat = "stat";
+inline constexpr const char* kChildren = "children";
+inline constexpr const char* kCreates = "creates";
+inline constexpr const char* kAlive = "alive";
+inline constexpr const char* kLastReq = "last_req";
+inline constexpr const char* kLastError = "last_error";
+inline constexpr const char* kEphemerals = "ephemerals";
+inline constexpr const char* kTimeoutMs = "timeout_ms";
+inline constexpr const char* kLastSeen = "last_seen";
+inline constexpr const char* kWatchKeys = "watch_keys";
+inline constexpr const char* kRegs = "regs";
+inline constexpr const char* kVer = "ver";
+inline constexpr const char* kZxid = "zxid";
+inline constexpr const char* kSessions = "sessions";
+inline constexpr const char* kLastZxid = "last_zxid";
+inline constexpr const char* kLastAnswer = "last_answer";
+}  // namespace attr
+
+using ItemKey = std::pair<std::string, std::string>;  // (table, key)
+
+// The writer attempt that holds a timelock: the attempt's number and the function instance
+// (executor process) making it. Stored as "a<attempt>@<process>".
+struct LockOwner {
+  uint64_t attempt = 0;
+  uint64_t process = 0;
+  std::string to_string() const;
+  // nullopt unless `text` is exactly "a<digits>@<digits>".
+  static std::optional<LockOwner> parse(std::string_view text);
+  bool operator==(const LockOwner&) const = default;
+};
+
+// What every lockable item (a node, a session) carries for the writer and the distributor: the
+// timelock and the ids of committed updates not yet applied, in zxid order.
+struct Lockable {
+  std::optional<Time> lock;               // acquisition time on the locking instance's clock
+  std::optional<std::string> lock_owner;  // LockOwner::to_string(), or whatever an old item had
+  std::vector<std::string> pending;
+
+  bool locked_by(const LockOwner& o) const { return lock_owner && *lock_owner == o.to_string(); }
+  bool has_pending(const std::string& uid) const;
+  static Lockable from_item(const Item& item);
+};
+
+// The fields of a node that a commit writes.
+struct NodeState {
+  bool exists = false;
+  Stat stat;
+  std::vector<std::string> children;  // sorted
+  int64_t creates = 0;                // children ever created: the sequential suffix
+  bool operator==(const NodeState&) const = default;
+
+  // One Set update per field.
+  std::vector<Update> set_updates() const;
+  nlohmann::json to_json() const;
+  static NodeState from_json(const nlohmann::json& j);
+};
+
+struct NodeRecord {
+  NodeState node;
+  Lockable book;
+  static NodeRecord from_item(const Item& item);
+};
+
+struct LastError {
+  int64_t req = 0;
+  Code error = Code::Ok;
+};
+
+struct SessionRecord {
+  bool alive = false;
+  // The item has no alive attribute: a lock alone made it (a late request locked a session that
+  // had been forgotten).
+  bool lock_stub = false;
+  int64_t last_req = 0;  // the highest request number decided
+  std::optional<LastError> last_error;
+  std::vector<std::string> ephemerals;  // in creation order, possibly repeated
+  int64_t timeout_ms = 0;
+  Time last_seen = 0;
+  std::vector<std::string> watch_keys;
+  Lockable book;
+
+  static SessionRecord from_item(const Item& item);
+  // A new session's item (the rest is added by updates).
+  Item to_new_item() const;
+};
+
+// --- The writer queue -------------------------------------------------------------------------
+
+enum class WriteOp { Create, Delete, SetData, Close };
+const char* write_op_name(WriteOp op);  // create | delete | set_data | close
+
+struct CreateRequest {
+  std::string path;
+  Bytes data;
+  bool ephemeral = false;
+  bool sequential = false;
+};
+struct DeleteRequest {
+  std::string path;
+  int32_t version = -1;
+};
+struct SetDataRequest {
+  std::string path;
+  Bytes data;
+  int32_t version = -1;
+};
+struct CloseRequest {
+  // Set for the heartbeat's close of an expired session: the last_seen it read. The close
+  // happens only if the session has not answered since.
+  std::optional<Time> expired_last_seen;
+};
+
+// A client write request as it arrives in the writer queue (ClientSession and the heartbeat
+// function send it).
+struct WriteRequest {
+  std::string session;
+  int64_t req_no = 0;  // < 0: a system request (the heartbeat's close of an expired session)
+  std::variant<CreateRequest, DeleteRequest, SetDataRequest, CloseRequest> op;
+
+  WriteOp kind() const { return static_cast<WriteOp>(op.index()); }
+  bool system() const { return req_no < 0; }
+  // The node a create, delete or set_data names (empty for a close).
+  const std::string& path() const;
+  // The node data of a create or set_data; null otherwise.
+  const Bytes* data() const;
+  // The size the writer's steps are keyed by in the latency model: the node data.
+  size_t data_bytes() const { return data() ? data()->size() : 0; }
+  bool sequential_create() const;
+
+  nlohmann::json to_message() const;
+  // Throws std::invalid_argument (or nlohmann's errors) on a malformed message: only the
+  // client library writes the queue.
+  static WriteRequest from_message(const nlohmann::json& body);
+};
+
+// --- The distributor queue --------------------------------------------------------------------
+
+enum class ChangeKind { Create, Set, Delete, Parent, Keep };
+const char* change_kind_name(ChangeKind k);
+
+// One node an update changes. `node` is the node's state after the update, except for the
+// zxid-dependent stat fields (czxid, mzxid, pzxid), which materialized() fills in once the
+// queue has assigned the zxid. A Keep change writes the node as it was (its lock is released).
+struct Change {
+  std::string path;
+  ChangeKind kind = ChangeKind::Keep;
+  NodeState node;
+  Bytes data;  // create and set only
+
+  NodeState materialized(int64_t zxid) const;
+};
+
+// A validated write on its way through the distributor queue.
+struct UpdateMessage {
+  std::string uid;  // session:req:attempt
+  std::string session;
+  int64_t req = 0;
+  WriteOp op = WriteOp::Create;
+  LockOwner attempt;
+  ItemKey anchor;                         // the item whose pending list carries the update
+  std::optional<Time> expired_last_seen;  // CloseRequest::expired_last_seen
+  std::vector<Change> changes;
+  std::optional<std::string> created_path;  // a create's answer: the node's (sequential) name
+
+  // The node data the update carries: the size the distributor's steps are keyed by.
+  size_t data_bytes() const;
+  nlohmann::json to_message() const;
+  static UpdateMessage from_message(const nlohmann::json& body);
+};
+
+// --- Epochs, progress and answers ---------------------------------------------------------------
+
+// One update whose watch notifications are not all sent yet, and the sessions they go to.
+struct EpochEntry {
+  int64_t zxid = 0;
+  std::vector<std::string> sessions;
+  bool operator==(const EpochEntry&) const = default;
+  static EpochEntry from_item(const Item& item);
+};
+using Epoch = std::vector<EpochEntry>;  // in zxid order
+
+// The answer to a write (client channel), and what the distributor keeps of the last one.
+struct WriteAnswer {
+  int64_t req = 0;
+  Code error = Code::Ok;  // not Ok: refused; nothing below is set
+  int64_t zxid = 0;
+  std::optional<std::string> path;  // create
+  std::optional<Stat> stat;         // create, set_data
+  Epoch epoch;
+
+  nlohmann::json to_json() const;
+  static WriteAnswer from_json(const nlohmann::json& j);
+};
+
+struct Progress {
+  int64_t last_zxid = 0;
+  std::optional<WriteAnswer> last_answer;  // of the update last_zxid, if it was applied
+  static Progress from_item(const Item& item);
+};
+
+// --- Watches ----------------------------------------------------------------------------------
+
+enum class WatchType { Data, Child };  // data: get_data and exists; child: get_children
+const char* watch_type_name(WatchType t);
+std::optional<WatchType> watch_type_from_name(std::string_view name);
+
+enum class EventType { NodeCreated, NodeDeleted, NodeDataChanged, NodeChildrenChanged };
+const char* event_name(EventType e);
+
+// A watch set by a read, as stored in the watches table (core/protocol/watch.h).
+struct WatchRegistration {
+  std::string id;
+  std::string session;
+  int64_t zxid = 0;     // the version read
+  std::string op;       // get_data | exists | get_children
+  bool existed = true;  // the node existed when the watch was set
+  nlohmann::json to_json() const;
+  static WatchRegistration from_json(const nlohmann::json& j);
+};
+
+struct WatchList {
+  std::vector<WatchRegistration> regs;
+  int64_t ver = 0;  // grows with every change of the list
+  static WatchList from_item(const Item& item);
+};
+
+// Which watches one update fires, at one node: ZooKeeper's event table (triggers_for).
+struct Trigger {
+  std::string path;
+  std::vector<WatchType> types;
+  EventType event = EventType::NodeCreated;
+  std::optional<int64_t> czxid;  // of the node at `path` after the update; none if deleted
+};
+
+struct UpdateTriggers {
+  int64_t zxid = 0;
+  std::vector<Trigger> triggers;
+};
+
+struct FiredEvent {
+  std::string id;  // the registration
+  EventType event = EventType::NodeCreated;
+  std::string path;
+};
+
+// The distributor's message to the watch function.
+struct WatchMessage {
+  int64_t zxid = 0;
+  std::set<std::string> owed;                             // sessions owed a message
+  std::map<std::string, std::vector<FiredEvent>> events;  // per session
+  std::map<std::string, std::set<std::string>> fired;     // watch key -> registration ids
+  nlohmann::json to_message() const;
+  static WatchMessage from_message(const nlohmann::json& body);
+};
+
+// --- The user store -----------------------------------------------------------------------------
+
+// What readers see of a node: its data, stat and children, or a tombstone with the zxid that
+// deleted it; the zxid of the update it reflects, the epoch it was written in and, when that
+// update fires watches, its triggers (from which a client fires a watch itself).
+struct UserRecord {
+  std::optional<int64_t> tombstone;  // set: the node was deleted by this zxid
+  Bytes data;
+  Stat stat;
+  std::vector<std::string> children;
+  int64_t zxid = 0;  // 0: a record of the initial tree
+  Epoch epoch;
+  std::optional<UpdateTriggers> update;
+
+  bool is_node() const { return !tombstone; }
+  // The zxid the record reflects: the deletion's for a tombstone.
+  int64_t version_zxid() const { return tombstone ? *tombstone : zxid; }
+  nlohmann::json to_object() const;
+  static UserRecord from_object(const nlohmann::json& object);
+};
+
+// --- The client channel ---------------------------------------------------------------------
+
+struct WatchNotification {
+  int64_t zxid = 0;
+  std::vector<FiredEvent> events;
+};
+struct Ping {
+  Time sent = 0;
+};
+using ClientMessage = std::variant<WriteAnswer, WatchNotification, Ping>;
+
+// --- Bytes in JSON ----------------------------------------------------------------------------
+
+nlohmann::json bytes_to_json(const Bytes& b);  // a JSON binary
+Bytes bytes_from_json(const nlohmann::json& j);
+
+}  // namespace fkemu

@@ -1,0 +1,229 @@
+// The protocol's typed records (core/protocol/records.h): every codec gives back what it was
+// given, the stored layout is the one the stores and dumps have always shown, and a malformed
+// message is refused by name.
+#include "core/protocol/records.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+using namespace fkemu;
+using json = nlohmann::json;
+
+namespace {
+
+Stat some_stat() {
+  Stat s;
+  s.czxid = 3;
+  s.mzxid = 5;
+  s.pzxid = 4;
+  s.ctime = 10;
+  s.mtime = 12;
+  s.version = 2;
+  s.cversion = 1;
+  s.ephemeral_owner = "s1";
+  s.data_length = 3;
+  s.num_children = 1;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a lock owner is a<attempt>@<process> and nothing else", "[records]") {
+  const LockOwner o{12, 7};
+  CHECK(o.to_string() == "a12@7");
+  CHECK(LockOwner::parse("a12@7") == o);
+  for (const char* bad : {"", "a@7", "a12@", "12@7", "a12@7x", "a-1@7", "b12@7", "a12", "a1 2@7"})
+    CHECK_FALSE(LockOwner::parse(bad).has_value());
+}
+
+TEST_CASE("writer requests round-trip through the queue message", "[records]") {
+  const std::vector<WriteRequest> requests = {
+      {"s1", 4, CreateRequest{"/a", Bytes("xyz"), true, true}},
+      {"s1", 5, DeleteRequest{"/a", 3}},
+      {"s2", 1, SetDataRequest{"/b", Bytes(std::string("\0\xff", 2)), -1}},
+      {"s2", 2, CloseRequest{}},
+      {"s3", -1, CloseRequest{Time{123456}}},
+  };
+  for (const WriteRequest& r : requests) {
+    const WriteRequest back = WriteRequest::from_message(r.to_message());
+    CHECK(back.session == r.session);
+    CHECK(back.req_no == r.req_no);
+    CHECK(back.kind() == r.kind());
+    CHECK(back.path() == r.path());
+    CHECK(back.data_bytes() == r.data_bytes());
+    if (r.data()) CHECK(*back.data() == *r.data());
+  }
+  const WriteRequest c = WriteRequest::from_message(requests[0].to_message());
+  CHECK(std::get<CreateRequest>(c.op).ephemeral);
+  CHECK(std::get<CreateRequest>(c.op).sequential);
+  CHECK(std::get<DeleteRequest>(WriteRequest::from_message(requests[1].to_message()).op).version ==
+        3);
+  CHECK(std::get<CloseRequest>(WriteRequest::from_message(requests[4].to_message()).op)
+            .expired_last_seen == Time{123456});
+  CHECK_FALSE(std::get<CloseRequest>(WriteRequest::from_message(requests[3].to_message()).op)
+                  .expired_last_seen.has_value());
+  // The layout the queue has always carried.
+  CHECK(requests[1].to_message() ==
+        json{{"session", "s1"}, {"req", 5}, {"op", "delete"}, {"path", "/a"}, {"version", 3}});
+  // A create without data is malformed.
+  CHECK_THROWS(WriteRequest::from_message(
+      json{{"session", "s"}, {"req", 1}, {"op", "create"}, {"path", "/a"}}));
+}
+
+TEST_CASE("an update message round-trips, data and all", "[records]") {
+  UpdateMessage u;
+  u.uid = "s1:4:a9@2";
+  u.session = "s1";
+  u.req = 4;
+  u.op = WriteOp::Create;
+  u.attempt = LockOwner{9, 2};
+  u.anchor = {"nodes", "/a/b"};
+  NodeState created{true, some_stat(), {}, 0};
+  NodeState parent{true, Stat{}, {"b"}, 1};
+  u.changes = {Change{"/a/b", ChangeKind::Create, created, Bytes("data")},
+               Change{"/a", ChangeKind::Parent, parent, {}}};
+  u.created_path = "/a/b";
+  const UpdateMessage back = UpdateMessage::from_message(u.to_message());
+  CHECK(back.uid == u.uid);
+  CHECK(back.attempt == u.attempt);
+  CHECK(back.anchor == u.anchor);
+  CHECK_FALSE(back.expired_last_seen.has_value());
+  REQUIRE(back.changes.size() == 2);
+  CHECK(back.changes[0].node == created);
+  CHECK(back.changes[0].data == Bytes("data"));
+  CHECK(back.changes[1].node == parent);
+  CHECK(back.changes[1].kind == ChangeKind::Parent);
+  CHECK(back.created_path == "/a/b");
+  CHECK(back.data_bytes() == 4);
+
+  // Materializing fills the zxid fields a change of each kind sets, and nothing else.
+  const NodeState c = u.changes[0].materialized(42);
+  CHECK((c.stat.czxid == 42 && c.stat.mzxid == 42 && c.stat.pzxid == 42));
+  const NodeState p = u.changes[1].materialized(42);
+  CHECK((p.stat.czxid == 0 && p.stat.mzxid == 0 && p.stat.pzxid == 42));
+  Change set{"/x", ChangeKind::Set, created, {}};
+  CHECK(set.materialized(50).stat.mzxid == 50);
+  CHECK(set.materialized(50).stat.czxid == 3);
+}
+
+TEST_CASE("user records round-trip: nodes, tombstones, epochs and triggers", "[records]") {
+  UserRecord node;
+  node.data = Bytes("abc");
+  node.stat = some_stat();
+  node.children = {"c"};
+  node.zxid = 9;
+  node.epoch = {EpochEntry{8, {"s1", "s2"}}};
+  node.update = UpdateTriggers{
+      9,
+      {Trigger{"/n", {WatchType::Data}, EventType::NodeDataChanged, 3},
+       Trigger{"/", {WatchType::Child}, EventType::NodeChildrenChanged, std::nullopt}}};
+  const UserRecord back = UserRecord::from_object(node.to_object());
+  CHECK(back.is_node());
+  CHECK(back.data == node.data);
+  CHECK(back.stat == node.stat);
+  CHECK(back.children == node.children);
+  CHECK(back.zxid == 9);
+  CHECK(back.epoch == node.epoch);
+  REQUIRE(back.update.has_value());
+  REQUIRE(back.update->triggers.size() == 2);
+  CHECK(back.update->triggers[0].czxid == 3);
+  CHECK_FALSE(back.update->triggers[1].czxid.has_value());
+  CHECK(back.update->triggers[1].event == EventType::NodeChildrenChanged);
+
+  UserRecord tomb;
+  tomb.tombstone = 11;
+  tomb.zxid = 11;
+  const UserRecord t = UserRecord::from_object(tomb.to_object());
+  CHECK_FALSE(t.is_node());
+  CHECK(t.version_zxid() == 11);
+  // A record of the initial tree has no zxid.
+  UserRecord initial;
+  initial.stat = Stat{};
+  CHECK(UserRecord::from_object(initial.to_object()).version_zxid() == 0);
+  CHECK_FALSE(initial.to_object().contains("zxid"));
+}
+
+TEST_CASE("watch messages and answers round-trip", "[records]") {
+  WatchMessage m;
+  m.zxid = 7;
+  m.owed = {"s1", "s2"};
+  m.events["s1"] = {FiredEvent{"s1:w1", EventType::NodeDeleted, "/a"}};
+  m.fired["/a\ndata"] = {"s1:w1"};
+  m.fired["/b\nchild"] = {};  // nothing fired at this key: not sent
+  const json body = m.to_message();
+  CHECK_FALSE(body.at("fired").contains("/b\nchild"));
+  const WatchMessage back = WatchMessage::from_message(body);
+  CHECK(back.zxid == 7);
+  CHECK(back.owed == m.owed);
+  REQUIRE(back.events.at("s1").size() == 1);
+  CHECK(back.events.at("s1")[0].event == EventType::NodeDeleted);
+  CHECK(back.fired.at("/a\ndata") == std::set<std::string>{"s1:w1"});
+
+  WriteAnswer a;
+  a.req = 3;
+  a.zxid = 12;
+  a.path = "/n0000000001";
+  a.stat = some_stat();
+  a.epoch = {EpochEntry{11, {"s9"}}};
+  const WriteAnswer b = WriteAnswer::from_json(a.to_json());
+  CHECK(b.error == Code::Ok);
+  CHECK(b.path == a.path);
+  CHECK(b.stat == a.stat);
+  CHECK(b.epoch == a.epoch);
+  WriteAnswer refused;
+  refused.req = 4;
+  refused.error = Code::BadVersion;
+  CHECK(WriteAnswer::from_json(refused.to_json()).error == Code::BadVersion);
+
+  const WatchRegistration r{"s1:w3", "s1", 17, "exists", false};
+  const WatchRegistration rb = WatchRegistration::from_json(r.to_json());
+  CHECK((rb.id == r.id && rb.session == r.session && rb.zxid == 17 && rb.op == "exists" &&
+         !rb.existed));
+}
+
+TEST_CASE("system-store records read partial items as the protocol wrote them", "[records]") {
+  // An item a lock alone made: no node, no session, a lock.
+  const json stub{{"lock", 5}, {"lock_owner", "a3@4"}};
+  const NodeRecord n = NodeRecord::from_item(stub);
+  CHECK_FALSE(n.node.exists);
+  CHECK(n.book.locked_by(LockOwner{3, 4}));
+  CHECK_FALSE(n.book.locked_by(LockOwner{3, 5}));
+  const SessionRecord s = SessionRecord::from_item(stub);
+  CHECK_FALSE(s.alive);
+  CHECK(s.lock_stub);
+
+  SessionRecord fresh;
+  fresh.alive = true;
+  fresh.timeout_ms = 4000;
+  fresh.last_seen = 77;
+  const SessionRecord back = SessionRecord::from_item(fresh.to_new_item());
+  CHECK(back.alive);
+  CHECK_FALSE(back.lock_stub);
+  CHECK(back.timeout_ms == 4000);
+  CHECK(back.last_seen == 77);
+  CHECK(back.last_req == 0);
+
+  const json failed{{"alive", true},
+                    {"last_req", 4},
+                    {"last_error", {{"req", 4}, {"error", "NoNode"}}},
+                    {"pending", {"u1", "u2"}}};
+  const SessionRecord f = SessionRecord::from_item(failed);
+  REQUIRE(f.last_error.has_value());
+  CHECK(f.last_error->error == Code::NoNode);
+  CHECK(f.book.has_pending("u2"));
+  CHECK_FALSE(f.book.has_pending("u3"));
+}
+
+TEST_CASE("shared bytes are never copied by copying the holder", "[records]") {
+  const Bytes payload(std::string(65536, 'x'));
+  const Bytes copy = payload;
+  CHECK(copy.shares_buffer_with(payload));
+  SetDataRequest r{"/a", payload, -1};
+  WriteRequest w{"s", 1, r};
+  CHECK(w.data()->shares_buffer_with(payload));
+  CHECK(Bytes("ab") == Bytes(std::string("ab")));
+  CHECK_FALSE(Bytes("ab").shares_buffer_with(Bytes("ab")));
+  CHECK(Bytes().empty());
+}
