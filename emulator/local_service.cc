@@ -60,6 +60,15 @@ Status LocalService::make_durable(
     const std::vector<std::tuple<std::string, std::string, std::string>>& rows) {
   MemoryFifoQueue* queues[] = {&writer_queue_, &distributor_queue_, &watch_queue_};
   if (!rows.empty()) {
+    std::string format = "1";  // files of fkemu before the format row have no format row
+    for (const auto& [space, key, value] : rows)
+      if (space == "meta" && key == "format") format = value;
+    if (format != kStateFormat)
+      return Status(Code::BadArguments,
+                    "the state file has format " + format + " and this fkemu reads format " +
+                        kStateFormat +
+                        " (queue messages in the binary encoding of values); it is left as it "
+                        "is: give --data a path that does not exist to start fresh");
     system_.clear();
     user_kv_.clear();
     objects_.clear();
@@ -97,6 +106,7 @@ Status LocalService::make_durable(
   objects_.attach_journal(&journal, "user");
   for (MemoryFifoQueue* q : queues) q->attach_journal(&journal);
   if (rows.empty()) {
+    journal.record("meta", "format", std::string(kStateFormat));
     system_.record_all();
     user_kv_.record_all();
     objects_.record_all();

@@ -59,6 +59,8 @@ class LocalService {
   // every store from `rows` (space, key, value) if there are any, else records the whole
   // initial state; from then on every change of every store is recorded in `journal`.
   // A row no store knows is an error naming it (the file is from something else).
+  // A file of another state format is refused, by name, and left as it is.
+  static constexpr const char* kStateFormat = "2";
   Status make_durable(StateJournal& journal,
                       const std::vector<std::tuple<std::string, std::string, std::string>>& rows);
   // Lock owners found in the restored state: instances of the run before, gone.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 
 #include "core/json/json_text.h"
 
@@ -12,7 +13,7 @@ MemoryFifoQueue::MemoryFifoQueue(std::string name, const Clock& clock,
     : name_(std::move(name)), clock_(clock), next_sequence_(first_sequence) {}
 
 Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::string& dedup_id,
-                                         nlohmann::json body, SendMeta meta) {
+                                         Value body, SendMeta meta) {
   if (group.empty()) {
     return Status(Code::BadArguments, "FIFO queue '" + name_ + "': empty message group id");
   }
@@ -34,7 +35,7 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   m.sequence = sequence;
   m.group = group;
   m.dedup_id = dedup_id;
-  m.body = std::make_shared<const nlohmann::json>(std::move(body));
+  m.body = std::make_shared<const Value>(std::move(body));
   m.sent_at = meta.sent_at < 0 ? now : std::min(meta.sent_at, now);
   m.bytes = meta.bytes;
   Message& stored = enqueue(std::move(m));
@@ -200,6 +201,11 @@ std::string cbor_string(const nlohmann::json& j) {
   const std::vector<uint8_t> c = nlohmann::json::to_cbor(j);
   return std::string(c.begin(), c.end());
 }
+// A body in the binary encoding of values (core/services/value.h).
+std::vector<uint8_t> encoded(const Value& body) {
+  const std::string e = body.encode();
+  return std::vector<uint8_t>(e.begin(), e.end());
+}
 nlohmann::json from_cbor_string(const std::string& s) {
   return parse_cbor_or_throw(s, "the stored message");
 }
@@ -212,7 +218,7 @@ void MemoryFifoQueue::record_message(const Message& m) {
                                 {"number", m.number},
                                 {"group", m.group},
                                 {"dedup", m.dedup_id},
-                                {"body", *m.body},
+                                {"body", nlohmann::json::binary(encoded(*m.body))},
                                 {"receives", m.receive_count}}));
 }
 
@@ -256,7 +262,11 @@ void MemoryFifoQueue::restore(const std::string& space, const std::string& key,
     m.id = "m-" + std::to_string(m.number);
     m.group = j.at("group").get<std::string>();
     m.dedup_id = j.at("dedup").get<std::string>();
-    m.body = std::make_shared<const nlohmann::json>(j.at("body"));
+    const auto& stored = j.at("body").get_binary();
+    auto body = Value::decode(
+        std::string_view(reinterpret_cast<const char*>(stored.data()), stored.size()));
+    if (!body.is_ok()) throw std::invalid_argument("its body: " + body.status().message());
+    m.body = std::make_shared<const Value>(std::move(*body));
     // It may have been received before the state was saved: count that as one delivery.
     m.receive_count = std::max(1, j.at("receives").get<int>());
     next_sequence_ = std::max(next_sequence_, m.sequence.next());

@@ -48,8 +48,8 @@ class MemoryFifoQueue final : public FifoQueue {
   MemoryFifoQueue& operator=(const MemoryFifoQueue&) = delete;
 
   const std::string& name() const override { return name_; }
-  Result<SendResult> send(const std::string& group, const std::string& dedup_id,
-                          nlohmann::json body, SendMeta meta = {}) override;
+  Result<SendResult> send(const std::string& group, const std::string& dedup_id, Value body,
+                          SendMeta meta = {}) override;
   std::vector<ReceivedMessage> receive(size_t max_messages, Duration visibility_timeout) override;
   Status remove(const std::string& receipt) override;
   std::optional<Time> next_visibility_deadline() const override;
@@ -78,7 +78,7 @@ class MemoryFifoQueue final : public FifoQueue {
     SequenceNumber sequence;
     std::string group;
     std::string dedup_id;
-    std::shared_ptr<const nlohmann::json> body;
+    std::shared_ptr<const Value> body;
     Time sent_at = 0;  // not journaled: a restored message counts as sent long ago
     size_t bytes = 0;
     int receive_count = 0;

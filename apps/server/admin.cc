@@ -47,7 +47,7 @@ json queue_json(const MemoryFifoQueue& q) {
     out.push_back({{"group", m.group},
                    {"dedup_id", m.dedup_id},
                    {"receive_count", m.receive_count},
-                   {"body", printable(*m.body)}});
+                   {"body", printable(m.body->to_json())}});
   return out;
 }
 

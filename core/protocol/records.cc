@@ -161,6 +161,54 @@ NodeState NodeState::from_json(const json& j) {
   return n;
 }
 
+namespace {
+Value stat_to_value(const Stat& s) {
+  return Value(ValueMap{{"czxid", s.czxid},
+                        {"mzxid", s.mzxid},
+                        {"pzxid", s.pzxid},
+                        {"ctime", s.ctime},
+                        {"mtime", s.mtime},
+                        {"version", s.version},
+                        {"cversion", s.cversion},
+                        {"aversion", s.aversion},
+                        {"ephemeralOwner", s.ephemeral_owner ? Value(*s.ephemeral_owner) : Value()},
+                        {"dataLength", s.data_length},
+                        {"numChildren", s.num_children}});
+}
+
+Stat stat_from_value(const Value& v) {
+  Stat s;
+  s.czxid = v.number_or("czxid", 0);
+  s.mzxid = v.number_or("mzxid", 0);
+  s.pzxid = v.number_or("pzxid", 0);
+  s.ctime = v.number_or("ctime", 0);
+  s.mtime = v.number_or("mtime", 0);
+  s.version = static_cast<int32_t>(v.number_or("version", 0));
+  s.cversion = static_cast<int32_t>(v.number_or("cversion", 0));
+  s.aversion = static_cast<int32_t>(v.number_or("aversion", 0));
+  if (v.at("ephemeralOwner").is_string()) s.ephemeral_owner = v.at("ephemeralOwner").as_string();
+  s.data_length = static_cast<int32_t>(v.number_or("dataLength", 0));
+  s.num_children = static_cast<int32_t>(v.number_or("numChildren", 0));
+  return s;
+}
+}  // namespace
+
+Value NodeState::to_value() const {
+  return Value(ValueMap{{attr::kExists, exists},
+                        {attr::kStat, stat_to_value(stat)},
+                        {attr::kChildren, Value::strings(children)},
+                        {attr::kCreates, creates}});
+}
+
+NodeState NodeState::from_value(const Value& v) {
+  NodeState n;
+  n.exists = v.bool_or(attr::kExists, false);
+  n.stat = stat_from_value(v.at(attr::kStat));
+  n.children = v.strings_of(attr::kChildren);
+  n.creates = v.number_or(attr::kCreates, 0);
+  return n;
+}
+
 NodeRecord NodeRecord::from_item(const Item& item) {
   return NodeRecord{NodeState::from_json(item), Lockable::from_item(item)};
 }
@@ -238,45 +286,48 @@ bool WriteRequest::sequential_create() const {
   return c && c->sequential;
 }
 
-json WriteRequest::to_message() const {
-  json m{{"session", session}, {"req", req_no}, {"op", write_op_name(kind())}};
+Value WriteRequest::to_message() const {
+  ValueMap m{{"session", session}, {"req", req_no}, {"op", write_op_name(kind())}};
   if (auto* c = std::get_if<CreateRequest>(&op)) {
-    m["path"] = c->path;
-    m["data"] = bytes_to_json(c->data);
-    m["ephemeral"] = c->ephemeral;
-    m["sequential"] = c->sequential;
+    m.set("path", c->path);
+    m.set("data", c->data);
+    m.set("ephemeral", c->ephemeral);
+    m.set("sequential", c->sequential);
   } else if (auto* d = std::get_if<DeleteRequest>(&op)) {
-    m["path"] = d->path;
-    m["version"] = d->version;
+    m.set("path", d->path);
+    m.set("version", d->version);
   } else if (auto* s = std::get_if<SetDataRequest>(&op)) {
-    m["path"] = s->path;
-    m["data"] = bytes_to_json(s->data);
-    m["version"] = s->version;
+    m.set("path", s->path);
+    m.set("data", s->data);
+    m.set("version", s->version);
   } else if (auto* cl = std::get_if<CloseRequest>(&op)) {
-    if (cl->expired_last_seen) m["last_seen"] = *cl->expired_last_seen;
+    if (cl->expired_last_seen) m.set("last_seen", *cl->expired_last_seen);
   }
-  return m;
+  return Value(std::move(m));
 }
 
-WriteRequest WriteRequest::from_message(const json& body) {
+WriteRequest WriteRequest::from_message(const Value& body) {
   WriteRequest r;
-  r.session = body.at("session").get<std::string>();
-  r.req_no = body.at("req").get<int64_t>();
-  switch (write_op_from_name(body.at("op").get<std::string>())) {
+  r.session = body.at("session").as_string();
+  r.req_no = body.at("req").as_number();
+  const auto version = [&] { return static_cast<int32_t>(body.number_or("version", -1)); };
+  switch (write_op_from_name(body.at("op").as_string())) {
     case WriteOp::Create:
-      r.op = CreateRequest{body.at("path").get<std::string>(), bytes_from_json(body.at("data")),
-                           body.value("ephemeral", false), body.value("sequential", false)};
+      r.op = CreateRequest{body.at("path").as_string(), body.at("data").as_bytes(),
+                           body.bool_or("ephemeral", false), body.bool_or("sequential", false)};
       break;
     case WriteOp::Delete:
-      r.op = DeleteRequest{body.at("path").get<std::string>(), body.value("version", -1)};
+      r.op = DeleteRequest{body.at("path").as_string(), version()};
       break;
     case WriteOp::SetData:
-      r.op = SetDataRequest{body.at("path").get<std::string>(), bytes_from_json(body.at("data")),
-                            body.value("version", -1)};
+      r.op = SetDataRequest{body.at("path").as_string(), body.at("data").as_bytes(), version()};
       break;
-    case WriteOp::Close:
-      r.op = CloseRequest{optional_field<Time>(body, "last_seen")};
+    case WriteOp::Close: {
+      CloseRequest c;
+      if (body.at("last_seen").is_number()) c.expired_last_seen = body.at("last_seen").as_number();
+      r.op = c;
       break;
+    }
   }
   return r;
 }
@@ -333,48 +384,47 @@ size_t UpdateMessage::data_bytes() const {
   return n;
 }
 
-json UpdateMessage::to_message() const {
-  json ch = json::array();
+Value UpdateMessage::to_message() const {
+  ValueList ch;
+  ch.reserve(changes.size());
   for (const Change& c : changes) {
-    json j{{"path", c.path}, {"kind", change_kind_name(c.kind)}, {"node", c.node.to_json()}};
-    if (c.kind == ChangeKind::Create || c.kind == ChangeKind::Set)
-      j["data"] = bytes_to_json(c.data);
-    ch.push_back(std::move(j));
+    ValueMap j{{"path", c.path}, {"kind", change_kind_name(c.kind)}, {"node", c.node.to_value()}};
+    if (c.kind == ChangeKind::Create || c.kind == ChangeKind::Set) j.set("data", c.data);
+    ch.emplace_back(std::move(j));
   }
-  json result = json::object();
-  if (created_path) result["path"] = *created_path;
-  return json{{"uid", uid},
-              {"session", session},
-              {"req", req},
-              {"op", write_op_name(op)},
-              {"attempt", attempt.to_string()},
-              {"anchor", {{"table", anchor.first}, {"key", anchor.second}}},
-              {"last_seen", expired_last_seen ? json(*expired_last_seen) : json()},
-              {"changes", std::move(ch)},
-              {"result", std::move(result)}};
+  ValueMap m{{"uid", uid},
+             {"session", session},
+             {"req", req},
+             {"op", write_op_name(op)},
+             {"attempt", attempt.to_string()},
+             {"anchor_table", anchor.first},
+             {"anchor_key", anchor.second},
+             {"changes", Value(std::move(ch))}};
+  if (expired_last_seen) m.set("last_seen", *expired_last_seen);
+  if (created_path) m.set("created_path", *created_path);
+  return Value(std::move(m));
 }
 
-UpdateMessage UpdateMessage::from_message(const json& body) {
+UpdateMessage UpdateMessage::from_message(const Value& body) {
   UpdateMessage u;
-  u.uid = body.at("uid").get<std::string>();
-  u.session = body.at("session").get<std::string>();
-  u.req = body.at("req").get<int64_t>();
-  u.op = write_op_from_name(body.at("op").get<std::string>());
-  const auto owner = LockOwner::parse(body.at("attempt").get<std::string>());
-  if (!owner) throw std::invalid_argument("malformed attempt " + body.at("attempt").dump());
+  u.uid = body.at("uid").as_string();
+  u.session = body.at("session").as_string();
+  u.req = body.at("req").as_number();
+  u.op = write_op_from_name(body.at("op").as_string());
+  const auto owner = LockOwner::parse(body.at("attempt").as_string());
+  if (!owner) throw std::invalid_argument("malformed attempt " + body.at("attempt").as_string());
   u.attempt = *owner;
-  u.anchor = {body.at("anchor").at("table").get<std::string>(),
-              body.at("anchor").at("key").get<std::string>()};
-  u.expired_last_seen = optional_field<Time>(body, "last_seen");
-  for (const json& c : body.at("changes")) {
+  u.anchor = {body.at("anchor_table").as_string(), body.at("anchor_key").as_string()};
+  if (body.at("last_seen").is_number()) u.expired_last_seen = body.at("last_seen").as_number();
+  for (const Value& c : body.at("changes").as_list()) {
     Change ch;
-    ch.path = c.at("path").get<std::string>();
-    ch.kind = change_kind_from_name(c.at("kind").get<std::string>());
-    ch.node = NodeState::from_json(c.at("node"));
-    if (auto it = c.find("data"); it != c.end()) ch.data = bytes_from_json(*it);
+    ch.path = c.at("path").as_string();
+    ch.kind = change_kind_from_name(c.at("kind").as_string());
+    ch.node = NodeState::from_value(c.at("node"));
+    if (c.at("data").is_bytes()) ch.data = c.at("data").as_bytes();
     u.changes.push_back(std::move(ch));
   }
-  u.created_path = optional_field<std::string>(body.value("result", json::object()), "path");
+  if (body.at("created_path").is_string()) u.created_path = body.at("created_path").as_string();
   return u;
 }
 
@@ -458,25 +508,37 @@ WatchList WatchList::from_item(const Item& item) {
   return l;
 }
 
-json WatchMessage::to_message() const {
-  json ev = json::object();
-  for (const auto& [session, list] : events) ev[session] = fired_events_to_json(list);
-  json fi = json::object();
+Value WatchMessage::to_message() const {
+  ValueMap ev;
+  for (const auto& [session, list] : events) {
+    ValueList l;
+    for (const FiredEvent& e : list)
+      l.emplace_back(ValueMap{{"id", e.id}, {"event", event_name(e.event)}, {"path", e.path}});
+    ev.set(session, Value(std::move(l)));
+  }
+  ValueMap fi;
   for (const auto& [key, ids] : fired)
-    if (!ids.empty()) fi[key] = ids;
-  return json{{"zxid", zxid}, {"owed", owed}, {"events", std::move(ev)}, {"fired", std::move(fi)}};
+    if (!ids.empty()) fi.set(key, Value::strings({ids.begin(), ids.end()}));
+  return Value(ValueMap{{"zxid", zxid},
+                        {"owed", Value::strings({owed.begin(), owed.end()})},
+                        {"events", Value(std::move(ev))},
+                        {"fired", Value(std::move(fi))}});
 }
 
-WatchMessage WatchMessage::from_message(const json& body) {
+WatchMessage WatchMessage::from_message(const Value& body) {
   WatchMessage m;
-  m.zxid = body.at("zxid").get<int64_t>();
-  for (const auto& s : strings(body, "owed")) m.owed.insert(s);
-  if (auto it = body.find("events"); it != body.end())
-    for (const auto& [session, list] : it->items())
-      m.events[session] = fired_events_from_json(list);
-  if (auto it = body.find("fired"); it != body.end())
-    for (const auto& [key, ids] : it->items())
-      for (const json& id : ids) m.fired[key].insert(id.get<std::string>());
+  m.zxid = body.at("zxid").as_number();
+  for (const auto& s : body.strings_of("owed")) m.owed.insert(s);
+  if (body.at("events").is_map())
+    for (const auto& [session, list] : body.at("events").as_map()) {
+      auto& out = m.events[session];
+      for (const Value& e : list.as_list())
+        out.push_back({e.at("id").as_string(), event_from_name(e.at("event").as_string()),
+                       e.at("path").as_string()});
+    }
+  if (body.at("fired").is_map())
+    for (const auto& [key, ids] : body.at("fired").as_map())
+      for (const Value& id : ids.as_list()) m.fired[key].insert(id.as_string());
   return m;
 }
 

@@ -30,6 +30,7 @@
 #include "core/model/stat.h"
 #include "core/runtime/clock.h"
 #include "core/services/kv_store.h"
+#include "core/services/value.h"
 #include "core/status.h"
 
 namespace fkemu {
@@ -95,6 +96,8 @@ struct NodeState {
   std::vector<Update> set_updates() const;
   nlohmann::json to_json() const;
   static NodeState from_json(const nlohmann::json& j);
+  Value to_value() const;
+  static NodeState from_value(const Value& v);
 };
 
 struct NodeRecord {
@@ -169,10 +172,10 @@ struct WriteRequest {
   size_t data_bytes() const { return data() ? data()->size() : 0; }
   bool sequential_create() const;
 
-  nlohmann::json to_message() const;
-  // Throws std::invalid_argument (or nlohmann's errors) on a malformed message: only the
-  // client library writes the queue.
-  static WriteRequest from_message(const nlohmann::json& body);
+  Value to_message() const;
+  // Throws std::invalid_argument or std::logic_error on a malformed message: only the client
+  // library and the heartbeat function write the queue.
+  static WriteRequest from_message(const Value& body);
 };
 
 // --- The distributor queue --------------------------------------------------------------------
@@ -206,8 +209,8 @@ struct UpdateMessage {
 
   // The node data the update carries: the size the distributor's steps are keyed by.
   size_t data_bytes() const;
-  nlohmann::json to_message() const;
-  static UpdateMessage from_message(const nlohmann::json& body);
+  Value to_message() const;
+  static UpdateMessage from_message(const Value& body);
 };
 
 // --- Epochs, progress and answers ---------------------------------------------------------------
@@ -291,8 +294,8 @@ struct WatchMessage {
   std::set<std::string> owed;                             // sessions owed a message
   std::map<std::string, std::vector<FiredEvent>> events;  // per session
   std::map<std::string, std::set<std::string>> fired;     // watch key -> registration ids
-  nlohmann::json to_message() const;
-  static WatchMessage from_message(const nlohmann::json& body);
+  Value to_message() const;
+  static WatchMessage from_message(const Value& body);
 };
 
 // --- The user store -----------------------------------------------------------------------------

@@ -15,12 +15,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/runtime/clock.h"
+#include "core/services/value.h"
 #include "core/status.h"
 
 namespace fkemu {
@@ -59,7 +59,7 @@ struct ReceivedMessage {
   std::string dedup_id;
   // Shared with the queue and immutable: a receive, a redelivery and the handler's copy of the
   // message copy no payload.
-  std::shared_ptr<const nlohmann::json> body;
+  std::shared_ptr<const Value> body;
   std::string receipt;  // valid until the message is deleted or becomes visible again
   int receive_count = 0;
   Time sent_at = 0;  // when the send that enqueued it began
@@ -71,8 +71,8 @@ class FifoQueue {
   virtual ~FifoQueue() = default;
   virtual const std::string& name() const = 0;
   // BadArguments for an empty group or deduplication id.
-  virtual Result<SendResult> send(const std::string& group, const std::string& dedup_id,
-                                  nlohmann::json body, SendMeta meta = {}) = 0;
+  virtual Result<SendResult> send(const std::string& group, const std::string& dedup_id, Value body,
+                                  SendMeta meta = {}) = 0;
   // Up to max_messages visible messages from unblocked groups, oldest first; several messages
   // of one group come in their order.
   virtual std::vector<ReceivedMessage> receive(size_t max_messages,

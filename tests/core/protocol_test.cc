@@ -273,13 +273,7 @@ TEST_CASE("a request delivered twice is applied once", "[protocol][faults]") {
   f.session("a");
   REQUIRE(f.create("a", "/n").status.is_ok());
   // Deliver the same request again under another deduplication id, as a retried send would.
-  nlohmann::json again{{"op", "create"},
-                       {"path", "/dup"},
-                       {"data", nlohmann::json::binary({})},
-                       {"ephemeral", false},
-                       {"sequential", false},
-                       {"session", "a"},
-                       {"req", 2}};
+  const Value again = WriteRequest{"a", 2, CreateRequest{"/dup", Bytes()}}.to_message();
   auto r = f.set("a", "/n", "x");  // request 2
   REQUIRE(r.status.is_ok());
   (void)f.service.writer_queue().send("writes", "a:2:retry", again);
@@ -291,13 +285,7 @@ TEST_CASE("a request delivered twice is applied once", "[protocol][faults]") {
 TEST_CASE("the same deduplication id within five minutes enqueues nothing", "[protocol][faults]") {
   Fixture f;
   f.session("a");
-  nlohmann::json req{{"op", "create"},
-                     {"path", "/d"},
-                     {"data", nlohmann::json::binary({})},
-                     {"ephemeral", false},
-                     {"sequential", false},
-                     {"session", "a"},
-                     {"req", 1}};
+  const Value req = WriteRequest{"a", 1, CreateRequest{"/d", Bytes()}}.to_message();
   auto first = f.service.writer_queue().send("writes", "a:1", req);
   auto second = f.service.writer_queue().send("writes", "a:1", req);
   REQUIRE(first.is_ok());

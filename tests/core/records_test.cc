@@ -64,12 +64,17 @@ TEST_CASE("writer requests round-trip through the queue message", "[records]") {
             .expired_last_seen == Time{123456});
   CHECK_FALSE(std::get<CloseRequest>(WriteRequest::from_message(requests[3].to_message()).op)
                   .expired_last_seen.has_value());
-  // The layout the queue has always carried.
-  CHECK(requests[1].to_message() ==
+  // The layout of a message in the queue.
+  CHECK(requests[1].to_message().to_json() ==
         json{{"session", "s1"}, {"req", 5}, {"op", "delete"}, {"path", "/a"}, {"version", 3}});
+  // The payload travels in the message's body without a copy.
+  CHECK(requests[2].to_message().at("data").as_bytes().shares_buffer_with(*requests[2].data()));
+  CHECK(WriteRequest::from_message(requests[2].to_message())
+            .data()
+            ->shares_buffer_with(*requests[2].data()));
   // A create without data is malformed.
   CHECK_THROWS(WriteRequest::from_message(
-      json{{"session", "s"}, {"req", 1}, {"op", "create"}, {"path", "/a"}}));
+      Value(ValueMap{{"session", "s"}, {"req", 1}, {"op", "create"}, {"path", "/a"}})));
 }
 
 TEST_CASE("an update message round-trips, data and all", "[records]") {
@@ -152,7 +157,7 @@ TEST_CASE("watch messages and answers round-trip", "[records]") {
   m.events["s1"] = {FiredEvent{"s1:w1", EventType::NodeDeleted, "/a"}};
   m.fired["/a\ndata"] = {"s1:w1"};
   m.fired["/b\nchild"] = {};  // nothing fired at this key: not sent
-  const json body = m.to_message();
+  const Value body = m.to_message();
   CHECK_FALSE(body.at("fired").contains("/b\nchild"));
   const WatchMessage back = WatchMessage::from_message(body);
   CHECK(back.zxid == 7);

@@ -178,7 +178,7 @@ TEST_CASE("a close deletes its live ephemerals and releases the others' locks", 
 }
 
 TEST_CASE("a writer-queue message with an unknown operation is refused", "[writer][plan]") {
-  const json body{{"session", "s"}, {"req", 1}, {"op", "rename"}, {"path", "/a"}};
+  const Value body(ValueMap{{"session", "s"}, {"req", 1}, {"op", "rename"}, {"path", "/a"}});
   CHECK_THROWS_WITH(WriteRequest::from_message(body), Catch::Contains("rename"));
 }
 

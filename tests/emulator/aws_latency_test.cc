@@ -49,7 +49,7 @@ Time handler_start(Duration send, Duration trigger) {
   auto sender = [&]() -> Task<void> {
     co_await ex.sleep(5 * kMillisecond);  // the send begins at 5 ms
     (void)co_await ex.call("queue.send", "test.send", 0, [&] {
-      return queue.send("g", "d", json{{"n", 1}}, SendMeta{ex.call_began(), 0});
+      return queue.send("g", "d", Value(ValueMap{{"n", 1}}), SendMeta{ex.call_began(), 0});
     });
   };
   ex.spawn("sender", sender());

@@ -24,13 +24,14 @@ struct Rig {
                          "fn",
                          [this](ReceivedMessage m) -> Task<void> {
                            co_await ex.call("work", 0, [] {});
-                           handled.emplace_back(m.group, m.body->at("n").get<int>());
+                           handled.emplace_back(m.group,
+                                                static_cast<int>(m.body->at("n").as_number()));
                          },
                          3,
                          30 * kSecond};
   Rig() { esm.start(); }
   void send(const std::string& group, int n) {
-    REQUIRE(queue.send(group, group + std::to_string(n), json{{"n", n}}).is_ok());
+    REQUIRE(queue.send(group, group + std::to_string(n), Value(ValueMap{{"n", n}})).is_ok());
   }
 };
 

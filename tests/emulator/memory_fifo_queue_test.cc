@@ -15,6 +15,7 @@
 
 namespace {
 
+using fkemu::Bytes;
 using fkemu::Code;
 using fkemu::kDeduplicationWindow;
 using fkemu::kSecond;
@@ -22,6 +23,8 @@ using fkemu::MemoryFifoQueue;
 using fkemu::ReceivedMessage;
 using fkemu::SequenceNumber;
 using fkemu::Time;
+using fkemu::Value;
+using fkemu::ValueMap;
 using nlohmann::json;
 
 constexpr uint64_t kMax64 = std::numeric_limits<uint64_t>::max();
@@ -32,7 +35,7 @@ struct TestClock final : fkemu::Clock {
 };
 
 fkemu::SendResult must_send(MemoryFifoQueue& q, const std::string& group, const std::string& dedup,
-                            json body = json::object()) {
+                            Value body = Value(ValueMap{})) {
   auto r = q.send(group, dedup, std::move(body));
   REQUIRE(r.is_ok());
   return r.value();
@@ -75,7 +78,7 @@ TEST_CASE("send enqueues with deterministic ids and strictly increasing sequence
   TestClock clock;
   MemoryFifoQueue q("writer", clock);
   CHECK(q.name() == "writer");
-  auto a = must_send(q, "g1", "d1", json{{"op", "create"}});
+  auto a = must_send(q, "g1", "d1", Value(ValueMap{{"op", "create"}}));
   auto b = must_send(q, "g2", "d2");
   auto c = must_send(q, "g1", "d3");
   CHECK(a.message_id == "m-1");
@@ -94,7 +97,7 @@ TEST_CASE("send enqueues with deterministic ids and strictly increasing sequence
   CHECK(got[0].sequence == a.sequence);
   CHECK(got[0].group == "g1");
   CHECK(got[0].dedup_id == "d1");
-  CHECK(*got[0].body == json{{"op", "create"}});
+  CHECK((*got[0].body == Value(ValueMap{{"op", "create"}})));
   CHECK(got[0].receive_count == 1);
   CHECK(got[0].receipt == "r-1-1");
   CHECK(q.visible_count() == 2);
@@ -141,11 +144,11 @@ TEST_CASE("empty group or deduplication id is refused with BadArguments and enqu
   MemoryFifoQueue q("q", clock);
   int calls = 0;
   q.set_send_listener([&] { ++calls; });
-  auto no_group = q.send("", "d", json(1));
+  auto no_group = q.send("", "d", Value(1));
   REQUIRE_FALSE(no_group.is_ok());
   CHECK(no_group.code() == Code::BadArguments);
   CHECK(no_group.status().message().find("group") != std::string::npos);
-  auto no_dedup = q.send("g", "", json(1));
+  auto no_dedup = q.send("g", "", Value(1));
   REQUIRE_FALSE(no_dedup.is_ok());
   CHECK(no_dedup.code() == Code::BadArguments);
   CHECK(no_dedup.status().message().find("deduplication") != std::string::npos);
@@ -164,11 +167,11 @@ TEST_CASE("a duplicate send returns the original id and sequence, also after the
   MemoryFifoQueue q("q", clock);
   int calls = 0;
   q.set_send_listener([&] { ++calls; });
-  auto original = must_send(q, "g", "tx-1", json("first"));
+  auto original = must_send(q, "g", "tx-1", Value("first"));
   must_send(q, "other", "tx-2");
   CHECK(calls == 2);
 
-  auto dup = must_send(q, "g", "tx-1", json("second"));
+  auto dup = must_send(q, "g", "tx-1", Value("second"));
   CHECK(dup.duplicate);
   CHECK(dup.message_id == original.message_id);
   CHECK(dup.sequence == original.sequence);
@@ -182,13 +185,13 @@ TEST_CASE("a duplicate send returns the original id and sequence, also after the
 
   auto got = q.receive(10, 30 * kSecond);
   REQUIRE(got.size() == 2);
-  CHECK(*got[0].body == json("first"));
+  CHECK(*got[0].body == Value("first"));
   REQUIRE(q.remove(got[0].receipt).is_ok());
   REQUIRE(q.remove(got[1].receipt).is_ok());
   CHECK(q.snapshot().empty());
 
   clock.t += 60 * kSecond;
-  auto after_delete = must_send(q, "g", "tx-1", json("retry"));
+  auto after_delete = must_send(q, "g", "tx-1", Value("retry"));
   CHECK(after_delete.duplicate);
   CHECK(after_delete.message_id == original.message_id);
   CHECK(after_delete.sequence == original.sequence);
@@ -212,7 +215,7 @@ TEST_CASE("the deduplication window is 5 minutes from the first send and then ex
   CHECK(q.visible_count() == 1);
 
   clock.t = sent_at + kDeduplicationWindow;
-  auto fresh = must_send(q, "g", "tx", json("again"));
+  auto fresh = must_send(q, "g", "tx", Value("again"));
   CHECK_FALSE(fresh.duplicate);
   CHECK(fresh.message_id != original.message_id);
   CHECK(fresh.sequence > original.sequence);
@@ -297,8 +300,8 @@ TEST_CASE("an undeleted message becomes visible again at its timeout, in its pla
           "[fifo][visibility]") {
   TestClock clock;
   MemoryFifoQueue q("q", clock);
-  must_send(q, "A", "a1", json("one"));
-  must_send(q, "A", "a2", json("two"));
+  must_send(q, "A", "a1", Value("one"));
+  must_send(q, "A", "a2", Value("two"));
   must_send(q, "B", "b1");
   const Time received_at = clock.t;
   auto got = q.receive(1, 30 * kSecond);
@@ -322,7 +325,7 @@ TEST_CASE("an undeleted message becomes visible again at its timeout, in its pla
   REQUIRE(dedup_ids(again) == Strings{"a1", "a2"});  // original place, before a2
   CHECK(again[0].message_id == got[0].message_id);
   CHECK(again[0].sequence == got[0].sequence);
-  CHECK(*again[0].body == json("one"));
+  CHECK(*again[0].body == Value("one"));
   CHECK(again[0].receive_count == 2);
   CHECK(again[1].receive_count == 1);
   CHECK(again[0].receipt != old_receipt);
@@ -443,9 +446,9 @@ TEST_CASE("the send listener runs once per enqueued message and may call back in
 TEST_CASE("snapshot lists every message oldest first and changes nothing", "[fifo][snapshot]") {
   TestClock clock;
   MemoryFifoQueue q("q", clock);
-  must_send(q, "B", "b1", json(1));
-  must_send(q, "A", "a1", json(2));
-  must_send(q, "B", "b2", json(3));
+  must_send(q, "B", "b1", Value(1));
+  must_send(q, "A", "a1", Value(2));
+  must_send(q, "B", "b2", Value(3));
   auto got = q.receive(1, 10 * kSecond);
   REQUIRE(dedup_ids(got) == Strings{"b1"});
 
@@ -455,7 +458,7 @@ TEST_CASE("snapshot lists every message oldest first and changes nothing", "[fif
   CHECK(snap[0].receive_count == 1);
   CHECK(snap[1].receipt.empty());  // visible
   CHECK(snap[1].receive_count == 0);
-  CHECK(*snap[2].body == json(3));
+  CHECK(*snap[2].body == Value(3));
   CHECK(q.snapshot().size() == 3);
   CHECK(q.in_flight_count() == 1);
   CHECK(dedup_ids(q.receive(10, 10 * kSecond)) == Strings{"a1"});
@@ -470,7 +473,7 @@ TEST_CASE("snapshot lists every message oldest first and changes nothing", "[fif
 TEST_CASE("big bodies are not size-limited", "[fifo]") {
   TestClock clock;
   MemoryFifoQueue q("q", clock);
-  json body = {{"data", std::string(1 << 20, 'x')}};
+  const Value body(ValueMap{{"data", Bytes(std::string(1 << 20, 'x'))}});
   auto r = q.send("A", "big", body);
   REQUIRE(r.is_ok());
   auto got = q.receive(1, kSecond);
@@ -485,7 +488,7 @@ TEST_CASE("a large queue drains in per-group order with many groups", "[fifo][sc
   constexpr int kPerGroup = 100;
   for (int i = 0; i < kPerGroup; ++i) {
     for (int g = 0; g < kGroups; ++g) {
-      must_send(q, "g" + std::to_string(g), std::to_string(i) + "/" + std::to_string(g), json(i));
+      must_send(q, "g" + std::to_string(g), std::to_string(i) + "/" + std::to_string(g), Value(i));
     }
   }
   CHECK(q.visible_count() == static_cast<size_t>(kGroups * kPerGroup));
@@ -497,7 +500,7 @@ TEST_CASE("a large queue drains in per-group order with many groups", "[fifo][sc
     if (batch.empty()) break;
     for (const auto& m : batch) {
       const int g = std::stoi(m.group.substr(1));
-      REQUIRE(m.body->get<int>() == next[g]);
+      REQUIRE(m.body->as_number() == next[g]);
       ++next[g];
       REQUIRE(m.sequence > last);  // with every batch deleted, delivery is globally ordered
       last = m.sequence;
@@ -630,7 +633,7 @@ TEST_CASE("random operations agree with a naive reference model", "[fifo][model]
 TEST_CASE("a body is shared by the queue and every receive of it, never copied", "[fifo]") {
   TestClock clock;
   MemoryFifoQueue q("q", clock);
-  REQUIRE(q.send("A", "d", json{{"data", std::string(64 * 1024, 'x')}}).is_ok());
+  REQUIRE(q.send("A", "d", Value(ValueMap{{"data", Bytes(std::string(64 * 1024, 'x'))}})).is_ok());
   const auto first = q.receive(1, kSecond);
   REQUIRE(first.size() == 1);
   clock.t += 2 * kSecond;  // visible again: a redelivery

@@ -29,6 +29,7 @@
 
 #include "apps/server/server.h"
 #include "core/json/json_text.h"
+#include "emulator/sqlite_state.h"
 #include "tests/server/child_server.h"
 #include "tests/server/test_server.h"
 #include "tests/support/http_client.h"
@@ -318,6 +319,20 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   CHECK(start(dir + "/new.db").is_ok());
   CHECK(start(dir + "/new.db").is_ok());  // and it opens again, as an fkemu state file
   CHECK_FALSE(std::filesystem::exists(dir + "/new.db.new"));
+  // A state file of another format (one written before the format row: format 1) is refused
+  // by name and left as it is.
+  {
+    auto state = SqliteState::open(dir + "/new.db", SqliteState::Mode::ReadWrite);
+    REQUIRE(state.is_ok());
+    (*state)->record("meta", "format", std::nullopt);
+    REQUIRE((*state)->commit().is_ok());
+  }
+  const auto size_before = std::filesystem::file_size(dir + "/new.db");
+  const Status old = start(dir + "/new.db");
+  CHECK_FALSE(old.is_ok());
+  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 2") !=
+        std::string::npos);
+  CHECK(std::filesystem::file_size(dir + "/new.db") == size_before);
   std::filesystem::remove_all(dir);
 }
 

@@ -1,0 +1,111 @@
+// The fakes' typed attribute value (core/services/value.h): access, comparison as DynamoDB
+// compares, shared bytes, the JSON edge and the binary encoding, including hostile input.
+#include "core/services/value.h"
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <random>
+#include <string>
+
+using namespace fkemu;
+using json = nlohmann::json;
+
+namespace {
+
+Value sample() {
+  ValueMap stat{{"czxid", 3}, {"ephemeralOwner", nullptr}, {"version", -2}};
+  ValueMap m{{"exists", true},
+             {"stat", Value(stat)},
+             {"children", Value::strings({"a", "b"})},
+             {"data", Bytes(std::string("\0\x01\xff", 3))},
+             {"big", INT64_MIN},
+             {"name", "n\xc3\xa9"}};
+  return Value(m);
+}
+
+}  // namespace
+
+TEST_CASE("a map keeps its entries sorted and each name once", "[value]") {
+  ValueMap m;
+  m.set("b", 1);
+  m.set("a", 2);
+  m.set("b", 3);
+  REQUIRE(m.size() == 2);
+  CHECK(m.begin()->first == "a");
+  CHECK(m.find("b")->as_number() == 3);
+  CHECK(m.erase("a"));
+  CHECK_FALSE(m.erase("a"));
+  CHECK(m.find("a") == nullptr);
+  const Value v(m);
+  CHECK(v.number_or("b", 0) == 3);
+  CHECK(v.number_or("zz", 7) == 7);
+  CHECK(v.at("zz").is_null());
+  CHECK(v.string_or("b", "x") == "x");  // another type: the default
+  CHECK_THROWS_AS(v.as_list(), std::logic_error);
+}
+
+TEST_CASE("values compare as DynamoDB compares them", "[value]") {
+  CHECK(Value(2).compare(Value(10)) == std::partial_ordering::less);
+  CHECK(Value("10").compare(Value("2")) == std::partial_ordering::less);  // lexically
+  CHECK(Value(Bytes("a")).compare(Value(Bytes("b"))) == std::partial_ordering::less);
+  CHECK(Value(1).compare(Value("1")) == std::partial_ordering::unordered);
+  CHECK(Value(true).compare(Value(true)) == std::partial_ordering::unordered);
+  CHECK(Value(1) != Value("1"));
+  CHECK(Value(nullptr) == Value());
+  CHECK(sample() == sample());
+}
+
+TEST_CASE("copying a value shares its bytes and copies its lists", "[value]") {
+  const Bytes payload(std::string(65536, 'p'));
+  Value item(ValueMap{{"data", payload}, {"list", Value::strings({"x"})}});
+  Value copy = item;
+  CHECK(copy.at("data").as_bytes().shares_buffer_with(payload));
+  copy.as_map()["list"].as_list().push_back(Value("y"));
+  CHECK(item.at("list").as_list().size() == 1);
+  CHECK(copy.at("list").as_list().size() == 2);
+}
+
+TEST_CASE("values round-trip through JSON and the binary encoding", "[value]") {
+  const Value v = sample();
+  auto from_json = Value::from_json(v.to_json());
+  REQUIRE(from_json.is_ok());
+  CHECK(*from_json == v);
+  const std::string enc = v.encode();
+  auto back = Value::decode(enc);
+  REQUIRE(back.is_ok());
+  CHECK(*back == v);
+  for (int64_t n : {int64_t{0}, int64_t{-1}, int64_t{63}, int64_t{-64}, INT64_MAX, INT64_MIN})
+    CHECK(*Value::decode(Value(n).encode()) == Value(n));
+  // The encoding is compact: a small number takes two bytes, a short string its length + 2.
+  CHECK(Value(5).encode().size() == 2);
+  CHECK(Value("abc").encode().size() == 5);
+  CHECK(Value::from_json(json(1.5)).status().message().find("not an integer") != std::string::npos);
+  CHECK_FALSE(Value::from_json(json(UINT64_MAX)).is_ok());
+}
+
+TEST_CASE("a damaged encoding is refused by name, never read past its end", "[value]") {
+  const std::string enc = sample().encode();
+  for (size_t cut = 0; cut < enc.size(); ++cut) {
+    auto r = Value::decode(std::string_view(enc).substr(0, cut));
+    CHECK_FALSE(r.is_ok());
+  }
+  CHECK(Value::decode(enc + "x").status().message().find("after its end") != std::string::npos);
+  CHECK(Value::decode(std::string(1, '\x09')).status().message().find("unknown type") !=
+        std::string::npos);
+  // A length that claims more than there is.
+  std::string huge = Value("abc").encode();
+  huge[1] = '\x7f';
+  CHECK_FALSE(Value::decode(huge).is_ok());
+  // Deep nesting is refused, not a stack overflow.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += std::string("\x05\x01", 2);
+  CHECK(Value::decode(deep).status().message().find("too deep") != std::string::npos);
+  // Random bytes: an error or a value, nothing else.
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string junk(rng() % 40, '\0');
+    for (char& c : junk) c = static_cast<char>(rng() % 8 == 0 ? rng() % 7 : rng());
+    auto r = Value::decode(junk);
+    if (r.is_ok()) CHECK(Value::decode(r->encode()).is_ok());
+  }
+}
