@@ -81,21 +81,6 @@ UpdateTriggers triggers_from_json(const json& j) {
   return u;
 }
 
-json fired_events_to_json(const std::vector<FiredEvent>& events) {
-  json out = json::array();
-  for (const FiredEvent& e : events)
-    out.push_back({{"id", e.id}, {"event", event_name(e.event)}, {"path", e.path}});
-  return out;
-}
-
-std::vector<FiredEvent> fired_events_from_json(const json& j) {
-  std::vector<FiredEvent> out;
-  for (const json& e : j)
-    out.push_back({e.at("id").get<std::string>(), event_from_name(e.at("event").get<std::string>()),
-                   e.at("path").get<std::string>()});
-  return out;
-}
-
 }  // namespace
 
 // --- Bytes ------------------------------------------------------------------------------------

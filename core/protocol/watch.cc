@@ -101,10 +101,11 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
 }
 
 Task<void> WatchFunction::remove_fired(const std::map<std::string, std::set<std::string>>& fired) {
-  for (const auto& [key, ids] : fired) {
+  for (const auto& entry : fired) {
+    const std::set<std::string>& ids = entry.second;  // (named: lambdas capture it)
     if (ids.empty()) continue;
     co_await remove_registrations_where(
-        d_, key, [&ids](const WatchRegistration& reg) { return ids.count(reg.id) > 0; });
+        d_, entry.first, [&ids](const WatchRegistration& reg) { return ids.count(reg.id) > 0; });
   }
 }
 

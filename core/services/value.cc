@@ -128,6 +128,8 @@ const Value& Value::at(std::string_view name) const {
   return v ? *v : kNull;
 }
 
+bool Value::contains(std::string_view name) const { return is_map() && as_map().contains(name); }
+
 bool Value::bool_or(std::string_view name, bool otherwise) const {
   const Value& v = at(name);
   return v.is_bool() ? v.as_bool() : otherwise;

@@ -34,29 +34,7 @@ namespace fkemu {
 class Value;
 using ValueList = std::vector<Value>;
 
-// A map attribute (or an item): entries sorted by name, each name once.
-class ValueMap {
- public:
-  using Entry = std::pair<std::string, Value>;
-  ValueMap() = default;
-  ValueMap(std::initializer_list<Entry> entries);
-
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  bool contains(std::string_view name) const { return find(name) != nullptr; }
-  const Value* find(std::string_view name) const;
-  Value* find(std::string_view name);
-  // The entry, created null if absent.
-  Value& operator[](std::string_view name);
-  void set(std::string_view name, Value v);
-  bool erase(std::string_view name);
-  auto begin() const { return entries_.begin(); }
-  auto end() const { return entries_.end(); }
-  bool operator==(const ValueMap& other) const;
-
- private:
-  std::vector<Entry> entries_;
-};
+class ValueMap;
 
 class Value {
  public:
@@ -104,7 +82,7 @@ class Value {
 
   // Map access: the attribute, or null when absent (or when this is no map).
   const Value& at(std::string_view name) const;
-  bool contains(std::string_view name) const { return is_map() && as_map().contains(name); }
+  bool contains(std::string_view name) const;
 
   // With a default for an absent attribute (or one of another type).
   bool bool_or(std::string_view name, bool otherwise) const;
@@ -145,6 +123,30 @@ class Value {
     Box& operator=(Box&&) noexcept = default;
   };
   std::variant<std::monostate, bool, int64_t, std::string, Bytes, Box<ValueList>, Box<ValueMap>> v_;
+};
+
+// A map attribute (or an item): entries sorted by name, each name once.
+class ValueMap {
+ public:
+  using Entry = std::pair<std::string, Value>;
+  ValueMap() = default;
+  ValueMap(std::initializer_list<Entry> entries);
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  bool contains(std::string_view name) const { return find(name) != nullptr; }
+  const Value* find(std::string_view name) const;
+  Value* find(std::string_view name);
+  // The entry, created null if absent.
+  Value& operator[](std::string_view name);
+  void set(std::string_view name, Value v);
+  bool erase(std::string_view name);
+  auto begin() const { return entries_.begin(); }
+  auto end() const { return entries_.end(); }
+  bool operator==(const ValueMap& other) const;
+
+ private:
+  std::vector<Entry> entries_;
 };
 
 const char* value_type_name(Value::Type t);
