@@ -1,9 +1,11 @@
 #include "core/model/stat.h"
 
+#include <stdexcept>
+
 namespace fkemu {
 
-nlohmann::json stat_to_json(const Stat& s) {
-  return nlohmann::json{{"czxid", s.czxid},
+Value stat_to_value(const Stat& s) {
+  return Value(ValueMap{{"czxid", s.czxid},
                         {"mzxid", s.mzxid},
                         {"pzxid", s.pzxid},
                         {"ctime", s.ctime},
@@ -11,27 +13,34 @@ nlohmann::json stat_to_json(const Stat& s) {
                         {"version", s.version},
                         {"cversion", s.cversion},
                         {"aversion", s.aversion},
-                        {"ephemeralOwner", s.ephemeral_owner ? nlohmann::json(*s.ephemeral_owner)
-                                                             : nlohmann::json(nullptr)},
+                        {"ephemeralOwner", s.ephemeral_owner ? Value(*s.ephemeral_owner) : Value()},
                         {"dataLength", s.data_length},
-                        {"numChildren", s.num_children}};
+                        {"numChildren", s.num_children}});
 }
 
-Stat stat_from_json(const nlohmann::json& j) {
+Stat stat_from_value(const Value& v) {
+  auto int32 = [&v](const char* name) { return static_cast<int32_t>(v.number_or(name, 0)); };
   Stat s;
-  s.czxid = j.value("czxid", int64_t{0});
-  s.mzxid = j.value("mzxid", int64_t{0});
-  s.pzxid = j.value("pzxid", int64_t{0});
-  s.ctime = j.value("ctime", int64_t{0});
-  s.mtime = j.value("mtime", int64_t{0});
-  s.version = j.value("version", 0);
-  s.cversion = j.value("cversion", 0);
-  s.aversion = j.value("aversion", 0);
-  if (auto it = j.find("ephemeralOwner"); it != j.end() && it->is_string())
-    s.ephemeral_owner = it->get<std::string>();
-  s.data_length = j.value("dataLength", 0);
-  s.num_children = j.value("numChildren", 0);
+  s.czxid = v.number_or("czxid", 0);
+  s.mzxid = v.number_or("mzxid", 0);
+  s.pzxid = v.number_or("pzxid", 0);
+  s.ctime = v.number_or("ctime", 0);
+  s.mtime = v.number_or("mtime", 0);
+  s.version = int32("version");
+  s.cversion = int32("cversion");
+  s.aversion = int32("aversion");
+  if (v.at("ephemeralOwner").is_string()) s.ephemeral_owner = v.at("ephemeralOwner").as_string();
+  s.data_length = int32("dataLength");
+  s.num_children = int32("numChildren");
   return s;
+}
+
+nlohmann::json stat_to_json(const Stat& s) { return stat_to_value(s).to_json(); }
+
+Stat stat_from_json(const nlohmann::json& j) {
+  auto v = Value::from_json(j);
+  if (!v.is_ok()) throw std::invalid_argument("a stat: " + v.status().message());
+  return stat_from_value(*v);
 }
 
 }  // namespace fkemu

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 
+#include "core/services/value.h"
+
 namespace fkemu {
 
 struct Stat {
@@ -31,7 +33,12 @@ struct Stat {
   bool operator==(const Stat&) const = default;
 };
 
-// The history format of docs/scenarios.md ("ephemeralOwner": session name or null).
+// As a typed attribute value, the one layout of a stat (fields named as in the history format
+// of docs/scenarios.md; "ephemeralOwner": session name or null). Absent fields read as 0.
+Value stat_to_value(const Stat& s);
+Stat stat_from_value(const Value& v);
+// The same layout in JSON (histories, dumps); std::invalid_argument if `j` holds a value no
+// stat field can (a fraction).
 nlohmann::json stat_to_json(const Stat& s);
 Stat stat_from_json(const nlohmann::json& j);
 

@@ -146,38 +146,6 @@ NodeState NodeState::from_json(const json& j) {
   return n;
 }
 
-namespace {
-Value stat_to_value(const Stat& s) {
-  return Value(ValueMap{{"czxid", s.czxid},
-                        {"mzxid", s.mzxid},
-                        {"pzxid", s.pzxid},
-                        {"ctime", s.ctime},
-                        {"mtime", s.mtime},
-                        {"version", s.version},
-                        {"cversion", s.cversion},
-                        {"aversion", s.aversion},
-                        {"ephemeralOwner", s.ephemeral_owner ? Value(*s.ephemeral_owner) : Value()},
-                        {"dataLength", s.data_length},
-                        {"numChildren", s.num_children}});
-}
-
-Stat stat_from_value(const Value& v) {
-  Stat s;
-  s.czxid = v.number_or("czxid", 0);
-  s.mzxid = v.number_or("mzxid", 0);
-  s.pzxid = v.number_or("pzxid", 0);
-  s.ctime = v.number_or("ctime", 0);
-  s.mtime = v.number_or("mtime", 0);
-  s.version = static_cast<int32_t>(v.number_or("version", 0));
-  s.cversion = static_cast<int32_t>(v.number_or("cversion", 0));
-  s.aversion = static_cast<int32_t>(v.number_or("aversion", 0));
-  if (v.at("ephemeralOwner").is_string()) s.ephemeral_owner = v.at("ephemeralOwner").as_string();
-  s.data_length = static_cast<int32_t>(v.number_or("dataLength", 0));
-  s.num_children = static_cast<int32_t>(v.number_or("numChildren", 0));
-  return s;
-}
-}  // namespace
-
 Value NodeState::to_value() const {
   return Value(ValueMap{{attr::kExists, exists},
                         {attr::kStat, stat_to_value(stat)},
