@@ -38,7 +38,8 @@ constexpr size_t kCopiesFrom = 1024;
 
 void BM_AllocationsPerSetData(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
-  const std::string data(size, 'x');
+  // The caller's buffer: the client call shares it on to the user store.
+  const Bytes data(std::string(size, 'x'));
   SpeedDeployment d;
   if (!d.create("/a", data) || !d.set_data("/a", data))  // the first one warms the paths
     return state.SkipWithError("set_data failed");
@@ -60,7 +61,7 @@ void BM_AllocationsPerGetData(benchmark::State& state) {
   if (!d.create("/a", std::string(size, 'x')) || !d.get_data("/a"))
     return state.SkipWithError("create or get_data failed");
   PerOp per_op;
-  std::string got;
+  Bytes got;
   for (auto _ : state) {
     bench::CountAllocations count(size >= kCopiesFrom ? size : SIZE_MAX);
     const bool ok = d.get_data("/a", &got);

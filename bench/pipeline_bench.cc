@@ -15,7 +15,7 @@ using namespace fkemu;
 void BM_SetDataPipeline(benchmark::State& state) {
   SpeedDeployment d;
   if (!d.create("/bench", "")) return state.SkipWithError("create failed");
-  const std::string data(static_cast<size_t>(state.range(0)), 'x');
+  const Bytes data(std::string(static_cast<size_t>(state.range(0)), 'x'));
   for (auto _ : state) {
     if (!d.set_data("/bench", data)) state.SkipWithError("set_data failed");
   }
@@ -28,7 +28,7 @@ void BM_GetData(benchmark::State& state) {
   SpeedDeployment d;
   if (!d.create("/bench", std::string(static_cast<size_t>(state.range(0)), 'x')))
     return state.SkipWithError("create failed");
-  std::string got;
+  Bytes got;
   for (auto _ : state) {
     d.get_data("/bench", &got);
     benchmark::DoNotOptimize(got.data());

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,24 +23,23 @@ class KvObjectStore final : public ObjectStore {
   explicit KvObjectStore(KvStore& kv, std::string table = "user")
       : kv_(kv), table_(std::move(table)) {}
 
-  Status put(const std::string& key, nlohmann::json object) override {
+  Status put(const std::string& key, Value object) override {
     KvWrite w;
     w.table = table_;
     w.key = key;
-    w.updates = {Update::set("doc", std::move(object)), Update::add("tag", 1)};
+    w.updates = {Update::set("doc", object.to_json()), Update::add("tag", 1)};
     return kv_.write(w).status;
   }
-  std::optional<nlohmann::json> get(const std::string& key) const override {
+  StoredObject get(const std::string& key) const override {
     auto item = kv_.get(table_, key);
-    if (!item) return std::nullopt;
-    return item->at("doc");
+    return item ? document(*item) : nullptr;
   }
   std::optional<TaggedObject> get_tagged(const std::string& key) const override {
     auto item = kv_.get(table_, key);
     if (!item) return std::nullopt;
-    return TaggedObject{item->at("doc"), std::to_string(item->value("tag", int64_t{0}))};
+    return TaggedObject{document(*item), std::to_string(item->value("tag", int64_t{0}))};
   }
-  Status put_if(const std::string& key, nlohmann::json object, const std::string& etag) override {
+  Status put_if(const std::string& key, Value object, const std::string& etag) override {
     KvWrite w;
     w.table = table_;
     w.key = key;
@@ -53,7 +54,7 @@ class KvObjectStore final : public ObjectStore {
       }
       w.conditions.push_back(Condition::eq("tag", tag));
     }
-    w.updates = {Update::set("doc", std::move(object)), Update::add("tag", 1)};
+    w.updates = {Update::set("doc", object.to_json()), Update::add("tag", 1)};
     return kv_.write(w).status;
   }
   Status remove(const std::string& key) override {
@@ -66,13 +67,20 @@ class KvObjectStore final : public ObjectStore {
     if (r.status.code() == Code::ConditionFailed) return Status(Code::NotFound, "no object " + key);
     return r.status;
   }
-  std::vector<std::pair<std::string, nlohmann::json>> list() const override {
-    std::vector<std::pair<std::string, nlohmann::json>> out;
-    for (auto& [key, item] : kv_.scan(table_)) out.emplace_back(key, item.at("doc"));
+  std::vector<std::pair<std::string, StoredObject>> list() const override {
+    std::vector<std::pair<std::string, StoredObject>> out;
+    for (auto& [key, item] : kv_.scan(table_)) out.emplace_back(key, document(item));
     return out;
   }
 
  private:
+  // The object an item holds. Only put and put_if write "doc", from a Value: it converts back.
+  static StoredObject document(const Item& item) {
+    auto v = Value::from_json(item.at("doc"));
+    if (!v.is_ok()) throw std::logic_error("user item holds no object: " + v.status().message());
+    return std::make_shared<const Value>(std::move(*v));
+  }
+
   KvStore& kv_;
   std::string table_;
 };

@@ -67,7 +67,8 @@ Status LocalService::make_durable(
       return Status(Code::BadArguments,
                     "the state file has format " + format + " and this fkemu reads format " +
                         kStateFormat +
-                        " (queue messages in the binary encoding of values); it is left as it "
+                        " (queue messages and user-store objects in the binary encoding of "
+                        "values); it is left as it "
                         "is: give --data a path that does not exist to start fresh");
     system_.clear();
     user_kv_.clear();

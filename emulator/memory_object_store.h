@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,13 +25,12 @@ class MemoryObjectStore final : public ObjectStore {
   MemoryObjectStore(const MemoryObjectStore&) = delete;
   MemoryObjectStore& operator=(const MemoryObjectStore&) = delete;
 
-  Status put(const std::string& key, nlohmann::json object) override;
-  std::optional<nlohmann::json> get(const std::string& key) const override;
+  Status put(const std::string& key, Value object) override;
+  StoredObject get(const std::string& key) const override;
   std::optional<TaggedObject> get_tagged(const std::string& key) const override;
-  Status put_if(const std::string& key, nlohmann::json object, const std::string& etag) override;
+  Status put_if(const std::string& key, Value object, const std::string& etag) override;
   Status remove(const std::string& key) override;
-  std::vector<std::pair<std::string, nlohmann::json>> list() const override;
-  size_t data_bytes(const std::string& key) const override;
+  std::vector<std::pair<std::string, StoredObject>> list() const override;
 
   // Durable state: from now on every change is recorded in `j`, space "objects/<name>".
   void attach_journal(StateJournal* j, std::string name) {
@@ -47,7 +45,7 @@ class MemoryObjectStore final : public ObjectStore {
 
  private:
   struct Stored {
-    nlohmann::json object;
+    StoredObject object;
     uint64_t generation;  // the entity tag: a store-wide counter, so a tag is never reused
   };
   void record(const std::string& key, const Stored* stored);

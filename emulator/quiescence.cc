@@ -55,7 +55,7 @@ std::vector<std::string> quiescence_problems(
     }
   }
   for (const auto& [path, obj] : service.user_store().list()) {
-    if (!UserRecord::from_object(obj).is_node()) continue;
+    if (!UserRecord::from_object(*obj).is_node()) continue;
     auto item = sys.get(kNodesTable, path);
     if (!item || !NodeRecord::from_item(*item).node.exists)
       problems.push_back("node " + path + " exists in the user store but not in the system store");

@@ -112,15 +112,15 @@ SpeedDeployment::SpeedDeployment() : impl_(std::make_unique<Impl>()) {
 
 SpeedDeployment::~SpeedDeployment() = default;
 
-bool SpeedDeployment::create(const std::string& path, const std::string& data) {
-  return impl_->run(impl_->session->create(path, data, false, false)).status.is_ok();
+bool SpeedDeployment::create(const std::string& path, Bytes data) {
+  return impl_->run(impl_->session->create(path, std::move(data), false, false)).status.is_ok();
 }
 
-bool SpeedDeployment::set_data(const std::string& path, const std::string& data) {
-  return impl_->run(impl_->session->set_data(path, data, -1)).status.is_ok();
+bool SpeedDeployment::set_data(const std::string& path, Bytes data) {
+  return impl_->run(impl_->session->set_data(path, std::move(data), -1)).status.is_ok();
 }
 
-bool SpeedDeployment::get_data(const std::string& path, std::string* data) {
+bool SpeedDeployment::get_data(const std::string& path, Bytes* data) {
   OpResult r = impl_->run(impl_->session->get_data(path, false));
   if (data) *data = std::move(r.data);
   return r.status.is_ok();
@@ -130,7 +130,7 @@ bool SpeedDeployment::get_data(const std::string& path, std::string* data) {
 
 RateResult measure_pipeline_set_data(size_t bytes, double seconds, double warm_up_seconds) {
   SpeedDeployment d;
-  const std::string data(bytes, 'x');
+  const Bytes data(std::string(bytes, 'x'));  // the client's buffer, shared on, not copied
   if (!d.create("/speed", "")) throw std::runtime_error("speed: create /speed failed");
   return timed_loop(seconds, warm_up_seconds, [&] { return d.set_data("/speed", data); });
 }
@@ -139,7 +139,7 @@ RateResult measure_get_data(size_t bytes, double seconds, double warm_up_seconds
   SpeedDeployment d;
   if (!d.create("/speed", std::string(bytes, 'x')))
     throw std::runtime_error("speed: create /speed failed");
-  std::string got;
+  Bytes got;
   return timed_loop(seconds, warm_up_seconds,
                     [&] { return d.get_data("/speed", &got) && got.size() == bytes; });
 }

@@ -25,6 +25,8 @@
 #include <memory>
 #include <string>
 
+#include "core/model/bytes.h"
+
 namespace fkemu {
 
 struct RateResult {
@@ -46,10 +48,10 @@ class SpeedDeployment {
   SpeedDeployment(const SpeedDeployment&) = delete;
   SpeedDeployment& operator=(const SpeedDeployment&) = delete;
 
-  bool create(const std::string& path, const std::string& data);
-  bool set_data(const std::string& path, const std::string& data);
+  bool create(const std::string& path, Bytes data);
+  bool set_data(const std::string& path, Bytes data);
   // *data (if not null) receives the node's data.
-  bool get_data(const std::string& path, std::string* data = nullptr);
+  bool get_data(const std::string& path, Bytes* data = nullptr);
 
  private:
   struct Impl;

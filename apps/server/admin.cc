@@ -75,7 +75,7 @@ json dump_state(LocalService& service) {
     system[t] = table;
   }
   json user = json::object();
-  for (const auto& [key, obj] : service.user_store().list()) user[key] = printable(obj);
+  for (const auto& [key, obj] : service.user_store().list()) user[key] = printable(obj->to_json());
   json queues = json::object();
   queues["writer"] = queue_json(service.writer_queue());
   queues["distributor"] = queue_json(service.distributor_queue());

@@ -509,7 +509,7 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
   }
   r.fields["stat"] = stat_to_json(record->stat);
   if (which == "get_data") {
-    r.data.assign(record->data.view());
+    r.data = record->data;
     r.has_data = true;
   } else if (which == "get_children") {
     std::vector<std::string> children = std::move(record->children);

@@ -40,7 +40,7 @@ namespace fkemu {
 struct OpResult {
   Status status;
   nlohmann::json fields = nlohmann::json::object();
-  std::string data;
+  Bytes data;  // the stored buffer itself, not a copy
   bool has_data = false;
   int64_t zxid = 0;  // the update's zxid for writes
 

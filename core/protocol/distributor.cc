@@ -162,7 +162,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     for (;;) {
       auto old = co_await ex.call("user.get", "distributor.exec_update_read", data_bytes,
                                   [&] { return d_.user.get_tagged(ch.path); });
-      if (old && old->object.value(attr::kZxid, int64_t{0}) >= zxid) break;  // a newer state
+      if (old && UserRecord::zxid_of(*old->object) >= zxid) break;  // a newer state is there
       UserRecord record;
       size_t bytes = 0;
       if (ch.kind == ChangeKind::Delete) {
@@ -171,7 +171,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
         record.stat = node.stat;
         record.children = node.children;
         if (ch.kind == ChangeKind::Parent) {
-          if (old) record.data = UserRecord::from_object(old->object).data;
+          if (old) record.data = UserRecord::data_of(*old->object);
         } else {
           record.data = ch.data;
           bytes = ch.data.size();

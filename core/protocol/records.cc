@@ -31,29 +31,42 @@ bool parse_digits(std::string_view text, uint64_t& out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-json epoch_to_json(const Epoch& epoch) {
-  json out = json::array();
-  for (const EpochEntry& e : epoch) out.push_back({{"z", e.zxid}, {"s", e.sessions}});
-  return out;
+Value value_of_json(const json& j) {
+  auto v = Value::from_json(j);
+  if (!v.is_ok()) throw std::invalid_argument(v.status().message());
+  return std::move(*v);
 }
 
-Epoch epoch_from_json(const json& j) {
+Value epoch_to_value(const Epoch& epoch) {
+  ValueList out;
+  out.reserve(epoch.size());
+  for (const EpochEntry& e : epoch)
+    out.emplace_back(ValueMap{{"z", e.zxid}, {"s", Value::strings(e.sessions)}});
+  return Value(std::move(out));
+}
+
+Epoch epoch_from_value(const Value& v) {
   Epoch out;
-  if (!j.is_array()) return out;
-  for (const json& e : j) out.push_back({e.at("z").get<int64_t>(), strings(e, "s")});
+  if (!v.is_list()) return out;
+  for (const Value& e : v.as_list()) out.push_back({e.at("z").as_number(), e.strings_of("s")});
   return out;
 }
 
-json triggers_to_json(const UpdateTriggers& u) {
-  json list = json::array();
+// (the progress record's answer is in the KV store, still JSON)
+json epoch_to_json(const Epoch& epoch) { return epoch_to_value(epoch).to_json(); }
+Epoch epoch_from_json(const json& j) { return epoch_from_value(value_of_json(j)); }
+
+Value triggers_to_value(const UpdateTriggers& u) {
+  ValueList list;
   for (const Trigger& t : u.triggers) {
-    json types = json::array();
-    for (WatchType w : t.types) types.push_back(watch_type_name(w));
-    json j{{"path", t.path}, {"types", std::move(types)}, {"event", event_name(t.event)}};
-    if (t.czxid) j["czxid"] = *t.czxid;
-    list.push_back(std::move(j));
+    ValueList types;
+    for (WatchType w : t.types) types.emplace_back(watch_type_name(w));
+    ValueMap m{
+        {"path", t.path}, {"types", Value(std::move(types))}, {"event", event_name(t.event)}};
+    if (t.czxid) m.set("czxid", *t.czxid);
+    list.emplace_back(std::move(m));
   }
-  return json{{"zxid", u.zxid}, {"triggers", std::move(list)}};
+  return Value(ValueMap{{"zxid", u.zxid}, {"triggers", Value(std::move(list))}});
 }
 
 EventType event_from_name(const std::string& name) {
@@ -63,19 +76,20 @@ EventType event_from_name(const std::string& name) {
   throw std::invalid_argument("unknown watch event '" + name + "'");
 }
 
-UpdateTriggers triggers_from_json(const json& j) {
+UpdateTriggers triggers_from_value(const Value& v) {
   UpdateTriggers u;
-  u.zxid = j.value("zxid", int64_t{0});
-  for (const json& t : j.value("triggers", json::array())) {
+  u.zxid = v.number_or("zxid", 0);
+  if (!v.at("triggers").is_list()) return u;
+  for (const Value& t : v.at("triggers").as_list()) {
     Trigger trig;
-    trig.path = t.at("path").get<std::string>();
-    for (const json& w : t.at("types")) {
-      auto type = watch_type_from_name(w.get<std::string>());
-      if (!type) throw std::invalid_argument("unknown watch type " + w.dump());
+    trig.path = t.at("path").as_string();
+    for (const std::string& w : t.strings_of("types")) {
+      auto type = watch_type_from_name(w);
+      if (!type) throw std::invalid_argument("unknown watch type '" + w + "'");
       trig.types.push_back(*type);
     }
-    trig.event = event_from_name(t.at("event").get<std::string>());
-    trig.czxid = optional_field<int64_t>(t, "czxid");
+    trig.event = event_from_name(t.at("event").as_string());
+    if (t.at("czxid").is_number()) trig.czxid = t.at("czxid").as_number();
     u.triggers.push_back(std::move(trig));
   }
   return u;
@@ -497,32 +511,40 @@ WatchMessage WatchMessage::from_message(const Value& body) {
 
 // --- The user store -----------------------------------------------------------------------------
 
-json UserRecord::to_object() const {
-  json o;
+Value UserRecord::to_object() const {
+  ValueMap o;
   if (tombstone) {
-    o = json{{"tombstone", *tombstone}};
+    o.set("tombstone", *tombstone);
   } else {
-    o = json{{"data", bytes_to_json(data)}, {"stat", stat_to_json(stat)}, {"children", children}};
+    o.set("data", data);
+    o.set("stat", stat_to_value(stat));
+    o.set("children", Value::strings(children));
   }
-  if (zxid != 0) o["zxid"] = zxid;
-  o["epoch"] = epoch_to_json(epoch);
-  if (update) o["update"] = triggers_to_json(*update);
-  return o;
+  if (zxid != 0) o.set("zxid", zxid);
+  o.set("epoch", epoch_to_value(epoch));
+  if (update) o.set("update", triggers_to_value(*update));
+  return Value(std::move(o));
 }
 
-UserRecord UserRecord::from_object(const json& object) {
+UserRecord UserRecord::from_object(const Value& object) {
   UserRecord r;
-  r.tombstone = optional_field<int64_t>(object, "tombstone");
+  if (object.at("tombstone").is_number()) r.tombstone = object.at("tombstone").as_number();
   if (!r.tombstone) {
-    if (auto it = object.find("data"); it != object.end() && it->is_binary())
-      r.data = bytes_from_json(*it);
-    r.stat = stat_from_json(object.at("stat"));
-    r.children = strings(object, "children");
+    r.data = data_of(object);
+    r.stat = stat_from_value(object.at("stat"));
+    r.children = object.strings_of("children");
   }
-  r.zxid = object.value("zxid", int64_t{0});
-  r.epoch = epoch_from_json(object.value("epoch", json()));
-  if (auto it = object.find("update"); it != object.end()) r.update = triggers_from_json(*it);
+  r.zxid = zxid_of(object);
+  r.epoch = epoch_from_value(object.at("epoch"));
+  if (object.at("update").is_map()) r.update = triggers_from_value(object.at("update"));
   return r;
 }
+
+Bytes UserRecord::data_of(const Value& object) {
+  const Value& d = object.at("data");
+  return d.is_bytes() ? d.as_bytes() : Bytes();
+}
+
+int64_t UserRecord::zxid_of(const Value& object) { return object.number_or("zxid", 0); }
 
 }  // namespace fkemu

@@ -315,8 +315,12 @@ struct UserRecord {
   bool is_node() const { return !tombstone; }
   // The zxid the record reflects: the deletion's for a tombstone.
   int64_t version_zxid() const { return tombstone ? *tombstone : zxid; }
-  nlohmann::json to_object() const;
-  static UserRecord from_object(const nlohmann::json& object);
+  Value to_object() const;
+  static UserRecord from_object(const Value& object);
+  // Single fields of a stored object, without decoding the rest: the data (shared, not copied)
+  // and the zxid it reflects (0 for the initial tree's).
+  static Bytes data_of(const Value& object);
+  static int64_t zxid_of(const Value& object);
 };
 
 // --- The client channel ---------------------------------------------------------------------

@@ -71,10 +71,10 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
-void put_data_field(const std::string& bytes, const char* key_utf8, const char* key_b64,
+void put_data_field(std::string_view bytes, const char* key_utf8, const char* key_b64,
                     nlohmann::json& into) {
   if (is_valid_utf8(bytes)) {
-    into[key_utf8] = bytes;
+    into[key_utf8] = std::string(bytes);
   } else {
     into[key_b64] = base64_encode(bytes);
   }

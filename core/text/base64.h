@@ -15,7 +15,7 @@ std::optional<std::string> base64_decode(std::string_view text);
 
 // Puts `bytes` into `into` as histories and the API carry node data: under `key_utf8` if they
 // are valid UTF-8, else base64-encoded under `key_b64`.
-void put_data_field(const std::string& bytes, const char* key_utf8, const char* key_b64,
+void put_data_field(std::string_view bytes, const char* key_utf8, const char* key_b64,
                     nlohmann::json& into);
 
 }  // namespace fkemu
