@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,7 +26,7 @@ class KvObjectStore final : public ObjectStore {
     KvWrite w;
     w.table = table_;
     w.key = key;
-    w.updates = {Update::set("doc", object.to_json()), Update::add("tag", 1)};
+    w.updates = {Update::set("doc", std::move(object)), Update::add("tag", 1)};
     return kv_.write(w).status;
   }
   StoredObject get(const std::string& key) const override {
@@ -37,7 +36,7 @@ class KvObjectStore final : public ObjectStore {
   std::optional<TaggedObject> get_tagged(const std::string& key) const override {
     auto item = kv_.get(table_, key);
     if (!item) return std::nullopt;
-    return TaggedObject{document(*item), std::to_string(item->value("tag", int64_t{0}))};
+    return TaggedObject{document(*item), std::to_string(item->number_or("tag", 0))};
   }
   Status put_if(const std::string& key, Value object, const std::string& etag) override {
     KvWrite w;
@@ -54,7 +53,7 @@ class KvObjectStore final : public ObjectStore {
       }
       w.conditions.push_back(Condition::eq("tag", tag));
     }
-    w.updates = {Update::set("doc", object.to_json()), Update::add("tag", 1)};
+    w.updates = {Update::set("doc", std::move(object)), Update::add("tag", 1)};
     return kv_.write(w).status;
   }
   Status remove(const std::string& key) override {
@@ -74,13 +73,10 @@ class KvObjectStore final : public ObjectStore {
   }
 
  private:
-  // The object an item holds. Only put and put_if write "doc", from a Value: it converts back.
+  // The object an item holds (a copy: the KV store hands out copies; its bytes are shared).
   static StoredObject document(const Item& item) {
-    auto v = Value::from_json(item.at("doc"));
-    if (!v.is_ok()) throw std::logic_error("user item holds no object: " + v.status().message());
-    return std::make_shared<const Value>(std::move(*v));
+    return std::make_shared<const Value>(item.at("doc"));
   }
-
   KvStore& kv_;
   std::string table_;
 };

@@ -67,9 +67,8 @@ Status LocalService::make_durable(
       return Status(Code::BadArguments,
                     "the state file has format " + format + " and this fkemu reads format " +
                         kStateFormat +
-                        " (queue messages and user-store objects in the binary encoding of "
-                        "values); it is left as it "
-                        "is: give --data a path that does not exist to start fresh");
+                        " (every store in the binary encoding of values); it is left as it is: "
+                        "give --data a path that does not exist to start fresh");
     system_.clear();
     user_kv_.clear();
     objects_.clear();
@@ -141,7 +140,7 @@ void LocalService::seed_initial_tree() {
     w.table = kNodesTable;
     w.key = s.path;
     w.kind = KvWrite::Kind::Put;
-    w.item = node.to_json();
+    w.item = node.to_value();
     const KvResult seeded = system_.write(w);
     UserRecord record;
     record.stat = st;

@@ -3,19 +3,18 @@
 #include <cstdint>
 #include <limits>
 #include <set>
+#include <stdexcept>
 #include <string_view>
-
-#include "core/json/json_text.h"
 
 namespace fkemu {
 namespace {
 
-using nlohmann::json;
-
-// A JSON value for a message, cut short: node data can be a megabyte.
-std::string brief(const json& v) {
+// A value for a message, cut short: node data can be a megabyte.
+std::string brief(const Value& v) {
   constexpr size_t kMax = 80;
-  std::string s = v.dump();
+  std::string s = v.is_bytes()
+                      ? "<" + std::to_string(v.as_bytes().size()) + " bytes>"
+                      : v.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (s.size() > kMax) s = s.substr(0, kMax) + "...";
   return s;
 }
@@ -64,16 +63,15 @@ const char* update_name(Update::Kind k) {
 }
 
 // The attribute's value, or null if the item or the attribute is absent.
-const json* attribute(const Item* item, const std::string& attr) {
-  if (item == nullptr || !item->is_object()) return nullptr;
-  auto it = item->find(attr);
-  return it == item->end() ? nullptr : &*it;
+const Value* attribute(const Item* item, const std::string& attr) {
+  if (item == nullptr || !item->is_map()) return nullptr;
+  return item->as_map().find(attr);
 }
 
 // Why `c` does not hold on `item`, or nullopt if it holds.
 std::optional<std::string> violation(const Item* item, const Condition& c) {
   if (c.attr.empty()) return "empty attribute name";
-  const json* v = attribute(item, c.attr);
+  const Value* v = attribute(item, c.attr);
   const std::string actual =
       v == nullptr ? (item == nullptr ? "the item is absent" : "the attribute is absent")
                    : "the attribute is " + brief(*v);
@@ -100,15 +98,10 @@ std::optional<std::string> violation(const Item* item, const Condition& c) {
       break;
   }
   if (v == nullptr) return actual;
-  int order = 0;  // <0, 0, >0: the attribute compared with the condition's value
-  if (v->is_number() && c.value.is_number()) {
-    order = *v < c.value ? -1 : (c.value < *v ? 1 : 0);
-  } else if (v->is_string() && c.value.is_string()) {
-    order = v->get_ref<const std::string&>().compare(c.value.get_ref<const std::string&>());
-  } else {
+  const std::partial_ordering order = v->compare(c.value);
+  if (order == std::partial_ordering::unordered)
     return actual + ", not comparable with " + brief(c.value) +
-           " (comparisons need two numbers or two strings)";
-  }
+           " (comparisons need two numbers, two strings or two byte strings)";
   bool holds = false;
   switch (c.kind) {
     case Condition::Kind::Less:
@@ -131,81 +124,68 @@ std::optional<std::string> violation(const Item* item, const Condition& c) {
   return actual;
 }
 
-// a + b for two JSON integers, or nullopt on overflow / out of int64 range.
-std::optional<int64_t> add_integers(const json& a, const json& b) {
-  auto as_int64 = [](const json& v) -> std::optional<int64_t> {
-    if (v.is_number_unsigned()) {
-      const uint64_t u = v.get<uint64_t>();
-      if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-      return static_cast<int64_t>(u);
-    }
-    return v.get<int64_t>();
-  };
-  const auto x = as_int64(a);
-  const auto y = as_int64(b);
-  int64_t sum = 0;
-  if (!x || !y || __builtin_add_overflow(*x, *y, &sum)) return std::nullopt;
-  return sum;
-}
-
-// Why `u` cannot be applied to `item` (an object), or nullopt if it can.
+// Why `u` cannot be applied to `item` (a map), or nullopt if it can.
 std::optional<std::string> update_refusal(const Item& item, const Update& u) {
   if (u.attr.empty()) return "empty attribute name";
-  auto it = item.find(u.attr);
-  const bool present = it != item.end();
+  const Value* present = item.as_map().find(u.attr);
   switch (u.kind) {
     case Update::Kind::Set:
     case Update::Kind::Remove:
       return std::nullopt;
-    case Update::Kind::Add:
+    case Update::Kind::Add: {
       if (!u.value.is_number()) return "the operand " + brief(u.value) + " is not a number";
       if (!present) return std::nullopt;
-      if (!it->is_number()) return "the attribute is " + brief(*it) + ", not a number";
-      if (it->is_number_integer() && u.value.is_number_integer() && !add_integers(*it, u.value))
+      if (!present->is_number()) return "the attribute is " + brief(*present) + ", not a number";
+      int64_t sum = 0;
+      if (__builtin_add_overflow(present->as_number(), u.value.as_number(), &sum))
         return "the sum overflows a 64-bit integer";
       return std::nullopt;
+    }
     case Update::Kind::ListAppend:
-      if (!u.value.is_array()) return "the operand " + brief(u.value) + " is not an array";
-      if (present && !it->is_array()) return "the attribute is " + brief(*it) + ", not a list";
+      if (!u.value.is_list()) return "the operand " + brief(u.value) + " is not a list";
+      if (present && !present->is_list())
+        return "the attribute is " + brief(*present) + ", not a list";
       return std::nullopt;
     case Update::Kind::ListRemoveHead:
-      if (present && !it->is_array()) return "the attribute is " + brief(*it) + ", not a list";
+      if (present && !present->is_list())
+        return "the attribute is " + brief(*present) + ", not a list";
       return std::nullopt;
   }
   return "unknown update kind";
 }
 
-// Applies `u` to `item` (an object) in place; returns why it cannot be applied (and changes
+// Applies `u` to `item` (a map) in place; returns why it cannot be applied (and changes
 // nothing then), or nullopt.
 std::optional<std::string> apply_update(Item& item, const Update& u) {
   if (auto why = update_refusal(item, u)) return why;
-  auto it = item.find(u.attr);
-  const bool present = it != item.end();
+  ValueMap& m = item.as_map();
+  Value* present = m.find(u.attr);
   switch (u.kind) {
     case Update::Kind::Set:
-      item[u.attr] = u.value;
+      m.set(u.attr, u.value);
       break;
     case Update::Kind::Remove:
-      if (present) item.erase(it);
+      m.erase(u.attr);
       break;
     case Update::Kind::Add:
       if (!present) {
-        item[u.attr] = u.value;
-      } else if (it->is_number_integer() && u.value.is_number_integer()) {
-        *it = *add_integers(*it, u.value);
+        m.set(u.attr, u.value);
       } else {
-        *it = it->get<double>() + u.value.get<double>();
+        *present = Value(present->as_number() + u.value.as_number());  // checked: no overflow
       }
       break;
     case Update::Kind::ListAppend:
       if (!present) {
-        item[u.attr] = u.value;
+        m.set(u.attr, u.value);
       } else {
-        it->insert(it->end(), u.value.begin(), u.value.end());
+        ValueList& list = present->as_list();
+        const ValueList& more = u.value.as_list();
+        list.insert(list.end(), more.begin(), more.end());
       }
       break;
     case Update::Kind::ListRemoveHead:
-      if (present && !it->empty()) it->erase(it->begin());
+      if (present && !present->as_list().empty())
+        present->as_list().erase(present->as_list().begin());
       break;
   }
   return std::nullopt;
@@ -332,14 +312,14 @@ std::optional<MemoryKvStore::Effect> MemoryKvStore::prepare(const KvWrite& w, in
         e.in_place = true;
         break;
       }
-      e.after = current != nullptr ? *current : Item::object();
+      e.after = current != nullptr ? *current : Item(ValueMap{});
       for (size_t j = 0; j < w.updates.size(); ++j)
         if (auto why = apply_update(e.after, w.updates[j])) return refused(j, *why);
       break;
     }
     case KvWrite::Kind::Put:
-      if (!w.item.is_object()) {
-        return fail(-1, where(w, index) + ": put item is " + brief(w.item) + ", not an object");
+      if (!w.item.is_map()) {
+        return fail(-1, where(w, index) + ": put item is " + brief(w.item) + ", not a map");
       }
       e.action = Effect::Action::Store;
       e.after = w.item;
@@ -386,8 +366,7 @@ void MemoryKvStore::attach_journal(StateJournal* j, std::string name) {
 void MemoryKvStore::record(const std::string& table, const std::string& key, const Item* item) {
   const std::string space = "kv/" + journal_name_ + "/" + table;
   if (!item) return journal_->record(space, key, std::nullopt);
-  const std::vector<uint8_t> cbor = Item::to_cbor(*item);
-  journal_->record(space, key, std::string(cbor.begin(), cbor.end()));
+  journal_->record(space, key, item->encode());
 }
 
 void MemoryKvStore::record_all() {
@@ -398,7 +377,10 @@ void MemoryKvStore::record_all() {
 
 void MemoryKvStore::restore(const std::string& table, const std::string& key,
                             const std::string& value) {
-  tables_[table][key] = parse_cbor_or_throw(value, "the stored item");
+  auto item = Value::decode(value);
+  if (!item.is_ok()) throw std::invalid_argument("the stored item: " + item.status().message());
+  if (!item->is_map()) throw std::invalid_argument("the stored item is no map");
+  tables_[table][key] = std::move(*item);
 }
 
 }  // namespace fkemu

@@ -71,7 +71,8 @@ json dump_state(LocalService& service) {
   json system = json::object();
   for (const char* t : {kNodesTable, kSessionsTable, kWatchesTable, kEpochTable, kProgressTable}) {
     json table = json::object();
-    for (const auto& [key, item] : service.system_store().scan(t)) table[key] = printable(item);
+    for (const auto& [key, item] : service.system_store().scan(t))
+      table[key] = printable(item.to_json());
     system[t] = table;
   }
   json user = json::object();

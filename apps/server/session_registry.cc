@@ -140,7 +140,7 @@ bool SessionRegistry::forgettable(const RemoteSession& r) const {
   if (!r.connected || r.inflight > 0 || r.client->busy()) return false;
   if (r.client->closed()) return true;
   const auto item = loop_.service().system_store().get(kSessionsTable, r.id);
-  return !item || !item->value("alive", false);
+  return !item || !SessionRecord::from_item(*item).alive;
 }
 
 void SessionRegistry::sweep() {

@@ -454,12 +454,12 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     stored.zxid = reg.zxid;
     stored.op = op;
     stored.existed = exists;
-    w.updates = {Update::append(attr::kRegs, json::array({stored.to_json()})),
+    w.updates = {Update::append(attr::kRegs, Value(ValueList{stored.to_value()})),
                  Update::add(attr::kVer, 1)};
     // The session remembers where it registered, so that its close can remove them.
     ws[1].table = kSessionsTable;
     ws[1].key = name_;
-    ws[1].updates = {Update::append(attr::kWatchKeys, json::array({w.key}))};
+    ws[1].updates = {Update::append(attr::kWatchKeys, Value::strings({w.key}))};
     registrations_[id] = reg;
     // Appends without conditions to lists the protocol keeps: nothing to fail on.
     (void)co_await d_.ex.call("kv.transact", "client.register_watch", 0,

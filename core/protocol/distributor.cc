@@ -8,8 +8,6 @@
 
 namespace fkemu {
 
-using json = nlohmann::json;
-
 Task<void> Distributor::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
   const UpdateMessage upd = UpdateMessage::from_message(*message.body);
@@ -114,7 +112,8 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     KvWrite w;
     w.table = kEpochTable;
     w.key = epoch_key(zxid);
-    w.updates = {Update::set(attr::kZxid, zxid), Update::append(attr::kSessions, json(owed))};
+    w.updates = {Update::set(attr::kZxid, zxid),
+                 Update::append(attr::kSessions, Value::strings({owed.begin(), owed.end()}))};
     auto r = co_await ex.call("kv.write", "distributor.epoch_add", 0,
                               [&] { return d_.system.write(w); });
     std::vector<std::string> sessions;
@@ -244,7 +243,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   pop[1].key = "distributor";
   pop[1].conditions.push_back(Condition::absent_or_lt(attr::kLastZxid, zxid));
   pop[1].updates = {Update::set(attr::kLastZxid, zxid),
-                    Update::set(attr::kLastAnswer, answer.to_json())};
+                    Update::set(attr::kLastAnswer, answer.to_value())};
   // ConditionFailed: another instance with this update popped it first; the answer is the same.
   (void)co_await ex.call("kv.transact", "distributor.exec_pop_updates", 0,
                          [&] { return d_.system.transact(pop); });

@@ -7,8 +7,6 @@
 
 namespace fkemu {
 
-using json = nlohmann::json;
-
 Task<void> HeartbeatFunction::tick() {
   Executor& ex = d_.ex;
   auto sessions = co_await ex.call("kv.scan", "heartbeat.scan", 0,
@@ -37,7 +35,7 @@ Task<void> HeartbeatFunction::tick() {
         const bool listed = entry.second.contains(attr::kPending);
         forget.conditions = {Condition::ne(attr::kAlive, true),
                              Condition::not_exists(attr::kLockOwner),
-                             listed ? Condition::eq(attr::kPending, json::array())
+                             listed ? Condition::eq(attr::kPending, Value(ValueList{}))
                                     : Condition::not_exists(attr::kPending)};
         // ConditionFailed: the session came back into use (a late request locked it); it is
         // looked at again next round.

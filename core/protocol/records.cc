@@ -5,36 +5,12 @@
 
 namespace fkemu {
 
-using json = nlohmann::json;
-
 namespace {
-
-std::vector<std::string> strings(const json& item, const char* key) {
-  std::vector<std::string> out;
-  auto it = item.find(key);
-  if (it == item.end() || !it->is_array()) return out;
-  out.reserve(it->size());
-  for (const json& s : *it) out.push_back(s.get<std::string>());
-  return out;
-}
-
-template <typename T>
-std::optional<T> optional_field(const json& item, const char* key) {
-  auto it = item.find(key);
-  if (it == item.end() || it->is_null()) return std::nullopt;
-  return it->get<T>();
-}
 
 bool parse_digits(std::string_view text, uint64_t& out) {
   if (text.empty()) return false;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size();
-}
-
-Value value_of_json(const json& j) {
-  auto v = Value::from_json(j);
-  if (!v.is_ok()) throw std::invalid_argument(v.status().message());
-  return std::move(*v);
 }
 
 Value epoch_to_value(const Epoch& epoch) {
@@ -51,10 +27,6 @@ Epoch epoch_from_value(const Value& v) {
   for (const Value& e : v.as_list()) out.push_back({e.at("z").as_number(), e.strings_of("s")});
   return out;
 }
-
-// (the progress record's answer is in the KV store, still JSON)
-json epoch_to_json(const Epoch& epoch) { return epoch_to_value(epoch).to_json(); }
-Epoch epoch_from_json(const json& j) { return epoch_from_value(value_of_json(j)); }
 
 Value triggers_to_value(const UpdateTriggers& u) {
   ValueList list;
@@ -97,18 +69,6 @@ UpdateTriggers triggers_from_value(const Value& v) {
 
 }  // namespace
 
-// --- Bytes ------------------------------------------------------------------------------------
-
-json bytes_to_json(const Bytes& b) {
-  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
-  return json::binary(std::vector<uint8_t>(p, p + b.size()));
-}
-
-Bytes bytes_from_json(const json& j) {
-  const auto& bin = j.get_binary();
-  return Bytes(std::string(bin.begin(), bin.end()));
-}
-
 // --- Locks and nodes ----------------------------------------------------------------------------
 
 std::string LockOwner::to_string() const {
@@ -133,31 +93,16 @@ bool Lockable::has_pending(const std::string& uid) const {
 
 Lockable Lockable::from_item(const Item& item) {
   Lockable l;
-  l.lock = optional_field<Time>(item, attr::kLock);
-  l.lock_owner = optional_field<std::string>(item, attr::kLockOwner);
-  l.pending = strings(item, attr::kPending);
+  if (item.at(attr::kLock).is_number()) l.lock = item.at(attr::kLock).as_number();
+  if (item.at(attr::kLockOwner).is_string()) l.lock_owner = item.at(attr::kLockOwner).as_string();
+  l.pending = item.strings_of(attr::kPending);
   return l;
 }
 
 std::vector<Update> NodeState::set_updates() const {
-  return {Update::set(attr::kExists, exists), Update::set(attr::kStat, stat_to_json(stat)),
-          Update::set(attr::kChildren, children), Update::set(attr::kCreates, creates)};
-}
-
-json NodeState::to_json() const {
-  return json{{attr::kExists, exists},
-              {attr::kStat, stat_to_json(stat)},
-              {attr::kChildren, children},
-              {attr::kCreates, creates}};
-}
-
-NodeState NodeState::from_json(const json& j) {
-  NodeState n;
-  n.exists = j.value(attr::kExists, false);
-  if (auto it = j.find(attr::kStat); it != j.end() && it->is_object()) n.stat = stat_from_json(*it);
-  n.children = strings(j, attr::kChildren);
-  n.creates = j.value(attr::kCreates, int64_t{0});
-  return n;
+  return {Update::set(attr::kExists, exists), Update::set(attr::kStat, stat_to_value(stat)),
+          Update::set(attr::kChildren, Value::strings(children)),
+          Update::set(attr::kCreates, creates)};
 }
 
 Value NodeState::to_value() const {
@@ -177,32 +122,36 @@ NodeState NodeState::from_value(const Value& v) {
 }
 
 NodeRecord NodeRecord::from_item(const Item& item) {
-  return NodeRecord{NodeState::from_json(item), Lockable::from_item(item)};
+  return NodeRecord{NodeState::from_value(item), Lockable::from_item(item)};
 }
 
 SessionRecord SessionRecord::from_item(const Item& item) {
   SessionRecord s;
-  s.alive = item.value(attr::kAlive, false);
+  s.alive = item.bool_or(attr::kAlive, false);
   s.lock_stub = !item.contains(attr::kAlive);
-  s.last_req = item.value(attr::kLastReq, int64_t{0});
-  if (auto it = item.find(attr::kLastError); it != item.end() && it->is_object()) {
-    const auto code = code_from_name(it->at("error").get<std::string>());
-    s.last_error = LastError{it->value("req", int64_t{-1}), code.value_or(Code::SystemError)};
+  s.last_req = item.number_or(attr::kLastReq, 0);
+  if (const Value& e = item.at(attr::kLastError); e.is_map()) {
+    const auto code = code_from_name(e.string_or("error", ""));
+    s.last_error = LastError{e.number_or("req", -1), code.value_or(Code::SystemError)};
   }
-  s.ephemerals = strings(item, attr::kEphemerals);
-  s.timeout_ms = item.value(attr::kTimeoutMs, int64_t{0});
-  s.last_seen = item.value(attr::kLastSeen, Time{0});
-  s.watch_keys = strings(item, attr::kWatchKeys);
+  s.ephemerals = item.strings_of(attr::kEphemerals);
+  s.timeout_ms = item.number_or(attr::kTimeoutMs, 0);
+  s.last_seen = item.number_or(attr::kLastSeen, 0);
+  s.watch_keys = item.strings_of(attr::kWatchKeys);
   s.book = Lockable::from_item(item);
   return s;
 }
 
 Item SessionRecord::to_new_item() const {
-  return json{{attr::kAlive, alive},
-              {attr::kLastReq, last_req},
-              {attr::kEphemerals, ephemerals},
-              {attr::kTimeoutMs, timeout_ms},
-              {attr::kLastSeen, last_seen}};
+  return Value(ValueMap{{attr::kAlive, alive},
+                        {attr::kLastReq, last_req},
+                        {attr::kEphemerals, Value::strings(ephemerals)},
+                        {attr::kTimeoutMs, timeout_ms},
+                        {attr::kLastSeen, last_seen}});
+}
+
+Value LastError::to_value() const {
+  return Value(ValueMap{{"req", req}, {"error", code_name(error)}});
 }
 
 // --- Writer requests ------------------------------------------------------------------------
@@ -398,38 +347,36 @@ UpdateMessage UpdateMessage::from_message(const Value& body) {
 // --- Epochs, progress, answers ----------------------------------------------------------------
 
 EpochEntry EpochEntry::from_item(const Item& item) {
-  return EpochEntry{item.at(attr::kZxid).get<int64_t>(), strings(item, attr::kSessions)};
+  return EpochEntry{item.at(attr::kZxid).as_number(), item.strings_of(attr::kSessions)};
 }
 
-json WriteAnswer::to_json() const {
-  if (error != Code::Ok) return json{{"req", req}, {"error", code_name(error)}};
-  json result = json::object();
-  if (path) result["path"] = *path;
-  if (stat) result["stat"] = stat_to_json(*stat);
-  return json{
-      {"req", req}, {"zxid", zxid}, {"result", std::move(result)}, {"epoch", epoch_to_json(epoch)}};
+Value WriteAnswer::to_value() const {
+  if (error != Code::Ok) return Value(ValueMap{{"req", req}, {"error", code_name(error)}});
+  ValueMap m{{"req", req}, {"zxid", zxid}, {"epoch", epoch_to_value(epoch)}};
+  if (path) m.set("path", *path);
+  if (stat) m.set("stat", stat_to_value(*stat));
+  return Value(std::move(m));
 }
 
-WriteAnswer WriteAnswer::from_json(const json& j) {
+WriteAnswer WriteAnswer::from_value(const Value& v) {
   WriteAnswer a;
-  a.req = j.at("req").get<int64_t>();
-  if (auto it = j.find("error"); it != j.end()) {
-    a.error = code_from_name(it->get<std::string>()).value_or(Code::SystemError);
+  a.req = v.at("req").as_number();
+  if (v.at("error").is_string()) {
+    a.error = code_from_name(v.at("error").as_string()).value_or(Code::SystemError);
     return a;
   }
-  a.zxid = j.at("zxid").get<int64_t>();
-  const json& result = j.at("result");
-  a.path = optional_field<std::string>(result, "path");
-  if (auto it = result.find("stat"); it != result.end()) a.stat = stat_from_json(*it);
-  a.epoch = epoch_from_json(j.value("epoch", json()));
+  a.zxid = v.at("zxid").as_number();
+  if (v.at("path").is_string()) a.path = v.at("path").as_string();
+  if (v.at("stat").is_map()) a.stat = stat_from_value(v.at("stat"));
+  a.epoch = epoch_from_value(v.at("epoch"));
   return a;
 }
 
 Progress Progress::from_item(const Item& item) {
   Progress p;
-  p.last_zxid = item.value(attr::kLastZxid, int64_t{0});
-  if (auto it = item.find(attr::kLastAnswer); it != item.end() && it->is_object())
-    p.last_answer = WriteAnswer::from_json(*it);
+  p.last_zxid = item.number_or(attr::kLastZxid, 0);
+  if (item.at(attr::kLastAnswer).is_map())
+    p.last_answer = WriteAnswer::from_value(item.at(attr::kLastAnswer));
   return p;
 }
 
@@ -457,21 +404,23 @@ const char* event_name(EventType e) {
   return "?";
 }
 
-json WatchRegistration::to_json() const {
-  return json{{"id", id}, {"session", session}, {"zxid", zxid}, {"op", op}, {"existed", existed}};
+Value WatchRegistration::to_value() const {
+  return Value(
+      ValueMap{{"id", id}, {"session", session}, {"zxid", zxid}, {"op", op}, {"existed", existed}});
 }
 
-WatchRegistration WatchRegistration::from_json(const json& j) {
-  return WatchRegistration{j.at("id").get<std::string>(), j.value("session", std::string()),
-                           j.at("zxid").get<int64_t>(), j.value("op", std::string()),
-                           j.value("existed", true)};
+WatchRegistration WatchRegistration::from_value(const Value& v) {
+  return WatchRegistration{v.at("id").as_string(), v.string_or("session", ""),
+                           v.at("zxid").as_number(), v.string_or("op", ""),
+                           v.bool_or("existed", true)};
 }
 
 WatchList WatchList::from_item(const Item& item) {
   WatchList l;
-  for (const json& r : item.value(attr::kRegs, json::array()))
-    l.regs.push_back(WatchRegistration::from_json(r));
-  l.ver = item.value(attr::kVer, int64_t{0});
+  if (item.at(attr::kRegs).is_list())
+    for (const Value& r : item.at(attr::kRegs).as_list())
+      l.regs.push_back(WatchRegistration::from_value(r));
+  l.ver = item.number_or(attr::kVer, 0);
   return l;
 }
 

@@ -17,7 +17,6 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -94,8 +93,6 @@ struct NodeState {
 
   // One Set update per field.
   std::vector<Update> set_updates() const;
-  nlohmann::json to_json() const;
-  static NodeState from_json(const nlohmann::json& j);
   Value to_value() const;
   static NodeState from_value(const Value& v);
 };
@@ -109,6 +106,7 @@ struct NodeRecord {
 struct LastError {
   int64_t req = 0;
   Code error = Code::Ok;
+  Value to_value() const;
 };
 
 struct SessionRecord {
@@ -233,8 +231,8 @@ struct WriteAnswer {
   std::optional<Stat> stat;         // create, set_data
   Epoch epoch;
 
-  nlohmann::json to_json() const;
-  static WriteAnswer from_json(const nlohmann::json& j);
+  Value to_value() const;
+  static WriteAnswer from_value(const Value& v);
 };
 
 struct Progress {
@@ -259,8 +257,8 @@ struct WatchRegistration {
   int64_t zxid = 0;     // the version read
   std::string op;       // get_data | exists | get_children
   bool existed = true;  // the node existed when the watch was set
-  nlohmann::json to_json() const;
-  static WatchRegistration from_json(const nlohmann::json& j);
+  Value to_value() const;
+  static WatchRegistration from_value(const Value& v);
 };
 
 struct WatchList {
@@ -333,10 +331,5 @@ struct Ping {
   Time sent = 0;
 };
 using ClientMessage = std::variant<WriteAnswer, WatchNotification, Ping>;
-
-// --- Bytes in JSON ----------------------------------------------------------------------------
-
-nlohmann::json bytes_to_json(const Bytes& b);  // a JSON binary
-Bytes bytes_from_json(const nlohmann::json& j);
 
 }  // namespace fkemu

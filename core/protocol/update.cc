@@ -4,8 +4,6 @@
 
 namespace fkemu {
 
-using json = nlohmann::json;
-
 Condition held_by(const LockOwner& owner) {
   return Condition::eq(attr::kLockOwner, owner.to_string());
 }
@@ -16,7 +14,9 @@ std::vector<Update> release_lock() {
 
 std::vector<KvWrite> build_commit(const UpdateMessage& update, int64_t zxid) {
   const bool anchor_is_session = update.anchor.first == kSessionsTable;
-  auto append_pending = [&] { return Update::append(attr::kPending, json::array({update.uid})); };
+  auto append_pending = [&] {
+    return Update::append(attr::kPending, Value::strings({update.uid}));
+  };
 
   std::vector<KvWrite> writes;
   for (const Change& ch : update.changes) {
@@ -38,14 +38,14 @@ std::vector<KvWrite> build_commit(const UpdateMessage& update, int64_t zxid) {
   if (update.req < 0) {
     // An expiry: only if the session has not answered since the heartbeat decided it.
     s.conditions.push_back(Condition::eq(
-        attr::kLastSeen, update.expired_last_seen ? json(*update.expired_last_seen) : json()));
+        attr::kLastSeen, update.expired_last_seen ? Value(*update.expired_last_seen) : Value()));
   } else {
     s.conditions.push_back(Condition::lt(attr::kLastReq, update.req));
     s.updates.push_back(Update::set(attr::kLastReq, update.req));
   }
   if (update.op == WriteOp::Create && !update.changes.empty() &&
       update.changes.front().node.stat.ephemeral_owner && update.created_path)
-    s.updates.push_back(Update::append(attr::kEphemerals, json::array({*update.created_path})));
+    s.updates.push_back(Update::append(attr::kEphemerals, Value::strings({*update.created_path})));
   if (update.op == WriteOp::Close) s.updates.push_back(Update::set(attr::kAlive, false));
   if (anchor_is_session) {
     s.conditions.push_back(held_by(update.attempt));

@@ -8,8 +8,6 @@
 
 namespace fkemu {
 
-using json = nlohmann::json;
-
 std::string watch_key(const std::string& path, WatchType type) {
   return path + "\n" + watch_type_name(type);
 }
@@ -116,15 +114,15 @@ Task<void> remove_registrations_where(Deployment& d, std::string key,
                                    [&] { return d.system.get(kWatchesTable, key); });
     if (!item) co_return;
     const WatchList list = WatchList::from_item(*item);
-    json keep = json::array();
+    ValueList keep;
     for (const WatchRegistration& reg : list.regs)
-      if (!drop(reg)) keep.push_back(reg.to_json());
+      if (!drop(reg)) keep.push_back(reg.to_value());
     if (keep.size() == list.regs.size()) co_return;  // nothing to do
     KvWrite w;
     w.table = kWatchesTable;
     w.key = key;
     w.conditions.push_back(Condition::eq(attr::kVer, list.ver));
-    w.updates = {Update::set(attr::kRegs, keep), Update::add(attr::kVer, 1)};
+    w.updates = {Update::set(attr::kRegs, Value(std::move(keep))), Update::add(attr::kVer, 1)};
     auto r =
         co_await d.ex.call("kv.write", "registrations.write", 0, [&] { return d.system.write(w); });
     if (r.ok()) co_return;

@@ -10,8 +10,6 @@
 
 namespace fkemu {
 
-using json = nlohmann::json;
-
 Task<void> Writer::handle(ReceivedMessage message) {
   const WriteRequest r = WriteRequest::from_message(*message.body);
   Executor& ex = d_.ex;

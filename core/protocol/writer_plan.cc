@@ -10,8 +10,6 @@
 
 namespace fkemu {
 
-using json = nlohmann::json;
-
 namespace {
 
 int64_t ms(Time t) { return t / kMillisecond; }
@@ -237,7 +235,7 @@ std::vector<KvWrite> failure_writes(const WriteRequest& r, Code error, const Loc
   s.key = r.session;
   s.conditions.push_back(Condition::lt(attr::kLastReq, r.req_no));
   s.updates = {Update::set(attr::kLastReq, r.req_no),
-               Update::set(attr::kLastError, json{{"req", r.req_no}, {"error", code_name(error)}})};
+               Update::set(attr::kLastError, LastError{r.req_no, error}.to_value())};
   ws.push_back(std::move(s));
   return ws;
 }

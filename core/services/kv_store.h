@@ -1,7 +1,7 @@
 // KvStore: the interface of a strongly consistent key-value store with conditional updates and
 // transactions (DynamoDB-like), as the protocol uses it.
 //
-// Items are JSON objects keyed by (table, key). Guarantees:
+// Items are map Values (core/services/value.h) keyed by (table, key). Guarantees:
 //   * get is strongly consistent (sees every write applied before it);
 //   * a write applies its updates only if all its conditions hold, atomically;
 //   * a transaction applies all its writes or none; on failure it names the write and the
@@ -11,17 +11,17 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/services/value.h"
 #include "core/status.h"
 
 namespace fkemu {
 
-using Item = nlohmann::json;  // an object
+using Item = Value;  // a map
 
 struct Condition {
   // AbsentOrLess: the attribute is absent or (numerically) less than value; a timelock's
@@ -39,29 +39,23 @@ struct Condition {
   };
   std::string attr;
   Kind kind = Kind::Exists;
-  nlohmann::json value;  // for comparisons; numbers compare numerically, strings lexically
+  Value value;  // for comparisons; numbers compare numerically, strings and bytes byte-wise
 
-  static Condition exists(std::string a) { return {std::move(a), Kind::Exists, nullptr}; }
-  static Condition not_exists(std::string a) { return {std::move(a), Kind::NotExists, nullptr}; }
-  static Condition eq(std::string a, nlohmann::json v) {
-    return {std::move(a), Kind::Equals, std::move(v)};
-  }
-  static Condition ne(std::string a, nlohmann::json v) {
+  static Condition exists(std::string a) { return {std::move(a), Kind::Exists, Value()}; }
+  static Condition not_exists(std::string a) { return {std::move(a), Kind::NotExists, Value()}; }
+  static Condition eq(std::string a, Value v) { return {std::move(a), Kind::Equals, std::move(v)}; }
+  static Condition ne(std::string a, Value v) {
     return {std::move(a), Kind::NotEquals, std::move(v)};
   }
-  static Condition lt(std::string a, nlohmann::json v) {
-    return {std::move(a), Kind::Less, std::move(v)};
-  }
-  static Condition le(std::string a, nlohmann::json v) {
-    return {std::move(a), Kind::LessEq, std::move(v)};
-  }
-  static Condition gt(std::string a, nlohmann::json v) {
+  static Condition lt(std::string a, Value v) { return {std::move(a), Kind::Less, std::move(v)}; }
+  static Condition le(std::string a, Value v) { return {std::move(a), Kind::LessEq, std::move(v)}; }
+  static Condition gt(std::string a, Value v) {
     return {std::move(a), Kind::Greater, std::move(v)};
   }
-  static Condition ge(std::string a, nlohmann::json v) {
+  static Condition ge(std::string a, Value v) {
     return {std::move(a), Kind::GreaterEq, std::move(v)};
   }
-  static Condition absent_or_lt(std::string a, nlohmann::json v) {
+  static Condition absent_or_lt(std::string a, Value v) {
     return {std::move(a), Kind::AbsentOrLess, std::move(v)};
   }
 };
@@ -70,18 +64,16 @@ struct Update {
   enum class Kind { Set, Remove, Add, ListAppend, ListRemoveHead };
   std::string attr;
   Kind kind = Kind::Set;
-  nlohmann::json value;  // Set: the value; Add: a number (absent attribute counts as 0);
-                         // ListAppend: an array of values (absent list counts as empty)
+  Value value;  // Set: the value; Add: a number (absent attribute counts as 0);
+                // ListAppend: an array of values (absent list counts as empty)
 
-  static Update set(std::string a, nlohmann::json v) {
-    return {std::move(a), Kind::Set, std::move(v)};
-  }
-  static Update remove(std::string a) { return {std::move(a), Kind::Remove, nullptr}; }
-  static Update add(std::string a, int64_t n) { return {std::move(a), Kind::Add, n}; }
-  static Update append(std::string a, nlohmann::json values) {
+  static Update set(std::string a, Value v) { return {std::move(a), Kind::Set, std::move(v)}; }
+  static Update remove(std::string a) { return {std::move(a), Kind::Remove, Value()}; }
+  static Update add(std::string a, int64_t n) { return {std::move(a), Kind::Add, Value(n)}; }
+  static Update append(std::string a, Value values) {
     return {std::move(a), Kind::ListAppend, std::move(values)};
   }
-  static Update remove_head(std::string a) { return {std::move(a), Kind::ListRemoveHead, nullptr}; }
+  static Update remove_head(std::string a) { return {std::move(a), Kind::ListRemoveHead, Value()}; }
 };
 
 struct KvWrite {

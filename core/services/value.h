@@ -43,6 +43,8 @@ class Value {
   Value() = default;
   Value(std::nullptr_t) {}  // NOLINT(google-explicit-constructor)
   Value(bool b) : v_(b) {}  // NOLINT
+  // Numbers are integers: a fraction would otherwise convert to bool.
+  Value(double) = delete;
   template <typename I>
   requires(std::is_integral_v<I> && !std::is_same_v<I, bool>) Value(I n)
       : v_(static_cast<int64_t>(n)) {}               // NOLINT

@@ -172,7 +172,7 @@ TEST_CASE("watch messages and answers round-trip", "[records]") {
   a.path = "/n0000000001";
   a.stat = some_stat();
   a.epoch = {EpochEntry{11, {"s9"}}};
-  const WriteAnswer b = WriteAnswer::from_json(a.to_json());
+  const WriteAnswer b = WriteAnswer::from_value(a.to_value());
   CHECK(b.error == Code::Ok);
   CHECK(b.path == a.path);
   CHECK(b.stat == a.stat);
@@ -180,17 +180,17 @@ TEST_CASE("watch messages and answers round-trip", "[records]") {
   WriteAnswer refused;
   refused.req = 4;
   refused.error = Code::BadVersion;
-  CHECK(WriteAnswer::from_json(refused.to_json()).error == Code::BadVersion);
+  CHECK(WriteAnswer::from_value(refused.to_value()).error == Code::BadVersion);
 
   const WatchRegistration r{"s1:w3", "s1", 17, "exists", false};
-  const WatchRegistration rb = WatchRegistration::from_json(r.to_json());
+  const WatchRegistration rb = WatchRegistration::from_value(r.to_value());
   CHECK((rb.id == r.id && rb.session == r.session && rb.zxid == 17 && rb.op == "exists" &&
          !rb.existed));
 }
 
 TEST_CASE("system-store records read partial items as the protocol wrote them", "[records]") {
   // An item a lock alone made: no node, no session, a lock.
-  const json stub{{"lock", 5}, {"lock_owner", "a3@4"}};
+  const Value stub(ValueMap{{"lock", 5}, {"lock_owner", "a3@4"}});
   const NodeRecord n = NodeRecord::from_item(stub);
   CHECK_FALSE(n.node.exists);
   CHECK(n.book.locked_by(LockOwner{3, 4}));
@@ -210,10 +210,10 @@ TEST_CASE("system-store records read partial items as the protocol wrote them", 
   CHECK(back.last_seen == 77);
   CHECK(back.last_req == 0);
 
-  const json failed{{"alive", true},
-                    {"last_req", 4},
-                    {"last_error", {{"req", 4}, {"error", "NoNode"}}},
-                    {"pending", {"u1", "u2"}}};
+  const Value failed(ValueMap{{"alive", true},
+                              {"last_req", 4},
+                              {"last_error", LastError{4, Code::NoNode}.to_value()},
+                              {"pending", Value::strings({"u1", "u2"})}});
   const SessionRecord f = SessionRecord::from_item(failed);
   REQUIRE(f.last_error.has_value());
   CHECK(f.last_error->error == Code::NoNode);

@@ -16,15 +16,18 @@ using json = nlohmann::json;
 
 namespace {
 
-json node(bool exists, int version = 0, std::vector<std::string> children = {},
-          std::optional<std::string> owner = std::nullopt, int creates = 0) {
+Value node(bool exists, int version = 0, std::vector<std::string> children = {},
+           std::optional<std::string> owner = std::nullopt, int creates = 0) {
   Stat st;
   st.version = version;
   st.ephemeral_owner = owner;
   st.num_children = static_cast<int32_t>(children.size());
-  return json{
-      {"exists", exists}, {"stat", stat_to_json(st)}, {"children", children}, {"creates", creates},
-      {"lock", 1},        {"lock_owner", "a1@1"}};
+  return Value(ValueMap{{"exists", exists},
+                        {"stat", stat_to_value(st)},
+                        {"children", Value::strings(children)},
+                        {"creates", creates},
+                        {"lock", 1},
+                        {"lock_owner", "a1@1"}});
 }
 
 WriteRequest request(const std::string& op, const std::string& path, Bytes data = {}) {
@@ -117,8 +120,8 @@ TEST_CASE("create checks the parent first, then the name, then existence, then e
 TEST_CASE("a sequential name counts the parent's creates, not its cversion", "[writer][plan]") {
   WriteRequest r = request("create", "/q/n-");
   std::get<CreateRequest>(r.op).sequential = true;
-  json parent = node(true, 0, {}, std::nullopt, 12);
-  parent["stat"]["cversion"] = 20;  // deletes count in cversion too
+  Value parent = node(true, 0, {}, std::nullopt, 12);
+  parent.as_map()["stat"].as_map().set("cversion", 20);  // deletes count in cversion too
   CHECK(sequential_name(r, NodeRecord::from_item(parent), kConfig) ==
         std::optional<std::string>("/q/n-0000000012"));
   CHECK_FALSE(sequential_name(r, NodeRecord::from_item(node(false)), kConfig).has_value());
@@ -166,7 +169,7 @@ TEST_CASE("set_data bumps the version and sets mtime and the length", "[writer][
 
 TEST_CASE("a close deletes its live ephemerals and releases the others' locks", "[writer][plan]") {
   LockedItems items;
-  items[{"sessions", "s"}] = json{{"alive", true}};
+  items[{"sessions", "s"}] = Value(ValueMap{{"alive", true}});
   items[{"nodes", "/"}] = node(true, 0, {"mine", "theirs"});
   items[{"nodes", "/mine"}] = node(true, 0, {}, std::string("s"));
   items[{"nodes", "/theirs"}] = node(true, 0, {}, std::string("t"));  // recreated by t
@@ -195,7 +198,7 @@ TEST_CASE("a failure is recorded once per request, with every lock released", "[
   CHECK(ws[2].table == "sessions");
   CHECK(ws[2].conditions.at(0).kind == Condition::Kind::Less);
   CHECK(ws[2].conditions.at(0).value == 7);
-  CHECK(ws[2].updates.at(1).value == json{{"req", 7}, {"error", "NoNode"}});
+  CHECK(ws[2].updates.at(1).value.to_json() == json{{"req", 7}, {"error", "NoNode"}});
 }
 
 TEST_CASE("the timelock is taken if free or older than the lock lifetime", "[writer][plan]") {

@@ -330,7 +330,7 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   const auto size_before = std::filesystem::file_size(dir + "/new.db");
   const Status old = start(dir + "/new.db");
   CHECK_FALSE(old.is_ok());
-  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 3") !=
+  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 4") !=
         std::string::npos);
   CHECK(std::filesystem::file_size(dir + "/new.db") == size_before);
   std::filesystem::remove_all(dir);
