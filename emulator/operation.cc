@@ -158,7 +158,7 @@ json invocation_fields(const Step& st) {
 json answer_fields(const OpResult& r) {
   json ans{{"kind", r.status.is_ok() ? "ok" : "error"}};
   if (r.status.is_ok()) {
-    for (const auto& [k, v] : r.fields.items()) ans[k] = v;
+    ans.update(r.fields());
     if (r.has_data) put_data_field(r.data.view(), "data", "data_b64", ans);
     if (r.zxid) ans["zxid"] = r.zxid;  // the committed write's zxid, for the checker
   } else {

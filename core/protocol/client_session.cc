@@ -31,6 +31,15 @@ int64_t watched_zxid(const Stat& stat, WatchType type) {
 
 }  // namespace
 
+json OpResult::fields() const {
+  json f = json::object();
+  if (path) f["path"] = *path;
+  if (stat) f["stat"] = stat_to_json(*stat);
+  if (stat_null) f["stat"] = nullptr;
+  if (children) f["children"] = *children;
+  return f;
+}
+
 ClientSession::ClientSession(Deployment& d, std::string name)
     : d_(d),
       name_(std::move(name)),
@@ -361,8 +370,8 @@ Task<OpResult> ClientSession::write(decltype(WriteRequest::op) op) {
     co_return failed(answer.error);
   }
   OpResult r;
-  if (answer.path) r.fields["path"] = *answer.path;
-  if (answer.stat) r.fields["stat"] = stat_to_json(*answer.stat);
+  r.path = answer.path;
+  r.stat = answer.stat;
   r.zxid = answer.zxid;
   co_return r;
 }
@@ -501,20 +510,20 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
   OpResult r;
   if (!exists) {
     if (which == "exists") {
-      r.fields = json{{"stat", nullptr}};
+      r.stat_null = true;
     } else {
       r = failed(Code::NoNode);
     }
     co_return co_await finish(std::move(r));
   }
-  r.fields["stat"] = stat_to_json(record->stat);
+  r.stat = record->stat;
   if (which == "get_data") {
     r.data = record->data;
     r.has_data = true;
   } else if (which == "get_children") {
     std::vector<std::string> children = std::move(record->children);
     std::sort(children.begin(), children.end());
-    r.fields["children"] = json(children);
+    r.children = std::move(children);
   }
   co_return co_await finish(std::move(r));
 }

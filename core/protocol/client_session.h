@@ -35,14 +35,20 @@
 
 namespace fkemu {
 
-// The answer to one operation. `fields` holds what the history records for it
-// (docs/scenarios.md): path, stat, children; `data` holds get_data's bytes.
+// The answer to one operation: a create's path, the node's stat (null for exists on a missing
+// node), get_children's names and get_data's bytes (the stored buffer itself).
 struct OpResult {
   Status status;
-  nlohmann::json fields = nlohmann::json::object();
-  Bytes data;  // the stored buffer itself, not a copy
+  std::optional<std::string> path;
+  std::optional<Stat> stat;
+  bool stat_null = false;  // exists found no node
+  std::optional<std::vector<std::string>> children;
+  Bytes data;
   bool has_data = false;
   int64_t zxid = 0;  // the update's zxid for writes
+
+  // What the history records for it (docs/scenarios.md): path, stat, children.
+  nlohmann::json fields() const;
 
   // The result of an operation that failed with `status` (not OK).
   static OpResult failure(Status status) {

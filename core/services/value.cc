@@ -14,8 +14,19 @@ namespace {
 auto name_less = [](const ValueMap::Entry& e, std::string_view name) { return e.first < name; };
 }  // namespace
 
-ValueMap::ValueMap(std::initializer_list<Entry> entries) {
-  for (const Entry& e : entries) set(e.first, e.second);
+ValueMap::ValueMap(std::initializer_list<Entry> entries) : entries_(entries) {
+  // Sorted once (stable: of two entries with one name the later wins, as with set()), not
+  // inserted one by one.
+  std::stable_sort(entries_.begin(), entries_.end(),
+                   [](const Entry& x, const Entry& y) { return x.first < y.first; });
+  auto last_of_each = entries_.begin();
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    auto next = std::next(it);
+    if (next != entries_.end() && next->first == it->first) continue;
+    if (last_of_each != it) *last_of_each = std::move(*it);
+    ++last_of_each;
+  }
+  entries_.erase(last_of_each, entries_.end());
 }
 
 const Value* ValueMap::find(std::string_view name) const {

@@ -11,7 +11,7 @@ using namespace fkemu;
 using fkemu::testing::Fixture;
 
 namespace {
-Stat stat_of(const OpResult& r) { return stat_from_json(r.fields.at("stat")); }
+Stat stat_of(const OpResult& r) { return stat_from_json(r.fields().at("stat")); }
 Code code(const OpResult& r) { return r.status.code(); }
 }  // namespace
 
@@ -19,7 +19,7 @@ TEST_CASE("create, get, set, delete round trip", "[protocol]") {
   Fixture f;
   auto c = f.create("a", "/node", "hello");
   REQUIRE(c.status.is_ok());
-  CHECK(c.fields.at("path") == "/node");
+  CHECK(c.fields().at("path") == "/node");
   auto g = f.get("a", "/node");
   REQUIRE(g.status.is_ok());
   CHECK(g.data == "hello");
@@ -31,7 +31,7 @@ TEST_CASE("create, get, set, delete round trip", "[protocol]") {
   CHECK(f.get("a", "/node").data == "bye!!!");
   CHECK(f.remove("a", "/node").status.is_ok());
   CHECK(code(f.get("a", "/node")) == Code::NoNode);
-  CHECK(f.exists("a", "/node").fields.at("stat").is_null());
+  CHECK(f.exists("a", "/node").fields().at("stat").is_null());
 }
 
 TEST_CASE("error paths of create", "[protocol][errors]") {
@@ -127,21 +127,21 @@ TEST_CASE("stat evolution over creates, deletes and sets", "[protocol][stat]") {
   CHECK(p.data_length == 4);
 
   auto kids = f.children("a", "/p");
-  CHECK(kids.fields.at("children") == nlohmann::json::array({"b"}));
-  CHECK(stat_from_json(kids.fields.at("stat")) == p);
+  CHECK(kids.fields().at("children") == nlohmann::json::array({"b"}));
+  CHECK(stat_from_json(kids.fields().at("stat")) == p);
 }
 
 TEST_CASE("sequential names count creates, not deletes", "[protocol][sequential]") {
   Fixture f;
   REQUIRE(f.create("a", "/q").status.is_ok());
-  CHECK(f.create("a", "/q/n-", "", false, true).fields.at("path") == "/q/n-0000000000");
-  CHECK(f.create("a", "/q/n-", "", false, true).fields.at("path") == "/q/n-0000000001");
+  CHECK(f.create("a", "/q/n-", "", false, true).fields().at("path") == "/q/n-0000000000");
+  CHECK(f.create("a", "/q/n-", "", false, true).fields().at("path") == "/q/n-0000000001");
   REQUIRE(f.create("a", "/q/plain").status.is_ok());
   REQUIRE(f.remove("a", "/q/n-0000000000").status.is_ok());
   REQUIRE(f.remove("a", "/q/n-0000000001").status.is_ok());
-  CHECK(f.create("a", "/q/n-", "", false, true).fields.at("path") == "/q/n-0000000003");
+  CHECK(f.create("a", "/q/n-", "", false, true).fields().at("path") == "/q/n-0000000003");
   // A trailing slash is allowed for a sequential create: the name is the suffix alone.
-  CHECK(f.create("a", "/q/", "", false, true).fields.at("path") == "/q/0000000004");
+  CHECK(f.create("a", "/q/", "", false, true).fields().at("path") == "/q/0000000004");
   // A sequential name that already exists is NodeExists.
   REQUIRE(f.create("a", "/r").status.is_ok());
   REQUIRE(f.create("a", "/r/x0000000001").status.is_ok());  // the first create: suffix 1 is next
@@ -155,8 +155,8 @@ TEST_CASE("ephemeral nodes record their owner and vanish on close", "[protocol][
   CHECK(stat_of(f.exists("b", "/e")).ephemeral_owner == std::optional<std::string>("a"));
   CHECK_FALSE(stat_of(f.exists("b", "/keep")).ephemeral_owner.has_value());
   REQUIRE(f.close("a").status.is_ok());
-  CHECK(f.exists("b", "/e").fields.at("stat").is_null());
-  CHECK_FALSE(f.exists("b", "/keep").fields.at("stat").is_null());
+  CHECK(f.exists("b", "/e").fields().at("stat").is_null());
+  CHECK_FALSE(f.exists("b", "/keep").fields().at("stat").is_null());
   CHECK(code(f.get("a", "/keep")) == Code::SessionExpired);
   CHECK(code(f.create("a", "/again")) == Code::SessionExpired);
   CHECK(f.close("a").status.is_ok());  // closing twice does nothing, as in ZooKeeper
@@ -165,14 +165,14 @@ TEST_CASE("ephemeral nodes record their owner and vanish on close", "[protocol][
 TEST_CASE("the initial tree is ZooKeeper's", "[protocol]") {
   Fixture f;
   auto root = f.children("a", "/");
-  CHECK(root.fields.at("children") == nlohmann::json::array({"zookeeper"}));
+  CHECK(root.fields().at("children") == nlohmann::json::array({"zookeeper"}));
   CHECK(stat_of(root).cversion == -1);
   auto zk = f.children("a", "/zookeeper");
-  CHECK(zk.fields.at("children") == nlohmann::json::array({"config", "quota"}));
+  CHECK(zk.fields().at("children") == nlohmann::json::array({"config", "quota"}));
   CHECK(stat_of(zk).cversion == -2);
   CHECK(stat_of(f.exists("a", "/zookeeper/config")).aversion == -1);
   // The first sequential child of the root gets suffix 0: the built-in child was not created.
-  CHECK(f.create("a", "/", "", false, true).fields.at("path") == "/0000000000");
+  CHECK(f.create("a", "/", "", false, true).fields().at("path") == "/0000000000");
   CHECK(stat_of(f.exists("a", "/")).cversion == 0);
   REQUIRE(f.create("a", "/zookeeper/x").status.is_ok());
   CHECK(stat_of(f.exists("a", "/zookeeper")).cversion == -1);
@@ -194,7 +194,7 @@ TEST_CASE("writer killed between push and commit: the distributor commits on its
   auto r = f.create("a", "/n", "v");
   CHECK(killed);
   REQUIRE(r.status.is_ok());
-  CHECK(r.fields.at("path") == "/n");
+  CHECK(r.fields().at("path") == "/n");
   f.ex.set_resume_hook(nullptr);
   CHECK(f.get("a", "/n").data == "v");
   // The redelivered request after the visibility timeout is recognised and not applied again.
@@ -278,7 +278,7 @@ TEST_CASE("a request delivered twice is applied once", "[protocol][faults]") {
   REQUIRE(r.status.is_ok());
   (void)f.service.writer_queue().send("writes", "a:2:retry", again);
   f.ex.run();
-  CHECK(f.exists("a", "/dup").fields.at("stat").is_null());
+  CHECK(f.exists("a", "/dup").fields().at("stat").is_null());
   CHECK(stat_of(f.exists("a", "/n")).version == 1);
 }
 
@@ -306,7 +306,7 @@ TEST_CASE("system and user stores agree after a mixed workload", "[protocol]") {
   REQUIRE(f.remove("a", "/w/n-0000000003").status.is_ok());
   REQUIRE(f.close("a").status.is_ok());
   auto kids = f.children("b", "/w");
-  CHECK(kids.fields.at("children") ==
+  CHECK(kids.fields().at("children") ==
         nlohmann::json::array({"n-0000000001", "n-0000000005", "n-0000000007", "n-0000000009"}));
   for (const auto& [path, item] : f.service.system_store().scan(kNodesTable)) {
     INFO(path);

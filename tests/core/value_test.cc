@@ -36,6 +36,12 @@ TEST_CASE("a map keeps its entries sorted and each name once", "[value]") {
   CHECK(m.erase("a"));
   CHECK_FALSE(m.erase("a"));
   CHECK(m.find("a") == nullptr);
+  // Built from a list: sorted, and of two entries with one name the later one stays.
+  const ValueMap listed{{"z", 1}, {"b", 1}, {"y", 0}, {"b", 2}, {"a", 0}, {"b", 3}};
+  REQUIRE(listed.size() == 4);
+  CHECK(listed.begin()->first == "a");
+  CHECK(listed.find("b")->as_number() == 3);
+  CHECK(listed.find("z")->as_number() == 1);
   const Value v(m);
   CHECK(v.number_or("b", 0) == 3);
   CHECK(v.number_or("zz", 7) == 7);
