@@ -198,31 +198,6 @@ std::partial_ordering Value::compare(const Value& other) const {
   }
 }
 
-size_t Value::size_bytes() const {
-  switch (type()) {
-    case Type::Null:
-    case Type::Bool:
-      return 1;
-    case Type::Number:
-      return 8;
-    case Type::String:
-      return as_string().size();
-    case Type::Bytes:
-      return as_bytes().size();
-    case Type::List: {
-      size_t n = 3;
-      for (const Value& v : as_list()) n += 1 + v.size_bytes();
-      return n;
-    }
-    case Type::Map: {
-      size_t n = 3;
-      for (const auto& [k, v] : as_map()) n += 1 + k.size() + v.size_bytes();
-      return n;
-    }
-  }
-  return 0;
-}
-
 json Value::to_json() const {
   switch (type()) {
     case Type::Null:

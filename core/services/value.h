@@ -97,9 +97,6 @@ class Value {
   // Numbers numerically, strings and bytes byte-wise; unordered otherwise.
   std::partial_ordering compare(const Value& other) const;
 
-  // An approximate size in bytes, as DynamoDB sizes items (names and values).
-  size_t size_bytes() const;
-
   nlohmann::json to_json() const;
   // JSON binaries become bytes; fractions and numbers beyond int64 are refused.
   static Result<Value> from_json(const nlohmann::json& j);
