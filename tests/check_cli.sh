@@ -71,5 +71,19 @@ if ! head -c 4 "$dir/plot.svg" | grep -q '<svg' || ! grep -q '"watch"' "$dir/rep
   echo "FAIL: bench --plot/--json did not write the plot and the report"
   fail=1
 fi
+# The speed figures a script reads from --json: the ratios' rates, the explorer's schedules/s
+# with faults (none of them a violation) and the memory per node.
+expect 0 "explorer:" -- "$fkemu" bench --quick --no-zookeeper --seconds 0.05 --samples 10 \
+  --json "$dir/speed.json"
+if ! /usr/bin/python3 - "$dir/speed.json" <<'PY'; then
+import json, sys
+s = json.load(open(sys.argv[1]))["speed"]
+assert s["explorer"]["schedules_per_s"] > 0 and s["explorer"]["findings"] == 0, s["explorer"]
+assert s["memory"]["bytes_per_node"] > 0, s["memory"]
+assert {r["op"] for r in s["rates"]} == {"set_data", "get_data"}, s["rates"]
+PY
+  echo "FAIL: bench --json lacks the explorer, memory or rate figures"
+  fail=1
+fi
 [ $fail -eq 0 ] && echo "fkemu command: exit statuses and messages as documented"
 exit $fail

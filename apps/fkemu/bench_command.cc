@@ -1,6 +1,7 @@
 #include "apps/fkemu/bench_command.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,8 @@
 #include "apps/report/speed.h"
 #include "apps/report/svg_plot.h"
 #include "emulator/calibration_table.h"
+#include "harness/explorer.h"
+#include "harness/workload_generator.h"
 
 #ifdef FKEMU_HAVE_ZOOKEEPER
 #include "harness/zookeeper_server.h"
@@ -98,6 +101,33 @@ std::vector<std::pair<double, double>> cdf_points(std::vector<double> v) {
     pts.emplace_back(v[i], static_cast<double>(i + 1) / static_cast<double>(v.size()));
   if (!v.empty()) pts.emplace_back(v.back(), 1.0);
   return pts;
+}
+
+// The explorer's rate on one core: schedules per second with every fault site on (BUGGIFY),
+// each schedule judged (quiescence and the G1-G10 checker), over scenarios generated from a
+// fixed seed, so that every machine measures the same workload.
+struct ExplorerRate {
+  uint64_t schedules = 0;
+  double seconds = 0;
+  size_t scenarios = 0;
+  size_t findings = 0;  // the correct protocol must give none
+  double per_second() const { return seconds > 0 ? static_cast<double>(schedules) / seconds : 0; }
+};
+
+ExplorerRate measure_explorer(double seconds) {
+  const std::vector<Scenario> scenarios = generate_scenarios(1, 50);
+  ExploreConfig cfg;
+  cfg.faults = true;
+  ExplorerRate r;
+  r.scenarios = scenarios.size();
+  const auto start = std::chrono::steady_clock::now();
+  do {
+    const Scenario& sc = scenarios[r.schedules % scenarios.size()];
+    r.findings += run_schedule(sc, cfg, schedule_seed(1, r.schedules)).findings.size();
+    ++r.schedules;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (r.seconds < seconds);
+  return r;
 }
 
 // The machine a report comes from: the CPU model and the number of hardware threads.
@@ -188,6 +218,19 @@ int bench_report(const ReportArgs& a) {
                                      {"wall_ms", f.wall_ms},
                                      {"bytes_per_watcher", f.bytes_per_watcher}});
     }
+    const ExplorerRate e = measure_explorer(secs);
+    std::printf(
+        "\n  explorer: %.0f schedules/s (every fault site on, each judged; %zu generated "
+        "scenarios, seed 1)\n",
+        e.per_second(), e.scenarios);
+    if (e.findings > 0)
+      std::printf("  explorer: %zu violations on the correct protocol: a bug, run fkemu explore\n",
+                  e.findings);
+    speed["explorer"] = json{{"schedules_per_s", e.per_second()},
+                             {"schedules", e.schedules},
+                             {"scenarios", e.scenarios},
+                             {"faults", true},
+                             {"findings", e.findings}};
     const size_t nodes = a.quick ? 20000 : 1000000;
     const MemoryResult m = measure_memory_per_node(nodes);
     std::printf("\n  memory: %.0f bytes per node with %zu nodes (created in %.1f s)\n\n",
