@@ -11,6 +11,8 @@
 #include "apps/server/executor_loop.h"
 #include "apps/server/session_registry.h"
 #include "core/json/json_text.h"
+#include "core/model/stat.h"
+#include "core/protocol/records.h"
 #include "core/text/base64.h"
 #include "emulator/quiescence.h"
 #include "harness/fault_plan.h"
@@ -22,23 +24,26 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// Binary values (node data in records) as base64, so that the dump is plain JSON.
-json printable(const json& j) {
-  if (j.is_binary()) {
-    const auto& b = j.get_binary();
-    return json{{"base64", base64_encode(std::string(b.begin(), b.end()))}};
+// A stored value as plain JSON: a packed stat (an attribute named stat) as its fields, other
+// bytes (node data) as base64.
+json printable(const Value& v, std::string_view name = {}) {
+  switch (v.type()) {
+    case Value::Type::Bytes:
+      if (name == attr::kStat) return stat_to_json(stat_from_value(v));
+      return json{{"base64", base64_encode(std::string(v.as_bytes().view()))}};
+    case Value::Type::Map: {
+      json out = json::object();
+      for (const auto& [k, e] : v.as_map()) out[k] = printable(e, k);
+      return out;
+    }
+    case Value::Type::List: {
+      json out = json::array();
+      for (const Value& e : v.as_list()) out.push_back(printable(e));
+      return out;
+    }
+    default:
+      return v.to_json();
   }
-  if (j.is_object()) {
-    json out = json::object();
-    for (const auto& [k, v] : j.items()) out[k] = printable(v);
-    return out;
-  }
-  if (j.is_array()) {
-    json out = json::array();
-    for (const auto& v : j) out.push_back(printable(v));
-    return out;
-  }
-  return j;
 }
 
 json queue_json(const MemoryFifoQueue& q) {
@@ -47,7 +52,7 @@ json queue_json(const MemoryFifoQueue& q) {
     out.push_back({{"group", m.group},
                    {"dedup_id", m.dedup_id},
                    {"receive_count", m.receive_count},
-                   {"body", printable(m.body->to_json())}});
+                   {"body", printable(*m.body)}});
   return out;
 }
 
@@ -71,12 +76,11 @@ json dump_state(LocalService& service) {
   json system = json::object();
   for (const char* t : {kNodesTable, kSessionsTable, kWatchesTable, kEpochTable, kProgressTable}) {
     json table = json::object();
-    for (const auto& [key, item] : service.system_store().scan(t))
-      table[key] = printable(item.to_json());
+    for (const auto& [key, item] : service.system_store().scan(t)) table[key] = printable(item);
     system[t] = table;
   }
   json user = json::object();
-  for (const auto& [key, obj] : service.user_store().list()) user[key] = printable(obj->to_json());
+  for (const auto& [key, obj] : service.user_store().list()) user[key] = printable(*obj);
   json queues = json::object();
   queues["writer"] = queue_json(service.writer_queue());
   queues["distributor"] = queue_json(service.distributor_queue());

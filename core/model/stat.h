@@ -33,12 +33,14 @@ struct Stat {
   bool operator==(const Stat&) const = default;
 };
 
-// As a typed attribute value, the one layout of a stat (fields named as in the history format
-// of docs/scenarios.md; "ephemeralOwner": session name or null). Absent fields read as 0.
+// As a typed attribute value: bytes in one packed layout (decision 41), about 20 bytes where
+// a map of eleven named numbers took some 800, and shared, not copied, when the value is.
+// Fields cut off read as 0; anything but a packed stat reads as the zero stat.
 Value stat_to_value(const Stat& s);
 Stat stat_from_value(const Value& v);
-// The same layout in JSON (histories, dumps); std::invalid_argument if `j` holds a value no
-// stat field can (a fraction).
+// The JSON object of histories and dumps (fields named as in docs/scenarios.md;
+// "ephemeralOwner": session name or null); std::invalid_argument names a field of the wrong
+// type. Absent fields read as 0.
 nlohmann::json stat_to_json(const Stat& s);
 Stat stat_from_json(const nlohmann::json& j);
 

@@ -367,7 +367,7 @@ WriteAnswer WriteAnswer::from_value(const Value& v) {
   }
   a.zxid = v.at("zxid").as_number();
   if (v.at("path").is_string()) a.path = v.at("path").as_string();
-  if (v.at("stat").is_map()) a.stat = stat_from_value(v.at("stat"));
+  if (!v.at("stat").is_null()) a.stat = stat_from_value(v.at("stat"));
   a.epoch = epoch_from_value(v.at("epoch"));
   return a;
 }

@@ -15,6 +15,11 @@ auto name_less = [](const ValueMap::Entry& e, std::string_view name) { return e.
 }  // namespace
 
 ValueMap::ValueMap(std::initializer_list<Entry> entries) : entries_(entries) {
+  // Codecs list their names in order: nothing to do then.
+  if (std::adjacent_find(entries_.begin(), entries_.end(), [](const Entry& x, const Entry& y) {
+        return !(x.first < y.first);
+      }) == entries_.end())
+    return;
   // Sorted once (stable: of two entries with one name the later wins, as with set()), not
   // inserted one by one.
   std::stable_sort(entries_.begin(), entries_.end(),
@@ -121,7 +126,7 @@ const ValueList& Value::as_list() const {
 }
 ValueList& Value::as_list() {
   if (!is_list()) wrong_type(type(), Type::List);
-  return *std::get<Box<ValueList>>(v_).p;
+  return std::get<Box<ValueList>>(v_).unshared();
 }
 const ValueMap& Value::as_map() const {
   if (!is_map()) wrong_type(type(), Type::Map);
@@ -129,7 +134,7 @@ const ValueMap& Value::as_map() const {
 }
 ValueMap& Value::as_map() {
   if (!is_map()) wrong_type(type(), Type::Map);
-  return *std::get<Box<ValueMap>>(v_).p;
+  return std::get<Box<ValueMap>>(v_).unshared();
 }
 
 const Value& Value::at(std::string_view name) const {

@@ -3,9 +3,10 @@
 // items, queue message bodies and user-store objects are Values; the protocol's records
 // (core/protocol/records.h) are laid out in them by their codecs.
 //
-// Bytes are shared, never copied, when a Value is copied (a node's data goes from the client
-// call to the user store in one buffer). Lists and maps are owned: copying a Value copies them,
-// and a store may change its own in place (an append is amortized O(1)).
+// Copying a Value copies nothing below it: bytes are shared buffers (a node's data goes from
+// the client call to the user store in one buffer), and lists and maps are shared copy on
+// write: the mutable accessors clone one that another Value still shares, so a store changes
+// its own item in place (an append is amortized O(1)) and a reader's copy never sees it.
 //
 // A map keeps its entries sorted by name. Numbers compare numerically, strings and bytes
 // lexically (byte-wise); other types, and values of different types, do not compare (a
@@ -78,8 +79,10 @@ class Value {
   const std::string& as_string() const;
   const Bytes& as_bytes() const;
   const ValueList& as_list() const;
-  ValueList& as_list();
   const ValueMap& as_map() const;
+  // For a change: unshared first (cloned if another Value shares it). Keep the reference only
+  // while this Value is not copied.
+  ValueList& as_list();
   ValueMap& as_map();
 
   // Map access: the attribute, or null when absent (or when this is no map).
@@ -108,18 +111,17 @@ class Value {
   static Result<Value> decode(std::string_view bytes);
 
  private:
+  // A list or map, shared by the Values copied from one another (a copy is a reference count)
+  // and cloned before a change while shared: copy on write.
   template <typename T>
   struct Box {
-    std::unique_ptr<T> p;
-    Box() : p(std::make_unique<T>()) {}
-    explicit Box(T t) : p(std::make_unique<T>(std::move(t))) {}
-    Box(const Box& o) : p(std::make_unique<T>(*o.p)) {}
-    Box(Box&&) noexcept = default;
-    Box& operator=(const Box& o) {
-      p = std::make_unique<T>(*o.p);
-      return *this;
+    std::shared_ptr<T> p;
+    Box() : p(std::make_shared<T>()) {}
+    explicit Box(T t) : p(std::make_shared<T>(std::move(t))) {}
+    T& unshared() {
+      if (p.use_count() > 1) p = std::make_shared<T>(*p);
+      return *p;
     }
-    Box& operator=(Box&&) noexcept = default;
   };
   std::variant<std::monostate, bool, int64_t, std::string, Bytes, Box<ValueList>, Box<ValueMap>> v_;
 };

@@ -232,3 +232,36 @@ TEST_CASE("shared bytes are never copied by copying the holder", "[records]") {
   CHECK_FALSE(Bytes("ab").shares_buffer_with(Bytes("ab")));
   CHECK(Bytes().empty());
 }
+
+TEST_CASE("a stat is stored packed and read back exactly", "[records][stat]") {
+  Stat s = some_stat();
+  s.czxid = INT64_MAX;
+  s.mtime = -1;  // never written by the protocol, still kept
+  s.version = INT32_MIN;
+  s.num_children = INT32_MAX;
+  s.ephemeral_owner = std::string("owner\0with a nul", 16);
+  const Value v = stat_to_value(s);
+  REQUIRE(v.is_bytes());
+  CHECK(stat_from_value(v) == s);
+  CHECK(stat_from_json(stat_to_json(s)) == s);
+  Stat plain;
+  plain.czxid = plain.mzxid = plain.pzxid = 5;
+  CHECK(stat_from_value(stat_to_value(plain)) == plain);
+  // Much smaller than a map of eleven named numbers.
+  CHECK(stat_to_value(plain).as_bytes().size() < 16);
+  // A damaged stat never reads past its end: each cut reads as far as it is whole, the rest 0.
+  const std::string whole(v.as_bytes().view());
+  for (size_t cut = 0; cut < whole.size(); ++cut) {
+    const Stat got = stat_from_value(Value(Bytes(whole.substr(0, cut))));
+    CHECK_FALSE(got.ephemeral_owner.has_value());
+    if (cut <= 1) CHECK(got == Stat{});
+  }
+  CHECK(stat_from_value(Value(Bytes(std::string("\x07junk")))) == Stat{});  // unknown layout
+  CHECK(stat_from_value(Value(ValueMap{{"czxid", 3}})) == Stat{});          // not a packed stat
+  // The JSON edge names a mistyped field.
+  CHECK_THROWS_WITH(stat_from_json(nlohmann::json{{"version", 1.5}}),
+                    Catch::Contains("version must be an integer"));
+  CHECK_THROWS_WITH(stat_from_json(nlohmann::json{{"ephemeralOwner", 3}}),
+                    Catch::Contains("ephemeralOwner must be a string or null"));
+  CHECK_THROWS(stat_from_json(nlohmann::json::array()));
+}

@@ -61,14 +61,30 @@ TEST_CASE("values compare as DynamoDB compares them", "[value]") {
   CHECK(sample() == sample());
 }
 
-TEST_CASE("copying a value shares its bytes and copies its lists", "[value]") {
+TEST_CASE("copying a value shares everything below it; a change unshares first", "[value]") {
   const Bytes payload(std::string(65536, 'p'));
   Value item(ValueMap{{"data", payload}, {"list", Value::strings({"x"})}});
   Value copy = item;
   CHECK(copy.at("data").as_bytes().shares_buffer_with(payload));
+  // Shared: the copy reads the item's own list.
+  CHECK(&copy.at("list").as_list() == &item.at("list").as_list());
   copy.as_map()["list"].as_list().push_back(Value("y"));
   CHECK(item.at("list").as_list().size() == 1);
   CHECK(copy.at("list").as_list().size() == 2);
+  CHECK(&copy.at("list").as_list() != &item.at("list").as_list());
+  // The other way round: the original changes, the copy keeps what it read.
+  Value reader = item;
+  item.as_map().set("extra", 1);
+  item.as_map()["list"].as_list().push_back(Value("z"));
+  CHECK_FALSE(reader.contains("extra"));
+  CHECK(reader.at("list").as_list().size() == 1);
+  CHECK(item.at("list").as_list().size() == 2);
+  // Unshared, a change is in place: appends to one list never move what is already there.
+  Value alone(ValueList{});
+  alone.as_list().reserve(4);
+  const Value* first_slot = alone.as_list().data();
+  for (int i = 0; i < 4; ++i) alone.as_list().push_back(Value(i));
+  CHECK(alone.as_list().data() == first_slot);
 }
 
 TEST_CASE("values round-trip through JSON and the binary encoding", "[value]") {

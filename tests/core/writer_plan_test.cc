@@ -121,7 +121,9 @@ TEST_CASE("a sequential name counts the parent's creates, not its cversion", "[w
   WriteRequest r = request("create", "/q/n-");
   std::get<CreateRequest>(r.op).sequential = true;
   Value parent = node(true, 0, {}, std::nullopt, 12);
-  parent.as_map()["stat"].as_map().set("cversion", 20);  // deletes count in cversion too
+  Stat stat = stat_from_value(parent.at("stat"));
+  stat.cversion = 20;  // deletes count in cversion too
+  parent.as_map().set("stat", stat_to_value(stat));
   CHECK(sequential_name(r, NodeRecord::from_item(parent), kConfig) ==
         std::optional<std::string>("/q/n-0000000012"));
   CHECK_FALSE(sequential_name(r, NodeRecord::from_item(node(false)), kConfig).has_value());

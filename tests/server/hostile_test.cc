@@ -330,9 +330,20 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   const auto size_before = std::filesystem::file_size(dir + "/new.db");
   const Status old = start(dir + "/new.db");
   CHECK_FALSE(old.is_ok());
-  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 4") !=
+  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 5") !=
         std::string::npos);
   CHECK(std::filesystem::file_size(dir + "/new.db") == size_before);
+  // So is one of format 4 (stats as maps of named numbers, before the packed stat).
+  {
+    auto state = SqliteState::open(dir + "/new.db", SqliteState::Mode::ReadWrite);
+    REQUIRE(state.is_ok());
+    (*state)->record("meta", "format", std::string("4"));
+    REQUIRE((*state)->commit().is_ok());
+  }
+  const Status four = start(dir + "/new.db");
+  CHECK_FALSE(four.is_ok());
+  CHECK(four.message().find("the state file has format 4 and this fkemu reads format 5") !=
+        std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
@@ -423,8 +434,11 @@ TEST_CASE("admin requests: a token for changes, no foreign Host, no cross-origin
   CHECK(http_once(srv.port, http::verb::put, "/admin/faults", "{}").status == 401);
   CHECK(http_once(srv.port, http::verb::put, "/admin/latency", R"({"model": "zero"})").status ==
         401);
-  CHECK(http_once(srv.port, http::verb::get, "/admin/dump").status ==
-        200);  // loopback: reads are open
+  const Answer dump = http_once(srv.port, http::verb::get, "/admin/dump");
+  CHECK(dump.status == 200);  // loopback: reads are open
+  // Stored stats are packed; the dump shows their fields.
+  CHECK(dump.body.at("system").at("nodes").at("/").at("stat").at("numChildren") == 1);
+  CHECK(dump.body.at("user").at("/zookeeper").at("stat").at("ephemeralOwner").is_null());
   CHECK(http_once(srv.port, http::verb::post, "/admin/reset", "", bearer(token)).status == 200);
   // A page on another origin (a simple request, no preflight) and DNS rebinding.
   auto with_token = bearer(token);
