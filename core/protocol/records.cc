@@ -30,12 +30,17 @@ Epoch epoch_from_value(const Value& v) {
 
 Value triggers_to_value(const UpdateTriggers& u) {
   ValueList list;
+  list.reserve(u.triggers.size());
   for (const Trigger& t : u.triggers) {
     ValueList types;
+    types.reserve(t.types.size());
     for (WatchType w : t.types) types.emplace_back(watch_type_name(w));
-    ValueMap m{
-        {"path", t.path}, {"types", Value(std::move(types))}, {"event", event_name(t.event)}};
+    ValueMap m;
+    m.reserve(4);
     if (t.czxid) m.set("czxid", *t.czxid);
+    m.set("event", event_name(t.event));
+    m.set("path", t.path);
+    m.set("types", Value(std::move(types)));
     list.emplace_back(std::move(m));
   }
   return Value(ValueMap{{"zxid", u.zxid}, {"triggers", Value(std::move(list))}});
@@ -462,6 +467,7 @@ WatchMessage WatchMessage::from_message(const Value& body) {
 
 Value UserRecord::to_object() const {
   ValueMap o;
+  o.reserve(6);
   if (tombstone) {
     o.set("tombstone", *tombstone);
   } else {

@@ -21,9 +21,14 @@ ValueMap::ValueMap(std::initializer_list<Entry> entries) : entries_(entries) {
       }) == entries_.end())
     return;
   // Sorted once (stable: of two entries with one name the later wins, as with set()), not
-  // inserted one by one.
-  std::stable_sort(entries_.begin(), entries_.end(),
-                   [](const Entry& x, const Entry& y) { return x.first < y.first; });
+  // inserted one by one; a record's handful of names by insertion, which allocates nothing.
+  auto by_name = [](const Entry& x, const Entry& y) { return x.first < y.first; };
+  if (entries_.size() <= 16) {
+    for (auto it = std::next(entries_.begin()); it != entries_.end(); ++it)
+      std::rotate(std::upper_bound(entries_.begin(), it, *it, by_name), it, std::next(it));
+  } else {
+    std::stable_sort(entries_.begin(), entries_.end(), by_name);
+  }
   auto last_of_each = entries_.begin();
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     auto next = std::next(it);

@@ -141,6 +141,8 @@ class ValueMap {
   // The entry, created null if absent.
   Value& operator[](std::string_view name);
   void set(std::string_view name, Value v);
+  // Room for n entries: a codec that sets its attributes one by one allocates once.
+  void reserve(size_t n) { entries_.reserve(n); }
   bool erase(std::string_view name);
   auto begin() const { return entries_.begin(); }
   auto end() const { return entries_.end(); }

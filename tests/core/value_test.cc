@@ -42,6 +42,19 @@ TEST_CASE("a map keeps its entries sorted and each name once", "[value]") {
   CHECK(listed.begin()->first == "a");
   CHECK(listed.find("b")->as_number() == 3);
   CHECK(listed.find("z")->as_number() == 1);
+  // Beyond a record's size too (another sort): 20 names backwards, each twice.
+  ValueMap big;
+  for (int round = 0; round < 2; ++round)
+    for (int i = 19; i >= 0; --i) big.set(std::string(1, static_cast<char>('a' + i)), round);
+  const ValueMap big_listed{{"t", 0}, {"s", 0}, {"r", 0}, {"q", 0}, {"p", 0}, {"o", 0}, {"n", 0},
+                            {"m", 0}, {"l", 0}, {"k", 0}, {"j", 0}, {"i", 0}, {"h", 0}, {"g", 0},
+                            {"f", 0}, {"e", 0}, {"d", 0}, {"c", 0}, {"b", 0}, {"a", 0}, {"t", 1},
+                            {"s", 1}, {"r", 1}, {"q", 1}, {"p", 1}, {"o", 1}, {"n", 1}, {"m", 1},
+                            {"l", 1}, {"k", 1}, {"j", 1}, {"i", 1}, {"h", 1}, {"g", 1}, {"f", 1},
+                            {"e", 1}, {"d", 1}, {"c", 1}, {"b", 1}, {"a", 1}};
+  CHECK(big_listed == big);
+  CHECK(big_listed.size() == 20);
+  CHECK(big_listed.begin()->first == "a");
   const Value v(m);
   CHECK(v.number_or("b", 0) == 3);
   CHECK(v.number_or("zz", 7) == 7);
