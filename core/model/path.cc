@@ -1,7 +1,7 @@
 #include "core/model/path.h"
 
 #include <cstdint>
-#include <vector>
+#include <string>
 
 #include "core/text/utf8.h"
 
@@ -23,33 +23,32 @@ Status check(std::string_view path) {
   if (path.size() == 1) return {};
   if (path.back() == '/') return Status(Code::BadArguments, "path must not end with / character");
 
-  struct Char {
-    uint32_t c;
-    size_t at;  // UTF-16 position
+  // One pass, code point by code point; '/' and '.' are single bytes in UTF-8, never part of
+  // another character, so the byte after a code point tells whether a name ends there.
+  auto refused = [](const char* what, size_t at) {
+    return Status(Code::BadArguments, std::string(what) + " @" + std::to_string(at));
   };
-  std::vector<Char> chars;
-  for (size_t i = 0, unit = 0; i < path.size();) {
+  uint32_t before = '/';  // the code point before this one
+  uint32_t before_that = 0;
+  bool has_before_that = false;
+  size_t at = 1;  // this code point's position in UTF-16 code units
+  for (size_t i = 1; i < path.size();) {
     const uint32_t c = next_code_point(path, i);
-    chars.push_back({c, unit});
-    unit += c > 0xffff ? 2 : 1;
-  }
-  auto is = [&chars](size_t k, uint32_t c) { return k < chars.size() && chars[k].c == c; };
-  for (size_t k = 1; k < chars.size(); ++k) {
-    const uint32_t c = chars[k].c;
-    const std::string at = std::to_string(chars[k].at);
-    const bool ends_component = k + 1 == chars.size() || is(k + 1, '/');
-    if (c == 0) return Status(Code::BadArguments, "null character not allowed @" + at);
-    if (c == '/' && is(k - 1, '/'))
-      return Status(Code::BadArguments, "empty node name specified @" + at);
-    if (c == '.' && is(k - 1, '.')) {
-      if (k >= 2 && is(k - 2, '/') && ends_component)
-        return Status(Code::BadArguments, "relative paths not allowed @" + at);
+    const bool ends_component = i == path.size() || path[i] == '/';
+    if (c == 0) return refused("null character not allowed", at);
+    if (c == '/' && before == '/') return refused("empty node name specified", at);
+    if (c == '.' && before == '.') {
+      if (has_before_that && before_that == '/' && ends_component)
+        return refused("relative paths not allowed", at);
     } else if (c == '.') {
-      if (is(k - 1, '/') && ends_component)
-        return Status(Code::BadArguments, "relative paths not allowed @" + at);
+      if (before == '/' && ends_component) return refused("relative paths not allowed", at);
     } else if (invalid_char(c)) {
-      return Status(Code::BadArguments, "invalid character @" + at);
+      return refused("invalid character", at);
     }
+    before_that = before;
+    has_before_that = true;
+    before = c;
+    at += c > 0xffff ? 2 : 1;
   }
   return {};
 }

@@ -39,17 +39,33 @@ ValueMap::ValueMap(std::initializer_list<Entry> entries) : entries_(entries) {
   entries_.erase(last_of_each, entries_.end());
 }
 
-const Value* ValueMap::find(std::string_view name) const {
+size_t ValueMap::index_of(std::string_view name) const {
+  // A record's handful of names: one pass that compares lengths and first characters, where
+  // a binary search compares whole names at every step.
+  if (entries_.size() <= 8) {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      const std::string& n = entries_[i].first;
+      if (n.size() == name.size() && (name.empty() || (n[0] == name[0] && n == name))) return i;
+    }
+    return entries_.size();
+  }
   auto it = std::lower_bound(entries_.begin(), entries_.end(), name, name_less);
-  return it != entries_.end() && it->first == name ? &it->second : nullptr;
+  return it != entries_.end() && it->first == name ? static_cast<size_t>(it - entries_.begin())
+                                                   : entries_.size();
+}
+
+const Value* ValueMap::find(std::string_view name) const {
+  const size_t i = index_of(name);
+  return i < entries_.size() ? &entries_[i].second : nullptr;
 }
 
 Value* ValueMap::find(std::string_view name) {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), name, name_less);
-  return it != entries_.end() && it->first == name ? &it->second : nullptr;
+  const size_t i = index_of(name);
+  return i < entries_.size() ? &entries_[i].second : nullptr;
 }
 
 Value& ValueMap::operator[](std::string_view name) {
+  if (Value* present = find(name)) return *present;
   auto it = std::lower_bound(entries_.begin(), entries_.end(), name, name_less);
   if (it == entries_.end() || it->first != name)
     it = entries_.emplace(it, std::string(name), Value());

@@ -149,6 +149,7 @@ class ValueMap {
   bool operator==(const ValueMap& other) const;
 
  private:
+  size_t index_of(std::string_view name) const;  // size() when absent
   std::vector<Entry> entries_;
 };
 
