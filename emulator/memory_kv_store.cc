@@ -184,8 +184,12 @@ std::optional<std::string> apply_update(Item& item, const Update& u) {
       }
       break;
     case Update::Kind::ListRemoveHead:
-      if (present && !present->as_list().empty())
-        present->as_list().erase(present->as_list().begin());
+      if (present && !present->as_list().empty()) {
+        if (present->as_list().size() == 1)
+          *present = Value(ValueList{});  // the shared empty list: its room goes back
+        else
+          present->as_list().erase(present->as_list().begin());
+      }
       break;
   }
   return std::nullopt;
@@ -315,6 +319,7 @@ std::optional<MemoryKvStore::Effect> MemoryKvStore::prepare(const KvWrite& w, in
       e.after = current != nullptr ? *current : Item(ValueMap{});
       for (size_t j = 0; j < w.updates.size(); ++j)
         if (auto why = apply_update(e.after, w.updates[j])) return refused(j, *why);
+      e.after.as_map().shrink_to_fit();  // grown attribute by attribute, stored for long
       break;
     }
     case KvWrite::Kind::Put:

@@ -78,6 +78,9 @@ bool ValueMap::erase(std::string_view name) {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), name, name_less);
   if (it == entries_.end() || it->first != name) return false;
   entries_.erase(it);
+  // A stored item gains attributes and loses them again (a lock, then its release): give back
+  // the room once a third of it is unused, or every locked node would keep twice its size.
+  if (entries_.capacity() > entries_.size() + entries_.size() / 2 + 1) entries_.shrink_to_fit();
   return true;
 }
 

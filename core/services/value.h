@@ -112,12 +112,17 @@ class Value {
 
  private:
   // A list or map, shared by the Values copied from one another (a copy is a reference count)
-  // and cloned before a change while shared: copy on write.
+  // and cloned before a change while shared: copy on write. Every empty one shares a single
+  // instance, which is never changed (its own holder keeps it shared): an empty list costs no
+  // allocation.
   template <typename T>
   struct Box {
     std::shared_ptr<T> p;
-    Box() : p(std::make_shared<T>()) {}
-    explicit Box(T t) : p(std::make_shared<T>(std::move(t))) {}
+    explicit Box(T t) : p(t.empty() ? empty() : std::make_shared<T>(std::move(t))) {}
+    static const std::shared_ptr<T>& empty() {
+      static const std::shared_ptr<T> none = std::make_shared<T>();
+      return none;
+    }
     T& unshared() {
       if (p.use_count() > 1) p = std::make_shared<T>(*p);
       return *p;
@@ -143,6 +148,8 @@ class ValueMap {
   void set(std::string_view name, Value v);
   // Room for n entries: a codec that sets its attributes one by one allocates once.
   void reserve(size_t n) { entries_.reserve(n); }
+  // No room beyond the entries (an item built attribute by attribute, about to be stored).
+  void shrink_to_fit() { entries_.shrink_to_fit(); }
   bool erase(std::string_view name);
   auto begin() const { return entries_.begin(); }
   auto end() const { return entries_.end(); }

@@ -92,6 +92,14 @@ TEST_CASE("copying a value shares everything below it; a change unshares first",
   CHECK_FALSE(reader.contains("extra"));
   CHECK(reader.at("list").as_list().size() == 1);
   CHECK(item.at("list").as_list().size() == 2);
+  // Every empty list is one shared instance, never changed through any of its holders.
+  const Value none_a(ValueList{}), none_b(ValueList{});
+  CHECK(&none_a.as_list() == &none_b.as_list());
+  Value grows(ValueList{});
+  grows.as_list().push_back(Value(1));
+  CHECK(grows.as_list().size() == 1);
+  CHECK(none_a.as_list().empty());
+  CHECK(Value(ValueMap{}).as_map().empty());
   // Unshared, a change is in place: appends to one list never move what is already there.
   Value alone(ValueList{});
   alone.as_list().reserve(4);
