@@ -24,12 +24,20 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// A stored value as plain JSON: a packed stat (an attribute named stat) as its fields, other
-// bytes (node data) as base64.
+// A stored value as plain JSON: a packed attribute (a stat, a user record's update) as its
+// fields, other bytes (node data) as base64.
 json printable(const Value& v, std::string_view name = {}) {
   switch (v.type()) {
     case Value::Type::Bytes:
       if (name == attr::kStat) return stat_to_json(stat_from_value(v));
+      if (name == attr::kUpdate) {
+        try {
+          return UpdateTriggers::from_value(v).to_json();
+        } catch (const std::invalid_argument& e) {
+          return json{{"damaged", e.what()},
+                      {"base64", base64_encode(std::string(v.as_bytes().view()))}};
+        }
+      }
       return json{{"base64", base64_encode(std::string(v.as_bytes().view()))}};
     case Value::Type::Map: {
       json out = json::object();

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "core/text/varint.h"
+
 namespace fkemu {
 
 namespace {
@@ -10,45 +12,6 @@ namespace {
 // order of Stat, then the owner: 0, or 1, its length as a varint and its bytes.
 constexpr char kPackedStat = 1;
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_signed(std::string& out, int64_t v) {
-  put_varint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
-
-// Reads from the front of `in`; false (and `in` left as is) if it holds no whole varint.
-bool take_varint(std::string_view& in, uint64_t& v) {
-  v = 0;
-  for (size_t i = 0; i < in.size() && i < 10; ++i) {
-    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i]) & 0x7f) << (7 * i);
-    if ((static_cast<unsigned char>(in[i]) & 0x80) == 0) {
-      in.remove_prefix(i + 1);
-      return true;
-    }
-  }
-  return false;
-}
-
-bool take_signed(std::string_view& in, int64_t& v) {
-  uint64_t u = 0;
-  if (!take_varint(in, u)) return false;
-  v = static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
-  return true;
-}
-
-bool take_int32(std::string_view& in, int32_t& v) {
-  int64_t wide = 0;
-  if (!take_signed(in, wide)) return false;
-  v = static_cast<int32_t>(wide);
-  return true;
-}
-
 }  // namespace
 
 Value stat_to_value(const Stat& s) {
@@ -56,7 +19,7 @@ Value stat_to_value(const Stat& s) {
   out.reserve(32 + (s.ephemeral_owner ? s.ephemeral_owner->size() : 0));
   out.push_back(kPackedStat);
   for (int64_t v : {s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime}) put_signed(out, v);
-  for (int32_t v : {s.version, s.cversion, s.aversion, s.data_length, s.num_children})
+  for (int64_t v : {s.version, s.cversion, s.aversion, s.data_length, s.num_children})
     put_signed(out, v);
   if (s.ephemeral_owner) {
     out.push_back(1);
@@ -71,21 +34,26 @@ Value stat_to_value(const Stat& s) {
 Stat stat_from_value(const Value& v) {
   Stat s;
   if (!v.is_bytes()) return s;
-  std::string_view in = v.as_bytes().view();
-  if (in.empty() || in.front() != kPackedStat) return s;
-  in.remove_prefix(1);
+  VarintReader in(v.as_bytes().view());
+  uint8_t layout = 0;
+  if (!in.byte(layout) || layout != kPackedStat) return s;
   // A field cut off reads as 0, as an absent one did in the map layout.
-  if (!take_signed(in, s.czxid) || !take_signed(in, s.mzxid) || !take_signed(in, s.pzxid) ||
-      !take_signed(in, s.ctime) || !take_signed(in, s.mtime) || !take_int32(in, s.version) ||
-      !take_int32(in, s.cversion) || !take_int32(in, s.aversion) ||
-      !take_int32(in, s.data_length) || !take_int32(in, s.num_children))
+  int64_t small[5] = {};
+  if (!in.signed_number(s.czxid) || !in.signed_number(s.mzxid) || !in.signed_number(s.pzxid) ||
+      !in.signed_number(s.ctime) || !in.signed_number(s.mtime))
     return s;
-  uint64_t length = 0;
-  if (in.size() >= 2 && in.front() == 1) {
-    in.remove_prefix(1);
-    if (take_varint(in, length) && length <= in.size())
-      s.ephemeral_owner = std::string(in.substr(0, length));
-  }
+  bool whole = true;
+  for (int64_t& n : small) whole = whole && in.signed_number(n);
+  s.version = static_cast<int32_t>(small[0]);
+  s.cversion = static_cast<int32_t>(small[1]);
+  s.aversion = static_cast<int32_t>(small[2]);
+  s.data_length = static_cast<int32_t>(small[3]);
+  s.num_children = static_cast<int32_t>(small[4]);
+  if (!whole) return s;
+  uint8_t has_owner = 0;
+  std::string_view owner;
+  if (in.byte(has_owner) && has_owner == 1 && in.text(owner))
+    s.ephemeral_owner = std::string(owner);
   return s;
 }
 

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "core/text/varint.h"
+
 namespace fkemu {
 
 namespace {
@@ -28,23 +30,10 @@ Epoch epoch_from_value(const Value& v) {
   return out;
 }
 
-Value triggers_to_value(const UpdateTriggers& u) {
-  ValueList list;
-  list.reserve(u.triggers.size());
-  for (const Trigger& t : u.triggers) {
-    ValueList types;
-    types.reserve(t.types.size());
-    for (WatchType w : t.types) types.emplace_back(watch_type_name(w));
-    ValueMap m;
-    m.reserve(4);
-    if (t.czxid) m.set("czxid", *t.czxid);
-    m.set("event", event_name(t.event));
-    m.set("path", t.path);
-    m.set("types", Value(std::move(types)));
-    list.emplace_back(std::move(m));
-  }
-  return Value(ValueMap{{"zxid", u.zxid}, {"triggers", Value(std::move(list))}});
-}
+// An update's triggers, packed as a stat is (decision 41): a layout byte, the zxid, the count,
+// then per trigger its path (length and bytes), its event (0-3), its watch types as bits (1
+// data, 2 child) and its czxid (0, or 1 and the number).
+constexpr uint8_t kPackedTriggers = 1;
 
 EventType event_from_name(const std::string& name) {
   for (EventType e : {EventType::NodeCreated, EventType::NodeDeleted, EventType::NodeDataChanged,
@@ -53,26 +42,80 @@ EventType event_from_name(const std::string& name) {
   throw std::invalid_argument("unknown watch event '" + name + "'");
 }
 
-UpdateTriggers triggers_from_value(const Value& v) {
-  UpdateTriggers u;
-  u.zxid = v.number_or("zxid", 0);
-  if (!v.at("triggers").is_list()) return u;
-  for (const Value& t : v.at("triggers").as_list()) {
-    Trigger trig;
-    trig.path = t.at("path").as_string();
-    for (const std::string& w : t.strings_of("types")) {
-      auto type = watch_type_from_name(w);
-      if (!type) throw std::invalid_argument("unknown watch type '" + w + "'");
-      trig.types.push_back(*type);
+}  // namespace
+
+Value UpdateTriggers::to_value() const {
+  const UpdateTriggers& u = *this;
+  std::string out;
+  size_t room = 12;
+  for (const Trigger& t : u.triggers) room += t.path.size() + 16;
+  out.reserve(room);
+  out.push_back(static_cast<char>(kPackedTriggers));
+  put_signed(out, u.zxid);
+  put_varint(out, u.triggers.size());
+  for (const Trigger& t : u.triggers) {
+    put_varint(out, t.path.size());
+    out += t.path;
+    out.push_back(static_cast<char>(t.event));
+    uint8_t types = 0;
+    for (WatchType w : t.types) types |= w == WatchType::Data ? 1 : 2;
+    out.push_back(static_cast<char>(types));
+    if (t.czxid) {
+      out.push_back(1);
+      put_signed(out, *t.czxid);
+    } else {
+      out.push_back(0);
     }
-    trig.event = event_from_name(t.at("event").as_string());
-    if (t.at("czxid").is_number()) trig.czxid = t.at("czxid").as_number();
-    u.triggers.push_back(std::move(trig));
   }
+  return Value(Bytes(std::move(out)));
+}
+
+UpdateTriggers UpdateTriggers::from_value(const Value& v) {
+  auto damaged = [](const char* what) {
+    return std::invalid_argument(std::string("a damaged update in a user record: ") + what);
+  };
+  if (!v.is_bytes()) throw damaged("not packed bytes");
+  VarintReader in(v.as_bytes().view());
+  UpdateTriggers u;
+  uint8_t layout = 0;
+  uint64_t count = 0;
+  if (!in.byte(layout) || layout != kPackedTriggers) throw damaged("an unknown layout");
+  if (!in.signed_number(u.zxid) || !in.varint(count)) throw damaged("cut off");
+  for (uint64_t i = 0; i < count; ++i) {
+    Trigger t;
+    std::string_view path;
+    uint8_t event = 0, types = 0, has_czxid = 0;
+    if (!in.text(path) || !in.byte(event) || !in.byte(types) || !in.byte(has_czxid))
+      throw damaged("cut off");
+    if (event > static_cast<uint8_t>(EventType::NodeChildrenChanged))
+      throw damaged("an unknown event");
+    if (types > 3 || has_czxid > 1) throw damaged("unknown watch types");
+    t.path = std::string(path);
+    t.event = static_cast<EventType>(event);
+    if (types & 1) t.types.push_back(WatchType::Data);
+    if (types & 2) t.types.push_back(WatchType::Child);
+    if (has_czxid) {
+      int64_t czxid = 0;
+      if (!in.signed_number(czxid)) throw damaged("cut off");
+      t.czxid = czxid;
+    }
+    u.triggers.push_back(std::move(t));
+  }
+  if (!in.done()) throw damaged("bytes beyond its end");
   return u;
 }
 
-}  // namespace
+nlohmann::json UpdateTriggers::to_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Trigger& t : triggers) {
+    nlohmann::json types = nlohmann::json::array();
+    for (WatchType w : t.types) types.push_back(watch_type_name(w));
+    nlohmann::json j{{"path", t.path}, {"event", event_name(t.event)}, {"types", types}};
+    if (t.czxid) j["czxid"] = *t.czxid;
+    list.push_back(std::move(j));
+  }
+  return nlohmann::json{{"zxid", zxid}, {"triggers", std::move(list)}};
+}
 
 // --- Locks and nodes ----------------------------------------------------------------------------
 
@@ -477,7 +520,7 @@ Value UserRecord::to_object() const {
   }
   if (zxid != 0) o.set("zxid", zxid);
   o.set("epoch", epoch_to_value(epoch));
-  if (update) o.set("update", triggers_to_value(*update));
+  if (update) o.set(attr::kUpdate, update->to_value());
   return Value(std::move(o));
 }
 
@@ -491,7 +534,8 @@ UserRecord UserRecord::from_object(const Value& object) {
   }
   r.zxid = zxid_of(object);
   r.epoch = epoch_from_value(object.at("epoch"));
-  if (object.at("update").is_map()) r.update = triggers_from_value(object.at("update"));
+  if (!object.at(attr::kUpdate).is_null())
+    r.update = UpdateTriggers::from_value(object.at(attr::kUpdate));
   return r;
 }
 

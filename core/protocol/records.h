@@ -56,6 +56,7 @@ inline constexpr const char* kZxid = "zxid";
 inline constexpr const char* kSessions = "sessions";
 inline constexpr const char* kLastZxid = "last_zxid";
 inline constexpr const char* kLastAnswer = "last_answer";
+inline constexpr const char* kUpdate = "update";  // a user record's triggers
 }  // namespace attr
 
 using ItemKey = std::pair<std::string, std::string>;  // (table, key)
@@ -273,11 +274,18 @@ struct Trigger {
   std::vector<WatchType> types;
   EventType event = EventType::NodeCreated;
   std::optional<int64_t> czxid;  // of the node at `path` after the update; none if deleted
+  bool operator==(const Trigger&) const = default;
 };
 
 struct UpdateTriggers {
   int64_t zxid = 0;
   std::vector<Trigger> triggers;
+  bool operator==(const UpdateTriggers&) const = default;
+  // Packed bytes, as a stat is (decision 41); from_value throws std::invalid_argument, naming
+  // the damage, on anything else.
+  Value to_value() const;
+  static UpdateTriggers from_value(const Value& v);
+  nlohmann::json to_json() const;  // for dumps
 };
 
 struct FiredEvent {

@@ -4,6 +4,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/text/varint.h"
+
 namespace fkemu {
 
 using json = nlohmann::json;
@@ -303,20 +305,6 @@ Result<Value> Value::from_json(const json& j) {
 // --- The binary encoding -------------------------------------------------------------------------
 
 namespace {
-
-void put_varint(std::string& out, uint64_t n) {
-  while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
-}
-
-// Zig-zag: small negative numbers stay short.
-uint64_t zigzag(int64_t n) {
-  return (static_cast<uint64_t>(n) << 1) ^ static_cast<uint64_t>(n >> 63);
-}
-int64_t unzigzag(uint64_t u) { return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1); }
 
 class Reader {
  public:

@@ -265,3 +265,37 @@ TEST_CASE("a stat is stored packed and read back exactly", "[records][stat]") {
                     Catch::Contains("ephemeralOwner must be a string or null"));
   CHECK_THROWS(stat_from_json(nlohmann::json::array()));
 }
+
+TEST_CASE("an update's triggers are stored packed and read back exactly", "[records][stat]") {
+  UpdateTriggers u;
+  u.zxid = 1LL << 40;
+  Trigger created{"/a/b\xc3\xa9", {WatchType::Data}, EventType::NodeCreated, 7};
+  Trigger parent{"/a", {WatchType::Child}, EventType::NodeChildrenChanged, 1};
+  Trigger gone{"/x", {WatchType::Data, WatchType::Child}, EventType::NodeDeleted, std::nullopt};
+  u.triggers = {created, parent, gone};
+  const Value v = u.to_value();
+  REQUIRE(v.is_bytes());
+  CHECK(UpdateTriggers::from_value(v) == u);
+  CHECK(UpdateTriggers::from_value(UpdateTriggers{}.to_value()) == UpdateTriggers{});
+  const json j = u.to_json();
+  CHECK(j.at("triggers").at(1).at("event") == "NodeChildrenChanged");
+  CHECK(j.at("triggers").at(2).at("types") == json({"data", "child"}));
+  CHECK_FALSE(j.at("triggers").at(2).contains("czxid"));
+  // The user record carries them so; a damaged one is refused by name, never read past its end.
+  UserRecord r;
+  r.zxid = 9;
+  r.update = u;
+  CHECK(UserRecord::from_object(r.to_object()).update == u);
+  const std::string whole(v.as_bytes().view());
+  for (size_t cut = 0; cut < whole.size(); ++cut)
+    CHECK_THROWS_WITH(UpdateTriggers::from_value(Value(Bytes(whole.substr(0, cut)))),
+                      Catch::Contains("a damaged update in a user record"));
+  CHECK_THROWS_WITH(UpdateTriggers::from_value(Value(Bytes(whole + "x"))),
+                    Catch::Contains("bytes beyond its end"));
+  std::string bad_event = whole;
+  bad_event[1 + 6 + 1 + 1 + created.path.size()] = 9;  // layout, zxid, count, length, path
+  CHECK_THROWS_WITH(UpdateTriggers::from_value(Value(Bytes(bad_event))),
+                    Catch::Contains("unknown event"));
+  CHECK_THROWS_WITH(UpdateTriggers::from_value(Value(ValueMap{{"zxid", 1}})),
+                    Catch::Contains("not packed bytes"));
+}
