@@ -140,7 +140,7 @@ void LocalService::seed_initial_tree() {
     w.table = kNodesTable;
     w.key = s.path;
     w.kind = KvWrite::Kind::Put;
-    w.item = node.to_value();
+    w.item = Value(ValueMap{{attr::kNode, node.to_value()}});
     const KvResult seeded = system_.write(w);
     UserRecord record;
     record.stat = st;

@@ -24,24 +24,37 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// A stored value as plain JSON: a packed attribute (a stat, a user record's update) as its
-// fields, other bytes (node data) as base64.
+// A packed record attribute (decision 41) as its fields, named as the records name them; other
+// bytes (node data), and a damaged packed attribute, as base64.
+json bytes_json(const Value& v, std::string_view name) {
+  const std::string base64 = base64_encode(std::string(v.as_bytes().view()));
+  try {
+    if (name == attr::kStat) return stat_to_json(stat_from_value(v));
+    if (name == attr::kUpdate) return UpdateTriggers::from_value(v).to_json();
+    if (name == attr::kNode) return NodeState::from_value(v).to_json();
+  } catch (const std::invalid_argument& e) {
+    return json{{"damaged", e.what()}, {"base64", base64}};
+  }
+  return json{{"base64", base64}};
+}
+
+// A stored value as plain JSON.
 json printable(const Value& v, std::string_view name = {}) {
   switch (v.type()) {
     case Value::Type::Bytes:
-      if (name == attr::kStat) return stat_to_json(stat_from_value(v));
-      if (name == attr::kUpdate) {
-        try {
-          return UpdateTriggers::from_value(v).to_json();
-        } catch (const std::invalid_argument& e) {
-          return json{{"damaged", e.what()},
-                      {"base64", base64_encode(std::string(v.as_bytes().view()))}};
-        }
-      }
-      return json{{"base64", base64_encode(std::string(v.as_bytes().view()))}};
+      return bytes_json(v, name);
     case Value::Type::Map: {
       json out = json::object();
       for (const auto& [k, e] : v.as_map()) out[k] = printable(e, k);
+      // A user-store object: its packed rest read with the object's own tombstone.
+      if (const Value* rec = v.as_map().find(attr::kRecord); rec && rec->is_bytes()) {
+        try {
+          out[attr::kRecord] = UserRecord::from_object(v).to_json();
+        } catch (const std::invalid_argument& e) {
+          out[attr::kRecord] = json{{"damaged", e.what()},
+                                    {"base64", base64_encode(std::string(rec->as_bytes().view()))}};
+        }
+      }
       return out;
     }
     case Value::Type::List: {

@@ -14,9 +14,7 @@ constexpr char kPackedStat = 1;
 
 }  // namespace
 
-Value stat_to_value(const Stat& s) {
-  std::string out;
-  out.reserve(32 + (s.ephemeral_owner ? s.ephemeral_owner->size() : 0));
+void append_packed_stat(std::string& out, const Stat& s) {
   out.push_back(kPackedStat);
   for (int64_t v : {s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime}) put_signed(out, v);
   for (int64_t v : {s.version, s.cversion, s.aversion, s.data_length, s.num_children})
@@ -28,13 +26,11 @@ Value stat_to_value(const Stat& s) {
   } else {
     out.push_back(0);
   }
-  return Value(Bytes(std::move(out)));
 }
 
-Stat stat_from_value(const Value& v) {
+Stat read_packed_stat(std::string_view packed) {
   Stat s;
-  if (!v.is_bytes()) return s;
-  VarintReader in(v.as_bytes().view());
+  VarintReader in(packed);
   uint8_t layout = 0;
   if (!in.byte(layout) || layout != kPackedStat) return s;
   // A field cut off reads as 0, as an absent one did in the map layout.
@@ -55,6 +51,17 @@ Stat stat_from_value(const Value& v) {
   if (in.byte(has_owner) && has_owner == 1 && in.text(owner))
     s.ephemeral_owner = std::string(owner);
   return s;
+}
+
+Value stat_to_value(const Stat& s) {
+  std::string out;
+  out.reserve(32 + (s.ephemeral_owner ? s.ephemeral_owner->size() : 0));
+  append_packed_stat(out, s);
+  return Value(Bytes(std::move(out)));
+}
+
+Stat stat_from_value(const Value& v) {
+  return v.is_bytes() ? read_packed_stat(v.as_bytes().view()) : Stat{};
 }
 
 nlohmann::json stat_to_json(const Stat& s) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/services/value.h"
 
@@ -38,6 +39,9 @@ struct Stat {
 // Fields cut off read as 0; anything but a packed stat reads as the zero stat.
 Value stat_to_value(const Stat& s);
 Stat stat_from_value(const Value& v);
+// The packed layout itself, for a record that embeds a stat in its own packed layout.
+void append_packed_stat(std::string& out, const Stat& s);
+Stat read_packed_stat(std::string_view packed);
 // The JSON object of histories and dumps (fields named as in docs/scenarios.md;
 // "ephemeralOwner": session name or null); std::invalid_argument names a field of the wrong
 // type. Absent fields read as 0.

@@ -1,5 +1,6 @@
 #include "core/protocol/records.h"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -44,16 +45,11 @@ EventType event_from_name(const std::string& name) {
 
 }  // namespace
 
-Value UpdateTriggers::to_value() const {
-  const UpdateTriggers& u = *this;
-  std::string out;
-  size_t room = 12;
-  for (const Trigger& t : u.triggers) room += t.path.size() + 16;
-  out.reserve(room);
+void UpdateTriggers::append_packed(std::string& out) const {
   out.push_back(static_cast<char>(kPackedTriggers));
-  put_signed(out, u.zxid);
-  put_varint(out, u.triggers.size());
-  for (const Trigger& t : u.triggers) {
+  put_signed(out, zxid);
+  put_varint(out, triggers.size());
+  for (const Trigger& t : triggers) {
     put_varint(out, t.path.size());
     out += t.path;
     out.push_back(static_cast<char>(t.event));
@@ -67,15 +63,28 @@ Value UpdateTriggers::to_value() const {
       out.push_back(0);
     }
   }
+}
+
+Value UpdateTriggers::to_value() const {
+  std::string out;
+  size_t room = 12;
+  for (const Trigger& t : triggers) room += t.path.size() + 16;
+  out.reserve(room);
+  append_packed(out);
   return Value(Bytes(std::move(out)));
 }
 
 UpdateTriggers UpdateTriggers::from_value(const Value& v) {
+  if (!v.is_bytes())
+    throw std::invalid_argument("a damaged update in a user record: not packed bytes");
+  return from_packed(v.as_bytes().view());
+}
+
+UpdateTriggers UpdateTriggers::from_packed(std::string_view packed) {
   auto damaged = [](const char* what) {
     return std::invalid_argument(std::string("a damaged update in a user record: ") + what);
   };
-  if (!v.is_bytes()) throw damaged("not packed bytes");
-  VarintReader in(v.as_bytes().view());
+  VarintReader in(packed);
   UpdateTriggers u;
   uint8_t layout = 0;
   uint64_t count = 0;
@@ -147,30 +156,72 @@ Lockable Lockable::from_item(const Item& item) {
   return l;
 }
 
+// A node's fields, packed as a stat is (decision 41): a layout byte, exists (0 or 1), the
+// create counter, the packed stat (length and bytes), then the children (count, then length
+// and bytes of each).
+constexpr uint8_t kPackedNode = 1;
+
 std::vector<Update> NodeState::set_updates() const {
-  return {Update::set(attr::kExists, exists), Update::set(attr::kStat, stat_to_value(stat)),
-          Update::set(attr::kChildren, Value::strings(children)),
-          Update::set(attr::kCreates, creates)};
+  return {Update::set(attr::kNode, to_value())};
 }
 
 Value NodeState::to_value() const {
-  return Value(ValueMap{{attr::kExists, exists},
-                        {attr::kStat, stat_to_value(stat)},
-                        {attr::kChildren, Value::strings(children)},
-                        {attr::kCreates, creates}});
+  std::string packed_stat;
+  packed_stat.reserve(32);
+  append_packed_stat(packed_stat, stat);
+  size_t room = 16 + packed_stat.size();
+  for (const std::string& c : children) room += c.size() + 2;
+  std::string out;
+  out.reserve(room);
+  out.push_back(static_cast<char>(kPackedNode));
+  out.push_back(exists ? 1 : 0);
+  put_signed(out, creates);
+  put_varint(out, packed_stat.size());
+  out += packed_stat;
+  put_varint(out, children.size());
+  for (const std::string& c : children) {
+    put_varint(out, c.size());
+    out += c;
+  }
+  return Value(Bytes(std::move(out)));
 }
 
 NodeState NodeState::from_value(const Value& v) {
   NodeState n;
-  n.exists = v.bool_or(attr::kExists, false);
-  n.stat = stat_from_value(v.at(attr::kStat));
-  n.children = v.strings_of(attr::kChildren);
-  n.creates = v.number_or(attr::kCreates, 0);
+  if (v.is_null()) return n;  // no node attribute: an item a lock alone made
+  auto damaged = [](const char* what) {
+    return std::invalid_argument(std::string("a damaged node record: ") + what);
+  };
+  if (!v.is_bytes()) throw damaged("not packed bytes");
+  VarintReader in(v.as_bytes().view());
+  uint8_t layout = 0, exists = 0;
+  std::string_view packed_stat;
+  uint64_t count = 0;
+  if (!in.byte(layout) || layout != kPackedNode) throw damaged("an unknown layout");
+  if (!in.byte(exists) || exists > 1 || !in.signed_number(n.creates) || !in.text(packed_stat) ||
+      !in.varint(count))
+    throw damaged("cut off");
+  n.exists = exists == 1;
+  n.stat = read_packed_stat(packed_stat);
+  n.children.reserve(std::min<uint64_t>(count, v.as_bytes().size()));
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view child;
+    if (!in.text(child)) throw damaged("cut off");
+    n.children.emplace_back(child);
+  }
+  if (!in.done()) throw damaged("bytes beyond its end");
   return n;
 }
 
+nlohmann::json NodeState::to_json() const {
+  return nlohmann::json{{"exists", exists},
+                        {"stat", stat_to_json(stat)},
+                        {"children", children},
+                        {"creates", creates}};
+}
+
 NodeRecord NodeRecord::from_item(const Item& item) {
-  return NodeRecord{NodeState::from_value(item), Lockable::from_item(item)};
+  return NodeRecord{NodeState::from_value(item.at(attr::kNode)), Lockable::from_item(item)};
 }
 
 SessionRecord SessionRecord::from_item(const Item& item) {
@@ -508,42 +559,121 @@ WatchMessage WatchMessage::from_message(const Value& body) {
 
 // --- The user store -----------------------------------------------------------------------------
 
+// The fields of a user record that no reader takes alone, packed in one attribute (decision
+// 41): a layout byte, the packed stat (length and bytes), the children (count, then each),
+// the epoch (count, then per entry its zxid and its sessions), and the update (0, or 1 and
+// the packed triggers, length and bytes). The data, the zxid and a tombstone stay attributes
+// of their own: the distributor reads them alone.
+constexpr uint8_t kPackedRecord = 1;
+
+namespace {
+void put_text(std::string& out, std::string_view text) {
+  put_varint(out, text.size());
+  out += text;
+}
+}  // namespace
+
 Value UserRecord::to_object() const {
-  ValueMap o;
-  o.reserve(6);
-  if (tombstone) {
-    o.set("tombstone", *tombstone);
-  } else {
-    o.set("data", data);
-    o.set("stat", stat_to_value(stat));
-    o.set("children", Value::strings(children));
+  std::string packed;
+  size_t room = 48;
+  for (const std::string& c : children) room += c.size() + 2;
+  if (update)
+    for (const Trigger& t : update->triggers) room += t.path.size() + 16;
+  packed.reserve(room);
+  packed.push_back(static_cast<char>(kPackedRecord));
+  std::string part;
+  part.reserve(32);
+  if (!tombstone) append_packed_stat(part, stat);
+  put_text(packed, part);
+  put_varint(packed, tombstone ? 0 : children.size());
+  if (!tombstone)
+    for (const std::string& c : children) put_text(packed, c);
+  put_varint(packed, epoch.size());
+  for (const EpochEntry& e : epoch) {
+    put_signed(packed, e.zxid);
+    put_varint(packed, e.sessions.size());
+    for (const std::string& session : e.sessions) put_text(packed, session);
   }
-  if (zxid != 0) o.set("zxid", zxid);
-  o.set("epoch", epoch_to_value(epoch));
-  if (update) o.set(attr::kUpdate, update->to_value());
+  if (update) {
+    packed.push_back(1);
+    part.clear();
+    update->append_packed(part);
+    put_text(packed, part);
+  } else {
+    packed.push_back(0);
+  }
+  ValueMap o;
+  o.reserve(3);
+  if (!tombstone) o.set(attr::kData, data);
+  o.set(attr::kRecord, Bytes(std::move(packed)));
+  if (tombstone) o.set(attr::kTombstone, *tombstone);
+  if (zxid != 0) o.set(attr::kZxid, zxid);
   return Value(std::move(o));
 }
 
 UserRecord UserRecord::from_object(const Value& object) {
+  auto damaged = [](const char* what) {
+    return std::invalid_argument(std::string("a damaged user record: ") + what);
+  };
   UserRecord r;
-  if (object.at("tombstone").is_number()) r.tombstone = object.at("tombstone").as_number();
-  if (!r.tombstone) {
-    r.data = data_of(object);
-    r.stat = stat_from_value(object.at("stat"));
-    r.children = object.strings_of("children");
-  }
+  if (object.at(attr::kTombstone).is_number())
+    r.tombstone = object.at(attr::kTombstone).as_number();
+  r.data = data_of(object);
   r.zxid = zxid_of(object);
-  r.epoch = epoch_from_value(object.at("epoch"));
-  if (!object.at(attr::kUpdate).is_null())
-    r.update = UpdateTriggers::from_value(object.at(attr::kUpdate));
+  const Value& packed = object.at(attr::kRecord);
+  if (!packed.is_bytes()) throw damaged("no packed record");
+  VarintReader in(packed.as_bytes().view());
+  uint8_t layout = 0, has_update = 0;
+  std::string_view part;
+  uint64_t count = 0;
+  if (!in.byte(layout) || layout != kPackedRecord) throw damaged("an unknown layout");
+  if (!in.text(part) || !in.varint(count)) throw damaged("cut off");
+  if (!r.tombstone) r.stat = read_packed_stat(part);
+  r.children.reserve(std::min<uint64_t>(count, packed.as_bytes().size()));
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!in.text(part)) throw damaged("cut off");
+    r.children.emplace_back(part);
+  }
+  if (!in.varint(count)) throw damaged("cut off");
+  for (uint64_t i = 0; i < count; ++i) {
+    EpochEntry e;
+    uint64_t sessions = 0;
+    if (!in.signed_number(e.zxid) || !in.varint(sessions)) throw damaged("cut off");
+    for (uint64_t k = 0; k < sessions; ++k) {
+      if (!in.text(part)) throw damaged("cut off");
+      e.sessions.emplace_back(part);
+    }
+    r.epoch.push_back(std::move(e));
+  }
+  if (!in.byte(has_update) || has_update > 1) throw damaged("cut off");
+  if (has_update) {
+    if (!in.text(part)) throw damaged("cut off");
+    r.update = UpdateTriggers::from_packed(part);
+  }
+  if (!in.done()) throw damaged("bytes beyond its end");
   return r;
 }
 
+nlohmann::json UserRecord::to_json() const {
+  nlohmann::json epoch_json = nlohmann::json::array();
+  for (const EpochEntry& e : epoch)
+    epoch_json.push_back({{"zxid", e.zxid}, {"sessions", e.sessions}});
+  nlohmann::json j{{"zxid", zxid}, {"epoch", std::move(epoch_json)}};
+  if (tombstone) {
+    j["tombstone"] = *tombstone;
+  } else {
+    j["stat"] = stat_to_json(stat);
+    j["children"] = children;
+  }
+  if (update) j["update"] = update->to_json();
+  return j;
+}
+
 Bytes UserRecord::data_of(const Value& object) {
-  const Value& d = object.at("data");
+  const Value& d = object.at(attr::kData);
   return d.is_bytes() ? d.as_bytes() : Bytes();
 }
 
-int64_t UserRecord::zxid_of(const Value& object) { return object.number_or("zxid", 0); }
+int64_t UserRecord::zxid_of(const Value& object) { return object.number_or(attr::kZxid, 0); }
 
 }  // namespace fkemu

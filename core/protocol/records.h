@@ -39,10 +39,8 @@ namespace attr {
 inline constexpr const char* kLock = "lock";
 inline constexpr const char* kLockOwner = "lock_owner";
 inline constexpr const char* kPending = "pending";
-inline constexpr const char* kExists = "exists";
+inline constexpr const char* kNode = "node";  // a node item's NodeState, packed
 inline constexpr const char* kStat = "stat";
-inline constexpr const char* kChildren = "children";
-inline constexpr const char* kCreates = "creates";
 inline constexpr const char* kAlive = "alive";
 inline constexpr const char* kLastReq = "last_req";
 inline constexpr const char* kLastError = "last_error";
@@ -56,7 +54,11 @@ inline constexpr const char* kZxid = "zxid";
 inline constexpr const char* kSessions = "sessions";
 inline constexpr const char* kLastZxid = "last_zxid";
 inline constexpr const char* kLastAnswer = "last_answer";
-inline constexpr const char* kUpdate = "update";  // a user record's triggers
+inline constexpr const char* kUpdate = "update";  // an update's triggers, packed
+// The user store's objects: the data, the packed rest, the zxid, a deletion's zxid.
+inline constexpr const char* kData = "data";
+inline constexpr const char* kRecord = "record";
+inline constexpr const char* kTombstone = "tombstone";
 }  // namespace attr
 
 using ItemKey = std::pair<std::string, std::string>;  // (table, key)
@@ -92,10 +94,13 @@ struct NodeState {
   int64_t creates = 0;                // children ever created: the sequential suffix
   bool operator==(const NodeState&) const = default;
 
-  // One Set update per field.
-  std::vector<Update> set_updates() const;
+  // Packed bytes, as a stat is (decision 41): the node item's `node` attribute and an update
+  // message's change. from_value reads null as no node and throws std::invalid_argument,
+  // naming the damage, on anything else that is not a packed node.
+  std::vector<Update> set_updates() const;  // the one Set of `node`
   Value to_value() const;
   static NodeState from_value(const Value& v);
+  nlohmann::json to_json() const;  // for dumps
 };
 
 struct NodeRecord {
@@ -285,6 +290,8 @@ struct UpdateTriggers {
   // the damage, on anything else.
   Value to_value() const;
   static UpdateTriggers from_value(const Value& v);
+  void append_packed(std::string& out) const;
+  static UpdateTriggers from_packed(std::string_view packed);
   nlohmann::json to_json() const;  // for dumps
 };
 
@@ -321,8 +328,11 @@ struct UserRecord {
   bool is_node() const { return !tombstone; }
   // The zxid the record reflects: the deletion's for a tombstone.
   int64_t version_zxid() const { return tombstone ? *tombstone : zxid; }
+  // {data, record (the rest, packed: decision 41), zxid} or {record, tombstone, zxid};
+  // from_object throws std::invalid_argument, naming the damage, on a damaged record.
   Value to_object() const;
   static UserRecord from_object(const Value& object);
+  nlohmann::json to_json() const;  // the packed fields, for dumps
   // Single fields of a stored object, without decoding the rest: the data (shared, not copied)
   // and the zxid it reflects (0 for the initial tree's).
   static Bytes data_of(const Value& object);

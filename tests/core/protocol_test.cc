@@ -313,9 +313,10 @@ TEST_CASE("system and user stores agree after a mixed workload", "[protocol]") {
     CHECK_FALSE(item.contains("lock"));
     CHECK(item.strings_of("pending").empty());
     auto user = f.service.user_store().get(path);
-    const bool user_node = user && !user->contains("tombstone");
-    CHECK(user_node == item.bool_or("exists", false));
-    if (user_node) CHECK(user->at("stat") == item.at("stat"));
+    const bool user_node = user && !user->contains(attr::kTombstone);
+    const NodeRecord node = NodeRecord::from_item(item);
+    CHECK(user_node == node.node.exists);
+    if (user_node) CHECK(UserRecord::from_object(*user).stat == node.node.stat);
   }
 }
 

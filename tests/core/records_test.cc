@@ -299,3 +299,61 @@ TEST_CASE("an update's triggers are stored packed and read back exactly", "[reco
   CHECK_THROWS_WITH(UpdateTriggers::from_value(Value(ValueMap{{"zxid", 1}})),
                     Catch::Contains("not packed bytes"));
 }
+
+TEST_CASE("a node's fields are stored packed in one attribute and read back exactly",
+          "[records][stat]") {
+  NodeState n{true, some_stat(), {"a", "b\xc3\xa9", std::string("n\0ul", 4)}, 1LL << 33};
+  const Value v = n.to_value();
+  REQUIRE(v.is_bytes());
+  CHECK(NodeState::from_value(v) == n);
+  CHECK(NodeState::from_value(NodeState{}.to_value()) == NodeState{});
+  CHECK(NodeState::from_value(Value()) == NodeState{});  // an item a lock alone made
+  // The item carries it as `node`, beside the lock and the pending updates.
+  Value item(ValueMap{{"lock", 5}, {"lock_owner", "a1@2"}, {"node", v}});
+  const NodeRecord r = NodeRecord::from_item(item);
+  CHECK(r.node == n);
+  CHECK(r.book.lock_owner == std::optional<std::string>("a1@2"));
+  REQUIRE(n.set_updates().size() == 1);
+  CHECK(n.set_updates()[0].attr == "node");
+  CHECK(n.to_json().at("children").size() == 3);
+  // Damaged: refused by name at every cut, and with bytes beyond its end.
+  const std::string whole(v.as_bytes().view());
+  for (size_t cut = 0; cut < whole.size(); ++cut)
+    CHECK_THROWS_WITH(NodeState::from_value(Value(Bytes(whole.substr(0, cut)))),
+                      Catch::Contains("a damaged node record"));
+  CHECK_THROWS_WITH(NodeState::from_value(Value(Bytes(whole + "x"))),
+                    Catch::Contains("bytes beyond its end"));
+  CHECK_THROWS_WITH(NodeState::from_value(Value(ValueMap{{"exists", true}})),
+                    Catch::Contains("not packed bytes"));
+}
+
+TEST_CASE("a user record keeps data, zxid and tombstone apart and packs the rest",
+          "[records][stat]") {
+  UserRecord r;
+  r.data = Bytes(std::string("payload"));
+  r.stat = some_stat();
+  r.children = {"a", "b"};
+  r.zxid = 12;
+  r.epoch = {{10, {"s1", "s2"}}, {11, {}}};
+  r.update = UpdateTriggers{12, {{"/n", {WatchType::Data}, EventType::NodeDataChanged, 3}}};
+  const Value object = r.to_object();
+  CHECK(object.at("data").as_bytes().shares_buffer_with(r.data));
+  CHECK(UserRecord::zxid_of(object) == 12);
+  CHECK(object.as_map().size() == 3);
+  const UserRecord back = UserRecord::from_object(object);
+  CHECK((back.data == r.data && back.stat == r.stat && back.children == r.children &&
+         back.zxid == 12 && back.update == r.update && !back.tombstone));
+  REQUIRE(back.epoch.size() == 2);
+  CHECK((back.epoch[0].zxid == 10 && back.epoch[0].sessions == r.epoch[0].sessions));
+  CHECK(back.epoch[1].sessions.empty());
+  CHECK(back.to_json().at("epoch").at(0).at("sessions").size() == 2);
+  // Damaged: every cut of the packed part, and an object without one, are refused by name.
+  const std::string whole(object.at("record").as_bytes().view());
+  for (size_t cut = 0; cut < whole.size(); ++cut) {
+    Value damaged = object;
+    damaged.as_map().set("record", Bytes(whole.substr(0, cut)));
+    CHECK_THROWS_WITH(UserRecord::from_object(damaged), Catch::Contains("a damaged user record"));
+  }
+  CHECK_THROWS_WITH(UserRecord::from_object(Value(ValueMap{{"zxid", 1}})),
+                    Catch::Contains("no packed record"));
+}

@@ -22,12 +22,8 @@ Value node(bool exists, int version = 0, std::vector<std::string> children = {},
   st.version = version;
   st.ephemeral_owner = owner;
   st.num_children = static_cast<int32_t>(children.size());
-  return Value(ValueMap{{"exists", exists},
-                        {"stat", stat_to_value(st)},
-                        {"children", Value::strings(children)},
-                        {"creates", creates},
-                        {"lock", 1},
-                        {"lock_owner", "a1@1"}});
+  NodeState n{exists, st, std::move(children), creates};
+  return Value(ValueMap{{"node", n.to_value()}, {"lock", 1}, {"lock_owner", "a1@1"}});
 }
 
 WriteRequest request(const std::string& op, const std::string& path, Bytes data = {}) {
@@ -121,9 +117,9 @@ TEST_CASE("a sequential name counts the parent's creates, not its cversion", "[w
   WriteRequest r = request("create", "/q/n-");
   std::get<CreateRequest>(r.op).sequential = true;
   Value parent = node(true, 0, {}, std::nullopt, 12);
-  Stat stat = stat_from_value(parent.at("stat"));
-  stat.cversion = 20;  // deletes count in cversion too
-  parent.as_map().set("stat", stat_to_value(stat));
+  NodeState n = NodeState::from_value(parent.at("node"));
+  n.stat.cversion = 20;  // deletes count in cversion too
+  parent.as_map().set("node", n.to_value());
   CHECK(sequential_name(r, NodeRecord::from_item(parent), kConfig) ==
         std::optional<std::string>("/q/n-0000000012"));
   CHECK_FALSE(sequential_name(r, NodeRecord::from_item(node(false)), kConfig).has_value());

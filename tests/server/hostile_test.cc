@@ -436,9 +436,13 @@ TEST_CASE("admin requests: a token for changes, no foreign Host, no cross-origin
         401);
   const Answer dump = http_once(srv.port, http::verb::get, "/admin/dump");
   CHECK(dump.status == 200);  // loopback: reads are open
-  // Stored stats are packed; the dump shows their fields.
-  CHECK(dump.body.at("system").at("nodes").at("/").at("stat").at("numChildren") == 1);
-  CHECK(dump.body.at("user").at("/zookeeper").at("stat").at("ephemeralOwner").is_null());
+  // Stored records are packed; the dump shows their fields.
+  CHECK(dump.body.at("system").at("nodes").at("/").at("node").at("stat").at("numChildren") == 1);
+  CHECK(dump.body.at("system").at("nodes").at("/").at("node").at("children") ==
+        json::array({"zookeeper"}));
+  CHECK(
+      dump.body.at("user").at("/zookeeper").at("record").at("stat").at("ephemeralOwner").is_null());
+  CHECK(dump.body.at("user").at("/zookeeper").at("record").at("children").size() == 2);
   CHECK(http_once(srv.port, http::verb::post, "/admin/reset", "", bearer(token)).status == 200);
   // A page on another origin (a simple request, no preflight) and DNS rebinding.
   auto with_token = bearer(token);
