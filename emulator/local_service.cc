@@ -98,6 +98,24 @@ Status LocalService::make_durable(
       }
     }
   }
+  // Packed records (decision 41) are decoded only when the protocol needs one: read each once
+  // now, so that a damaged one refuses the file by name rather than failing a request later.
+  for (const auto& [key, item] : system_.scan(kNodesTable)) {
+    try {
+      (void)NodeRecord::from_item(item);  // read to be checked, not kept
+    } catch (const std::invalid_argument& e) {
+      return Status(Code::BadArguments,
+                    "the state file's node item " + key + " is damaged: " + e.what());
+    }
+  }
+  for (const auto& [key, object] : user_store().list()) {
+    try {
+      (void)UserRecord::from_object(*object);  // read to be checked, not kept
+    } catch (const std::invalid_argument& e) {
+      return Status(Code::BadArguments,
+                    "the state file's user record " + key + " is damaged: " + e.what());
+    }
+  }
   for (const char* table : {kNodesTable, kSessionsTable})
     for (const auto& [key, item] : system_.scan(table))
       if (auto owner = Lockable::from_item(item).lock_owner) restored_lock_owners_.insert(*owner);

@@ -26,9 +26,11 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "apps/server/server.h"
 #include "core/json/json_text.h"
+#include "core/services/value.h"
 #include "emulator/sqlite_state.h"
 #include "tests/server/child_server.h"
 #include "tests/server/test_server.h"
@@ -344,6 +346,33 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   CHECK_FALSE(four.is_ok());
   CHECK(four.message().find("the state file has format 4 and this fkemu reads format 5") !=
         std::string::npos);
+  // A packed node or user record damaged in the file refuses it by name, at the start. (An
+  // object's row is the object store's: CBOR of the encoded object and its generation.)
+  auto object_row = [](const Value& object) {
+    const std::string encoded = object.encode();
+    const auto cbor = json::to_cbor(
+        json{{"o", json::binary(std::vector<uint8_t>(encoded.begin(), encoded.end()))}, {"g", 1}});
+    return std::string(cbor.begin(), cbor.end());
+  };
+  REQUIRE(start(dir + "/packed.db").is_ok());
+  for (const auto& [space, key, damaged] :
+       {std::tuple<std::string, std::string, std::string>{
+            "kv/system/nodes", "/zookeeper", Value(ValueMap{{"node", Bytes("\x01\x01")}}).encode()},
+        {"objects/user", "/zookeeper", object_row(Value(ValueMap{{"record", Bytes("\x01")}}))}}) {
+    const std::string copy = dir + "/damaged.db";
+    std::filesystem::copy_file(dir + "/packed.db", copy,
+                               std::filesystem::copy_options::overwrite_existing);
+    {
+      auto state = SqliteState::open(copy, SqliteState::Mode::ReadWrite);
+      REQUIRE(state.is_ok());
+      (*state)->record(space, key, damaged);
+      REQUIRE((*state)->commit().is_ok());
+    }
+    const Status refused = start(copy);
+    CHECK_FALSE(refused.is_ok());
+    INFO(refused.message());
+    CHECK(refused.message().find("/zookeeper is damaged: a damaged") != std::string::npos);
+  }
   std::filesystem::remove_all(dir);
 }
 
