@@ -116,6 +116,21 @@ Status LocalService::make_durable(
                     "the state file's user record " + key + " is damaged: " + e.what());
     }
   }
+  // So are the queued messages, which carry packed nodes too.
+  auto check_queue = [](const MemoryFifoQueue& q, auto read) -> Status {
+    for (const auto& m : q.snapshot()) {
+      try {
+        (void)read(*m.body);  // read to be checked, not kept
+      } catch (const std::exception& e) {
+        return Status(Code::BadArguments, "the state file's " + q.name() + " queue message " +
+                                              m.dedup_id + " is damaged: " + e.what());
+      }
+    }
+    return Status::ok();
+  };
+  RETURN_IF_ERROR(check_queue(writer_queue_, WriteRequest::from_message));
+  RETURN_IF_ERROR(check_queue(distributor_queue_, UpdateMessage::from_message));
+  RETURN_IF_ERROR(check_queue(watch_queue_, WatchMessage::from_message));
   for (const char* table : {kNodesTable, kSessionsTable})
     for (const auto& [key, item] : system_.scan(table))
       if (auto owner = Lockable::from_item(item).lock_owner) restored_lock_owners_.insert(*owner);

@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 namespace fkemu {
 namespace {
@@ -184,8 +185,8 @@ std::optional<std::string> apply_update(Item& item, const Update& u) {
       }
       break;
     case Update::Kind::ListRemoveHead:
-      if (present && !present->as_list().empty()) {
-        if (present->as_list().size() == 1)
+      if (present && !std::as_const(*present).as_list().empty()) {
+        if (std::as_const(*present).as_list().size() == 1)
           *present = Value(ValueList{});  // the shared empty list: its room goes back
         else
           present->as_list().erase(present->as_list().begin());

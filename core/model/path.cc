@@ -23,8 +23,9 @@ Status check(std::string_view path) {
   if (path.size() == 1) return {};
   if (path.back() == '/') return Status(Code::BadArguments, "path must not end with / character");
 
-  // One pass, code point by code point; '/' and '.' are single bytes in UTF-8, never part of
-  // another character, so the byte after a code point tells whether a name ends there.
+  // One pass, code point by code point. Whether a '.' ends its name is decided by the next
+  // decoded character, not the next byte: the decoder reads an overlong form such as C0 AF as
+  // '/', as the old check did.
   auto refused = [](const char* what, size_t at) {
     return Status(Code::BadArguments, std::string(what) + " @" + std::to_string(at));
   };
@@ -34,14 +35,17 @@ Status check(std::string_view path) {
   size_t at = 1;  // this code point's position in UTF-16 code units
   for (size_t i = 1; i < path.size();) {
     const uint32_t c = next_code_point(path, i);
-    const bool ends_component = i == path.size() || path[i] == '/';
+    auto ends_component = [&path, i] {
+      size_t next = i;
+      return i == path.size() || next_code_point(path, next) == '/';
+    };
     if (c == 0) return refused("null character not allowed", at);
     if (c == '/' && before == '/') return refused("empty node name specified", at);
     if (c == '.' && before == '.') {
-      if (has_before_that && before_that == '/' && ends_component)
+      if (has_before_that && before_that == '/' && ends_component())
         return refused("relative paths not allowed", at);
     } else if (c == '.') {
-      if (before == '/' && ends_component) return refused("relative paths not allowed", at);
+      if (before == '/' && ends_component()) return refused("relative paths not allowed", at);
     } else if (invalid_char(c)) {
       return refused("invalid character", at);
     }

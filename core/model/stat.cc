@@ -1,5 +1,6 @@
 #include "core/model/stat.h"
 
+#include <limits>
 #include <stdexcept>
 
 #include "core/text/varint.h"
@@ -29,27 +30,28 @@ void append_packed_stat(std::string& out, const Stat& s) {
 }
 
 Stat read_packed_stat(std::string_view packed) {
+  auto damaged = [](const char* what) {
+    return std::invalid_argument(std::string("a damaged stat: ") + what);
+  };
   Stat s;
   VarintReader in(packed);
   uint8_t layout = 0;
-  if (!in.byte(layout) || layout != kPackedStat) return s;
-  // A field cut off reads as 0, as an absent one did in the map layout.
+  if (!in.byte(layout) || layout != kPackedStat) throw damaged("an unknown layout");
   int64_t small[5] = {};
-  if (!in.signed_number(s.czxid) || !in.signed_number(s.mzxid) || !in.signed_number(s.pzxid) ||
-      !in.signed_number(s.ctime) || !in.signed_number(s.mtime))
-    return s;
-  bool whole = true;
+  bool whole = in.signed_number(s.czxid) && in.signed_number(s.mzxid) &&
+               in.signed_number(s.pzxid) && in.signed_number(s.ctime) && in.signed_number(s.mtime);
   for (int64_t& n : small) whole = whole && in.signed_number(n);
+  uint8_t has_owner = 0;
+  std::string_view owner;
+  if (!whole || !in.byte(has_owner) || has_owner > 1 || (has_owner == 1 && !in.text(owner)))
+    throw damaged("cut off");
+  if (!in.done()) throw damaged("bytes beyond its end");
   s.version = static_cast<int32_t>(small[0]);
   s.cversion = static_cast<int32_t>(small[1]);
   s.aversion = static_cast<int32_t>(small[2]);
   s.data_length = static_cast<int32_t>(small[3]);
   s.num_children = static_cast<int32_t>(small[4]);
-  if (!whole) return s;
-  uint8_t has_owner = 0;
-  std::string_view owner;
-  if (in.byte(has_owner) && has_owner == 1 && in.text(owner))
-    s.ephemeral_owner = std::string(owner);
+  if (has_owner == 1) s.ephemeral_owner = std::string(owner);
   return s;
 }
 
@@ -61,7 +63,8 @@ Value stat_to_value(const Stat& s) {
 }
 
 Stat stat_from_value(const Value& v) {
-  return v.is_bytes() ? read_packed_stat(v.as_bytes().view()) : Stat{};
+  if (!v.is_bytes()) throw std::invalid_argument("a damaged stat: not packed bytes");
+  return read_packed_stat(v.as_bytes().view());
 }
 
 nlohmann::json stat_to_json(const Stat& s) {
@@ -86,6 +89,10 @@ Stat stat_from_json(const nlohmann::json& j) {
   auto number = [&j](const char* name) -> int64_t {
     auto it = j.find(name);
     if (it == j.end() || it->is_null()) return 0;
+    if (it->is_number_unsigned() &&
+        it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      throw std::invalid_argument(std::string("a stat's ") + name +
+                                  " is beyond 64 bits: " + it->dump());
     if (it->is_number_integer()) return it->get<int64_t>();
     throw std::invalid_argument(std::string("a stat's ") + name + " must be an integer, not " +
                                 it->dump());

@@ -36,7 +36,8 @@ struct Stat {
 
 // As a typed attribute value: bytes in one packed layout (decision 41), about 20 bytes where
 // a map of eleven named numbers took some 800, and shared, not copied, when the value is.
-// Fields cut off read as 0; anything but a packed stat reads as the zero stat.
+// Reading anything but a whole packed stat (another type, another layout, cut off, bytes
+// beyond its end) throws std::invalid_argument naming the damage.
 Value stat_to_value(const Stat& s);
 Stat stat_from_value(const Value& v);
 // The packed layout itself, for a record that embeds a stat in its own packed layout.

@@ -98,7 +98,8 @@ UpdateTriggers UpdateTriggers::from_packed(std::string_view packed) {
       throw damaged("cut off");
     if (event > static_cast<uint8_t>(EventType::NodeChildrenChanged))
       throw damaged("an unknown event");
-    if (types > 3 || has_czxid > 1) throw damaged("unknown watch types");
+    if (types == 0 || types > 3) throw damaged("unknown watch types");
+    if (has_czxid > 1) throw damaged("cut off");
     t.path = std::string(path);
     t.event = static_cast<EventType>(event);
     if (types & 1) t.types.push_back(WatchType::Data);

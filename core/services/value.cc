@@ -319,6 +319,7 @@ class Reader {
     uint64_t n = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       ASSIGN_OR_RETURN(uint8_t b, byte());
+      if (shift == 63 && b > 1) break;  // beyond 64 bits
       n |= static_cast<uint64_t>(b & 0x7f) << shift;
       if ((b & 0x80) == 0) return n;
     }

@@ -27,7 +27,8 @@ inline int64_t unzigzag(uint64_t u) {
 inline void put_signed(std::string& out, int64_t n) { put_varint(out, zigzag(n)); }
 
 // Reads from the front of a buffer. Each read returns false, and consumes nothing, if the rest
-// does not hold the whole thing (truncated, or a varint longer than ten bytes).
+// does not hold the whole thing (truncated, or a varint longer than ten bytes or beyond 64
+// bits).
 class VarintReader {
  public:
   explicit VarintReader(std::string_view in) : in_(in) {}
@@ -42,6 +43,7 @@ class VarintReader {
     uint64_t v = 0;
     for (size_t i = 0; i < in_.size() && i < 10; ++i) {
       const auto b = static_cast<uint8_t>(in_[i]);
+      if (i == 9 && b > 1) return false;  // beyond 64 bits
       v |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
       if ((b & 0x80) == 0) {
         in_.remove_prefix(i + 1);

@@ -73,6 +73,14 @@ TEST_CASE("positions are counted in UTF-16 code units, as ZooKeeper's messages g
   CHECK(validate_path(std::string("/\xe4\xb8\xad\0", 5)).message() ==
         "null character not allowed @2");
   CHECK(validate_path("/\xe4\xb8\xad/.").message() == "relative paths not allowed @3");
+  // A name ends where the next decoded character is '/', an overlong C0 AF included (the
+  // decoder reads it as '/'; a byte-wise look ahead once let these pass).
+  CHECK(validate_path("/a/.\xc0\xaf"
+                      "b")
+            .message() == "relative paths not allowed @3");
+  CHECK(validate_path("/..\xc0\xaf"
+                      "x")
+            .message() == "relative paths not allowed @2");
 }
 
 TEST_CASE("parent, base name and child path", "[path]") {

@@ -249,21 +249,34 @@ TEST_CASE("a stat is stored packed and read back exactly", "[records][stat]") {
   CHECK(stat_from_value(stat_to_value(plain)) == plain);
   // Much smaller than a map of eleven named numbers.
   CHECK(stat_to_value(plain).as_bytes().size() < 16);
-  // A damaged stat never reads past its end: each cut reads as far as it is whole, the rest 0.
+  // A damaged stat is refused by name, never read past its end: every cut, bytes beyond its
+  // end, another layout, an owner flag other than 0 or 1, another type.
   const std::string whole(v.as_bytes().view());
-  for (size_t cut = 0; cut < whole.size(); ++cut) {
-    const Stat got = stat_from_value(Value(Bytes(whole.substr(0, cut))));
-    CHECK_FALSE(got.ephemeral_owner.has_value());
-    if (cut <= 1) CHECK(got == Stat{});
-  }
-  CHECK(stat_from_value(Value(Bytes(std::string("\x07junk")))) == Stat{});  // unknown layout
-  CHECK(stat_from_value(Value(ValueMap{{"czxid", 3}})) == Stat{});          // not a packed stat
+  for (size_t cut = 0; cut < whole.size(); ++cut)
+    CHECK_THROWS_WITH(stat_from_value(Value(Bytes(whole.substr(0, cut)))),
+                      Catch::Contains("a damaged stat"));
+  CHECK_THROWS_WITH(stat_from_value(Value(Bytes(whole + "x"))),
+                    Catch::Contains("bytes beyond its end"));
+  CHECK_THROWS_WITH(stat_from_value(Value(Bytes(std::string("\x07junk")))),
+                    Catch::Contains("an unknown layout"));
+  std::string bad_flag(stat_to_value(plain).as_bytes().view());
+  bad_flag.back() = 2;
+  CHECK_THROWS_WITH(stat_from_value(Value(Bytes(bad_flag))), Catch::Contains("a damaged stat"));
+  CHECK_THROWS_WITH(stat_from_value(Value(ValueMap{{"czxid", 3}})),
+                    Catch::Contains("not packed bytes"));
+  // A damaged stat inside a node is refused too, though the node's own layout is whole.
+  std::string node_bytes(NodeState{true, plain, {}, 0}.to_value().as_bytes().view());
+  node_bytes[4] = 7;  // layout, exists, creates, the stat's length, then the stat's layout
+  CHECK_THROWS_WITH(NodeState::from_value(Value(Bytes(node_bytes))),
+                    Catch::Contains("a damaged stat"));
   // The JSON edge names a mistyped field.
   CHECK_THROWS_WITH(stat_from_json(nlohmann::json{{"version", 1.5}}),
                     Catch::Contains("version must be an integer"));
   CHECK_THROWS_WITH(stat_from_json(nlohmann::json{{"ephemeralOwner", 3}}),
                     Catch::Contains("ephemeralOwner must be a string or null"));
   CHECK_THROWS(stat_from_json(nlohmann::json::array()));
+  CHECK_THROWS_WITH(stat_from_json(nlohmann::json{{"czxid", UINT64_MAX}}),
+                    Catch::Contains("beyond 64 bits"));
 }
 
 TEST_CASE("an update's triggers are stored packed and read back exactly", "[records][stat]") {

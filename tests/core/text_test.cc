@@ -6,6 +6,7 @@
 
 #include "core/text/base64.h"
 #include "core/text/utf8.h"
+#include "core/text/varint.h"
 
 using namespace fkemu;
 using json = nlohmann::json;
@@ -65,4 +66,41 @@ TEST_CASE("node data goes under data if it is UTF-8, else under data_b64", "[tex
   json k = json::object();
   put_data_field(std::string("\xff\x00", 2), "data", "data_b64", k);
   CHECK(k == json{{"data_b64", "/wA="}});
+}
+
+TEST_CASE("varints round-trip and a damaged one is refused without consuming it", "[text]") {
+  std::string out;
+  for (uint64_t n : {uint64_t{0}, uint64_t{127}, uint64_t{128}, ~uint64_t{0}}) put_varint(out, n);
+  for (int64_t n : {int64_t{-1}, INT64_MIN, INT64_MAX}) put_signed(out, n);
+  put_varint(out, 3);
+  out += "abc";
+  VarintReader in(out);
+  uint64_t u = 1;
+  int64_t s = 1;
+  std::string_view text;
+  for (uint64_t n : {uint64_t{0}, uint64_t{127}, uint64_t{128}, ~uint64_t{0}}) {
+    REQUIRE(in.varint(u));
+    CHECK(u == n);
+  }
+  for (int64_t n : {int64_t{-1}, INT64_MIN, INT64_MAX}) {
+    REQUIRE(in.signed_number(s));
+    CHECK(s == n);
+  }
+  REQUIRE(in.text(text));
+  CHECK(text == "abc");
+  CHECK(in.done());
+  // Beyond 64 bits, longer than ten bytes, cut off, a length beyond the end: false, nothing read.
+  for (const std::string& bad :
+       {std::string(9, '\xff') + "\x02", std::string(11, '\x80'), std::string("\x80")}) {
+    VarintReader r(bad);
+    CHECK_FALSE(r.varint(u));
+    CHECK_FALSE(r.text(text));
+    CHECK_FALSE(r.done());
+  }
+  VarintReader short_text(
+      std::string_view("\x05"
+                       "ab"));
+  CHECK_FALSE(short_text.text(text));
+  REQUIRE(short_text.varint(u));  // the failed read consumed nothing
+  CHECK(u == 5);
 }

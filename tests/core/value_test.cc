@@ -139,6 +139,12 @@ TEST_CASE("a damaged encoding is refused by name, never read past its end", "[va
   std::string huge = Value("abc").encode();
   huge[1] = '\x7f';
   CHECK_FALSE(Value::decode(huge).is_ok());
+  // A ten-byte number whose last byte reaches beyond 64 bits.
+  std::string widest = Value(INT64_MIN).encode();  // zig-zag: nine 0xff bytes, then 0x01
+  REQUIRE(widest.size() == 11);
+  CHECK(*Value::decode(widest) == Value(INT64_MIN));
+  widest.back() = '\x7f';
+  CHECK(Value::decode(widest).status().message().find("malformed") != std::string::npos);
   // Deep nesting is refused, not a stack overflow.
   std::string deep;
   for (int i = 0; i < 100000; ++i) deep += std::string("\x05\x01", 2);

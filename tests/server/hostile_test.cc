@@ -332,19 +332,20 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   const auto size_before = std::filesystem::file_size(dir + "/new.db");
   const Status old = start(dir + "/new.db");
   CHECK_FALSE(old.is_ok());
-  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 5") !=
+  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 6") !=
         std::string::npos);
   CHECK(std::filesystem::file_size(dir + "/new.db") == size_before);
-  // So is one of format 4 (stats as maps of named numbers, before the packed stat).
+  // So is one of format 5 (an intermediate layout with packed stats only, before packed
+  // records).
   {
     auto state = SqliteState::open(dir + "/new.db", SqliteState::Mode::ReadWrite);
     REQUIRE(state.is_ok());
-    (*state)->record("meta", "format", std::string("4"));
+    (*state)->record("meta", "format", std::string("5"));
     REQUIRE((*state)->commit().is_ok());
   }
   const Status four = start(dir + "/new.db");
   CHECK_FALSE(four.is_ok());
-  CHECK(four.message().find("the state file has format 4 and this fkemu reads format 5") !=
+  CHECK(four.message().find("the state file has format 5 and this fkemu reads format 6") !=
         std::string::npos);
   // A packed node or user record damaged in the file refuses it by name, at the start. (An
   // object's row is the object store's: CBOR of the encoded object and its generation.)
