@@ -43,8 +43,9 @@ Stat read_packed_stat(std::string_view packed) {
   for (int64_t& n : small) whole = whole && in.signed_number(n);
   uint8_t has_owner = 0;
   std::string_view owner;
-  if (!whole || !in.byte(has_owner) || has_owner > 1 || (has_owner == 1 && !in.text(owner)))
-    throw damaged("cut off");
+  if (!whole || !in.byte(has_owner)) throw damaged("cut off");
+  if (has_owner > 1) throw damaged("an owner flag other than 0 or 1");
+  if (has_owner == 1 && !in.text(owner)) throw damaged("cut off");
   if (!in.done()) throw damaged("bytes beyond its end");
   s.version = static_cast<int32_t>(small[0]);
   s.cversion = static_cast<int32_t>(small[1]);

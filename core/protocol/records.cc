@@ -99,7 +99,7 @@ UpdateTriggers UpdateTriggers::from_packed(std::string_view packed) {
     if (event > static_cast<uint8_t>(EventType::NodeChildrenChanged))
       throw damaged("an unknown event");
     if (types == 0 || types > 3) throw damaged("unknown watch types");
-    if (has_czxid > 1) throw damaged("cut off");
+    if (has_czxid > 1) throw damaged("a czxid flag other than 0 or 1");
     t.path = std::string(path);
     t.event = static_cast<EventType>(event);
     if (types & 1) t.types.push_back(WatchType::Data);
@@ -199,8 +199,9 @@ NodeState NodeState::from_value(const Value& v) {
   std::string_view packed_stat;
   uint64_t count = 0;
   if (!in.byte(layout) || layout != kPackedNode) throw damaged("an unknown layout");
-  if (!in.byte(exists) || exists > 1 || !in.signed_number(n.creates) || !in.text(packed_stat) ||
-      !in.varint(count))
+  if (!in.byte(exists)) throw damaged("cut off");
+  if (exists > 1) throw damaged("an exists flag other than 0 or 1");
+  if (!in.signed_number(n.creates) || !in.text(packed_stat) || !in.varint(count))
     throw damaged("cut off");
   n.exists = exists == 1;
   n.stat = read_packed_stat(packed_stat);
@@ -646,7 +647,8 @@ UserRecord UserRecord::from_object(const Value& object) {
     }
     r.epoch.push_back(std::move(e));
   }
-  if (!in.byte(has_update) || has_update > 1) throw damaged("cut off");
+  if (!in.byte(has_update)) throw damaged("cut off");
+  if (has_update > 1) throw damaged("an update flag other than 0 or 1");
   if (has_update) {
     if (!in.text(part)) throw damaged("cut off");
     r.update = UpdateTriggers::from_packed(part);
