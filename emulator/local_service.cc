@@ -103,7 +103,7 @@ Status LocalService::make_durable(
   for (const auto& [key, item] : system_.scan(kNodesTable)) {
     try {
       (void)NodeRecord::from_item(item);  // read to be checked, not kept
-    } catch (const std::invalid_argument& e) {
+    } catch (const std::exception& e) {
       return Status(Code::BadArguments,
                     "the state file's node item " + key + " is damaged: " + e.what());
     }
@@ -111,7 +111,7 @@ Status LocalService::make_durable(
   for (const auto& [key, object] : user_store().list()) {
     try {
       (void)UserRecord::from_object(*object);  // read to be checked, not kept
-    } catch (const std::invalid_argument& e) {
+    } catch (const std::exception& e) {
       return Status(Code::BadArguments,
                     "the state file's user record " + key + " is damaged: " + e.what());
     }
