@@ -22,9 +22,11 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   }
   const Time now = clock_.now();
   advance(now);
-  if (auto it = dedup_.find(dedup_id);
-      deduplicate_ && it != dedup_.end() && now < it->second.expires) {
-    return SendResult{it->second.message_id, it->second.sequence, /*duplicate=*/true};
+  // One look-up in the window serves the duplicate test and the remembering below.
+  auto [remembered, first_time] = dedup_.try_emplace(dedup_id);
+  if (!first_time && deduplicate_ && now < remembered->second.expires) {
+    return SendResult{remembered->second.message_id, remembered->second.sequence,
+                      /*duplicate=*/true};
   }
 
   const SequenceNumber sequence = next_sequence_;
@@ -43,11 +45,11 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   const Time expires = now > std::numeric_limits<Time>::max() - kDeduplicationWindow
                            ? std::numeric_limits<Time>::max()
                            : now + kDeduplicationWindow;
-  dedup_[dedup_id] = Remembered{stored.id, sequence, expires};
+  remembered->second = Remembered{stored.id, sequence, expires};
   dedup_expiry_.emplace_back(expires, dedup_id);
   if (journal_) {
     record_message(stored);
-    record_dedup(dedup_id, &dedup_[dedup_id]);
+    record_dedup(dedup_id, &remembered->second);
     record_next();
   }
 

@@ -6,6 +6,9 @@
 
 #include "core/text/varint.h"
 
+// Every map below lists its names in their sorted order: a ValueMap built from a sorted list
+// is not sorted again (the map would sort any other order itself; this is only speed).
+
 namespace fkemu {
 
 namespace {
@@ -20,7 +23,7 @@ Value epoch_to_value(const Epoch& epoch) {
   ValueList out;
   out.reserve(epoch.size());
   for (const EpochEntry& e : epoch)
-    out.emplace_back(ValueMap{{"z", e.zxid}, {"s", Value::strings(e.sessions)}});
+    out.emplace_back(ValueMap{{"s", Value::strings(e.sessions)}, {"z", e.zxid}});
   return Value(std::move(out));
 }
 
@@ -245,14 +248,14 @@ SessionRecord SessionRecord::from_item(const Item& item) {
 
 Item SessionRecord::to_new_item() const {
   return Value(ValueMap{{attr::kAlive, alive},
-                        {attr::kLastReq, last_req},
                         {attr::kEphemerals, Value::strings(ephemerals)},
-                        {attr::kTimeoutMs, timeout_ms},
-                        {attr::kLastSeen, last_seen}});
+                        {attr::kLastReq, last_req},
+                        {attr::kLastSeen, last_seen},
+                        {attr::kTimeoutMs, timeout_ms}});
 }
 
 Value LastError::to_value() const {
-  return Value(ValueMap{{"req", req}, {"error", code_name(error)}});
+  return Value(ValueMap{{"error", code_name(error)}, {"req", req}});
 }
 
 // --- Writer requests ------------------------------------------------------------------------
@@ -304,7 +307,7 @@ bool WriteRequest::sequential_create() const {
 }
 
 Value WriteRequest::to_message() const {
-  ValueMap m{{"session", session}, {"req", req_no}, {"op", write_op_name(kind())}};
+  ValueMap m{{"op", write_op_name(kind())}, {"req", req_no}, {"session", session}};
   if (auto* c = std::get_if<CreateRequest>(&op)) {
     m.set("path", c->path);
     m.set("data", c->data);
@@ -405,18 +408,18 @@ Value UpdateMessage::to_message() const {
   ValueList ch;
   ch.reserve(changes.size());
   for (const Change& c : changes) {
-    ValueMap j{{"path", c.path}, {"kind", change_kind_name(c.kind)}, {"node", c.node.to_value()}};
+    ValueMap j{{"kind", change_kind_name(c.kind)}, {"node", c.node.to_value()}, {"path", c.path}};
     if (c.kind == ChangeKind::Create || c.kind == ChangeKind::Set) j.set("data", c.data);
     ch.emplace_back(std::move(j));
   }
-  ValueMap m{{"uid", uid},
-             {"session", session},
-             {"req", req},
-             {"op", write_op_name(op)},
-             {"attempt", attempt.to_string()},
+  ValueMap m{{"anchor_key", anchor.second},
              {"anchor_table", anchor.first},
-             {"anchor_key", anchor.second},
-             {"changes", Value(std::move(ch))}};
+             {"attempt", attempt.to_string()},
+             {"changes", Value(std::move(ch))},
+             {"op", write_op_name(op)},
+             {"req", req},
+             {"session", session},
+             {"uid", uid}};
   if (expired_last_seen) m.set("last_seen", *expired_last_seen);
   if (created_path) m.set("created_path", *created_path);
   return Value(std::move(m));
@@ -452,8 +455,8 @@ EpochEntry EpochEntry::from_item(const Item& item) {
 }
 
 Value WriteAnswer::to_value() const {
-  if (error != Code::Ok) return Value(ValueMap{{"req", req}, {"error", code_name(error)}});
-  ValueMap m{{"req", req}, {"zxid", zxid}, {"epoch", epoch_to_value(epoch)}};
+  if (error != Code::Ok) return Value(ValueMap{{"error", code_name(error)}, {"req", req}});
+  ValueMap m{{"epoch", epoch_to_value(epoch)}, {"req", req}, {"zxid", zxid}};
   if (path) m.set("path", *path);
   if (stat) m.set("stat", stat_to_value(*stat));
   return Value(std::move(m));
@@ -507,7 +510,7 @@ const char* event_name(EventType e) {
 
 Value WatchRegistration::to_value() const {
   return Value(
-      ValueMap{{"id", id}, {"session", session}, {"zxid", zxid}, {"op", op}, {"existed", existed}});
+      ValueMap{{"existed", existed}, {"id", id}, {"op", op}, {"session", session}, {"zxid", zxid}});
 }
 
 WatchRegistration WatchRegistration::from_value(const Value& v) {
@@ -530,16 +533,16 @@ Value WatchMessage::to_message() const {
   for (const auto& [session, list] : events) {
     ValueList l;
     for (const FiredEvent& e : list)
-      l.emplace_back(ValueMap{{"id", e.id}, {"event", event_name(e.event)}, {"path", e.path}});
+      l.emplace_back(ValueMap{{"event", event_name(e.event)}, {"id", e.id}, {"path", e.path}});
     ev.set(session, Value(std::move(l)));
   }
   ValueMap fi;
   for (const auto& [key, ids] : fired)
     if (!ids.empty()) fi.set(key, Value::strings({ids.begin(), ids.end()}));
-  return Value(ValueMap{{"zxid", zxid},
+  return Value(ValueMap{{"events", Value(std::move(ev))},
+                        {"fired", Value(std::move(fi))},
                         {"owed", Value::strings({owed.begin(), owed.end()})},
-                        {"events", Value(std::move(ev))},
-                        {"fired", Value(std::move(fi))}});
+                        {"zxid", zxid}});
 }
 
 WatchMessage WatchMessage::from_message(const Value& body) {
