@@ -76,7 +76,7 @@ bool FaultPlan::fire(std::string_view site) {
     return false;
   }
   if (injected_.size() >= config_.max_faults) return false;
-  auto it = config_.fire.find(std::string(site));
+  auto it = config_.fire.find(site);
   if (it == config_.fire.end() || it->second <= 0) return false;
   if (!ex_.rng().chance(it->second)) return false;
   injected_.push_back(InjectedFault{step, std::string(site), 0, ex_.now()});
@@ -100,16 +100,19 @@ size_t FaultPlan::unused() const {
 
 void FaultPlan::install() {
   ex_.set_fault_injector(this);
-  auto function_of = [this](const ReadyEntry& e) -> std::string {
+  // The function a process is an instance of ("writer#3" -> "writer"); empty if none. It
+  // views the process's name, which lives as long as the process.
+  auto function_of = [this](const ReadyEntry& e) -> std::string_view {
     const std::string_view name = ex_.process_name(e.pid);
     const size_t hash = name.find('#');
-    if (hash == std::string_view::npos) return {};
-    return std::string(name.substr(0, hash));
+    return hash == std::string_view::npos ? std::string_view() : name.substr(0, hash);
   };
   ex_.set_resume_hook([this, function_of](const ReadyEntry& e) {
     if (e.label == "start") return false;  // an instance dies only at an await point
-    const std::string fn = function_of(e);
-    return !fn.empty() && fire("kill." + fn);
+    const std::string_view fn = function_of(e);
+    if (fn.empty()) return false;
+    site_.assign("kill.").append(fn);
+    return fire(site_);
   });
   ex_.set_delay_hook([this, function_of](const ReadyEntry& e) -> Duration {
     if (e.label == "start" || function_of(e).empty()) return 0;

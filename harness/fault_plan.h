@@ -48,7 +48,7 @@ bool is_fault_site(std::string_view name);
 Duration fault_delay_bound(std::string_view site, const DeploymentConfig& c);
 
 struct FaultConfig {
-  std::map<std::string, double> fire;  // site -> probability per opportunity
+  std::map<std::string, double, std::less<>> fire;  // site -> probability per opportunity
   size_t max_faults = 3;
   // BUGGIFY: every known site switched on with probability 0.25 for the run, at its default.
   static FaultConfig buggify(Rng& rng);
@@ -74,6 +74,7 @@ class FaultPlan final : public FaultInjector {
   std::vector<InjectedFault> recorded_;
   std::vector<bool> used_;
   std::vector<InjectedFault> injected_;
+  std::string site_;  // the site of a function's instance, built here without an allocation
 };
 
 nlohmann::json faults_to_json(const std::vector<InjectedFault>& f);
