@@ -47,6 +47,9 @@ Stat read_packed_stat(std::string_view packed) {
   if (has_owner > 1) throw damaged("an owner flag other than 0 or 1");
   if (has_owner == 1 && !in.text(owner)) throw damaged("cut off");
   if (!in.done()) throw damaged("bytes beyond its end");
+  for (int64_t n : small)
+    if (n < std::numeric_limits<int32_t>::min() || n > std::numeric_limits<int32_t>::max())
+      throw damaged("a 32-bit field out of range");
   s.version = static_cast<int32_t>(small[0]);
   s.cversion = static_cast<int32_t>(small[1]);
   s.aversion = static_cast<int32_t>(small[2]);

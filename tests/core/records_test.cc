@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/text/varint.h"
+
 using namespace fkemu;
 using json = nlohmann::json;
 
@@ -265,6 +267,13 @@ TEST_CASE("a stat is stored packed and read back exactly", "[records][stat]") {
                     Catch::Contains("an owner flag other than 0 or 1"));
   CHECK_THROWS_WITH(stat_from_value(Value(ValueMap{{"czxid", 3}})),
                     Catch::Contains("not packed bytes"));
+  std::string wide(1, '\x01');  // the layout, five zero zxids and times, a version of 2^40
+  for (int i = 0; i < 5; ++i) put_signed(wide, 0);
+  put_signed(wide, int64_t{1} << 40);
+  for (int i = 0; i < 4; ++i) put_signed(wide, 0);
+  wide.push_back(0);
+  CHECK_THROWS_WITH(stat_from_value(Value(Bytes(wide))),
+                    Catch::Contains("a 32-bit field out of range"));
   // A damaged stat inside a node is refused too, though the node's own layout is whole.
   std::string node_bytes(NodeState{true, plain, {}, 0}.to_value().as_bytes().view());
   node_bytes[4] = 7;  // layout, exists, creates, the stat's length, then the stat's layout
