@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -379,4 +380,31 @@ TEST_CASE("a user record keeps data, zxid and tombstone apart and packs the rest
   }
   CHECK_THROWS_WITH(UserRecord::from_object(Value(ValueMap{{"zxid", 1}})),
                     Catch::Contains("no packed record"));
+}
+
+TEST_CASE("packed readers refuse random bytes by name, never read past them", "[records][stat]") {
+  // Each reader either decodes or throws std::invalid_argument: no other exception, and under
+  // the sanitizers no read outside the buffer. The first byte is the layout's most of the time.
+  std::mt19937_64 rng(41);
+  size_t decoded = 0, refused = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes(rng() % 40, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng() % 4 == 0 ? rng() : rng() % 3);
+    if (!bytes.empty() && rng() % 8 != 0) bytes[0] = 1;
+    const Value v{Bytes(bytes)};
+    auto attempt = [&](auto read) {
+      try {
+        read();
+        ++decoded;
+      } catch (const std::invalid_argument&) {
+        ++refused;
+      }
+    };
+    attempt([&] { (void)stat_from_value(v); });
+    attempt([&] { (void)NodeState::from_value(v); });
+    attempt([&] { (void)UpdateTriggers::from_value(v); });
+    attempt([&] { (void)UserRecord::from_object(Value(ValueMap{{"record", v}, {"zxid", 1}})); });
+  }
+  CHECK(decoded + refused == 80000);
+  CHECK(refused > 0);
 }
