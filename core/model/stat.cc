@@ -22,8 +22,7 @@ void append_packed_stat(std::string& out, const Stat& s) {
     put_signed(out, v);
   if (s.ephemeral_owner) {
     out.push_back(1);
-    put_varint(out, s.ephemeral_owner->size());
-    out += *s.ephemeral_owner;
+    put_text(out, *s.ephemeral_owner);
   } else {
     out.push_back(0);
   }

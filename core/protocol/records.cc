@@ -13,6 +13,26 @@ namespace fkemu {
 
 namespace {
 
+// A list of strings in a packed layout: the count, then each as a text.
+void put_strings(std::string& out, const std::vector<std::string>& list) {
+  put_varint(out, list.size());
+  for (const std::string& s : list) put_text(out, s);
+}
+
+// Reads what put_strings wrote; false if it is cut off. Reserves no more than the bytes left
+// could hold, whatever the count claims.
+bool take_strings(VarintReader& in, std::vector<std::string>& out, size_t bytes_left) {
+  uint64_t count = 0;
+  if (!in.varint(count)) return false;
+  out.reserve(std::min<uint64_t>(count, bytes_left));
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view s;
+    if (!in.text(s)) return false;
+    out.emplace_back(s);
+  }
+  return true;
+}
+
 bool parse_digits(std::string_view text, uint64_t& out) {
   if (text.empty()) return false;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -53,8 +73,7 @@ void UpdateTriggers::append_packed(std::string& out) const {
   put_signed(out, zxid);
   put_varint(out, triggers.size());
   for (const Trigger& t : triggers) {
-    put_varint(out, t.path.size());
-    out += t.path;
+    put_text(out, t.path);
     out.push_back(static_cast<char>(t.event));
     uint8_t types = 0;
     for (WatchType w : t.types) types |= w == WatchType::Data ? 1 : 2;
@@ -180,13 +199,8 @@ Value NodeState::to_value() const {
   out.push_back(static_cast<char>(kPackedNode));
   out.push_back(exists ? 1 : 0);
   put_signed(out, creates);
-  put_varint(out, packed_stat.size());
-  out += packed_stat;
-  put_varint(out, children.size());
-  for (const std::string& c : children) {
-    put_varint(out, c.size());
-    out += c;
-  }
+  put_text(out, packed_stat);
+  put_strings(out, children);
   return Value(Bytes(std::move(out)));
 }
 
@@ -200,20 +214,14 @@ NodeState NodeState::from_value(const Value& v) {
   VarintReader in(v.as_bytes().view());
   uint8_t layout = 0, exists = 0;
   std::string_view packed_stat;
-  uint64_t count = 0;
   if (!in.byte(layout) || layout != kPackedNode) throw damaged("an unknown layout");
   if (!in.byte(exists)) throw damaged("cut off");
   if (exists > 1) throw damaged("an exists flag other than 0 or 1");
-  if (!in.signed_number(n.creates) || !in.text(packed_stat) || !in.varint(count))
+  if (!in.signed_number(n.creates) || !in.text(packed_stat) ||
+      !take_strings(in, n.children, v.as_bytes().size()))
     throw damaged("cut off");
   n.exists = exists == 1;
   n.stat = read_packed_stat(packed_stat);
-  n.children.reserve(std::min<uint64_t>(count, v.as_bytes().size()));
-  for (uint64_t i = 0; i < count; ++i) {
-    std::string_view child;
-    if (!in.text(child)) throw damaged("cut off");
-    n.children.emplace_back(child);
-  }
   if (!in.done()) throw damaged("bytes beyond its end");
   return n;
 }
@@ -571,13 +579,6 @@ WatchMessage WatchMessage::from_message(const Value& body) {
 // of their own: the distributor reads them alone.
 constexpr uint8_t kPackedRecord = 1;
 
-namespace {
-void put_text(std::string& out, std::string_view text) {
-  put_varint(out, text.size());
-  out += text;
-}
-}  // namespace
-
 Value UserRecord::to_object() const {
   std::string packed;
   size_t room = 48;
@@ -590,14 +591,11 @@ Value UserRecord::to_object() const {
   part.reserve(32);
   if (!tombstone) append_packed_stat(part, stat);
   put_text(packed, part);
-  put_varint(packed, tombstone ? 0 : children.size());
-  if (!tombstone)
-    for (const std::string& c : children) put_text(packed, c);
+  put_strings(packed, tombstone ? std::vector<std::string>() : children);
   put_varint(packed, epoch.size());
   for (const EpochEntry& e : epoch) {
     put_signed(packed, e.zxid);
-    put_varint(packed, e.sessions.size());
-    for (const std::string& session : e.sessions) put_text(packed, session);
+    put_strings(packed, e.sessions);
   }
   if (update) {
     packed.push_back(1);
@@ -628,26 +626,17 @@ UserRecord UserRecord::from_object(const Value& object) {
   const Value& packed = object.at(attr::kRecord);
   if (!packed.is_bytes()) throw damaged("no packed record");
   VarintReader in(packed.as_bytes().view());
+  const size_t size = packed.as_bytes().size();
   uint8_t layout = 0, has_update = 0;
   std::string_view part;
   uint64_t count = 0;
   if (!in.byte(layout) || layout != kPackedRecord) throw damaged("an unknown layout");
-  if (!in.text(part) || !in.varint(count)) throw damaged("cut off");
+  if (!in.text(part) || !take_strings(in, r.children, size) || !in.varint(count))
+    throw damaged("cut off");
   if (!r.tombstone) r.stat = read_packed_stat(part);
-  r.children.reserve(std::min<uint64_t>(count, packed.as_bytes().size()));
-  for (uint64_t i = 0; i < count; ++i) {
-    if (!in.text(part)) throw damaged("cut off");
-    r.children.emplace_back(part);
-  }
-  if (!in.varint(count)) throw damaged("cut off");
   for (uint64_t i = 0; i < count; ++i) {
     EpochEntry e;
-    uint64_t sessions = 0;
-    if (!in.signed_number(e.zxid) || !in.varint(sessions)) throw damaged("cut off");
-    for (uint64_t k = 0; k < sessions; ++k) {
-      if (!in.text(part)) throw damaged("cut off");
-      e.sessions.emplace_back(part);
-    }
+    if (!in.signed_number(e.zxid) || !take_strings(in, e.sessions, size)) throw damaged("cut off");
     r.epoch.push_back(std::move(e));
   }
   if (!in.byte(has_update)) throw damaged("cut off");

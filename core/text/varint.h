@@ -25,6 +25,11 @@ inline int64_t unzigzag(uint64_t u) {
   return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
 }
 inline void put_signed(std::string& out, int64_t n) { put_varint(out, zigzag(n)); }
+// A length (varint) and that many bytes: what VarintReader::text reads.
+inline void put_text(std::string& out, std::string_view text) {
+  put_varint(out, text.size());
+  out += text;
+}
 
 // Reads from the front of a buffer. Each read returns false, and consumes nothing, if the rest
 // does not hold the whole thing (truncated, or a varint longer than ten bytes or beyond 64
