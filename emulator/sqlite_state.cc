@@ -222,10 +222,23 @@ void SqliteState::record(std::string_view space, std::string_view key,
   pending_.push_back(Change{std::string(space), std::string(key), std::move(value)});
 }
 
+SqliteState::Batch SqliteState::take_pending() {
+  Batch out;
+  out.swap(pending_);
+  return out;
+}
+
 Status SqliteState::commit() {
   if (pending_.empty()) return Status::ok();
+  RETURN_IF_ERROR(write(pending_));
+  pending_.clear();
+  return Status::ok();
+}
+
+Status SqliteState::write(const Batch& batch) {
+  if (batch.empty()) return Status::ok();
   if (Status st = exec("BEGIN IMMEDIATE"); !st.is_ok()) return error("begin");
-  for (const Change& c : pending_) {
+  for (const Change& c : batch) {
     sqlite3_stmt* s = c.value ? put_ : erase_;
     sqlite3_reset(s);
     sqlite3_bind_text(s, 1, c.space.data(), static_cast<int>(c.space.size()), SQLITE_STATIC);
@@ -239,7 +252,6 @@ Status SqliteState::commit() {
     }
   }
   if (Status st = exec("COMMIT"); !st.is_ok()) return error("commit");
-  pending_.clear();
   return Status::ok();
 }
 

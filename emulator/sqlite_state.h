@@ -1,7 +1,8 @@
 // SqliteState: the durable state of fkemu serve --data FILE, one SQLite file in WAL mode with
-// synchronous=FULL (every commit is fsynced). Changes recorded between two commit() calls go
-// to the file in one transaction: the server commits once per turn of its loop, before any
-// answer of that turn leaves, so an acknowledged write is on disk.
+// synchronous=FULL (every commit is fsynced). Changes recorded between two commits go to the
+// file in one transaction: the server groups the changes of the loop turns that end while the
+// previous transaction is being written into the next one, and lets no answer of those turns
+// leave before it is on disk, so an acknowledged write is on disk (apps/server/executor_loop.h).
 #pragma once
 
 #include <memory>
@@ -32,11 +33,23 @@ class SqliteState final : public StateJournal {
   SqliteState(const SqliteState&) = delete;
   SqliteState& operator=(const SqliteState&) = delete;
 
+  struct Change {
+    std::string space, key;
+    std::optional<std::string> value;  // none: erased
+  };
+  using Batch = std::vector<Change>;
+
   void record(std::string_view space, std::string_view key,
               std::optional<std::string> value) override;
   // Writes what was recorded since the last commit, in one transaction.
   Status commit();
   bool has_pending() const { return !pending_.empty(); }
+  // What was recorded since the last commit (or take), handed over: write() it.
+  Batch take_pending();
+  // Writes `batch` in one transaction (fsynced). It touches only the file, not what is being
+  // recorded, so one thread may write a batch while another records the next one; the file is
+  // used by one thread at a time (load, clear, commit and write never overlap).
+  Status write(const Batch& batch);
   // Everything the file holds, as (space, key, value), ordered by space and key.
   std::vector<std::tuple<std::string, std::string, std::string>> load() const;
   // Erases everything (admin reset).
@@ -53,11 +66,7 @@ class SqliteState final : public StateJournal {
   int lock_fd_ = -1;
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* erase_ = nullptr;
-  struct Change {
-    std::string space, key;
-    std::optional<std::string> value;
-  };
-  std::vector<Change> pending_;
+  Batch pending_;
 };
 
 }  // namespace fkemu

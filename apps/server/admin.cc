@@ -154,8 +154,10 @@ bool Admin::refused(const Request& req, const Respond& respond) const {
   return false;
 }
 
-// The sessions go first: their clients live in the deployment.
+// The sessions go first: their clients live in the deployment. Answers waiting for a commit
+// go before them.
 void Admin::reset() {
+  loop_.flush();
   sessions_.clear();
   loop_.reset();
   requests_ = 0;
@@ -172,6 +174,8 @@ json Admin::counters() const {
               {"sessions_open", sessions_.open_count()},
               {"sessions_kept", sessions_.size()},
               {"watches_delivered", sessions_.watches_delivered()},
+              {"state_file",
+               {{"transactions", loop_.transactions()}, {"changes", loop_.changes_committed()}}},
               {"function_invocations",
                {{"writer", service.writer_invocations()},
                 {"distributor", service.distributor_invocations()},

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <tuple>
 
 #include "core/json/json_text.h"
@@ -53,6 +54,7 @@ Status ExecutorLoop::build() {
 }
 
 void ExecutorLoop::drop() {
+  flush();
   service_.reset();
   faults_.reset();
   ex_.reset();
@@ -86,6 +88,8 @@ void ExecutorLoop::kick() {
 void ExecutorLoop::emit(std::function<void()> f) {
   if (in_turn_) {
     deferred_.push_back(std::move(f));
+  } else if (in_flight_ || !next_changes_.empty()) {
+    next_out_.push_back(std::move(f));  // it may show what is not on disk yet
   } else {
     f();
   }
@@ -107,14 +111,16 @@ void ExecutorLoop::turn() {
   if (state_ && state_->has_pending()) {
     const std::vector<uint8_t> clock = nlohmann::json::to_cbor(nlohmann::json(now()));
     state_->record("meta", "clock", std::string(clock.begin(), clock.end()));
-    if (Status st = state_->commit(); !st.is_ok()) {
-      std::cerr << "fkemu serve: " << st.message() << "; stopping" << std::endl;
-      std::_Exit(1);
+    SqliteState::Batch changes = state_->take_pending();
+    if (next_changes_.empty()) {
+      next_changes_ = std::move(changes);
+    } else {
+      std::move(changes.begin(), changes.end(), std::back_inserter(next_changes_));
     }
   }
-  std::vector<std::function<void()>> out;
-  out.swap(deferred_);
-  for (auto& f : out) f();
+  std::move(deferred_.begin(), deferred_.end(), std::back_inserter(next_out_));
+  deferred_.clear();
+  pump();
   if (!finished) {
     kick();  // more to do: let the sockets have a turn first
     return;
@@ -138,7 +144,71 @@ std::string ExecutorLoop::run_until(const std::function<bool()>& answered) {
   return {};
 }
 
-void ExecutorLoop::stop() { timer_.cancel(); }
+void ExecutorLoop::stop() {
+  flush();
+  timer_.cancel();
+}
+
+// --- group commit ---------------------------------------------------------------------------
+
+void ExecutorLoop::pump() {
+  if (in_flight_) return;  // the waiting changes go when it is written
+  if (next_changes_.empty()) {
+    std::vector<std::function<void()>> out;
+    out.swap(next_out_);
+    for (auto& f : out) f();
+    return;
+  }
+  auto written = std::make_shared<std::promise<Status>>();
+  auto batch = std::make_shared<SqliteState::Batch>(std::move(next_changes_));
+  next_changes_.clear();
+  const uint64_t id = ++commits_started_;
+  ++transactions_;
+  changes_committed_ += batch->size();
+  in_flight_.emplace();
+  in_flight_->id = id;
+  in_flight_->written = written->get_future();
+  in_flight_->out.swap(next_out_);
+  SqliteState* state = state_.get();
+  boost::asio::post(committer_, [this, state, written, batch, id] {
+    written->set_value(state->write(*batch));
+    boost::asio::post(ioc_, [this, id] { committed(id); });
+  });
+}
+
+void ExecutorLoop::committed(uint64_t id) {
+  if (!in_flight_ || in_flight_->id != id) return;  // flush() has seen to it already
+  finish_in_flight();
+  pump();
+}
+
+void ExecutorLoop::finish_in_flight() {
+  const Status st = in_flight_->written.get();
+  if (!st.is_ok()) cannot_commit(st);
+  std::vector<std::function<void()>> out = std::move(in_flight_->out);
+  in_flight_.reset();
+  for (auto& f : out) f();
+}
+
+void ExecutorLoop::flush() {
+  if (in_flight_) finish_in_flight();
+  if (!next_changes_.empty()) {
+    const SqliteState::Batch batch = std::move(next_changes_);
+    next_changes_.clear();
+    ++transactions_;
+    changes_committed_ += batch.size();
+    if (Status st = state_->write(batch); !st.is_ok()) cannot_commit(st);
+  }
+  std::vector<std::function<void()>> out;
+  out.swap(next_out_);
+  for (auto& f : out) f();
+}
+
+// A server that cannot keep its state must not answer.
+void ExecutorLoop::cannot_commit(const Status& st) {
+  std::cerr << "fkemu serve: " << st.message() << "; stopping" << std::endl;
+  std::_Exit(1);
+}
 
 Status ExecutorLoop::set_latency(const std::string& name, AwsLatencyOptions options) {
   options.user_store_kv = opt_.config.user_store_kv;

@@ -1,16 +1,25 @@
 // The deployment of fkemu serve and the loop that runs it: LocalService on a simulation Executor
 // whose virtual time follows the real monotonic clock. Whenever something is due, one turn of the
-// loop runs the executor up to now on the I/O thread; then what the turn changed in the state file
-// is committed, and only then do the answers and events of the turn leave (emit()), so that a
+// loop runs the executor up to now on the I/O thread. What the turn changed in the state file is
+// committed, and only then do the answers and events of the turn leave (emit()), so that a
 // client never sees what a crash could still undo.
 //
-// Everything here runs on the thread of the io_context it is given (the server's I/O thread), or,
-// with no io_context running, on the caller's (run_until(), for fuzzing and tests).
+// Group commit: the state file is written on a thread of its own, one transaction at a time.
+// While a transaction is being written (and fsynced), the loop goes on with the next turns; the
+// changes of every turn that ends meanwhile go into the next transaction together, and their
+// answers wait for it. Answers of a turn that changed nothing wait too when a transaction is
+// under way or changes wait for one: they may show what is not on disk yet. One client thus pays
+// one fsync per write, as before; many clients share one fsync among all the writes that came
+// during the previous one, as ZooKeeper's log does (decision 42).
+//
+// Everything else here runs on the thread of the io_context it is given (the server's I/O
+// thread), or, with no io_context running, on the caller's (run_until(), for fuzzing and tests).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -23,6 +32,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "core/protocol/deployment.h"
 #include "core/runtime/block_on.h"
@@ -61,8 +71,11 @@ class ExecutorLoop {
   // saved time.
   Status build();
   bool built() const { return service_ != nullptr; }
-  // Drops the deployment (every client session of the service with it).
+  // Drops the deployment (every client session of the service with it), after flush().
   void drop();
+  // Waits for the transaction under way and commits what waits for the next one, here and now,
+  // then lets their answers out.
+  void flush();
   // A deployment anew: no state, no faults (the latency model stays). Exits the process if the
   // state file cannot be cleared, as a server that cannot keep its state must not answer.
   void reset();
@@ -83,6 +96,11 @@ class ExecutorLoop {
   // Runs the executor on the calling thread until `answered` or a bound, with no io_context
   // running: "" or the error of a failed process, as "500 ...".
   std::string run_until(const std::function<bool()>& answered);
+  // Transactions written to the state file since the start, and the changes in them: with
+  // many clients, fewer transactions than writes (group commit).
+  uint64_t transactions() const { return transactions_; }
+  uint64_t changes_committed() const { return changes_committed_; }
+  // Stops the timer, after flush().
   void stop();
 
   LocalService& service() { return *service_; }
@@ -102,6 +120,12 @@ class ExecutorLoop {
   void turn();
   // Brings virtual time to the real clock's present before work from outside starts.
   void catch_up();
+  // Group commit: starts writing the waiting changes unless a transaction is under way; with
+  // none waiting, lets the waiting answers out.
+  void pump();
+  void committed(uint64_t id);
+  void finish_in_flight();
+  [[noreturn]] void cannot_commit(const Status& st);
 
   boost::asio::io_context& ioc_;
   LoopOptions opt_;
@@ -110,8 +134,21 @@ class ExecutorLoop {
   bool read_only_ = false;
   bool turn_posted_ = false;
   bool in_turn_ = false;
-  std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> deferred_;  // this turn's answers
   std::unique_ptr<SqliteState> state_;
+  // Group commit (see the top): the transaction being written, with the answers waiting for it,
+  // and what waits for the next one.
+  struct InFlight {
+    uint64_t id = 0;
+    std::future<Status> written;
+    std::vector<std::function<void()>> out;
+  };
+  std::optional<InFlight> in_flight_;
+  uint64_t commits_started_ = 0;
+  uint64_t transactions_ = 0, changes_committed_ = 0;
+  SqliteState::Batch next_changes_;
+  std::vector<std::function<void()>> next_out_;
+  boost::asio::thread_pool committer_{1};
   std::unique_ptr<Executor> ex_;
   std::optional<FaultConfig> fault_config_;
   std::unique_ptr<FaultPlan> faults_;

@@ -123,8 +123,10 @@ class Server::Impl {
         listener_(ioc_, context_),
         signals_(ioc_, SIGINT, SIGTERM) {}
 
-  // The sessions go first: their clients live in the deployment.
+  // The sessions go first: their clients live in the deployment. Answers waiting for a commit
+  // go before them.
   ~Impl() {
+    loop_.flush();
     sessions_.clear();
     loop_.drop();
   }

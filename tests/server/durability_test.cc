@@ -122,3 +122,66 @@ TEST_CASE("kill -9 under write load loses no acknowledged write, and the stores 
   kill_server(srv);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("concurrent writers share transactions, and kill -9 loses none of their writes",
+          "[server][durability]") {
+  const std::string dir = std::string(FKEMU_BINARY_DIR) + "/group-commit-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string data = dir + "/state.db";
+  ChildServer srv = start_server(data);
+  auto transactions = [&] {
+    const json c = call(srv.port, http::verb::get, "/admin/counters").second;
+    return c.at("state_file").at("transactions").get<uint64_t>();
+  };
+  constexpr int kWriters = 16, kWrites = 20;
+  std::vector<std::pair<std::string, std::string>> sessions;
+  for (int w = 0; w < kWriters; ++w) {
+    auto [st, sess] = call(srv.port, http::verb::post, "/v1/sessions");
+    REQUIRE(st == 201);
+    sessions.emplace_back(sess["session"], sess["secret"]);
+  }
+  const uint64_t before = transactions();
+  std::atomic<int> acked{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w)
+    writers.emplace_back([&, w] {
+      // One connection per writer, each request waiting for its answer.
+      fkemu::testing::HttpConnection c(srv.port);
+      const auto& [id, secret] = sessions[static_cast<size_t>(w)];
+      for (int i = 0; i < kWrites; ++i) {
+        const fkemu::testing::HttpAnswer a = c.request(
+            http::verb::post, "/v1/sessions/" + id + "/ops",
+            json{{"op", "create"}, {"path", "/g" + std::to_string(w) + "-" + std::to_string(i)}}
+                .dump(),
+            fkemu::testing::bearer(secret));
+        if (a.status == 200 && a.body.value("kind", "") == "ok") ++acked;
+      }
+    });
+  for (auto& t : writers) t.join();
+  const uint64_t used = transactions() - before;
+  REQUIRE(acked == kWriters * kWrites);
+  INFO(used << " transactions for " << acked << " writes");
+  // Every write changes the state file; one transaction per write would be 320.
+  CHECK(used > 0);
+  CHECK(used * 2 < static_cast<uint64_t>(acked));
+
+  kill_server(srv);
+  ChildServer again = start_server(data);
+  auto [st, sess] = call(again.port, http::verb::post, "/v1/sessions");
+  REQUIRE(st == 201);
+  int found = 0;
+  for (int w = 0; w < kWriters; ++w)
+    for (int i = 0; i < kWrites; ++i) {
+      auto [code, ans] =
+          call(again.port, http::verb::post,
+               "/v1/sessions/" + sess["session"].get<std::string>() + "/ops",
+               json{{"op", "exists"}, {"path", "/g" + std::to_string(w) + "-" + std::to_string(i)}}
+                   .dump(),
+               sess["secret"]);
+      if (code == 200 && ans.value("kind", "") == "ok" && ans["stat"].is_object()) ++found;
+    }
+  CHECK(found == kWriters * kWrites);
+  kill_server(again);
+  std::filesystem::remove_all(dir);
+}
