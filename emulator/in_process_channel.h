@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 
 #include "core/protocol/client_channel.h"
 
@@ -24,7 +25,7 @@ class InProcessChannel final : public ClientChannel {
   uint64_t sent() const { return sent_; }
 
  private:
-  std::map<std::string, Handler> handlers_;
+  std::unordered_map<std::string, Handler> handlers_;
   uint64_t sent_ = 0;
 };
 

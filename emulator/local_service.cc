@@ -108,6 +108,14 @@ Status LocalService::make_durable(
                     "the state file's node item " + key + " is damaged: " + e.what());
     }
   }
+  for (const auto& [key, item] : system_.scan(kWatchesTable)) {
+    try {
+      (void)WatchList::from_item(item);  // read to be checked, not kept
+    } catch (const std::exception& e) {
+      return Status(Code::BadArguments,
+                    "the state file's watch registrations " + key + " are damaged: " + e.what());
+    }
+  }
   for (const auto& [key, object] : user_store().list()) {
     try {
       (void)UserRecord::from_object(*object);  // read to be checked, not kept

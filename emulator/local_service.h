@@ -60,7 +60,8 @@ class LocalService {
   // initial state; from then on every change of every store is recorded in `journal`.
   // A row no store knows is an error naming it (the file is from something else).
   // A file of another state format is refused, by name, and left as it is.
-  static constexpr const char* kStateFormat = "6";  // 6: packed records (decision 41)
+  // 6: packed records (decision 41); 7: packed watch registrations and messages (decision 43)
+  static constexpr const char* kStateFormat = "7";
   Status make_durable(StateJournal& journal,
                       const std::vector<std::tuple<std::string, std::string, std::string>>& rows);
   // Lock owners found in the restored state: instances of the run before, gone.

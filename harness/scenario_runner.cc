@@ -46,7 +46,7 @@ class Runner {
   RunOutcome run() {
     for (const auto& name : sc_.sessions) {
       ClientSession& s = service_.open_session(name);
-      s.set_event_listener([this, name](const json& e) { on_event(name, e); });
+      s.set_event_listener([this, name](const WatchedEvent& e) { on_event(name, e); });
       ex_.spawn("connect:" + name, connect(s));
     }
     drain();
@@ -109,9 +109,9 @@ class Runner {
 
   // Sequential mode records a step's lines in the canonical order of docs/scenarios.md: the
   // acting session's events before its answer, the answer, then the rest session by session.
-  void on_event(const std::string& session, const json& e) {
-    json line{{"kind", "watch"},      {"session", session},   {"event", e.at("event")},
-              {"path", e.at("path")}, {"zxid", e.at("zxid")}, {"t", ex_.now()}};
+  void on_event(const std::string& session, const WatchedEvent& e) {
+    json line{{"kind", "watch"}, {"session", session}, {"event", event_name(e.event)},
+              {"path", e.path},  {"zxid", e.zxid},     {"t", ex_.now()}};
     if (sc_.mode == ScenarioMode::Concurrent || (session == acting_ && !answered_)) {
       history_.push_back(std::move(line));
     } else {

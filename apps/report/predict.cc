@@ -146,7 +146,7 @@ Result<Prediction> predict(const PredictOptions& o) {
   Time round_start = 0;
   for (size_t w = 0; w < o.watchers; ++w) {
     ClientSession& s = service.open_session("w" + std::to_string(w));
-    s.set_event_listener([&seen, &ex, w](const json&) {
+    s.set_event_listener([&seen, &ex, w](const WatchedEvent&) {
       if (!seen[w]) seen[w] = ex.now();
     });
     watchers.push_back(&s);

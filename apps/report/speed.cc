@@ -161,10 +161,8 @@ FanoutResult measure_watch_fanout(size_t watchers) {
   bool counting = false;
   WallClock::time_point last_event;
   for (ClientSession* s : sessions)
-    s->set_event_listener([&](const json& e) {
-      if (!counting || e.value("event", "") != "NodeDataChanged" ||
-          e.value("path", "") != "/fanout")
-        return;
+    s->set_event_listener([&](const WatchedEvent& e) {
+      if (!counting || e.event != EventType::NodeDataChanged || e.path != "/fanout") return;
       ++r.notified;
       last_event = WallClock::now();
     });

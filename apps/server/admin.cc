@@ -24,14 +24,20 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// A packed record attribute (decision 41) as its fields, named as the records name them; other
-// bytes (node data), and a damaged packed attribute, as base64.
+// The name bytes_json knows a watch queue's body by.
+constexpr std::string_view kWatchMessage = "\nwatch message";
+
+// A packed record attribute (decision 41) as its fields, named as the records name them (a
+// list's elements by the list's name); other bytes (node data), and a damaged packed attribute,
+// as base64.
 json bytes_json(const Value& v, std::string_view name) {
   const std::string base64 = base64_encode(std::string(v.as_bytes().view()));
   try {
     if (name == attr::kStat) return stat_to_json(stat_from_value(v));
     if (name == attr::kUpdate) return UpdateTriggers::from_value(v).to_json();
     if (name == attr::kNode) return NodeState::from_value(v).to_json();
+    if (name == attr::kRegs) return WatchRegistration::from_value(v).to_json();
+    if (name == kWatchMessage) return WatchMessage::from_message(v).to_json();
   } catch (const std::invalid_argument& e) {
     return json{{"damaged", e.what()}, {"base64", base64}};
   }
@@ -59,7 +65,7 @@ json printable(const Value& v, std::string_view name = {}) {
     }
     case Value::Type::List: {
       json out = json::array();
-      for (const Value& e : v.as_list()) out.push_back(printable(e));
+      for (const Value& e : v.as_list()) out.push_back(printable(e, name));  // a list's name
       return out;
     }
     default:
@@ -67,13 +73,13 @@ json printable(const Value& v, std::string_view name = {}) {
   }
 }
 
-json queue_json(const MemoryFifoQueue& q) {
+json queue_json(const MemoryFifoQueue& q, std::string_view body_name = {}) {
   json out = json::array();
   for (const auto& m : q.snapshot())
     out.push_back({{"group", m.group},
                    {"dedup_id", m.dedup_id},
                    {"receive_count", m.receive_count},
-                   {"body", printable(*m.body)}});
+                   {"body", printable(*m.body, body_name)}});
   return out;
 }
 
@@ -105,7 +111,7 @@ json dump_state(LocalService& service) {
   json queues = json::object();
   queues["writer"] = queue_json(service.writer_queue());
   queues["distributor"] = queue_json(service.distributor_queue());
-  queues["watch"] = queue_json(service.watch_queue());
+  queues["watch"] = queue_json(service.watch_queue(), kWatchMessage);
   return json{{"system", system}, {"user", user}, {"queues", queues}};
 }
 

@@ -59,7 +59,7 @@ std::shared_ptr<RemoteSession> SessionRegistry::open(Connected connected) {
   ClientSession& c = loop_.service().open_session(r->id);
   r->client = &c;
   RemoteSession* rp = r.get();
-  c.set_event_listener([this, rp](const nlohmann::json& e) { on_event(*rp, e); });
+  c.set_event_listener([this, rp](const WatchedEvent& e) { on_event(*rp, e); });
   c.set_last_seen_source([rp] { return rp->last_seen; });
   remotes_[r->id] = r;
   ++sessions_opened_;
@@ -108,10 +108,12 @@ size_t SessionRegistry::open_sockets(const RemoteSession& r) const {
   return open;
 }
 
-void SessionRegistry::on_event(RemoteSession& r, const nlohmann::json& event) {
+void SessionRegistry::on_event(RemoteSession& r, const WatchedEvent& event) {
   ++watches_delivered_;
-  nlohmann::json msg = event;
-  msg["type"] = "watch";
+  const nlohmann::json msg{{"event", event_name(event.event)},
+                           {"path", event.path},
+                           {"type", "watch"},
+                           {"zxid", event.zxid}};
   loop_.emit([this, id = r.id, text = json_text(msg)]() mutable {
     auto it = remotes_.find(id);
     if (it != remotes_.end()) deliver(*it->second, std::move(text));

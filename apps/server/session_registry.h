@@ -108,7 +108,7 @@ class SessionRegistry {
   uint64_t watches_delivered() const { return watches_delivered_; }
 
  private:
-  void on_event(RemoteSession& r, const nlohmann::json& event);
+  void on_event(RemoteSession& r, const WatchedEvent& event);
   void deliver(RemoteSession& r, std::string text);
   bool forgettable(const RemoteSession& r) const;
   static void close_sockets(RemoteSession& r);

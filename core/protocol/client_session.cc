@@ -126,7 +126,7 @@ void ClientSession::fire(const std::string& id, EventType event, const std::stri
                          int64_t zxid) {
   if (registrations_.erase(id) == 0) return;  // fired already: one-shot
   if (closing_ || closed_) return;
-  json e{{"event", event_name(event)}, {"path", path}, {"zxid", zxid}};
+  WatchedEvent e{event, path, zxid};
   if (holding()) {
     held_events_.push_back(HeldEvent{zxid, id, std::move(e)});
   } else if (on_event_) {

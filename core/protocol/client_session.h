@@ -91,9 +91,7 @@ class ClientSession {
   const std::vector<Time>& stopped_answering() const { return stopped_answering_; }
 
   // Every watch event the session observes, in order: {event, path, zxid}.
-  void set_event_listener(std::function<void(const nlohmann::json&)> f) {
-    on_event_ = std::move(f);
-  }
+  void set_event_listener(std::function<void(const WatchedEvent&)> f) { on_event_ = std::move(f); }
   // The client stops answering heartbeats (scenario op "expire"). Its next operation first
   // reconnects: it fails with SessionExpired if the service expired the session meanwhile.
   void stop_answering_heartbeats() { unresponsive_ = true; }
@@ -170,11 +168,11 @@ class ClientSession {
   struct HeldEvent {
     int64_t zxid;
     std::string registration;
-    nlohmann::json event;
+    WatchedEvent event;
   };
   std::vector<HeldEvent> held_events_;       // meanwhile
   std::map<std::string, int64_t> catch_up_;  // path -> zxid its record must reach
-  std::function<void(const nlohmann::json&)> on_event_;
+  std::function<void(const WatchedEvent&)> on_event_;
   std::function<Time()> last_seen_source_;
   Event notified_;
   Event events_out_;     // held events were released

@@ -59,13 +59,6 @@ Epoch epoch_from_value(const Value& v) {
 // data, 2 child) and its czxid (0, or 1 and the number).
 constexpr uint8_t kPackedTriggers = 1;
 
-EventType event_from_name(const std::string& name) {
-  for (EventType e : {EventType::NodeCreated, EventType::NodeDeleted, EventType::NodeDataChanged,
-                      EventType::NodeChildrenChanged})
-    if (name == event_name(e)) return e;
-  throw std::invalid_argument("unknown watch event '" + name + "'");
-}
-
 }  // namespace
 
 void UpdateTriggers::append_packed(std::string& out) const {
@@ -516,58 +509,188 @@ const char* event_name(EventType e) {
   return "?";
 }
 
+// A registration is packed (decision 43): a layout byte, the id and the session (length and
+// bytes each), the zxid (zig-zag varint), the operation's code and the existed flag. A
+// registration list is read whole on every look at a node's watches, by the distributor twice
+// per update and by the watch function once: a map per registration cost five lookups by name.
+constexpr uint8_t kPackedRegistration = 1;
+constexpr std::string_view kWatchOps[] = {"get_data", "exists", "get_children"};
+
+namespace {
+std::invalid_argument damaged_registration(const char* what) {
+  return std::invalid_argument(std::string("a damaged watch registration: ") + what);
+}
+}  // namespace
+
 Value WatchRegistration::to_value() const {
-  return Value(
-      ValueMap{{"existed", existed}, {"id", id}, {"op", op}, {"session", session}, {"zxid", zxid}});
+  const auto op_code = std::find(std::begin(kWatchOps), std::end(kWatchOps), op);
+  if (op_code == std::end(kWatchOps))
+    throw std::invalid_argument("a watch registration of an unknown operation \"" + op + "\"");
+  std::string out;
+  out.reserve(8 + id.size() + session.size() + 10);
+  out.push_back(static_cast<char>(kPackedRegistration));
+  put_text(out, id);
+  put_text(out, session);
+  put_signed(out, zxid);
+  out.push_back(static_cast<char>(op_code - std::begin(kWatchOps)));
+  out.push_back(static_cast<char>(existed ? 1 : 0));
+  return Value(Bytes(std::move(out)));
 }
 
 WatchRegistration WatchRegistration::from_value(const Value& v) {
-  return WatchRegistration{v.at("id").as_string(), v.string_or("session", ""),
-                           v.at("zxid").as_number(), v.string_or("op", ""),
-                           v.bool_or("existed", true)};
+  if (!v.is_bytes()) throw damaged_registration("not packed bytes");
+  VarintReader in(v.as_bytes().view());
+  uint8_t layout = 0, op = 0, existed = 0;
+  std::string_view id, session;
+  WatchRegistration r;
+  if (!in.byte(layout) || layout != kPackedRegistration)
+    throw damaged_registration("an unknown layout");
+  if (!in.text(id) || !in.text(session) || !in.signed_number(r.zxid) || !in.byte(op) ||
+      !in.byte(existed))
+    throw damaged_registration("cut off");
+  if (op >= std::size(kWatchOps)) throw damaged_registration("an unknown operation");
+  if (existed > 1) throw damaged_registration("an existed flag other than 0 or 1");
+  if (!in.done()) throw damaged_registration("bytes beyond its end");
+  r.id = std::string(id);
+  r.session = std::string(session);
+  r.op = std::string(kWatchOps[op]);
+  r.existed = existed == 1;
+  return r;
+}
+
+std::string_view WatchRegistration::id_of(const Value& v) {
+  if (!v.is_bytes()) throw damaged_registration("not packed bytes");
+  VarintReader in(v.as_bytes().view());
+  uint8_t layout = 0;
+  std::string_view id;
+  if (!in.byte(layout) || layout != kPackedRegistration)
+    throw damaged_registration("an unknown layout");
+  if (!in.text(id)) throw damaged_registration("cut off");
+  return id;
+}
+
+nlohmann::json WatchRegistration::to_json() const {
+  return nlohmann::json{
+      {"id", id}, {"session", session}, {"zxid", zxid}, {"op", op}, {"existed", existed}};
 }
 
 WatchList WatchList::from_item(const Item& item) {
   WatchList l;
-  if (item.at(attr::kRegs).is_list())
-    for (const Value& r : item.at(attr::kRegs).as_list())
-      l.regs.push_back(WatchRegistration::from_value(r));
+  if (item.at(attr::kRegs).is_list()) {
+    const ValueList& regs = item.at(attr::kRegs).as_list();
+    l.regs.reserve(regs.size());
+    for (const Value& r : regs) l.regs.push_back(WatchRegistration::from_value(r));
+  }
   l.ver = item.number_or(attr::kVer, 0);
   return l;
 }
 
+// The watch message is packed too: a layout byte, the zxid, the owed sessions (count, then
+// each), the events (count of sessions, then per session its name and count, then per event
+// its registration, event code and path), the fired registrations (count of keys, then per key
+// the key and its ids). It carries an event per fired registration: 10,000 watchers of a node
+// make one message of 10,000 events.
+constexpr uint8_t kPackedWatchMessage = 1;
+
 Value WatchMessage::to_message() const {
-  ValueMap ev;
+  size_t room = 16;
+  for (const auto& s : owed) room += s.size() + 2;
   for (const auto& [session, list] : events) {
-    ValueList l;
-    for (const FiredEvent& e : list)
-      l.emplace_back(ValueMap{{"event", event_name(e.event)}, {"id", e.id}, {"path", e.path}});
-    ev.set(session, Value(std::move(l)));
+    room += session.size() + 4;
+    for (const FiredEvent& e : list) room += e.id.size() + e.path.size() + 5;
   }
-  ValueMap fi;
-  for (const auto& [key, ids] : fired)
-    if (!ids.empty()) fi.set(key, Value::strings({ids.begin(), ids.end()}));
-  return Value(ValueMap{{"events", Value(std::move(ev))},
-                        {"fired", Value(std::move(fi))},
-                        {"owed", Value::strings({owed.begin(), owed.end()})},
-                        {"zxid", zxid}});
+  for (const auto& [key, ids] : fired) {
+    room += key.size() + 4;
+    for (const auto& id : ids) room += id.size() + 2;
+  }
+  std::string out;
+  out.reserve(room);
+  out.push_back(static_cast<char>(kPackedWatchMessage));
+  put_signed(out, zxid);
+  put_varint(out, owed.size());
+  for (const auto& s : owed) put_text(out, s);
+  put_varint(out, events.size());
+  for (const auto& [session, list] : events) {
+    put_text(out, session);
+    put_varint(out, list.size());
+    for (const FiredEvent& e : list) {
+      put_text(out, e.id);
+      out.push_back(static_cast<char>(e.event));
+      put_text(out, e.path);
+    }
+  }
+  size_t keys = 0;
+  for (const auto& entry : fired) keys += entry.second.empty() ? 0 : 1;
+  put_varint(out, keys);
+  for (const auto& [key, ids] : fired) {
+    if (ids.empty()) continue;
+    put_text(out, key);
+    put_varint(out, ids.size());
+    for (const auto& id : ids) put_text(out, id);
+  }
+  return Value(Bytes(std::move(out)));
 }
 
 WatchMessage WatchMessage::from_message(const Value& body) {
+  auto damaged = [](const char* what) {
+    return std::invalid_argument(std::string("a damaged watch message: ") + what);
+  };
+  if (!body.is_bytes()) throw damaged("not packed bytes");
+  VarintReader in(body.as_bytes().view());
   WatchMessage m;
-  m.zxid = body.at("zxid").as_number();
-  for (const auto& s : body.strings_of("owed")) m.owed.insert(s);
-  if (body.at("events").is_map())
-    for (const auto& [session, list] : body.at("events").as_map()) {
-      auto& out = m.events[session];
-      for (const Value& e : list.as_list())
-        out.push_back({e.at("id").as_string(), event_from_name(e.at("event").as_string()),
-                       e.at("path").as_string()});
+  uint8_t layout = 0;
+  uint64_t count = 0;
+  std::string_view text;
+  if (!in.byte(layout) || layout != kPackedWatchMessage) throw damaged("an unknown layout");
+  if (!in.signed_number(m.zxid) || !in.varint(count)) throw damaged("cut off");
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!in.text(text)) throw damaged("cut off");
+    m.owed.emplace_hint(m.owed.end(), text);
+  }
+  if (!in.varint(count)) throw damaged("cut off");
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t n = 0;
+    if (!in.text(text) || !in.varint(n)) throw damaged("cut off");
+    std::vector<FiredEvent>& out =
+        m.events.emplace_hint(m.events.end(), std::string(text), std::vector<FiredEvent>())->second;
+    if (n > in.left()) throw damaged("cut off");
+    out.reserve(n);
+    for (uint64_t j = 0; j < n; ++j) {
+      std::string_view id, path;
+      uint8_t event = 0;
+      if (!in.text(id) || !in.byte(event) || !in.text(path)) throw damaged("cut off");
+      if (event > static_cast<uint8_t>(EventType::NodeChildrenChanged))
+        throw damaged("an unknown event");
+      out.push_back(FiredEvent{std::string(id), static_cast<EventType>(event), std::string(path)});
     }
-  if (body.at("fired").is_map())
-    for (const auto& [key, ids] : body.at("fired").as_map())
-      for (const Value& id : ids.as_list()) m.fired[key].insert(id.as_string());
+  }
+  if (!in.varint(count)) throw damaged("cut off");
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t n = 0;
+    if (!in.text(text) || !in.varint(n)) throw damaged("cut off");
+    std::set<std::string>& ids =
+        m.fired.emplace_hint(m.fired.end(), text, std::set<std::string>())->second;
+    for (uint64_t j = 0; j < n; ++j) {
+      std::string_view id;
+      if (!in.text(id)) throw damaged("cut off");
+      ids.emplace_hint(ids.end(), id);
+    }
+  }
+  if (!in.done()) throw damaged("bytes beyond its end");
   return m;
+}
+
+nlohmann::json WatchMessage::to_json() const {
+  nlohmann::json ev = nlohmann::json::object();
+  for (const auto& [session, list] : events) {
+    nlohmann::json l = nlohmann::json::array();
+    for (const FiredEvent& e : list)
+      l.push_back({{"id", e.id}, {"event", event_name(e.event)}, {"path", e.path}});
+    ev[session] = std::move(l);
+  }
+  nlohmann::json fi = nlohmann::json::object();
+  for (const auto& [key, ids] : fired) fi[key] = ids;
+  return nlohmann::json{{"zxid", zxid}, {"owed", owed}, {"events", ev}, {"fired", fi}};
 }
 
 // --- The user store -----------------------------------------------------------------------------

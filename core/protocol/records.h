@@ -263,8 +263,13 @@ struct WatchRegistration {
   int64_t zxid = 0;     // the version read
   std::string op;       // get_data | exists | get_children
   bool existed = true;  // the node existed when the watch was set
+  // Packed bytes (decision 43); from_value throws std::invalid_argument, naming the damage, on
+  // anything else, and to_value on an operation other than the three.
   Value to_value() const;
   static WatchRegistration from_value(const Value& v);
+  // The id alone, without reading the rest.
+  static std::string_view id_of(const Value& v);
+  nlohmann::json to_json() const;  // for dumps
 };
 
 struct WatchList {
@@ -307,8 +312,11 @@ struct WatchMessage {
   std::set<std::string> owed;                             // sessions owed a message
   std::map<std::string, std::vector<FiredEvent>> events;  // per session
   std::map<std::string, std::set<std::string>> fired;     // watch key -> registration ids
+  // Packed bytes (decision 43); from_message throws std::invalid_argument, naming the damage,
+  // on anything else.
   Value to_message() const;
   static WatchMessage from_message(const Value& body);
+  nlohmann::json to_json() const;  // for dumps
 };
 
 // --- The user store -----------------------------------------------------------------------------
@@ -341,6 +349,13 @@ struct UserRecord {
 
 // --- The client channel ---------------------------------------------------------------------
 
+// A watch event as the client's application gets it (its JSON form, at the edges:
+// {"event": name, "path", "zxid"}).
+struct WatchedEvent {
+  EventType event = EventType::NodeCreated;
+  std::string path;
+  int64_t zxid = 0;
+};
 struct WatchNotification {
   int64_t zxid = 0;
   std::vector<FiredEvent> events;

@@ -1,5 +1,6 @@
 #include "core/protocol/watch.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -68,19 +69,27 @@ void WatchQuery::add(const std::string& key, const WatchRegistration& reg, const
 
 Task<void> WatchFunction::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
-  const WatchMessage body = WatchMessage::from_message(*message.body);
+  WatchMessage body = WatchMessage::from_message(*message.body);
 
-  // 1. Who gets a message: every owed session, with the events of its registrations.
-  std::map<std::string, std::vector<FiredEvent>> per_session;
-  for (const auto& s : body.owed) per_session[s];
-  for (const auto& [session, events] : body.events) per_session[session] = events;
+  // 1. Who gets a message, in the order of their names: every owed session and every session
+  //    with events, with the events of its registrations (both lists are sorted: one merge).
+  std::vector<std::pair<const std::string*, std::vector<FiredEvent>*>> per_session;
+  per_session.reserve(std::max(body.owed.size(), body.events.size()));
+  auto owed = body.owed.begin();
+  for (auto& entry : body.events) {
+    for (; owed != body.owed.end() && *owed < entry.first; ++owed)
+      per_session.emplace_back(&*owed, nullptr);
+    if (owed != body.owed.end() && *owed == entry.first) ++owed;
+    per_session.emplace_back(&entry.first, &entry.second);
+  }
+  for (; owed != body.owed.end(); ++owed) per_session.emplace_back(&*owed, nullptr);
 
   // 2. Notify (before removing: a retry notifies again, clients drop duplicates).
-  for (auto& entry : per_session) {
-    const std::string& session = entry.first;  // (not a structured binding: lambdas capture it)
+  for (const auto& entry : per_session) {
+    const std::string& session = *entry.first;  // (named: lambdas capture it)
     WatchNotification note;  // (member by member: GCC 12 and braced aggregates in coroutines)
     note.zxid = body.zxid;
-    note.events = std::move(entry.second);
+    if (entry.second) note.events = std::move(*entry.second);
     const ClientMessage msg = std::move(note);
     co_await ex.call("channel.send", "watch.notify", 0, [&] { d_.channel.send(session, msg); });
   }
@@ -113,15 +122,19 @@ Task<void> remove_registrations_where(Deployment& d, std::string key,
     auto item = co_await d.ex.call("kv.get", "registrations.read", 0,
                                    [&] { return d.system.get(kWatchesTable, key); });
     if (!item) co_return;
-    const WatchList list = WatchList::from_item(*item);
+    // The registrations kept are the stored values themselves (shared, not encoded again).
+    static const ValueList kNone;
+    const ValueList* regs = &kNone;
+    if (item->at(attr::kRegs).is_list()) regs = &item->at(attr::kRegs).as_list();
     ValueList keep;
-    for (const WatchRegistration& reg : list.regs)
-      if (!drop(reg)) keep.push_back(reg.to_value());
-    if (keep.size() == list.regs.size()) co_return;  // nothing to do
+    keep.reserve(regs->size());
+    for (const Value& reg : *regs)
+      if (!drop(WatchRegistration::from_value(reg))) keep.push_back(reg);
+    if (keep.size() == regs->size()) co_return;  // nothing to do
     KvWrite w;
     w.table = kWatchesTable;
     w.key = key;
-    w.conditions.push_back(Condition::eq(attr::kVer, list.ver));
+    w.conditions.push_back(Condition::eq(attr::kVer, item->number_or(attr::kVer, 0)));
     w.updates = {Update::set(attr::kRegs, Value(std::move(keep))), Update::add(attr::kVer, 1)};
     auto r =
         co_await d.ex.call("kv.write", "registrations.write", 0, [&] { return d.system.write(w); });

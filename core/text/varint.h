@@ -38,6 +38,7 @@ class VarintReader {
  public:
   explicit VarintReader(std::string_view in) : in_(in) {}
   bool done() const { return in_.empty(); }
+  size_t left() const { return in_.size(); }
   bool byte(uint8_t& b) {
     if (in_.empty()) return false;
     b = static_cast<uint8_t>(in_.front());

@@ -160,14 +160,30 @@ TEST_CASE("watch messages and answers round-trip", "[records]") {
   m.events["s1"] = {FiredEvent{"s1:w1", EventType::NodeDeleted, "/a"}};
   m.fired["/a\ndata"] = {"s1:w1"};
   m.fired["/b\nchild"] = {};  // nothing fired at this key: not sent
+  m.events["s3"] = {FiredEvent{"s3:w1", EventType::NodeCreated, "/a"},
+                    FiredEvent{"s3:w2", EventType::NodeChildrenChanged, "/"}};
   const Value body = m.to_message();
-  CHECK_FALSE(body.at("fired").contains("/b\nchild"));
+  REQUIRE(body.is_bytes());  // packed (decision 43)
   const WatchMessage back = WatchMessage::from_message(body);
   CHECK(back.zxid == 7);
   CHECK(back.owed == m.owed);
+  REQUIRE(back.events.size() == 2);
   REQUIRE(back.events.at("s1").size() == 1);
   CHECK(back.events.at("s1")[0].event == EventType::NodeDeleted);
+  CHECK(back.events.at("s1")[0].id == "s1:w1");
+  CHECK(back.events.at("s1")[0].path == "/a");
+  REQUIRE(back.events.at("s3").size() == 2);
+  CHECK(back.events.at("s3")[1].event == EventType::NodeChildrenChanged);
+  CHECK(back.events.at("s3")[1].path == "/");
+  REQUIRE(back.fired.size() == 1);  // the key with nothing fired is not sent
   CHECK(back.fired.at("/a\ndata") == std::set<std::string>{"s1:w1"});
+  // Every cut of the message is refused by name.
+  const std::string whole(body.as_bytes().view());
+  for (size_t n = 0; n < whole.size(); ++n)
+    CHECK_THROWS_AS(WatchMessage::from_message(Value(Bytes(whole.substr(0, n)))),
+                    std::invalid_argument);
+  CHECK_THROWS_AS(WatchMessage::from_message(Value(Bytes(whole + "x"))), std::invalid_argument);
+  CHECK_THROWS_AS(WatchMessage::from_message(Value(ValueMap{{"zxid", 7}})), std::invalid_argument);
 
   WriteAnswer a;
   a.req = 3;
@@ -189,6 +205,50 @@ TEST_CASE("watch messages and answers round-trip", "[records]") {
   const WatchRegistration rb = WatchRegistration::from_value(r.to_value());
   CHECK((rb.id == r.id && rb.session == r.session && rb.zxid == 17 && rb.op == "exists" &&
          !rb.existed));
+}
+
+TEST_CASE("watch registrations are stored packed and read back exactly", "[records]") {
+  for (const char* op : {"get_data", "exists", "get_children"})
+    for (bool existed : {true, false})
+      for (int64_t zxid : {int64_t{0}, int64_t{1}, int64_t{-1}, INT64_MAX}) {
+        const WatchRegistration r{"sess-7:w12", "sess-7", zxid, op, existed};
+        const Value v = r.to_value();
+        REQUIRE(v.is_bytes());
+        const WatchRegistration back = WatchRegistration::from_value(v);
+        CHECK(back.id == r.id);
+        CHECK(back.session == r.session);
+        CHECK(back.zxid == zxid);
+        CHECK(back.op == op);
+        CHECK(back.existed == existed);
+        CHECK(WatchRegistration::id_of(v) == "sess-7:w12");
+        const std::string whole(v.as_bytes().view());
+        for (size_t n = 0; n < whole.size(); ++n)
+          CHECK_THROWS_AS(WatchRegistration::from_value(Value(Bytes(whole.substr(0, n)))),
+                          std::invalid_argument);
+        CHECK_THROWS_AS(WatchRegistration::from_value(Value(Bytes(whole + "\x01"))),
+                        std::invalid_argument);
+      }
+  // An operation that sets no watch cannot be stored; a stored one of no known code is refused.
+  CHECK_THROWS_AS((WatchRegistration{"s:w1", "s", 1, "set_data", true}.to_value()),
+                  std::invalid_argument);
+  std::string bad(WatchRegistration{"s:w1", "s", 1, "exists", true}.to_value().as_bytes().view());
+  bad[bad.size() - 2] = 3;
+  CHECK_THROWS_WITH(WatchRegistration::from_value(Value(Bytes(bad))),
+                    Catch::Contains("an unknown operation"));
+  bad[bad.size() - 2] = 1;
+  bad.back() = 2;
+  CHECK_THROWS_WITH(WatchRegistration::from_value(Value(Bytes(bad))),
+                    Catch::Contains("existed flag"));
+  // The registration list reads every registration, and keeps its version.
+  const Value item(ValueMap{
+      {"regs", Value(ValueList{WatchRegistration{"a:w1", "a", 3, "get_data", true}.to_value(),
+                               WatchRegistration{"b:w1", "b", 0, "exists", false}.to_value()})},
+      {"ver", 2}});
+  const WatchList l = WatchList::from_item(item);
+  REQUIRE(l.regs.size() == 2);
+  CHECK(l.regs[1].session == "b");
+  CHECK_FALSE(l.regs[1].existed);
+  CHECK(l.ver == 2);
 }
 
 TEST_CASE("system-store records read partial items as the protocol wrote them", "[records]") {
@@ -404,7 +464,9 @@ TEST_CASE("packed readers refuse random bytes by name, never read past them", "[
     attempt([&] { (void)NodeState::from_value(v); });
     attempt([&] { (void)UpdateTriggers::from_value(v); });
     attempt([&] { (void)UserRecord::from_object(Value(ValueMap{{"record", v}, {"zxid", 1}})); });
+    attempt([&] { (void)WatchRegistration::from_value(v); });
+    attempt([&] { (void)WatchMessage::from_message(v); });
   }
-  CHECK(decoded + refused == 80000);
+  CHECK(decoded + refused == 120000);
   CHECK(refused > 0);
 }

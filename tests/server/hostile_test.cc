@@ -332,22 +332,22 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   const auto size_before = std::filesystem::file_size(dir + "/new.db");
   const Status old = start(dir + "/new.db");
   CHECK_FALSE(old.is_ok());
-  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 6") !=
+  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 7") !=
         std::string::npos);
   CHECK(std::filesystem::file_size(dir + "/new.db") == size_before);
-  // So is one of format 5 (an intermediate layout with packed stats only, before packed
-  // records).
+  // So is one of format 6 (packed records, but watch registrations and messages as maps).
   {
     auto state = SqliteState::open(dir + "/new.db", SqliteState::Mode::ReadWrite);
     REQUIRE(state.is_ok());
-    (*state)->record("meta", "format", std::string("5"));
+    (*state)->record("meta", "format", std::string("6"));
     REQUIRE((*state)->commit().is_ok());
   }
-  const Status four = start(dir + "/new.db");
-  CHECK_FALSE(four.is_ok());
-  CHECK(four.message().find("the state file has format 5 and this fkemu reads format 6") !=
+  const Status six = start(dir + "/new.db");
+  CHECK_FALSE(six.is_ok());
+  CHECK(six.message().find("the state file has format 6 and this fkemu reads format 7") !=
         std::string::npos);
-  // A packed node or user record damaged in the file refuses it by name, at the start. (An
+  // A packed node, user record or watch registration damaged in the file refuses it by name,
+  // at the start. (An
   // object's row is the object store's: CBOR of the encoded object and its generation.)
   auto object_row = [](const Value& object) {
     const std::string encoded = object.encode();
@@ -356,10 +356,17 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
     return std::string(cbor.begin(), cbor.end());
   };
   REQUIRE(start(dir + "/packed.db").is_ok());
-  for (const auto& [space, key, damaged] :
-       {std::tuple<std::string, std::string, std::string>{
-            "kv/system/nodes", "/zookeeper", Value(ValueMap{{"node", Bytes("\x01\x01")}}).encode()},
-        {"objects/user", "/zookeeper", object_row(Value(ValueMap{{"record", Bytes("\x01")}}))}}) {
+  const Value map_registration(ValueList{Value(ValueMap{{"id", "s:w1"}, {"zxid", 1}})});
+  for (const auto& [space, key, damaged, named] :
+       {std::tuple<std::string, std::string, std::string, std::string>{
+            "kv/system/nodes", "/zookeeper", Value(ValueMap{{"node", Bytes("\x01\x01")}}).encode(),
+            "node item /zookeeper is damaged: a damaged node"},
+        {"objects/user", "/zookeeper", object_row(Value(ValueMap{{"record", Bytes("\x01")}})),
+         "user record /zookeeper is damaged: a damaged"},
+        {"kv/system/watches", "/zookeeper\ndata",
+         Value(ValueMap{{"regs", map_registration}, {"ver", 1}}).encode(),
+         "watch registrations /zookeeper\ndata are damaged: a damaged watch registration: not "
+         "packed bytes"}}) {
     const std::string copy = dir + "/damaged.db";
     std::filesystem::copy_file(dir + "/packed.db", copy,
                                std::filesystem::copy_options::overwrite_existing);
@@ -372,7 +379,7 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
     const Status refused = start(copy);
     CHECK_FALSE(refused.is_ok());
     INFO(refused.message());
-    CHECK(refused.message().find("/zookeeper is damaged: a damaged") != std::string::npos);
+    CHECK(refused.message().find(named) != std::string::npos);
   }
   std::filesystem::remove_all(dir);
 }
