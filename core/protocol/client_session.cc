@@ -487,8 +487,9 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     // Withdrawn: its event, if one came meanwhile, was held and goes; later ones are dropped.
     registrations_.erase(id);
     std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
-    co_await remove_registrations_where(d_, watch_key(path, reg.type),
-                                        [&id](const WatchRegistration& g) { return g.id == id; });
+    co_await remove_registrations_where(d_, watch_key(path, reg.type), [&id](const Value& g) {
+      return WatchRegistration::id_of(g) == id;
+    });
     record = std::move(again);
     exists = is_node(record);
     fire_from_update(record);

@@ -258,8 +258,9 @@ Task<void> Distributor::remove_registrations(const std::string& session) {
   const std::vector<std::string> listed = SessionRecord::from_item(*sess).watch_keys;
   const std::set<std::string> keys(listed.begin(), listed.end());
   for (const auto& key : keys)
-    co_await remove_registrations_where(
-        d_, key, [&session](const WatchRegistration& reg) { return reg.session == session; });
+    co_await remove_registrations_where(d_, key, [&session](const Value& reg) {
+      return WatchRegistration::from_value(reg).session == session;
+    });
 }
 
 }  // namespace fkemu

@@ -668,12 +668,14 @@ WatchMessage WatchMessage::from_message(const Value& body) {
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t n = 0;
     if (!in.text(text) || !in.varint(n)) throw damaged("cut off");
-    std::set<std::string>& ids =
-        m.fired.emplace_hint(m.fired.end(), text, std::set<std::string>())->second;
+    std::vector<std::string>& ids =
+        m.fired.emplace_hint(m.fired.end(), text, std::vector<std::string>())->second;
+    if (n > in.left()) throw damaged("cut off");
+    ids.reserve(n);
     for (uint64_t j = 0; j < n; ++j) {
       std::string_view id;
       if (!in.text(id)) throw damaged("cut off");
-      ids.emplace_hint(ids.end(), id);
+      ids.emplace_back(id);
     }
   }
   if (!in.done()) throw damaged("bytes beyond its end");

@@ -311,7 +311,7 @@ struct WatchMessage {
   int64_t zxid = 0;
   std::set<std::string> owed;                             // sessions owed a message
   std::map<std::string, std::vector<FiredEvent>> events;  // per session
-  std::map<std::string, std::set<std::string>> fired;     // watch key -> registration ids
+  std::map<std::string, std::vector<std::string>> fired;  // watch key -> registration ids
   // Packed bytes (decision 43); from_message throws std::invalid_argument, naming the damage,
   // on anything else.
   Value to_message() const;

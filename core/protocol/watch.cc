@@ -61,7 +61,8 @@ EventType event_for(WatchType reg_type, bool existed, int64_t reg_zxid, const Tr
 
 void WatchQuery::add(const std::string& key, const WatchRegistration& reg, const Trigger& trig,
                      bool before) {
-  if (!found.fired[key].insert(reg.id).second) return;
+  if (!added_.insert(reg.id).second) return;
+  found.fired[key].push_back(reg.id);
   if (before) found.owed.insert(reg.session);
   found.events[reg.session].push_back(
       FiredEvent{reg.id, event_for(watch_key_type(key), reg.existed, reg.zxid, trig), trig.path});
@@ -107,17 +108,20 @@ Task<void> WatchFunction::handle(ReceivedMessage message) {
                          [&] { return d_.system.write(done); });
 }
 
-Task<void> WatchFunction::remove_fired(const std::map<std::string, std::set<std::string>>& fired) {
+Task<void> WatchFunction::remove_fired(
+    const std::map<std::string, std::vector<std::string>>& fired) {
   for (const auto& entry : fired) {
-    const std::set<std::string>& ids = entry.second;  // (named: lambdas capture it)
-    if (ids.empty()) continue;
-    co_await remove_registrations_where(
-        d_, entry.first, [&ids](const WatchRegistration& reg) { return ids.count(reg.id) > 0; });
+    if (entry.second.empty()) continue;
+    // (named, and built before the call: lambdas capture it)
+    const std::unordered_set<std::string_view> ids(entry.second.begin(), entry.second.end());
+    co_await remove_registrations_where(d_, entry.first, [&ids](const Value& reg) {
+      return ids.count(WatchRegistration::id_of(reg)) > 0;
+    });
   }
 }
 
 Task<void> remove_registrations_where(Deployment& d, std::string key,
-                                      std::function<bool(const WatchRegistration&)> drop) {
+                                      std::function<bool(const Value& stored)> drop) {
   for (;;) {
     auto item = co_await d.ex.call("kv.get", "registrations.read", 0,
                                    [&] { return d.system.get(kWatchesTable, key); });
@@ -129,7 +133,7 @@ Task<void> remove_registrations_where(Deployment& d, std::string key,
     ValueList keep;
     keep.reserve(regs->size());
     for (const Value& reg : *regs)
-      if (!drop(WatchRegistration::from_value(reg))) keep.push_back(reg);
+      if (!drop(reg)) keep.push_back(reg);
     if (keep.size() == regs->size()) co_return;  // nothing to do
     KvWrite w;
     w.table = kWatchesTable;

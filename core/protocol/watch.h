@@ -29,6 +29,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/protocol/deployment.h"
@@ -56,10 +57,11 @@ std::vector<Trigger> triggers_for(const UpdateMessage& update, int64_t zxid);
 // (NodeDeleted); otherwise the trigger's own event.
 EventType event_for(WatchType reg_type, bool existed, int64_t reg_zxid, const Trigger& trigger);
 
-// Removes the registrations of watch key `key` for which `drop` is true, with a conditional
-// write on the list's version (retried when somebody changed the list meanwhile).
+// Removes the registrations of watch key `key` for which `drop` is true (it is given the stored,
+// packed registration: WatchRegistration::id_of reads its id alone), with a conditional write
+// on the list's version (retried when somebody changed the list meanwhile).
 Task<void> remove_registrations_where(Deployment& d, std::string key,
-                                      std::function<bool(const WatchRegistration&)> drop);
+                                      std::function<bool(const Value& stored)> drop);
 
 // What an update fires, gathered by the distributor's watch query: the watch message without
 // its zxid and with only the sessions whose registrations fire as owed.
@@ -68,6 +70,9 @@ struct WatchQuery {
   // One registration `reg` of watch key `key` fired by trigger `trig`; `before`: it was set on
   // data older than the update. A registration already added is ignored (the query runs twice).
   void add(const std::string& key, const WatchRegistration& reg, const Trigger& trig, bool before);
+
+ private:
+  std::unordered_set<std::string> added_;  // registration ids (each is in one key's list)
 };
 
 class WatchFunction {
@@ -77,7 +82,7 @@ class WatchFunction {
   Task<void> handle(ReceivedMessage message);
 
  private:
-  Task<void> remove_fired(const std::map<std::string, std::set<std::string>>& fired);
+  Task<void> remove_fired(const std::map<std::string, std::vector<std::string>>& fired);
   Deployment& d_;
 };
 
