@@ -1,12 +1,25 @@
 #include "emulator/memory_fifo_queue.h"
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <stdexcept>
 
 #include "core/json/json_text.h"
 
 namespace fkemu {
+
+namespace {
+// A message's id names its number: "m-<number>".
+std::string message_id(uint64_t number) { return "m-" + std::to_string(number); }
+uint64_t message_number(const std::string& id) {
+  uint64_t n = 0;
+  const char* end = id.data() + id.size();
+  if (id.rfind("m-", 0) != 0 || id.size() == 2 || std::from_chars(id.data() + 2, end, n).ptr != end)
+    throw std::invalid_argument("its message id \"" + id + "\" is not m-<number>");
+  return n;
+}
+}  // namespace
 
 MemoryFifoQueue::MemoryFifoQueue(std::string name, const Clock& clock,
                                  SequenceNumber first_sequence)
@@ -25,7 +38,7 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   // One look-up in the window serves the duplicate test and the remembering below.
   auto [remembered, first_time] = dedup_.try_emplace(dedup_id);
   if (!first_time && deduplicate_ && now < remembered->second.expires) {
-    return SendResult{remembered->second.message_id, remembered->second.sequence,
+    return SendResult{message_id(remembered->second.message_number), remembered->second.sequence,
                       /*duplicate=*/true};
   }
 
@@ -33,7 +46,7 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   next_sequence_ = next_sequence_.next();
   Message m;
   m.number = next_number_++;
-  m.id = "m-" + std::to_string(m.number);
+  m.id = message_id(m.number);
   m.sequence = sequence;
   m.group = group;
   m.dedup_id = dedup_id;
@@ -45,8 +58,12 @@ Result<SendResult> MemoryFifoQueue::send(const std::string& group, const std::st
   const Time expires = now > std::numeric_limits<Time>::max() - kDeduplicationWindow
                            ? std::numeric_limits<Time>::max()
                            : now + kDeduplicationWindow;
-  remembered->second = Remembered{stored.id, sequence, expires};
-  dedup_expiry_.emplace_back(expires, dedup_id);
+  Remembered& r = remembered->second;
+  r.message_number = stored.number;
+  r.sequence = sequence;
+  r.expires = expires;
+  ++r.expiries;  // (more than one only when deduplication is off: the fifo.dedup_off mutant)
+  dedup_expiry_.emplace_back(expires, &remembered->first);
   if (journal_) {
     record_message(stored);
     record_dedup(dedup_id, &remembered->second);
@@ -171,12 +188,14 @@ void MemoryFifoQueue::advance(Time now) {
     if (--m.group_state->in_flight == 0) unblock(*m.group_state);
   }
   while (!dedup_expiry_.empty() && dedup_expiry_.front().first <= now) {
-    auto it = dedup_.find(dedup_expiry_.front().second);
-    if (it != dedup_.end() && it->second.expires <= now) {
+    // The entry lives while this names it. The last entry naming an id carries its latest
+    // expiry (expiries only grow with the clock), so the id is forgotten exactly then.
+    auto it = dedup_.find(*dedup_expiry_.front().second);
+    dedup_expiry_.pop_front();
+    if (--it->second.expiries == 0) {
       if (journal_) record_dedup(it->first, nullptr);
       dedup_.erase(it);
     }
-    dedup_expiry_.pop_front();
   }
 }
 
@@ -228,7 +247,7 @@ void MemoryFifoQueue::record_dedup(const std::string& id, const Remembered* r) {
   const std::string space = "queue/" + name_ + "/d";
   if (!r) return journal_->record(space, id, std::nullopt);
   journal_->record(space, id,
-                   cbor_string({{"message", r->message_id},
+                   cbor_string({{"message", message_id(r->message_number)},
                                 {"hi", r->sequence.hi},
                                 {"lo", r->sequence.lo},
                                 {"expires", r->expires}}));
@@ -261,7 +280,7 @@ void MemoryFifoQueue::restore(const std::string& space, const std::string& key,
     Message m;
     m.sequence = {j.at("hi").get<uint64_t>(), j.at("lo").get<uint64_t>()};
     m.number = j.at("number").get<uint64_t>();
-    m.id = "m-" + std::to_string(m.number);
+    m.id = message_id(m.number);
     m.group = j.at("group").get<std::string>();
     m.dedup_id = j.at("dedup").get<std::string>();
     const auto& stored = j.at("body").get_binary();
@@ -275,13 +294,19 @@ void MemoryFifoQueue::restore(const std::string& space, const std::string& key,
     next_number_ = std::max(next_number_, m.number + 1);
     enqueue(std::move(m));
   } else if (kind == "d") {
-    Remembered r{j.at("message").get<std::string>(),
-                 {j.at("hi").get<uint64_t>(), j.at("lo").get<uint64_t>()},
-                 j.at("expires").get<Time>()};
-    dedup_[key] = r;
-    auto pos = std::lower_bound(dedup_expiry_.begin(), dedup_expiry_.end(),
-                                std::make_pair(r.expires, key));
-    dedup_expiry_.insert(pos, {r.expires, key});
+    Remembered r;
+    r.message_number = message_number(j.at("message").get<std::string>());
+    r.sequence = {j.at("hi").get<uint64_t>(), j.at("lo").get<uint64_t>()};
+    r.expires = j.at("expires").get<Time>();
+    r.expiries = 1;
+    auto [entry, added] = dedup_.insert_or_assign(key, r);
+    if (!added) throw std::invalid_argument("a deduplication id restored twice");
+    const std::pair<Time, const std::string*> e{r.expires, &entry->first};
+    auto pos = std::lower_bound(
+        dedup_expiry_.begin(), dedup_expiry_.end(), e, [](const auto& a, const auto& b) {
+          return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+        });
+    dedup_expiry_.insert(pos, e);
   }
 }
 

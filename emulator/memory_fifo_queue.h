@@ -92,10 +92,12 @@ class MemoryFifoQueue final : public FifoQueue {
     GroupMessages messages;  // in sequence order; erased from groups_ when empty
     size_t in_flight = 0;    // how many of `messages` are in flight
   };
+  // A deduplication id's entry: 48 bytes beside its id (the message's id is "m-<number>").
   struct Remembered {
-    std::string message_id;
+    uint64_t message_number = 0;
     SequenceNumber sequence;
-    Time expires = 0;  // forgotten from this time on
+    Time expires = 0;       // forgotten from this time on
+    uint32_t expiries = 0;  // entries of dedup_expiry_ that name it: it lives while one does
   };
 
   // Applies everything that became due by `now`: redelivery of expired in-flight messages and
@@ -121,7 +123,9 @@ class MemoryFifoQueue final : public FifoQueue {
   std::set<std::pair<Time, SequenceNumber>> in_flight_;  // (deadline, message)
   std::unordered_map<std::string, SequenceNumber> receipts_;
   std::unordered_map<std::string, Remembered> dedup_;
-  std::deque<std::pair<Time, std::string>> dedup_expiry_;  // (expires, id), in send order
+  // (expires, the id), in send order; the id is the key of its dedup_ entry, which lives while
+  // an entry here names it (Remembered::expiries), so it is kept once.
+  std::deque<std::pair<Time, const std::string*>> dedup_expiry_;
   std::function<void()> listener_;
   bool deduplicate_ = true;
   StateJournal* journal_ = nullptr;

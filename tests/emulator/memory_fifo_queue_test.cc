@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -225,6 +227,68 @@ TEST_CASE("the deduplication window is 5 minutes from the first send and then ex
   auto dup_of_fresh = must_send(q, "g", "tx");
   CHECK(dup_of_fresh.duplicate);
   CHECK(dup_of_fresh.message_id == fresh.message_id);
+}
+
+namespace {
+// The rows a queue writes to its journal, last value per (space, key); none: erased.
+struct RowJournal final : fkemu::StateJournal {
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> rows;
+  void record(std::string_view space, std::string_view key,
+              std::optional<std::string> value) override {
+    rows[{std::string(space), std::string(key)}] = std::move(value);
+  }
+  bool erased(const std::string& space, const std::string& key) const {
+    auto it = rows.find({space, key});
+    return it != rows.end() && !it->second;
+  }
+};
+}  // namespace
+
+TEST_CASE("a deduplication id is kept once and forgotten at its last window's end",
+          "[fifo][dedup]") {
+  TestClock clock;
+  RowJournal journal;
+  // Deduplication off (the fifo.dedup_off mutant): the same id is sent twice a minute apart,
+  // both enqueued; the id is forgotten when the later window ends, not the first.
+  MemoryFifoQueue q("q", clock);
+  q.attach_journal(&journal);
+  q.disable_deduplication();
+  const Time t0 = clock.t;
+  CHECK_FALSE(must_send(q, "g", "tx").duplicate);
+  clock.t = t0 + 60 * kSecond;
+  CHECK_FALSE(must_send(q, "g", "tx").duplicate);
+  CHECK(q.visible_count() == 2);
+  clock.t = t0 + kDeduplicationWindow;
+  (void)must_send(q, "g", "other");
+  CHECK_FALSE(journal.erased("queue/q/d", "tx"));
+  clock.t = t0 + 60 * kSecond + kDeduplicationWindow;
+  (void)must_send(q, "g", "third");
+  CHECK(journal.erased("queue/q/d", "tx"));
+
+  // A window restored from the journal answers duplicates with the original message.
+  TestClock later;
+  later.t = clock.t;
+  MemoryFifoQueue kept("q", later);
+  RowJournal copy;
+  q.attach_journal(&copy);
+  q.record_all();
+  for (const auto& [where, value] : copy.rows)
+    if (value) kept.restore(where.first, where.second, *value);
+  const fkemu::SendResult again = must_send(kept, "g", "third");
+  CHECK(again.duplicate);
+  CHECK(again.message_id == "m-4");
+  CHECK_FALSE(must_send(kept, "g", "tx").duplicate);  // forgotten before it was saved
+  // A remembered id whose message id is not m-<number> is refused by name.
+  for (const auto& [where, value] : copy.rows)
+    if (where.first == "queue/q/d" && value) {
+      auto j = nlohmann::json::from_cbor(*value);
+      j["message"] = "x-4";
+      const auto bad = nlohmann::json::to_cbor(j);
+      MemoryFifoQueue damaged("q", later);
+      CHECK_THROWS_WITH(
+          damaged.restore(where.first, where.second, std::string(bad.begin(), bad.end())),
+          Catch::Contains("is not m-<number>"));
+    }
 }
 
 TEST_CASE("a group is blocked while its head is in flight; other groups still flow",
