@@ -15,6 +15,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/runtime/frame_pool.h"
+
 namespace fkemu {
 
 template <class T>
@@ -33,6 +35,11 @@ struct FinalAwaiter {
 };
 
 struct PromiseBase {
+  // Frames come from the frame pool (frame_pool.h).
+  static void* operator new(std::size_t bytes) { return frame_pool::allocate(bytes); }
+  static void operator delete(void* frame, std::size_t bytes) noexcept {
+    frame_pool::release(frame, bytes);
+  }
   std::coroutine_handle<> continuation;
   std::exception_ptr error;
   std::suspend_always initial_suspend() const noexcept { return {}; }
