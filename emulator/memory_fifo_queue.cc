@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 #include <stdexcept>
+#include <system_error>
 
 #include "core/json/json_text.h"
 
@@ -15,8 +16,12 @@ std::string message_id(uint64_t number) { return "m-" + std::to_string(number); 
 uint64_t message_number(const std::string& id) {
   uint64_t n = 0;
   const char* end = id.data() + id.size();
-  if (id.rfind("m-", 0) != 0 || id.size() == 2 || std::from_chars(id.data() + 2, end, n).ptr != end)
-    throw std::invalid_argument("its message id \"" + id + "\" is not m-<number>");
+  bool ok = id.rfind("m-", 0) == 0 && id.size() > 2;
+  if (ok) {
+    const std::from_chars_result r = std::from_chars(id.data() + 2, end, n);
+    ok = r.ec == std::errc() && r.ptr == end;  // out of range too
+  }
+  if (!ok) throw std::invalid_argument("its message id \"" + id + "\" is not m-<number>");
   return n;
 }
 }  // namespace
@@ -299,7 +304,7 @@ void MemoryFifoQueue::restore(const std::string& space, const std::string& key,
     r.sequence = {j.at("hi").get<uint64_t>(), j.at("lo").get<uint64_t>()};
     r.expires = j.at("expires").get<Time>();
     r.expiries = 1;
-    auto [entry, added] = dedup_.insert_or_assign(key, r);
+    auto [entry, added] = dedup_.try_emplace(key, r);
     if (!added) throw std::invalid_argument("a deduplication id restored twice");
     const std::pair<Time, const std::string*> e{r.expires, &entry->first};
     auto pos = std::lower_bound(

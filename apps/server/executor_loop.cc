@@ -156,7 +156,7 @@ void ExecutorLoop::pump() {
   if (next_changes_.empty()) {
     std::vector<std::function<void()>> out;
     out.swap(next_out_);
-    for (auto& f : out) f();
+    run_all(std::move(out));
     return;
   }
   auto written = std::make_shared<std::promise<Status>>();
@@ -187,7 +187,17 @@ void ExecutorLoop::finish_in_flight() {
   if (!st.is_ok()) cannot_commit(st);
   std::vector<std::function<void()>> out = std::move(in_flight_->out);
   in_flight_.reset();
-  for (auto& f : out) f();
+  run_all(std::move(out));
+}
+
+void ExecutorLoop::run_all(std::vector<std::function<void()>> out) {
+  for (auto& f : out) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      if (!opt_.quiet) std::cerr << "fkemu serve: an answer failed: " << e.what() << std::endl;
+    }
+  }
 }
 
 void ExecutorLoop::flush() {
@@ -201,7 +211,7 @@ void ExecutorLoop::flush() {
   }
   std::vector<std::function<void()>> out;
   out.swap(next_out_);
-  for (auto& f : out) f();
+  run_all(std::move(out));
 }
 
 // A server that cannot keep its state must not answer.

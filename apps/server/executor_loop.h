@@ -83,7 +83,9 @@ class ExecutorLoop {
   Time now() const;
   // Schedules a turn of the loop (once, however often it is called before it runs).
   void kick();
-  // What goes out to clients: inside a turn, after the turn's commit; outside one, at once.
+  // What goes out to clients (or reads what they would see): inside a turn, after the
+  // transaction with the turn's changes is written; outside one, after the transaction under
+  // way and the changes waiting for one, or at once when there are none.
   void emit(std::function<void()> f);
   // Starts `task` now (its latency counts from the real clock's present) and hands its value to
   // `done` when it finishes (core/runtime/block_on.h).
@@ -125,6 +127,8 @@ class ExecutorLoop {
   void pump();
   void committed(uint64_t id);
   void finish_in_flight();
+  // Runs `out` in order; one that throws (a bug) is logged and costs only itself.
+  void run_all(std::vector<std::function<void()>> out);
   [[noreturn]] void cannot_commit(const Status& st);
 
   boost::asio::io_context& ioc_;

@@ -128,11 +128,15 @@ void RequestHandler::handle(const Request& req, const Respond& respond) {
                                                     ": use " + std::string(http::to_string(v))));
     return false;
   };
+  // What /health, /admin and a session's GET show is what is on disk: while a transaction is
+  // under way (or changes wait for one), they answer after it, as operations do (decision 42).
   if (path == "/health") {
     if (only(http::verb::get))
-      respond(200, json{{"status", "ok"},
-                        {"uptime_ms", loop_.now() / 1000},
-                        {"sessions", sessions_.open_count()}});
+      loop_.emit([this, respond] {
+        respond(200, json{{"status", "ok"},
+                          {"uptime_ms", loop_.now() / 1000},
+                          {"sessions", sessions_.open_count()}});
+      });
     return;
   }
   if (path == "/v1/sessions") {
@@ -140,7 +144,8 @@ void RequestHandler::handle(const Request& req, const Respond& respond) {
     return;
   }
   if (path.rfind("/v1/sessions/", 0) == 0) return handle_session(req, path, query, respond);
-  if (path.rfind("/admin/", 0) == 0) return admin_.handle(req, path, respond);
+  if (path.rfind("/admin/", 0) == 0)
+    return loop_.emit([this, req, path, respond] { admin_.handle(req, path, respond); });
   respond(404, error_body("NotFound", "no endpoint " + std::string(req.method_string()) + " " +
                                           path + " (see docs/api.md)"));
 }
@@ -194,10 +199,12 @@ void RequestHandler::handle_session(const Request& req, const std::string& path,
     return;
   }
   if (req.method() == http::verb::get) {
-    return respond(200, json{{"session", r->id},
-                             {"closed", r->client->closed()},
-                             {"backlog", r->backlog.size()},
-                             {"websockets", sessions_.open_sockets(*r)}});
+    return loop_.emit([this, respond, r] {
+      respond(200, json{{"session", r->id},
+                        {"closed", r->client->closed()},
+                        {"backlog", r->backlog.size()},
+                        {"websockets", sessions_.open_sockets(*r)}});
+    });
   }
   if (req.method() == http::verb::delete_) {
     Step close;

@@ -164,15 +164,18 @@ void SessionRegistry::sweep() {
   }
 }
 
+// A sweep judges sessions by what is on disk: while a transaction is under way (or changes wait
+// for one), it waits for them, as answers do (executor_loop.h), so that it never forgets a
+// session whose close or expiry is not written yet, nor closes the sockets its answers go to.
 void SessionRegistry::sweep_soon() {
-  boost::asio::post(ioc_, [this] { sweep(); });
+  boost::asio::post(ioc_, [this] { loop_.emit([this] { sweep(); }); });
 }
 
 void SessionRegistry::sweep_every_second() {
   sweep_timer_.expires_after(std::chrono::seconds(1));
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    sweep();
+    loop_.emit([this] { sweep(); });  // (after what is being written: see sweep_soon)
     sweep_every_second();
   });
 }

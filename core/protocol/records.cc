@@ -592,6 +592,15 @@ WatchList WatchList::from_item(const Item& item) {
 // make one message of 10,000 events.
 constexpr uint8_t kPackedWatchMessage = 1;
 
+namespace {
+// The greatest name of a sorted set, or of a map's keys.
+const std::string& last_name(const std::set<std::string>& s) { return *s.rbegin(); }
+template <class V>
+const std::string& last_name(const std::map<std::string, V>& m) {
+  return m.rbegin()->first;
+}
+}  // namespace
+
 Value WatchMessage::to_message() const {
   size_t room = 16;
   for (const auto& s : owed) room += s.size() + 2;
@@ -643,14 +652,22 @@ WatchMessage WatchMessage::from_message(const Value& body) {
   std::string_view text;
   if (!in.byte(layout) || layout != kPackedWatchMessage) throw damaged("an unknown layout");
   if (!in.signed_number(m.zxid) || !in.varint(count)) throw damaged("cut off");
+  // Sessions and keys come in strictly increasing order, as a message writes them.
+  auto in_order = [&](const auto& sorted) {
+    if (!sorted.empty() && text <= std::string_view(last_name(sorted)))
+      throw damaged("names out of order or repeated");
+  };
   for (uint64_t i = 0; i < count; ++i) {
     if (!in.text(text)) throw damaged("cut off");
+    in_order(m.owed);
     m.owed.emplace_hint(m.owed.end(), text);
   }
   if (!in.varint(count)) throw damaged("cut off");
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t n = 0;
     if (!in.text(text) || !in.varint(n)) throw damaged("cut off");
+    in_order(m.events);
+    if (n == 0) throw damaged("a session without events");
     std::vector<FiredEvent>& out =
         m.events.emplace_hint(m.events.end(), std::string(text), std::vector<FiredEvent>())->second;
     if (n > in.left()) throw damaged("cut off");
@@ -668,6 +685,8 @@ WatchMessage WatchMessage::from_message(const Value& body) {
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t n = 0;
     if (!in.text(text) || !in.varint(n)) throw damaged("cut off");
+    in_order(m.fired);
+    if (n == 0) throw damaged("a key without registrations");
     std::vector<std::string>& ids =
         m.fired.emplace_hint(m.fired.end(), text, std::vector<std::string>())->second;
     if (n > in.left()) throw damaged("cut off");

@@ -61,7 +61,12 @@ EventType event_for(WatchType reg_type, bool existed, int64_t reg_zxid, const Tr
 
 void WatchQuery::add(const std::string& key, const WatchRegistration& reg, const Trigger& trig,
                      bool before) {
-  if (!added_.insert(reg.id).second) return;
+  if (!last_ || *last_key_ != key) {
+    auto it = added_.try_emplace(key).first;
+    last_key_ = &it->first;
+    last_ = &it->second;
+  }
+  if (!last_->insert(reg.id).second) return;
   found.fired[key].push_back(reg.id);
   if (before) found.owed.insert(reg.session);
   found.events[reg.session].push_back(

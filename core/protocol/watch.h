@@ -2,7 +2,8 @@
 //
 // A registration lives in the system store, table "watches", key "<path>\n<type>" where type
 // is "data" (get_data and exists watches) or "child" (get_children watches):
-//   {regs: [{id, session, zxid, op, existed}], ver}
+//   {regs: [registration, ...], ver}
+// where each registration is packed bytes (id, session, zxid, op, existed; records.cc).
 // `zxid` is the version the client read when it registered (mzxid for data watches, pzxid for
 // child watches, the deletion zxid of a tombstone or 0 for a node that never existed). An
 // update with zxid Z fires exactly the registrations with zxid < Z: the ones set on data older
@@ -72,7 +73,12 @@ struct WatchQuery {
   void add(const std::string& key, const WatchRegistration& reg, const Trigger& trig, bool before);
 
  private:
-  std::unordered_set<std::string> added_;  // registration ids (each is in one key's list)
+  // The ids of the registrations added, per watch key (an id names one registration of a
+  // session, but a session name may be used again while an earlier session's registrations
+  // remain), and the set of the key added to last (a query adds a key's registrations together).
+  std::map<std::string, std::unordered_set<std::string>> added_;
+  std::unordered_set<std::string>* last_ = nullptr;
+  const std::string* last_key_ = nullptr;
 };
 
 class WatchFunction {

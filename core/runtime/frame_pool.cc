@@ -22,6 +22,7 @@ constexpr std::size_t kGranule = 64;
 constexpr std::size_t kLargest = 16 * 1024;
 constexpr std::size_t kClasses = kLargest / kGranule;
 constexpr unsigned kKeptPerClass = 256;
+constexpr std::size_t kKeptBytes = 4 * 1024 * 1024;
 
 struct FreeFrame {
   FreeFrame* next;
@@ -30,6 +31,7 @@ struct FreeFrame {
 struct Lists {
   FreeFrame* head[kClasses] = {};
   unsigned kept[kClasses] = {};
+  std::size_t kept_bytes = 0;
   bool open = true;  // false once the thread's lists are gone: frames freed later go to malloc
   ~Lists() {
     open = false;
@@ -51,13 +53,17 @@ std::size_t class_of(std::size_t bytes) {
 #ifdef FKEMU_FRAME_POOL_OFF
 void* allocate(std::size_t bytes) { return ::operator new(bytes); }
 void release(void* frame, std::size_t) noexcept { ::operator delete(frame); }
+bool pooling() { return false; }
 #else
+bool pooling() { return true; }
+
 void* allocate(std::size_t bytes) {
   const std::size_t c = class_of(bytes);
   if (c == kClasses) return ::operator new(bytes);
   if (FreeFrame* f = lists.head[c]) {
     lists.head[c] = f->next;
     --lists.kept[c];
+    lists.kept_bytes -= (c + 1) * kGranule;
     return f;
   }
   return ::operator new((c + 1) * kGranule);
@@ -65,10 +71,12 @@ void* allocate(std::size_t bytes) {
 
 void release(void* frame, std::size_t bytes) noexcept {
   const std::size_t c = class_of(bytes);
-  if (c == kClasses || !lists.open || lists.kept[c] >= kKeptPerClass)
+  if (c == kClasses || !lists.open || lists.kept[c] >= kKeptPerClass ||
+      lists.kept_bytes + (c + 1) * kGranule > kKeptBytes)
     return ::operator delete(frame);
   lists.head[c] = new (frame) FreeFrame{lists.head[c]};
   ++lists.kept[c];
+  lists.kept_bytes += (c + 1) * kGranule;
 }
 #endif
 

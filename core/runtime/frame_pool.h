@@ -5,9 +5,10 @@
 // malloc's per-thread cache and take its slow path every time.
 //
 // Sizes are rounded up to 64 bytes; frames above 16 KiB go to malloc directly. Each class keeps
-// at most 256 free frames. The lists are per thread (an executor and its tasks live on one
-// thread; several executors may run on several threads, as `fkemu explore --jobs` does). Where a
-// frame's memory comes from changes nothing a run does: determinism is untouched.
+// at most 256 free frames, and a thread at most 4 MiB of them. The lists are per thread (an
+// executor and its tasks live on one thread; several executors may run on several threads, as
+// `fkemu explore --jobs` does). Where a frame's memory comes from changes nothing a run does:
+// determinism is untouched.
 #pragma once
 
 #include <cstddef>
@@ -16,5 +17,7 @@ namespace fkemu::frame_pool {
 
 void* allocate(std::size_t bytes);
 void release(void* frame, std::size_t bytes) noexcept;
+// False under AddressSanitizer, where every frame goes to malloc and back.
+bool pooling();
 
 }  // namespace fkemu::frame_pool

@@ -184,6 +184,27 @@ TEST_CASE("watch messages and answers round-trip", "[records]") {
                     std::invalid_argument);
   CHECK_THROWS_AS(WatchMessage::from_message(Value(Bytes(whole + "x"))), std::invalid_argument);
   CHECK_THROWS_AS(WatchMessage::from_message(Value(ValueMap{{"zxid", 7}})), std::invalid_argument);
+  // Names out of order or repeated, and empty lists, are never written: they are damage.
+  const std::string out_of_order(
+      "\x01\x00\x02\x01"
+      "b\x01"
+      "a\x00\x00",
+      9);
+  CHECK_THROWS_WITH(WatchMessage::from_message(Value(Bytes(out_of_order))),
+                    Catch::Contains("out of order or repeated"));
+  const std::string repeated(
+      "\x01\x00\x02\x01"
+      "a\x01"
+      "a\x00\x00",
+      9);
+  CHECK_THROWS_WITH(WatchMessage::from_message(Value(Bytes(repeated))),
+                    Catch::Contains("out of order or repeated"));
+  const std::string empty_key(
+      "\x01\x00\x00\x00\x01\x01"
+      "k\x00",
+      8);
+  CHECK_THROWS_WITH(WatchMessage::from_message(Value(Bytes(empty_key))),
+                    Catch::Contains("a key without registrations"));
 
   WriteAnswer a;
   a.req = 3;

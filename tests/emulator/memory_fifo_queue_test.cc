@@ -281,13 +281,15 @@ TEST_CASE("a deduplication id is kept once and forgotten at its last window's en
   // A remembered id whose message id is not m-<number> is refused by name.
   for (const auto& [where, value] : copy.rows)
     if (where.first == "queue/q/d" && value) {
-      auto j = nlohmann::json::from_cbor(*value);
-      j["message"] = "x-4";
-      const auto bad = nlohmann::json::to_cbor(j);
-      MemoryFifoQueue damaged("q", later);
-      CHECK_THROWS_WITH(
-          damaged.restore(where.first, where.second, std::string(bad.begin(), bad.end())),
-          Catch::Contains("is not m-<number>"));
+      for (const char* id : {"x-4", "m-", "m-4x", "m-99999999999999999999999"}) {
+        auto j = nlohmann::json::from_cbor(*value);
+        j["message"] = id;
+        const auto bad = nlohmann::json::to_cbor(j);
+        MemoryFifoQueue damaged("q", later);
+        CHECK_THROWS_WITH(
+            damaged.restore(where.first, where.second, std::string(bad.begin(), bad.end())),
+            Catch::Contains("is not m-<number>"));
+      }
     }
 }
 
