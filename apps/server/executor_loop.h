@@ -143,7 +143,7 @@ class ExecutorLoop {
   // Group commit (see the top): the transaction being written, with the answers waiting for it,
   // and what waits for the next one.
   struct InFlight {
-    uint64_t id = 0;
+    uint64_t id;  // (no initializer: clang 14 cannot default-construct it in the optional)
     std::future<Status> written;
     std::vector<std::function<void()>> out;
   };
