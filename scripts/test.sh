@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DFKEMU_SANITIZE=ON -DFKEMU_WERROR=ON -DFKEMU_BENCH=ON -DFKEMU_MUTANTS=ON >/dev/null
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -Og" -DFKEMU_SANITIZE=ON -DFKEMU_WERROR=ON -DFKEMU_BENCH=ON -DFKEMU_MUTANTS=ON >/dev/null
 cmake --build build/test -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build/test && ctest --output-on-failure -j "$(nproc)" "$@")
@@ -14,7 +14,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 # The libFuzzer targets (clang, tests/fuzz): the HTTP request handling of fkemu serve, its
 # WebSocket message handling and the scenario/operation parsing, each for a bounded time from a copy of its seed corpus.
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DFKEMU_FUZZ=ON -DFKEMU_TESTS=OFF -DFKEMU_ZOOKEEPER=OFF >/dev/null
+  -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1" -DFKEMU_FUZZ=ON -DFKEMU_TESTS=OFF -DFKEMU_ZOOKEEPER=OFF >/dev/null
 cmake --build build/fuzz -j "$(nproc)" --target fuzz_http fuzz_ws fuzz_scenario
 rm -rf build/fuzz/corpus && mkdir -p build/fuzz/corpus/http build/fuzz/corpus/ws build/fuzz/corpus/scenario
 cp tests/fuzz/corpus/http/* build/fuzz/corpus/http/
