@@ -31,7 +31,8 @@ class KvObjectStore final : public ObjectStore {
   }
   StoredObject get(const std::string& key) const override {
     auto item = kv_.get(table_, key);
-    return item ? document(*item) : nullptr;
+    if (!item) return std::nullopt;
+    return document(*item);
   }
   std::optional<TaggedObject> get_tagged(const std::string& key) const override {
     auto item = kv_.get(table_, key);
@@ -73,10 +74,8 @@ class KvObjectStore final : public ObjectStore {
   }
 
  private:
-  // The object an item holds (a copy: the KV store hands out copies; its bytes are shared).
-  static StoredObject document(const Item& item) {
-    return std::make_shared<const Value>(item.at("doc"));
-  }
+  // The object an item holds (a copy that shares its maps and bytes).
+  static Value document(const Item& item) { return item.at("doc"); }
   KvStore& kv_;
   std::string table_;
 };

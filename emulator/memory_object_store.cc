@@ -8,15 +8,15 @@
 namespace fkemu {
 
 Status MemoryObjectStore::put(const std::string& key, Value object) {
-  auto [it, inserted] = objects_.insert_or_assign(
-      key, Stored{std::make_shared<const Value>(std::move(object)), ++generation_});
+  auto [it, inserted] = objects_.insert_or_assign(key, Stored{std::move(object), ++generation_});
   if (journal_) record(key, &it->second);
   return Status::ok();
 }
 
 StoredObject MemoryObjectStore::get(const std::string& key) const {
   auto it = objects_.find(key);
-  return it == objects_.end() ? nullptr : it->second.object;
+  if (it == objects_.end()) return std::nullopt;
+  return it->second.object;
 }
 
 std::optional<TaggedObject> MemoryObjectStore::get_tagged(const std::string& key) const {
@@ -54,7 +54,7 @@ std::vector<std::pair<std::string, StoredObject>> MemoryObjectStore::list() cons
 // A row: the object in the binary encoding of values, then the generation, as CBOR.
 void MemoryObjectStore::record(const std::string& key, const Stored* stored) {
   if (!stored) return journal_->record(space_, key, std::nullopt);
-  const std::string encoded = stored->object->encode();
+  const std::string encoded = stored->object.encode();
   const std::vector<uint8_t> cbor = nlohmann::json::to_cbor(nlohmann::json{
       {"o", nlohmann::json::binary(std::vector<uint8_t>(encoded.begin(), encoded.end()))},
       {"g", stored->generation}});
@@ -74,7 +74,7 @@ void MemoryObjectStore::restore(const std::string& key, const std::string& value
       std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
   if (!object.is_ok()) throw std::invalid_argument("the object: " + object.status().message());
   generation_ = std::max(generation_, g);
-  objects_.insert_or_assign(key, Stored{std::make_shared<const Value>(std::move(*object)), g});
+  objects_.insert_or_assign(key, Stored{std::move(*object), g});
 }
 
 }  // namespace fkemu

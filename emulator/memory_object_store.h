@@ -45,7 +45,7 @@ class MemoryObjectStore final : public ObjectStore {
 
  private:
   struct Stored {
-    StoredObject object;
+    Value object;
     uint64_t generation;  // the entity tag: a store-wide counter, so a tag is never reused
   };
   void record(const std::string& key, const Stored* stored);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/runtime/block_on.h"
+#include "core/runtime/frame_pool.h"
 #include "emulator/local_service.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -85,6 +86,7 @@ std::vector<ClientSession*> open_sessions(LocalService& service, const std::stri
 }  // namespace
 
 size_t heap_bytes_in_use() {
+  frame_pool::trim();  // free coroutine frames are a cache, not what a workload holds
 #ifdef FKEMU_SPEED_ASAN
   return __sanitizer_get_current_allocated_bytes();
 #else

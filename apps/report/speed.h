@@ -7,7 +7,8 @@
 // Virtual time does not advance (zero latency), so no heartbeat ever runs.
 //
 // Heap figures are deltas of heap_bytes_in_use() around a phase, taken after the phase's
-// executor run finished (transient frames and messages are freed by then): glibc's
+// executor run finished (transient frames and messages are freed by then, and the free frames
+// the coroutine frame pool keeps are given back first: core/runtime/frame_pool.h): glibc's
 // mallinfo2() (uordblks + hblkhd: bytes in allocated chunks, chunk headers included, plus
 // mmapped blocks); under AddressSanitizer, whose allocator replaces glibc's,
 // __sanitizer_get_current_allocated_bytes() (bytes requested, no headers).

@@ -54,8 +54,20 @@ std::size_t class_of(std::size_t bytes) {
 void* allocate(std::size_t bytes) { return ::operator new(bytes); }
 void release(void* frame, std::size_t) noexcept { ::operator delete(frame); }
 bool pooling() { return false; }
+void trim() noexcept {}
 #else
 bool pooling() { return true; }
+
+void trim() noexcept {
+  for (std::size_t c = 0; c < kClasses; ++c) {
+    while (FreeFrame* f = lists.head[c]) {
+      lists.head[c] = f->next;
+      ::operator delete(f);
+    }
+    lists.kept[c] = 0;
+  }
+  lists.kept_bytes = 0;
+}
 
 void* allocate(std::size_t bytes) {
   const std::size_t c = class_of(bytes);

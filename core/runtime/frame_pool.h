@@ -19,5 +19,9 @@ void* allocate(std::size_t bytes);
 void release(void* frame, std::size_t bytes) noexcept;
 // False under AddressSanitizer, where every frame goes to malloc and back.
 bool pooling();
+// Gives the calling thread's free frames back to malloc (a measurement of the heap that a
+// workload holds calls it first: the free frames are a cache of at most 4 MiB, not the
+// workload's).
+void trim() noexcept;
 
 }  // namespace fkemu::frame_pool

@@ -20,10 +20,13 @@
 
 namespace fkemu {
 
-using StoredObject = std::shared_ptr<const Value>;  // null: no object
+// An object as stored: the Value itself (a copy shares its lists, maps and bytes, so handing it
+// out costs a reference count, as a shared pointer to it did, without a block of its own per
+// object); none: no object.
+using StoredObject = std::optional<Value>;
 
 struct TaggedObject {
-  StoredObject object;  // never null
+  StoredObject object;  // never empty
   std::string etag;
 };
 

@@ -345,6 +345,12 @@ TEST_CASE("coroutine frames are recycled by size class, and the large ones go to
   pool::release(c, 257);
   pool::release(b, 300);
   pool::release(big, 64 * 1024);
+  // Trimming gives the free frames back; the pool works on afterwards.
+  pool::trim();
+  void* d = pool::allocate(300);
+  std::memset(d, 0x5a, 300);
+  pool::release(d, 300);
+  pool::trim();
   // Frames of tasks in flight are distinct and outlive each other's release.
   std::vector<Task<int>> tasks;
   auto make = [](int i) -> Task<int> { co_return i * 2; };
