@@ -144,6 +144,17 @@ double zookeeper_rate(bool write, std::string* error) {
   return r;
 }
 
+// The rates of one benchmark and their ratios to ZooKeeper's, as counters.
+void report(benchmark::State& state, double mem, double durable, double zk,
+            const std::string& error) {
+  if (zk <= 0) return state.SkipWithError(("no ZooKeeper to compare with: " + error).c_str());
+  state.counters["fkemu_memory_per_s"] = mem;
+  state.counters["fkemu_durable_per_s"] = durable;
+  state.counters["zookeeper_per_s"] = zk;
+  state.counters["memory_vs_zk"] = mem / zk;
+  state.counters["durable_vs_zk"] = durable / zk;
+}
+
 void round_trips(benchmark::State& state, bool write) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "fkemu-serve-bench-XXXXXX").string();
   const std::string dir = mkdtemp(tmpl.data());
@@ -155,12 +166,7 @@ void round_trips(benchmark::State& state, bool write) {
     zk = zookeeper_rate(write, &error);
   }
   std::filesystem::remove_all(dir);
-  if (zk <= 0) return state.SkipWithError(("no ZooKeeper to compare with: " + error).c_str());
-  state.counters["fkemu_memory_per_s"] = mem;
-  state.counters["fkemu_durable_per_s"] = durable;
-  state.counters["zookeeper_per_s"] = zk;
-  state.counters["memory_vs_zk"] = mem / zk;
-  state.counters["durable_vs_zk"] = durable / zk;
+  report(state, mem, durable, zk, error);
 }
 
 // --- concurrent clients -----------------------------------------------------------------------
@@ -253,12 +259,7 @@ void BM_ServeSetDataConcurrent(benchmark::State& state) {
     error = e.what();
   }
   std::filesystem::remove_all(dir);
-  if (zk <= 0) return state.SkipWithError(("no ZooKeeper to compare with: " + error).c_str());
-  state.counters["fkemu_memory_per_s"] = mem;
-  state.counters["fkemu_durable_per_s"] = durable;
-  state.counters["zookeeper_per_s"] = zk;
-  state.counters["memory_vs_zk"] = mem / zk;
-  state.counters["durable_vs_zk"] = durable / zk;
+  report(state, mem, durable, zk, error);
 }
 
 void BM_ServeGetDataRoundTrip(benchmark::State& state) { round_trips(state, false); }
