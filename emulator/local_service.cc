@@ -100,30 +100,28 @@ Status LocalService::make_durable(
   }
   // Packed records (decision 41) are decoded only when the protocol needs one: read each once
   // now, so that a damaged one refuses the file by name rather than failing a request later.
-  for (const auto& [key, item] : system_.scan(kNodesTable)) {
-    try {
-      (void)NodeRecord::from_item(item);  // read to be checked, not kept
-    } catch (const std::exception& e) {
-      return Status(Code::BadArguments,
-                    "the state file's node item " + key + " is damaged: " + e.what());
+  // `read` each row (to be checked, not kept); a damaged one refuses the file as "the state
+  // file's <what> <key> <is> damaged".
+  auto check_rows = [](const auto& stored, auto read, const char* what, const char* is) -> Status {
+    for (const auto& [key, row] : stored) {
+      try {
+        read(row);
+      } catch (const std::exception& e) {
+        return Status(Code::BadArguments, std::string("the state file's ") + what + " " + key +
+                                              " " + is + " damaged: " + e.what());
+      }
     }
-  }
-  for (const auto& [key, item] : system_.scan(kWatchesTable)) {
-    try {
-      (void)WatchList::from_item(item);  // read to be checked, not kept
-    } catch (const std::exception& e) {
-      return Status(Code::BadArguments,
-                    "the state file's watch registrations " + key + " are damaged: " + e.what());
-    }
-  }
-  for (const auto& [key, object] : user_store().list()) {
-    try {
-      (void)UserRecord::from_object(*object);  // read to be checked, not kept
-    } catch (const std::exception& e) {
-      return Status(Code::BadArguments,
-                    "the state file's user record " + key + " is damaged: " + e.what());
-    }
-  }
+    return Status::ok();
+  };
+  RETURN_IF_ERROR(check_rows(
+      system_.scan(kNodesTable), [](const Item& i) { (void)NodeRecord::from_item(i); }, "node item",
+      "is"));
+  RETURN_IF_ERROR(check_rows(
+      system_.scan(kWatchesTable), [](const Item& i) { (void)WatchList::from_item(i); },
+      "watch registrations", "are"));
+  RETURN_IF_ERROR(check_rows(
+      user_store().list(), [](const StoredObject& o) { (void)UserRecord::from_object(*o); },
+      "user record", "is"));
   // So are the queued messages, which carry packed nodes too.
   auto check_queue = [](const MemoryFifoQueue& q, auto read) -> Status {
     for (const auto& m : q.snapshot()) {

@@ -162,8 +162,7 @@ void ExecutorLoop::pump() {
   auto written = std::make_shared<std::promise<Status>>();
   auto batch = std::make_shared<SqliteState::Batch>(std::move(next_changes_));
   next_changes_.clear();
-  const uint64_t id = ++commits_started_;
-  ++transactions_;
+  const uint64_t id = ++transactions_;
   changes_committed_ += batch->size();
   in_flight_.emplace();
   in_flight_->id = id;

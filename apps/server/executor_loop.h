@@ -148,8 +148,7 @@ class ExecutorLoop {
     std::vector<std::function<void()>> out;
   };
   std::optional<InFlight> in_flight_;
-  uint64_t commits_started_ = 0;
-  uint64_t transactions_ = 0, changes_committed_ = 0;
+  uint64_t transactions_ = 0, changes_committed_ = 0;  // (the count names a transaction too)
   SqliteState::Batch next_changes_;
   std::vector<std::function<void()>> next_out_;
   boost::asio::thread_pool committer_{1};

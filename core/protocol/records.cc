@@ -657,6 +657,15 @@ WatchMessage WatchMessage::from_message(const Value& body) {
     if (!sorted.empty() && text <= std::string_view(last_name(sorted)))
       throw damaged("names out of order or repeated");
   };
+  // A group's name (into `text`) and its count, never 0.
+  auto group = [&](const auto& sorted, const char* empty) {
+    uint64_t n = 0;
+    if (!in.text(text) || !in.varint(n)) throw damaged("cut off");
+    in_order(sorted);
+    if (n == 0) throw damaged(empty);
+    if (n > in.left()) throw damaged("cut off");
+    return n;
+  };
   for (uint64_t i = 0; i < count; ++i) {
     if (!in.text(text)) throw damaged("cut off");
     in_order(m.owed);
@@ -664,13 +673,9 @@ WatchMessage WatchMessage::from_message(const Value& body) {
   }
   if (!in.varint(count)) throw damaged("cut off");
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t n = 0;
-    if (!in.text(text) || !in.varint(n)) throw damaged("cut off");
-    in_order(m.events);
-    if (n == 0) throw damaged("a session without events");
+    const uint64_t n = group(m.events, "a session without events");
     std::vector<FiredEvent>& out =
         m.events.emplace_hint(m.events.end(), std::string(text), std::vector<FiredEvent>())->second;
-    if (n > in.left()) throw damaged("cut off");
     out.reserve(n);
     for (uint64_t j = 0; j < n; ++j) {
       std::string_view id, path;
@@ -683,13 +688,9 @@ WatchMessage WatchMessage::from_message(const Value& body) {
   }
   if (!in.varint(count)) throw damaged("cut off");
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t n = 0;
-    if (!in.text(text) || !in.varint(n)) throw damaged("cut off");
-    in_order(m.fired);
-    if (n == 0) throw damaged("a key without registrations");
+    const uint64_t n = group(m.fired, "a key without registrations");
     std::vector<std::string>& ids =
         m.fired.emplace_hint(m.fired.end(), text, std::vector<std::string>())->second;
-    if (n > in.left()) throw damaged("cut off");
     ids.reserve(n);
     for (uint64_t j = 0; j < n; ++j) {
       std::string_view id;
