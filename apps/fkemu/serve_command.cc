@@ -41,6 +41,10 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
                   "Address to bind: HOST:PORT, [IPV6]:PORT, localhost:PORT (port 0: any free "
                   "port)")
       ->capture_default_str();
+  cmd->add_option("--zookeeper", a.zookeeper,
+                  "Also speak ZooKeeper's client protocol on HOST:PORT (e.g. 127.0.0.1:2181), "
+                  "beside the HTTP API, on the same sessions and state "
+                  "(docs/zookeeper-protocol.md)");
   cmd->add_option("--data", a.data_path,
                   "SQLite file of the services' state, locked while the server runs (:memory: "
                   "keeps nothing)")
@@ -81,6 +85,12 @@ int serve(const ServeArgs& a, const CLI::App& command) {
   if (Status st = parse_listen(a.listen, o); !st.is_ok()) {
     std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
     return kExitUsage;
+  }
+  if (!a.zookeeper.empty()) {
+    if (Status st = parse_zookeeper_listen(a.zookeeper, o); !st.is_ok()) {
+      std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
+      return kExitUsage;
+    }
   }
   int64_t timeout_ms = 0, heartbeat_ms = 0, max_rate = 0, idle_s = 0, max_conn = 0, memory = 0,
           max_sessions = 0;

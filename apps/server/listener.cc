@@ -15,8 +15,8 @@ namespace fkemu {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-Listener::Listener(net::io_context& ioc, const ConnectionContext& context)
-    : context_(context), acceptor_(ioc), retry_timer_(ioc) {}
+Listener::Listener(net::io_context& ioc, const ConnectionContext& context, Accept accept)
+    : context_(context), accept_(std::move(accept)), acceptor_(ioc), retry_timer_(ioc) {}
 
 void Listener::limit_connections(size_t requested) {
   rlimit rl{};
@@ -63,6 +63,8 @@ void Listener::start() {
       context_.log.line("refused a connection: " + std::to_string(*open_) +
                         " are open, the most allowed (--max-connections)");
       refuse(std::move(s));
+    } else if (accept_) {
+      accept_(std::move(s), ConnectionSlot(open_));
     } else {
       std::make_shared<HttpSession>(std::move(s), context_, ConnectionSlot(open_))->start();
     }
@@ -78,6 +80,11 @@ void Listener::stop() {
 
 // A 503 that says why, then the connection is closed.
 void Listener::refuse(tcp::socket socket) {
+  if (accept_) {
+    boost::system::error_code e;
+    socket.close(e);
+    return;
+  }
   const std::string body =
       json_text(error_body("ServiceUnavailable", "too many connections are open (" +
                                                      std::to_string(max_connections_) +

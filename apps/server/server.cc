@@ -1,6 +1,7 @@
 #include "apps/server/server.h"
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <exception>
@@ -25,6 +26,7 @@
 #include "apps/server/listener.h"
 #include "apps/server/request_handler.h"
 #include "apps/server/session_registry.h"
+#include "apps/server/zk_session.h"
 #include "core/json/json_text.h"
 
 namespace fkemu {
@@ -71,6 +73,18 @@ Status parse_listen(const std::string& listen, ServerOptions& o) {
                 (colons > 1 ? " (an IPv6 address with a port goes in brackets: [::1]:8980)" : ""));
   o.host = host;
   o.port = static_cast<uint16_t>(p);
+  return Status::ok();
+}
+
+Status parse_zookeeper_listen(const std::string& listen, ServerOptions& o) {
+  ServerOptions z;
+  z.host = o.zookeeper_host;
+  z.port = 2181;
+  if (Status st = parse_listen(listen, z); !st.is_ok())
+    return Status(Code::BadArguments,
+                  "--zookeeper" + st.message().substr(std::string("--listen").size()));
+  o.zookeeper_host = z.host;
+  o.zookeeper_port = z.port;
   return Status::ok();
 }
 
@@ -121,7 +135,17 @@ class Server::Impl {
         handler_(opt_, loop_, sessions_),
         context_{handler_, sessions_, log_, connection_limits(opt_)},
         listener_(ioc_, context_),
-        signals_(ioc_, SIGINT, SIGTERM) {}
+        zk_state_(loop_, sessions_, log_, opt_.config),
+        zk_listener_(
+            ioc_, context_,
+            [this](net::ip::tcp::socket s, ConnectionSlot slot) {
+              std::make_shared<ZkSession>(std::move(s), zk_state_, std::move(slot))->start();
+            }),
+        signals_(ioc_, SIGINT, SIGTERM) {
+    zk_state_.data_path = opt_.data_path;
+    // A request carries at most the data limit, its path and its header.
+    zk_state_.max_frame_bytes = opt_.config.max_data_bytes + 64 * 1024;
+  }
 
   // The sessions go first: their clients live in the deployment. Answers waiting for a commit
   // go before them.
@@ -147,6 +171,19 @@ class Server::Impl {
     admin_token_file_ = token->file;
     if (Status st = listener_.listen(opt_.host, opt_.port); !st.is_ok()) return st;
     handler_.set_listening(url(), listener_.loopback(), admin_token_);
+    if (opt_.zookeeper_port >= 0) {
+      zk_listener_.limit_connections(opt_.max_connections);
+      if (Status st =
+              zk_listener_.listen(opt_.zookeeper_host, static_cast<uint16_t>(opt_.zookeeper_port));
+          !st.is_ok())
+        return st;
+      zk_state_.port = zk_listener_.port();
+      zk_state_.epoch_offset_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count() -
+                                  loop_.now() / kMillisecond;
+      zk_listener_.start();
+    }
     listener_.start();
     sessions_.sweep_every_second();
     signals_.async_wait([this](const boost::system::error_code& e, int) {
@@ -157,6 +194,7 @@ class Server::Impl {
   }
 
   uint16_t port() const { return listener_.port(); }
+  uint16_t zookeeper_port() const { return opt_.zookeeper_port >= 0 ? zk_state_.port : 0; }
   std::string url() const {
     const bool v6 = opt_.host.find(':') != std::string::npos;
     return "http://" + (v6 ? "[" + opt_.host + "]" : opt_.host) + ":" + std::to_string(port());
@@ -167,6 +205,9 @@ class Server::Impl {
   void run() {
     if (!opt_.quiet) {
       std::cerr << "fkemu serve: listening on " << url() << std::endl;
+      if (opt_.zookeeper_port >= 0)
+        std::cerr << "fkemu serve: ZooKeeper clients on " << opt_.zookeeper_host << ":"
+                  << zookeeper_port() << std::endl;
       std::cerr << "fkemu serve: state "
                 << (loop_.durable() ? "in " + opt_.data_path
                                     : std::string("in memory only (--data :memory:)"))
@@ -233,6 +274,7 @@ class Server::Impl {
  private:
   void stop_now() {
     listener_.stop();
+    zk_listener_.stop();
     loop_.stop();
     sessions_.stop();
     ioc_.stop();
@@ -246,6 +288,8 @@ class Server::Impl {
   RequestHandler handler_;
   ConnectionContext context_;
   Listener listener_;
+  ZkServerState zk_state_;
+  Listener zk_listener_;
   net::signal_set signals_;
   std::string admin_token_, admin_token_file_;
 };
@@ -254,6 +298,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
 Server::~Server() = default;
 Status Server::start() { return impl_->start(); }
 uint16_t Server::port() const { return impl_->port(); }
+uint16_t Server::zookeeper_port() const { return impl_->zookeeper_port(); }
 std::string Server::url() const { return impl_->url(); }
 const std::string& Server::admin_token() const { return impl_->admin_token(); }
 const std::string& Server::admin_token_file() const { return impl_->admin_token_file(); }

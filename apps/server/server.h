@@ -14,7 +14,9 @@
 //   session_registry.h the remote sessions: ids, secrets, events, forgetting closed ones;
 //   executor_loop.h    the deployment (LocalService on an Executor) run by the real clock, with
 //                      its state committed each turn before the turn's answers leave;
-//   api_types.h        the request and answer types they all use.
+//   api_types.h        the request and answer types they all use;
+//   zk_session.h       one ZooKeeper client's connection (ZooKeeper's protocol, jute.h), on
+//                      the same registry and loop, accepted by a listener of its own.
 // The transport depends on the handler and the registry, they on the loop, and nothing depends
 // back up: the registry reaches WebSockets only as EventSinks, so the fuzz targets drive the
 // handler with no sockets at all (handle_raw(), handle_ws_raw()).
@@ -40,6 +42,10 @@ namespace fkemu {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8980;  // 0: any free port (port() tells which)
+  // The ZooKeeper listener (docs/zookeeper-protocol.md): off unless zookeeper_port >= 0 (0: any
+  // free port, zookeeper_port() tells which).
+  std::string zookeeper_host = "127.0.0.1";
+  int zookeeper_port = -1;
   DeploymentConfig config;
   size_t max_body_bytes = 1536 * 1024;  // a request body (data of 1 MiB in base64 fits)
   // Per connection, a token bucket of one second: far above what one client sends on loopback
@@ -82,6 +88,8 @@ Status check_session_settings(const DeploymentConfig& config);
 // "HOST:PORT", "[IPV6]:PORT", ":PORT", "PORT", "HOST" or "[IPV6]" into options (HOST an IP
 // address or localhost); a clear error otherwise.
 Status parse_listen(const std::string& listen, ServerOptions& options);
+// The same for the ZooKeeper listener (--zookeeper), into zookeeper_host and zookeeper_port.
+Status parse_zookeeper_listen(const std::string& listen, ServerOptions& options);
 
 class Server {
  public:
@@ -94,6 +102,8 @@ class Server {
   // message naming the file or the address if it cannot.
   Status start();
   uint16_t port() const;
+  // The ZooKeeper listener's port; 0 when there is none.
+  uint16_t zookeeper_port() const;
   // http://HOST:PORT (IPv6 in brackets).
   std::string url() const;
   // The admin token in use, and the file it was written to (empty if none).

@@ -51,12 +51,31 @@ std::shared_ptr<RemoteSession> SessionRegistry::any_open() const {
   return found;
 }
 
-std::shared_ptr<RemoteSession> SessionRegistry::open(Connected connected) {
+void EventSink::watch(const WatchedEvent& event) { send(watch_message(event)); }
+
+std::string watch_message(const WatchedEvent& event) {
+  return json_text(nlohmann::json{{"event", event_name(event.event)},
+                                  {"path", event.path},
+                                  {"type", "watch"},
+                                  {"zxid", event.zxid}});
+}
+
+std::shared_ptr<RemoteSession> SessionRegistry::open(Connected connected, bool zookeeper,
+                                                     Duration timeout) {
   auto r = std::make_shared<RemoteSession>();
-  r->id = "s" + random_hex(16);  // 128 bits
-  r->secret = random_hex(32);    // 256 bits
+  r->zookeeper = zookeeper;
+  if (zookeeper) {
+    do {
+      r->id = "z" + random_hex(8);  // ZooKeeper's 64-bit session id
+    } while (r->id == "z0000000000000000" || remotes_.count(r->id) || closed_ids_.count(r->id));
+    r->secret = random_hex(16);  // its 16-byte password
+  } else {
+    r->id = "s" + random_hex(16);  // 128 bits
+    r->secret = random_hex(32);    // 256 bits
+  }
   r->last_seen = loop_.now();
   ClientSession& c = loop_.service().open_session(r->id);
+  if (timeout > 0) c.set_timeout(timeout);
   r->client = &c;
   RemoteSession* rp = r.get();
   c.set_event_listener([this, rp](const WatchedEvent& e) { on_event(*rp, e); });
@@ -110,26 +129,22 @@ size_t SessionRegistry::open_sockets(const RemoteSession& r) const {
 
 void SessionRegistry::on_event(RemoteSession& r, const WatchedEvent& event) {
   ++watches_delivered_;
-  const nlohmann::json msg{{"event", event_name(event.event)},
-                           {"path", event.path},
-                           {"type", "watch"},
-                           {"zxid", event.zxid}};
-  loop_.emit([this, id = r.id, text = json_text(msg)]() mutable {
+  loop_.emit([this, id = r.id, event] {
     auto it = remotes_.find(id);
-    if (it != remotes_.end()) deliver(*it->second, std::move(text));
+    if (it != remotes_.end()) deliver(*it->second, event);
   });
 }
 
-void SessionRegistry::deliver(RemoteSession& r, std::string text) {
+void SessionRegistry::deliver(RemoteSession& r, const WatchedEvent& event) {
   std::erase_if(r.sockets, [](const std::weak_ptr<EventSink>& w) { return w.expired(); });
   bool sent = false;
   for (auto& w : r.sockets)
     if (auto s = w.lock(); s && s->open()) {
-      s->send(text);
+      s->watch(event);
       sent = true;
     }
-  if (sent) return;
-  r.backlog.push_back(std::move(text));
+  if (sent || r.zookeeper) return;
+  r.backlog.push_back(watch_message(event));
   if (r.backlog.size() > opt_.max_backlog_events) {
     r.backlog.pop_front();
     ++r.dropped;

@@ -37,14 +37,21 @@ class ExecutorLoop;
 // Hex of `bytes` bytes from the kernel's CSPRNG: session ids, secrets, admin tokens.
 std::string random_hex(size_t bytes);
 
-// Where a session's watch events go: a WebSocket of it (ws_session.h).
+// Where a session's watch events go: a WebSocket of it (ws_session.h), or the connection of a
+// ZooKeeper client (zk_session.h).
 class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual bool open() const = 0;
+  // A message of the API's own (JSON text).
   virtual void send(std::string text) = 0;
+  // A watch event; by default sent as the API's JSON message.
+  virtual void watch(const WatchedEvent& event);
   virtual void close() = 0;
 };
+
+// The API's JSON message of a watch event (docs/api.md).
+std::string watch_message(const WatchedEvent& event);
 
 // One remote client's session.
 struct RemoteSession {
@@ -55,7 +62,11 @@ struct RemoteSession {
   std::deque<std::string> backlog;  // watch events while no WebSocket is open
   uint64_t dropped = 0;             // events the backlog had no room for
   bool connected = false;           // the session is registered in the service
-  size_t inflight = 0;              // operations not yet answered
+  // A ZooKeeper client's (zk_session.h): its id is "z" and 16 hex digits (the 64-bit session
+  // id), its secret 32 (the 16-byte password); events that find no connection are dropped, as
+  // a ZooKeeper client sets its watches again when it reconnects.
+  bool zookeeper = false;
+  size_t inflight = 0;  // operations not yet answered
 };
 
 struct RegistryOptions {
@@ -81,8 +92,10 @@ class SessionRegistry {
   // The last open session in id order, or null (for fuzzing).
   std::shared_ptr<RemoteSession> any_open() const;
 
-  // A new session with a fresh id and secret, connecting to the service.
-  std::shared_ptr<RemoteSession> open(Connected connected);
+  // A new session with a fresh id and secret, connecting to the service: the API's, or
+  // (`zookeeper`) a ZooKeeper client's with its negotiated timeout.
+  std::shared_ptr<RemoteSession> open(Connected connected, bool zookeeper = false,
+                                      Duration timeout = 0);
   std::shared_ptr<RemoteSession> find(const std::string& id) const;
   // Whether `r` is still held (a reset drops every session).
   bool holds(const RemoteSession& r) const;
@@ -109,7 +122,7 @@ class SessionRegistry {
 
  private:
   void on_event(RemoteSession& r, const WatchedEvent& event);
-  void deliver(RemoteSession& r, std::string text);
+  void deliver(RemoteSession& r, const WatchedEvent& event);
   bool forgettable(const RemoteSession& r) const;
   static void close_sockets(RemoteSession& r);
 

@@ -54,12 +54,25 @@ Task<Status> ClientSession::connect() {
   w.kind = KvWrite::Kind::Put;
   SessionRecord fresh;
   fresh.alive = true;
-  fresh.timeout_ms = d_.config.session_timeout / kMillisecond;
+  fresh.timeout_ms = timeout() / kMillisecond;
   fresh.last_seen = d_.ex.now();
   w.item = fresh.to_new_item();
   const KvResult made =
       co_await d_.ex.call("kv.write", "client.connect", 0, [&] { return d_.system.write(w); });
   co_return made.status;
+}
+
+bool ClientSession::watching(std::string_view path, std::string_view op) const {
+  for (const auto& [id, reg] : registrations_)
+    if (reg.path == path && reg.op == op) return true;
+  return false;
+}
+
+std::vector<std::string> ClientSession::watched_paths() const {
+  std::vector<std::string> out;
+  for (const auto& [id, reg] : registrations_) out.push_back(reg.path);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::optional<OpResult> ClientSession::check_path(const std::string& path, bool sequential) const {
@@ -158,7 +171,7 @@ void ClientSession::deliver(const ClientMessage& message) {
     // sends (answers and watch events arrive, in order, when the client is back); pings go
     // unanswered.
     disconnected_ = true;
-    const Duration bound = std::min<Duration>(kSecond, d_.config.session_timeout / 4);
+    const Duration bound = std::min<Duration>(kSecond, timeout() / 4);
     const Duration gone =
         std::max<Duration>(kMillisecond, d_.ex.fault_amount("client.disconnect", bound));
     ++*background_;

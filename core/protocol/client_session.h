@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/model/bytes.h"
@@ -70,6 +71,10 @@ class ClientSession {
   // session object must outlive them.
   bool busy() const { return *background_ > 0; }
 
+  // The session timeout the session registers with; the deployment's unless set before
+  // connect() (a ZooKeeper client negotiates its own).
+  void set_timeout(Duration timeout) { timeout_ = timeout; }
+  Duration timeout() const { return timeout_ > 0 ? timeout_ : d_.config.session_timeout; }
   // Registers the session in the system store.
   Task<Status> connect();
 
@@ -99,6 +104,10 @@ class ClientSession {
   // the remote client last showed a sign of life (`source`), not with now: the session expires
   // a timeout after the remote client went quiet. Default: now.
   void set_last_seen_source(std::function<Time()> source) { last_seen_source_ = std::move(source); }
+  // Whether a watch set by `op` (get_data, exists or get_children) on `path` is still to fire.
+  bool watching(std::string_view path, std::string_view op) const;
+  // The paths of the watches still to fire, one per watch (sorted).
+  std::vector<std::string> watched_paths() const;
 
  private:
   Task<OpResult> write(decltype(WriteRequest::op) request);
@@ -156,6 +165,7 @@ class ClientSession {
   // Tasks spawned and not yet ended (busy()); shared with them, as a task may be destroyed
   // after the session (when the executor goes, at a reset).
   std::shared_ptr<int> background_ = std::make_shared<int>(0);
+  Duration timeout_ = 0;
   bool unresponsive_ = false;
   bool disconnected_ = false;
   bool revalidate_ = false;  // after a disconnect: the next operation checks the session first

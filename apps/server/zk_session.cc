@@ -1,0 +1,747 @@
+#include "apps/server/zk_session.h"
+
+#include <algorithm>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdio>
+#include <set>
+#include <utility>
+
+#include "apps/server/executor_loop.h"
+#include "apps/server/jute.h"
+#include "core/model/path.h"
+#include "core/protocol/records.h"
+
+namespace fkemu {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using jute::OpCode;
+
+namespace {
+
+// The version four-letter words report: ZooKeeper's, which clients parse (kazoo's
+// server_version), then what it is.
+constexpr const char* kVersion = "3.8.0-fkemu (FaaSKeeper semantics), built on fkemu";
+
+constexpr int32_t kErrOk = 0;
+constexpr int32_t kErrUnimplemented = static_cast<int32_t>(Code::Unimplemented);
+constexpr int32_t kErrSessionExpired = static_cast<int32_t>(Code::SessionExpired);
+constexpr int32_t kErrNoNode = static_cast<int32_t>(Code::NoNode);
+constexpr int32_t kErrAuthFailed = -115;
+constexpr int32_t kPermsAll = 31;
+
+std::string hex64(int64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx",
+                static_cast<unsigned long long>(static_cast<uint64_t>(v)));
+  return buf;
+}
+
+std::string session_name(int64_t id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "z%016llx",
+                static_cast<unsigned long long>(static_cast<uint64_t>(id)));
+  return buf;
+}
+
+// Hex of raw bytes (a password, compared with a session's secret).
+std::string to_hex(std::string_view raw) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+bool equal_in_constant_time(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+int32_t event_code(EventType e) {
+  switch (e) {
+    case EventType::NodeCreated:
+      return 1;
+    case EventType::NodeDeleted:
+      return 2;
+    case EventType::NodeDataChanged:
+      return 3;
+    case EventType::NodeChildrenChanged:
+      return 4;
+  }
+  return 0;
+}
+
+std::string event_frame(EventType type, const std::string& path, int64_t zxid) {
+  jute::Writer w;
+  w.i32(jute::kNotificationXid);
+  w.i64(zxid);
+  w.i32(kErrOk);
+  w.i32(event_code(type));
+  w.i32(jute::kSyncConnected);
+  w.buffer(path);
+  return w.frame();
+}
+
+// Whether `word` is a four-letter word of ZooKeeper's (the first four bytes of a connection).
+bool is_four_letter_word(std::string_view word) {
+  static const std::set<std::string_view> words = {
+      "ruok", "srvr", "stat", "envi", "conf", "cons", "mntr", "wchs", "dump", "reqs",
+      "crst", "srst", "dirs", "wchc", "wchp", "gtmk", "stmk", "isro", "hash"};
+  return words.count(word) > 0;
+}
+
+}  // namespace
+
+int64_t ZkServerState::tick_ms() const {
+  return std::max<int64_t>(1, config.heartbeat_period / kMillisecond);
+}
+
+int64_t ZkServerState::last_zxid() const {
+  if (!loop.built()) return 0;
+  const auto item = loop.service().system_store().get(kProgressTable, "distributor");
+  return item ? Progress::from_item(*item).last_zxid : 0;
+}
+
+int64_t zookeeper_session_id(std::string_view name) {
+  if (name.size() == 17 && name[0] == 'z' &&
+      name.find_first_not_of("0123456789abcdef", 1) == std::string_view::npos)
+    return static_cast<int64_t>(std::stoull(std::string(name.substr(1)), nullptr, 16));
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return static_cast<int64_t>(h | 1);
+}
+
+ZkSession::ZkSession(tcp::socket socket, ZkServerState& server, ConnectionSlot slot)
+    : socket_(std::move(socket)), server_(server), slot_(std::move(slot)) {
+  boost::system::error_code ec;
+  const auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+ZkSession::~ZkSession() = default;
+
+void ZkSession::start() {
+  ++server_.connections_accepted;
+  std::erase_if(server_.open, [](const std::weak_ptr<ZkSession>& w) { return w.expired(); });
+  server_.open.push_back(weak_from_this());
+  read_length();
+}
+
+void ZkSession::read_length() {
+  header_.resize(4);
+  net::async_read(
+      socket_, net::buffer(header_),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+        if (ec || self->closing_) return self->close();
+        if (self->first_ && is_four_letter_word(self->header_))
+          return self->four_letter(self->header_);
+        const auto* b = reinterpret_cast<const unsigned char*>(self->header_.data());
+        const int64_t n =
+            (int64_t{b[0]} << 24) | (int64_t{b[1]} << 16) | (int64_t{b[2]} << 8) | int64_t{b[3]};
+        if (n <= 0 || static_cast<size_t>(n) > self->server_.max_frame_bytes)
+          return self->fail("a frame of " + std::to_string(n) + " bytes (the limit is " +
+                            std::to_string(self->server_.max_frame_bytes) + ")");
+        self->read_body(static_cast<size_t>(n));
+      });
+}
+
+void ZkSession::read_body(size_t n) {
+  body_.resize(n);
+  net::async_read(socket_, net::buffer(body_),
+                  [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                    if (ec || self->closing_) return self->close();
+                    ++self->received_;
+                    ++self->server_.packets_received;
+                    self->on_frame(self->body_);
+                  });
+}
+
+void ZkSession::on_frame(const std::string& body) {
+  if (first_) {
+    first_ = false;
+    return on_connect(body);  // reads on once the session is there
+  }
+  on_request(body);
+  if (!closing_) read_length();
+}
+
+void ZkSession::fail(const std::string& why) {
+  ++server_.malformed;
+  server_.log.line("ZooKeeper client " + peer_ + ": " + why + "; the connection is closed");
+  close();
+}
+
+void ZkSession::close() {
+  if (closing_ && !socket_.is_open()) return;
+  closing_ = true;
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+void ZkSession::close_after_writes() {
+  closing_ = true;
+  close_when_written_ = true;
+  if (!writing_ && out_.empty()) close();
+}
+
+// --- The session --------------------------------------------------------------------------
+
+void ZkSession::on_connect(const std::string& body) {
+  jute::Reader in(body);
+  const int32_t protocol_version = in.i32();
+  const int64_t last_zxid_seen = in.i64();
+  int32_t timeout_ms = in.i32();
+  const int64_t session_id = in.i64();
+  const std::string password = in.buffer().value_or(std::string());
+  if (in.left() > 0) (void)in.boolean();  // readOnly: a standalone server serves it as usual
+  if (!in.ok()) return fail("a malformed ConnectRequest: " + in.error());
+  if (!server_.loop.built()) return close();
+  const int64_t zxid = server_.last_zxid();
+  if (last_zxid_seen > zxid)
+    return fail("the client has seen zxid " + hex64(last_zxid_seen) + ", beyond this server's " +
+                hex64(zxid));
+  timeout_ms = static_cast<int32_t>(
+      std::clamp<int64_t>(timeout_ms, server_.min_timeout_ms(), server_.max_timeout_ms()));
+  if (session_id != 0) {
+    const std::string name = session_name(session_id);
+    auto r = server_.sessions.find(name);
+    bool alive = r && r->zookeeper && r->connected && !r->client->closed() &&
+                 equal_in_constant_time(to_hex(password), r->secret);
+    if (alive) {
+      const auto item = server_.loop.service().system_store().get(kSessionsTable, name);
+      alive = item && SessionRecord::from_item(*item).alive;
+    }
+    if (!alive) return refuse_session(protocol_version);
+    // The session moves to this connection; the one it had (if still open) is closed.
+    for (auto& w : r->sockets)
+      if (auto s = w.lock(); s && s.get() != this) s->close();
+    server_.sessions.seen(*r);
+    return connected(r, static_cast<int32_t>(r->client->timeout() / kMillisecond));
+  }
+  if (server_.sessions.full()) return fail("the server holds the most sessions allowed");
+  // The connection waits for its session, reading nothing meanwhile: the callback holds it.
+  auto r = server_.sessions.open(
+      [self = shared_from_this(), timeout_ms](const std::string& id, const std::string&,
+                                              Status st) {
+        auto held = self->server_.sessions.find(id);
+        if (!st.is_ok() || !held) return self->fail("cannot open a session: " + st.message());
+        self->connected(held, timeout_ms);
+      },
+      /*zookeeper=*/true, timeout_ms * kMillisecond);
+  remote_ = r;  // until connected(): a close before then leaves it to expire
+}
+
+void ZkSession::connected(const std::shared_ptr<RemoteSession>& r, int32_t timeout_ms) {
+  remote_ = r;
+  timeout_ms_ = timeout_ms;
+  last_zxid_ = server_.last_zxid();
+  jute::Writer w;
+  w.i32(0);  // protocol version
+  w.i32(timeout_ms);
+  w.i64(zookeeper_session_id(r->id));
+  w.buffer(from_hex(r->secret));
+  w.boolean(false);  // read-only
+  write(w.frame());
+  if (closing_) return;
+  server_.sessions.attach(*r, shared_from_this());
+  read_length();
+}
+
+// ZooKeeper's answer to a session it does not know (expired, closed, or the wrong password):
+// a timeout of 0, then the connection closes; the client reports the session expired.
+void ZkSession::refuse_session(int32_t protocol_version) {
+  jute::Writer w;
+  w.i32(protocol_version);
+  w.i32(0);
+  w.i64(0);
+  w.buffer(std::string(16, '\0'));
+  w.boolean(false);
+  write(w.frame());
+  close_after_writes();
+}
+
+// --- Requests ------------------------------------------------------------------------------
+
+uint64_t ZkSession::open_slot(std::string watch_path, int watch_kind) {
+  slots_.push_back(Slot{false, {}, std::move(watch_path), watch_kind});
+  return first_slot_ + slots_.size() - 1;
+}
+
+void ZkSession::complete(uint64_t slot, std::string frame) {
+  if (slot < first_slot_ || slot - first_slot_ >= slots_.size()) return;
+  Slot& s = slots_[slot - first_slot_];
+  s.done = true;
+  s.frame = std::move(frame);
+  flush();
+}
+
+void ZkSession::flush() {
+  while (!slots_.empty() && slots_.front().done) {
+    write(std::move(slots_.front().frame));
+    const uint64_t n = first_slot_;
+    slots_.pop_front();
+    ++first_slot_;
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (it->after == n) {
+        write(std::move(it->frame));
+        it = held_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void ZkSession::reply(uint64_t slot, int32_t xid, int32_t err, const std::string& body) {
+  jute::Writer w;
+  w.i32(xid);
+  w.i64(last_zxid_);
+  w.i32(err);
+  w.raw(body);
+  complete(slot, w.frame());
+}
+
+void ZkSession::write(std::string frame) {
+  if (!socket_.is_open()) return;
+  ++sent_;
+  ++server_.packets_sent;
+  out_.push_back(std::move(frame));
+  if (!writing_) write_next();
+}
+
+void ZkSession::write_next() {
+  if (out_.empty()) {
+    writing_ = false;
+    if (close_when_written_) close();
+    return;
+  }
+  writing_ = true;
+  net::async_write(socket_, net::buffer(out_.front()),
+                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                     if (ec) {
+                       self->out_.clear();
+                       self->writing_ = false;
+                       return self->close();
+                     }
+                     self->out_.pop_front();
+                     self->write_next();
+                   });
+}
+
+void ZkSession::watch(const WatchedEvent& event) {
+  std::string frame = event_frame(event.event, event.path, event.zxid);
+  // A data event (created, deleted, changed) may belong to a getData or exists watch, a
+  // children event (children changed, deleted) to a getChildren one.
+  const bool data = event.event != EventType::NodeChildrenChanged;
+  const bool child =
+      event.event == EventType::NodeChildrenChanged || event.event == EventType::NodeDeleted;
+  for (size_t i = slots_.size(); i-- > 0;) {
+    const Slot& s = slots_[i];
+    if (s.done || s.watch_kind == 0 || s.watch_path != event.path) continue;
+    if ((s.watch_kind == 1 && data) || (s.watch_kind == 2 && child)) {
+      held_.push_back(HeldEvent{first_slot_ + i, std::move(frame)});
+      return;
+    }
+  }
+  write(std::move(frame));
+}
+
+int64_t ZkSession::reply_zxid(const OpResult* r) {
+  int64_t z = std::max(last_zxid_, server_.last_zxid());
+  if (r) {
+    z = std::max(z, r->zxid);
+    if (r->stat) z = std::max({z, r->stat->mzxid, r->stat->pzxid, r->stat->czxid});
+  }
+  last_zxid_ = z;
+  return z;
+}
+
+std::string ZkSession::stat_body(const Stat& stat) const {
+  Stat s = stat;
+  s.ctime += server_.epoch_offset_ms;
+  s.mtime += server_.epoch_offset_ms;
+  jute::Writer w;
+  w.stat(s, s.ephemeral_owner ? zookeeper_session_id(*s.ephemeral_owner) : 0);
+  return w.bytes();
+}
+
+void ZkSession::run(uint64_t slot, int32_t xid, const std::string& name, Task<OpResult> op,
+                    std::function<std::string(const OpResult&)> body) {
+  ++remote_->inflight;
+  std::weak_ptr<RemoteSession> weak_remote = remote_;
+  auto self = shared_from_this();
+  server_.loop.spawn_then(
+      "zk." + name, std::move(op), [self, slot, xid, weak_remote, body](OpResult res) {
+        if (auto live = weak_remote.lock()) --live->inflight;
+        self->server_.loop.emit([self, slot, xid, res = std::move(res), body] {
+          self->reply_zxid(&res);
+          if (res.status.is_ok() && !res.stat_null) {
+            self->reply(slot, xid, kErrOk, body(res));
+          } else {
+            const int32_t err =
+                res.stat_null ? kErrNoNode : static_cast<int32_t>(res.status.code());
+            self->reply(slot, xid, err);
+            if (err == kErrSessionExpired) self->close_after_writes();
+          }
+          if (self->closing_session_) self->close_after_writes();
+        });
+      });
+}
+
+void ZkSession::unimplemented(uint64_t slot, int32_t xid, int32_t type) {
+  ++server_.unimplemented[jute::op_name(type)];
+  reply(slot, xid, kErrUnimplemented);
+}
+
+void ZkSession::on_request(const std::string& body) {
+  jute::Reader in(body);
+  const int32_t xid = in.i32();
+  const int32_t type = in.i32();
+  if (!in.ok()) return fail("a malformed request header: " + in.error());
+  last_cxid_ = xid;
+  last_op_ = jute::op_name(type);
+  if (!remote_ || !server_.sessions.holds(*remote_)) {
+    reply(open_slot(), xid, kErrSessionExpired);
+    return close_after_writes();
+  }
+  server_.sessions.seen(*remote_);
+  ClientSession* c = remote_->client;
+  auto malformed = [&] { fail("a malformed " + jute::op_name(type) + " request: " + in.error()); };
+  auto path_reply = [](const OpResult& r) {
+    jute::Writer w;
+    w.buffer(r.path.value_or(""));
+    return w.bytes();
+  };
+  auto stat_reply = [this](const OpResult& r) {
+    return r.stat ? stat_body(*r.stat) : stat_body(Stat{});
+  };
+  switch (static_cast<OpCode>(type)) {
+    case OpCode::Ping: {
+      const uint64_t slot = open_slot();
+      reply_zxid(nullptr);
+      return reply(slot, xid, kErrOk);
+    }
+    case OpCode::CloseSession: {
+      // Reads stop; the answer still goes out, then the connection closes (run()).
+      closing_session_ = true;
+      closing_ = true;
+      return run(open_slot(), xid, "close", c->close(),
+                 [](const OpResult&) { return std::string(); });
+    }
+    case OpCode::Create:
+    case OpCode::Create2:
+    case OpCode::CreateContainer:
+    case OpCode::CreateTtl: {
+      std::string path = in.text("the path");
+      std::string data = in.buffer().value_or(std::string());
+      const int32_t acls = in.count("the ACL", 12);
+      for (int32_t i = 0; i < acls && in.ok(); ++i) {
+        (void)in.i32();
+        (void)in.text("an ACL's scheme");
+        (void)in.text("an ACL's id");
+      }
+      const int32_t flags = in.i32();
+      if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
+      if (!in.ok()) return malformed();
+      const uint64_t slot = open_slot();
+      if (static_cast<OpCode>(type) == OpCode::CreateContainer ||
+          static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 3)
+        return unimplemented(slot, xid, type);
+      const bool with_stat = static_cast<OpCode>(type) == OpCode::Create2;
+      return run(
+          slot, xid, "create",
+          c->create(std::move(path), Bytes(std::move(data)), (flags & 1) != 0, (flags & 2) != 0),
+          [this, with_stat](const OpResult& r) {
+            jute::Writer w;
+            w.buffer(r.path.value_or(""));
+            std::string out = w.bytes();
+            if (with_stat) out += r.stat ? stat_body(*r.stat) : stat_body(Stat{});
+            return out;
+          });
+    }
+    case OpCode::Delete: {
+      std::string path = in.text("the path");
+      const int32_t version = in.i32();
+      if (!in.ok()) return malformed();
+      return run(open_slot(), xid, "delete", c->remove(std::move(path), version),
+                 [](const OpResult&) { return std::string(); });
+    }
+    case OpCode::Exists:
+    case OpCode::GetData:
+    case OpCode::GetChildren:
+    case OpCode::GetChildren2: {
+      std::string path = in.text("the path");
+      const bool watch = in.boolean();
+      if (!in.ok()) return malformed();
+      const OpCode op = static_cast<OpCode>(type);
+      const int kind = !watch ? 0 : (op == OpCode::Exists || op == OpCode::GetData) ? 1 : 2;
+      const uint64_t slot = open_slot(watch ? path : std::string(), kind);
+      if (op == OpCode::Exists) return run(slot, xid, "exists", c->exists(path, watch), stat_reply);
+      if (op == OpCode::GetData)
+        return run(slot, xid, "getData", c->get_data(path, watch), [this](const OpResult& r) {
+          jute::Writer w;
+          w.buffer(r.data.view());
+          return w.bytes() + (r.stat ? stat_body(*r.stat) : stat_body(Stat{}));
+        });
+      const bool with_stat = op == OpCode::GetChildren2;
+      return run(slot, xid, "getChildren", c->get_children(path, watch),
+                 [this, with_stat](const OpResult& r) {
+                   jute::Writer w;
+                   w.strings(r.children.value_or(std::vector<std::string>{}));
+                   return w.bytes() + (with_stat ? (r.stat ? stat_body(*r.stat) : stat_body(Stat{}))
+                                                 : std::string());
+                 });
+    }
+    case OpCode::SetData: {
+      std::string path = in.text("the path");
+      std::string data = in.buffer().value_or(std::string());
+      const int32_t version = in.i32();
+      if (!in.ok()) return malformed();
+      return run(open_slot(), xid, "setData",
+                 c->set_data(std::move(path), Bytes(std::move(data)), version), stat_reply);
+    }
+    case OpCode::Sync: {
+      // Reads go to the user store, which every answered write has reached: a sync answers in
+      // its turn, once the operations before it are answered.
+      std::string path = in.text("the path");
+      if (!in.ok()) return malformed();
+      const uint64_t slot = open_slot();
+      OpResult r;
+      r.path = path;
+      reply_zxid(nullptr);
+      return reply(slot, xid, kErrOk, path_reply(r));
+    }
+    case OpCode::GetAcl: {
+      // ACLs are not stored (docs/zookeeper-protocol.md): every node is world:anyone, all.
+      std::string path = in.text("the path");
+      if (!in.ok()) return malformed();
+      return run(open_slot(), xid, "getACL", c->exists(path, false), [this](const OpResult& r) {
+        jute::Writer w;
+        w.i32(1);
+        w.i32(kPermsAll);
+        w.buffer("world");
+        w.buffer("anyone");
+        return w.bytes() + (r.stat ? stat_body(*r.stat) : stat_body(Stat{}));
+      });
+    }
+    case OpCode::SetWatches:
+    case OpCode::SetWatches2: {
+      const int64_t relative = in.i64();
+      auto data = in.strings("dataWatches");
+      auto exist = in.strings("existWatches");
+      auto child = in.strings("childWatches");
+      if (static_cast<OpCode>(type) == OpCode::SetWatches2) {
+        const auto persistent = in.strings("persistentWatches");
+        const auto recursive = in.strings("persistentRecursiveWatches");
+        if (!persistent.empty() || !recursive.empty())
+          ++server_.unimplemented["addWatch"];  // persistent watches are not kept yet
+      }
+      if (!in.ok()) return malformed();
+      return set_watches(open_slot(), xid, relative, std::move(data), std::move(exist),
+                         std::move(child));
+    }
+    case OpCode::Auth: {
+      (void)in.i32();
+      const std::string scheme = in.text("the scheme");
+      (void)in.buffer();
+      if (!in.ok()) return malformed();
+      const uint64_t slot = open_slot();
+      reply_zxid(nullptr);
+      if (scheme == "digest") return reply(slot, xid, kErrOk);
+      reply(slot, xid, kErrAuthFailed);
+      return close_after_writes();
+    }
+    case OpCode::WhoAmI: {
+      const uint64_t slot = open_slot();
+      jute::Writer w;
+      w.i32(1);
+      w.buffer("ip");
+      w.buffer(peer_.substr(0, peer_.rfind(':')));
+      reply_zxid(nullptr);
+      return reply(slot, xid, kErrOk, w.bytes());
+    }
+    default:
+      return unimplemented(open_slot(), xid, type);
+  }
+}
+
+namespace {
+
+// ZooKeeper's setWatches, on one session: each watch the client had before it reconnected fires
+// now if its node changed since `relative` (the last zxid the client saw), and is set again
+// otherwise. A watch the session still holds (it has not fired) is left as it is.
+Task<void> restore_watches(ClientSession* c, int64_t relative, std::vector<std::string> data,
+                           std::vector<std::string> exist, std::vector<std::string> child,
+                           std::vector<WatchedEvent>* fire) {
+  for (const std::string& p : data) {
+    if (c->watching(p, "get_data")) continue;
+    OpResult r = co_await c->get_data(p, false);
+    if (r.status.code() == Code::NoNode) {
+      fire->push_back(WatchedEvent{EventType::NodeDeleted, p, 0});
+    } else if (r.status.is_ok() && r.stat && r.stat->mzxid > relative) {
+      fire->push_back(WatchedEvent{EventType::NodeDataChanged, p, r.stat->mzxid});
+    } else if (r.status.is_ok()) {
+      (void)co_await c->get_data(p, true);
+    }
+  }
+  for (const std::string& p : exist) {
+    if (c->watching(p, "exists")) continue;
+    OpResult r = co_await c->exists(p, false);
+    if (r.status.is_ok() && !r.stat_null) {
+      fire->push_back(WatchedEvent{EventType::NodeCreated, p, r.stat ? r.stat->czxid : 0});
+    } else if (r.status.is_ok()) {
+      (void)co_await c->exists(p, true);
+    }
+  }
+  for (const std::string& p : child) {
+    if (c->watching(p, "get_children")) continue;
+    OpResult r = co_await c->get_children(p, false);
+    if (r.status.code() == Code::NoNode) {
+      fire->push_back(WatchedEvent{EventType::NodeDeleted, p, 0});
+    } else if (r.status.is_ok() && r.stat && r.stat->pzxid > relative) {
+      fire->push_back(WatchedEvent{EventType::NodeChildrenChanged, p, r.stat->pzxid});
+    } else if (r.status.is_ok()) {
+      (void)co_await c->get_children(p, true);
+    }
+  }
+}
+
+}  // namespace
+
+void ZkSession::set_watches(uint64_t slot, int32_t xid, int64_t relative,
+                            std::vector<std::string> data, std::vector<std::string> exist,
+                            std::vector<std::string> child) {
+  ++remote_->inflight;
+  std::weak_ptr<RemoteSession> weak_remote = remote_;
+  auto self = shared_from_this();
+  auto fire = std::make_shared<std::vector<WatchedEvent>>();
+  server_.loop.spawn_then("zk.setWatches",
+                          restore_watches(remote_->client, relative, std::move(data),
+                                          std::move(exist), std::move(child), fire.get()),
+                          [self, slot, xid, weak_remote, fire] {
+                            if (auto live = weak_remote.lock()) --live->inflight;
+                            self->server_.loop.emit([self, slot, xid, fire] {
+                              for (const WatchedEvent& e : *fire)
+                                self->write(event_frame(e.event, e.path, e.zxid));
+                              self->reply_zxid(nullptr);
+                              self->reply(slot, xid, kErrOk);
+                            });
+                          });
+}
+
+// --- Four-letter words ------------------------------------------------------------------------
+
+std::string ZkSession::describe(bool full) const {
+  std::string out = " /" + peer_ + "[1](queued=" + std::to_string(slots_.size()) +
+                    ",recved=" + std::to_string(received_) + ",sent=" + std::to_string(sent_);
+  if (full && remote_) {
+    out += ",sid=" + hex64(zookeeper_session_id(remote_->id)) + ",lop=" + last_op_ +
+           ",to=" + std::to_string(timeout_ms_) + ",lcxid=" + hex64(last_cxid_) +
+           ",lzxid=" + hex64(last_zxid_) + ",llat=0,minlat=0,avglat=0,maxlat=0";
+  }
+  return out + ")\n";
+}
+
+void ZkSession::four_letter(std::string_view word) {
+  const std::string w(word);
+  std::vector<std::shared_ptr<ZkSession>> conns;
+  for (const auto& weak : server_.open)
+    if (auto s = weak.lock(); s && s->remote_ && !s->closing_) conns.push_back(s);
+  size_t nodes = 0, ephemerals = 0;
+  auto count_nodes = [&] {
+    if (!server_.loop.built()) return;
+    for (const auto& [path, item] : server_.loop.service().system_store().scan(kNodesTable)) {
+      const NodeRecord rec = NodeRecord::from_item(item);
+      if (!rec.node.exists) continue;
+      ++nodes;
+      if (rec.node.stat.ephemeral_owner) ++ephemerals;
+    }
+  };
+  size_t watches = 0;
+  std::set<std::string> watched;
+  for (const auto& s : conns) {
+    if (!server_.sessions.holds(*s->remote_)) continue;
+    for (std::string& p : s->remote_->client->watched_paths()) {
+      ++watches;
+      watched.insert(std::move(p));
+    }
+  }
+  const std::string zxid = hex64(server_.last_zxid());
+  std::string out;
+  auto summary = [&] {
+    count_nodes();
+    return "Latency min/avg/max: 0/0.0/0\nReceived: " + std::to_string(server_.packets_received) +
+           "\nSent: " + std::to_string(server_.packets_sent) +
+           "\nConnections: " + std::to_string(conns.size()) + "\nOutstanding: 0\nZxid: " + zxid +
+           "\nMode: standalone\nNode count: " + std::to_string(nodes) + "\n";
+  };
+  if (w == "ruok") {
+    out = "imok";
+  } else if (w == "srvr") {
+    out = "Zookeeper version: " + std::string(kVersion) + "\n" + summary();
+  } else if (w == "stat") {
+    out = "Zookeeper version: " + std::string(kVersion) + "\nClients:\n";
+    for (const auto& s : conns) out += s->describe(false);
+    out += "\n" + summary();
+  } else if (w == "envi") {
+    out = "Environment:\nzookeeper.version=" + std::string(kVersion) +
+          "\nhost.name=localhost\njava.version=none (fkemu is C++)\nos.name=Linux\n"
+          "fkemu.semantics=FaaSKeeper\nuser.dir=.\n";
+  } else if (w == "conf") {
+    out = "clientPort=" + std::to_string(server_.port) +
+          "\nsecureClientPort=-1\ndataDir=" + server_.data_path +
+          "\ndataDirSize=0\ndataLogDir=" + server_.data_path +
+          "\ndataLogSize=0\ntickTime=" + std::to_string(server_.tick_ms()) +
+          "\nmaxClientCnxns=0\nminSessionTimeout=" + std::to_string(server_.min_timeout_ms()) +
+          "\nmaxSessionTimeout=" + std::to_string(server_.max_timeout_ms()) +
+          "\nclientPortListenBacklog=-1\nserverId=0\n";
+  } else if (w == "cons") {
+    for (const auto& s : conns) out += s->describe(true);
+    out += "\n";
+  } else if (w == "wchs") {
+    out = std::to_string(conns.size()) + " connections watching " + std::to_string(watched.size()) +
+          " paths\nTotal watches:" + std::to_string(watches) + "\n";
+  } else if (w == "mntr") {
+    count_nodes();
+    uint64_t unimplemented = 0;
+    for (const auto& [op, n] : server_.unimplemented) unimplemented += n;
+    const auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - server_.started)
+                            .count();
+    out = "zk_version\t" + std::string(kVersion) +
+          "\nzk_server_state\tstandalone\nzk_avg_latency\t0\nzk_max_latency\t0\nzk_min_latency\t0"
+          "\nzk_packets_received\t" +
+          std::to_string(server_.packets_received) + "\nzk_packets_sent\t" +
+          std::to_string(server_.packets_sent) + "\nzk_num_alive_connections\t" +
+          std::to_string(conns.size()) + "\nzk_outstanding_requests\t0\nzk_znode_count\t" +
+          std::to_string(nodes) + "\nzk_watch_count\t" + std::to_string(watches) +
+          "\nzk_ephemerals_count\t" + std::to_string(ephemerals) + "\nzk_uptime\t" +
+          std::to_string(uptime) + "\nfkemu_unimplemented_requests\t" +
+          std::to_string(unimplemented) + "\nfkemu_malformed_frames\t" +
+          std::to_string(server_.malformed) + "\n";
+  } else {
+    out = w + " is not executed because it is not supported by fkemu\n";
+  }
+  write(out);
+  close_after_writes();
+}
+
+}  // namespace fkemu

@@ -1,0 +1,246 @@
+// fkemu serve --zookeeper against ZooKeeper's own C client (libzookeeper-mt): the reference
+// runner that records ZooKeeper's histories gives, on fkemu's ZooKeeper port, the histories
+// `fkemu run` gives; sessions reconnect with their id and password; four-letter words; and
+// hostile frames close their connection without harming the server.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <zookeeper/zookeeper.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness/history_diff.h"
+#include "harness/scenario.h"
+#include "harness/scenario_runner.h"
+#include "harness/workload_generator.h"
+#include "harness/zookeeper_runner.h"
+#include "tests/server/test_server.h"
+
+namespace fkemu {
+namespace {
+
+ServerOptions with_zookeeper(DeploymentConfig config = {}) {
+  ServerOptions o;
+  o.zookeeper_port = 0;
+  o.config = config;
+  return o;
+}
+
+std::string host_port(const TestServer& s) {
+  return "127.0.0.1:" + std::to_string(s.server.zookeeper_port());
+}
+
+std::string lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += "\n  " + item;
+  return out;
+}
+
+// A TCP connection to the ZooKeeper port, with a 10 s receive timeout.
+struct RawSocket {
+  int fd = -1;
+  explicit RawSocket(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~RawSocket() { ::close(fd); }
+  void send(const std::string& bytes) const {
+    REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
+  }
+  // Everything until the server closes the connection (or the timeout).
+  std::string read_all() const {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, n);
+    return out;
+  }
+};
+
+std::string four_letter(uint16_t port, const std::string& word) {
+  RawSocket s(port);
+  s.send(word);
+  return s.read_all();
+}
+
+// A synchronous C-client handle, connected (or not, after 10 s).
+struct Handle {
+  zhandle_t* zh = nullptr;
+  std::atomic<int> state{0};
+  std::atomic<int> events{0};
+  std::string last_event_path;
+  static void watcher(zhandle_t*, int type, int st, const char* path, void* ctx) {
+    auto* self = static_cast<Handle*>(ctx);
+    if (type == ZOO_SESSION_EVENT) {
+      self->state = st;
+    } else {
+      self->last_event_path = path ? path : "";
+      ++self->events;
+    }
+  }
+  Handle(const std::string& hosts, const clientid_t* id = nullptr) {
+    zoo_set_debug_level(static_cast<ZooLogLevel>(0));
+    zh = zookeeper_init(hosts.c_str(), watcher, 10000, id, this, 0);
+    REQUIRE(zh != nullptr);
+    for (int i = 0; i < 1000 && state == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ~Handle() {
+    if (zh) zookeeper_close(zh);
+  }
+  bool connected() const { return state == ZOO_CONNECTED_STATE; }
+};
+
+TEST_CASE("the C client's reference runner gets fkemu run's histories through --zookeeper",
+          "[server][zookeeper]") {
+  auto files = scenario_files(std::string(FKEMU_SOURCE_DIR) + "/scenarios");
+  REQUIRE(files.is_ok());
+  size_t compared = 0;
+  for (const std::string& file : *files) {
+    auto scenario = load_scenario(file);
+    REQUIRE(scenario.is_ok());
+    if (!zkref::scenario_comparable_with_zookeeper(*scenario).is_ok()) continue;
+    INFO("scenario " << scenario->name);
+    // A fresh server per scenario, with the scenario's deployment, as `fkemu run` has it.
+    TestServer server(with_zookeeper(deployment_config(scenario->config)));
+    const zkref::ZkRunResult wire = zkref::run_scenario_on_zookeeper(*scenario, host_port(server));
+    INFO("the run through the ZooKeeper port: " << wire.status.to_string());
+    REQUIRE(wire.status.is_ok());
+    const RunOutcome emu = run_scenario(*scenario);
+    const std::vector<std::string> diffs = zkref::diff_histories(wire.history, emu.history);
+    INFO("differences (through the ZooKeeper port vs fkemu run):" << lines(diffs));
+    CHECK(diffs.empty());
+    ++compared;
+  }
+  CHECK(compared >= 15);
+}
+
+TEST_CASE("generated scenarios through --zookeeper give fkemu run's histories",
+          "[server][zookeeper][generator]") {
+  TestServer server(with_zookeeper());
+  GeneratorOptions o;
+  o.comparable = true;
+  for (uint64_t i = 0; i < 12; ++i) {
+    const Scenario sc = generate_scenario(generated_scenario_seed(20261207, i), o);
+    INFO("scenario " << sc.name << ":\n" << sc.source.dump(1));
+    REQUIRE(zkref::clear_zookeeper_tree(host_port(server)).is_ok());
+    const zkref::ZkRunResult wire = zkref::run_scenario_on_zookeeper(sc, host_port(server));
+    INFO("the run: " << wire.status.to_string());
+    REQUIRE(wire.status.is_ok());
+    const auto diffs = zkref::diff_histories(wire.history, run_scenario(sc).history);
+    INFO("through the ZooKeeper port vs fkemu run:" << lines(diffs));
+    CHECK(diffs.empty());
+  }
+}
+
+TEST_CASE("a session reconnects with its id and password; a wrong password finds it expired",
+          "[server][zookeeper]") {
+  ServerOptions o = with_zookeeper();
+  o.config.heartbeat_period = 200 * kMillisecond;
+  TestServer server(o);
+  Handle first(host_port(server));
+  REQUIRE(first.connected());
+  char made[64];
+  REQUIRE(zoo_create(first.zh, "/e", "x", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, made,
+                     sizeof made) == ZOK);
+  ::Stat st{};
+  REQUIRE(zoo_exists(first.zh, "/e", 1, &st) == ZOK);  // a watch, to fire after the move
+  const clientid_t id = *zoo_client_id(first.zh);
+  CHECK(st.ephemeralOwner == id.client_id);
+
+  // The same session from a second handle: its ephemeral stays, its watch too.
+  Handle second(host_port(server), &id);
+  REQUIRE(second.connected());
+  CHECK(zoo_client_id(second.zh)->client_id == id.client_id);
+  ::Stat again{};
+  CHECK(zoo_exists(second.zh, "/e", 0, &again) == ZOK);
+  CHECK(again.ephemeralOwner == id.client_id);
+
+  clientid_t wrong = id;
+  wrong.passwd[0] = static_cast<char>(wrong.passwd[0] ^ 1);
+  Handle impostor(host_port(server), &wrong);
+  CHECK(impostor.state == ZOO_EXPIRED_SESSION_STATE);
+
+  // Closing the session deletes its ephemeral, as seen from another session.
+  zookeeper_close(second.zh);
+  second.zh = nullptr;
+  Handle other(host_port(server));
+  REQUIRE(other.connected());
+  int rc = ZOK;
+  for (int i = 0; i < 200 && (rc = zoo_exists(other.zh, "/e", 0, &again)) == ZOK; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(rc == ZNONODE);
+}
+
+TEST_CASE("four-letter words answer in ZooKeeper's format", "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  const uint16_t port = server.server.zookeeper_port();
+  CHECK(four_letter(port, "ruok") == "imok");
+  const std::string envi = four_letter(port, "envi");
+  CHECK(envi.find("zookeeper.version=3.8.0-fkemu") != std::string::npos);
+  const std::string srvr = four_letter(port, "srvr");
+  CHECK(srvr.find("Mode: standalone") != std::string::npos);
+  CHECK(srvr.find("Node count: ") != std::string::npos);
+  CHECK(four_letter(port, "conf").find("tickTime=1000") != std::string::npos);
+  CHECK(four_letter(port, "mntr").find("zk_server_state\tstandalone") != std::string::npos);
+  CHECK(four_letter(port, "wchs").find("Total watches:0") != std::string::npos);
+}
+
+TEST_CASE("hostile frames close their connection and leave the server serving",
+          "[server][zookeeper][hostile]") {
+  TestServer server(with_zookeeper());
+  const uint16_t port = server.server.zookeeper_port();
+  const std::vector<std::string> hostile = {
+      std::string("\x7f\xff\xff\xff", 4),                        // a 2 GiB frame
+      std::string("\xff\xff\xff\xfe", 4),                        // a negative length
+      std::string("\x00\x00\x00\x00", 4),                        // an empty frame
+      std::string("\x00\x00\x00\x03\x00\x00\x00", 7),            // a cut ConnectRequest
+      std::string("\x00\x00\x00\x08", 4) + std::string(8, 'x'),  // a ConnectRequest cut short
+      "GET / HTTP/1.1\r\nHost: x\r\n\r\n",                       // another protocol
+  };
+  for (const std::string& bytes : hostile) {
+    RawSocket s(port);
+    s.send(bytes);
+    CHECK(s.read_all().empty());  // closed without an answer
+  }
+  // A session whose request is cut: its connection closes, the server answers the next one.
+  Handle h(host_port(server));
+  REQUIRE(h.connected());
+  char made[64];
+  CHECK(zoo_create(h.zh, "/still", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
+  CHECK(four_letter(port, "ruok") == "imok");
+  const std::string mntr = four_letter(port, "mntr");
+  CHECK(mntr.find("fkemu_malformed_frames\t") != std::string::npos);
+  CHECK(mntr.find("fkemu_malformed_frames\t0") == std::string::npos);
+}
+
+TEST_CASE("an operation fkemu does not implement answers ZUNIMPLEMENTED and is counted",
+          "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  Handle h(host_port(server));
+  REQUIRE(h.connected());
+  char made[64];
+  CHECK(zoo_create(h.zh, "/c", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_CONTAINER, made, sizeof made) ==
+        ZUNIMPLEMENTED);
+  // The session goes on: the next request is answered.
+  CHECK(zoo_create(h.zh, "/p", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
+  const std::string mntr = four_letter(server.server.zookeeper_port(), "mntr");
+  CHECK(mntr.find("fkemu_unimplemented_requests\t1") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fkemu
