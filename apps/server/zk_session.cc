@@ -29,6 +29,7 @@ constexpr int32_t kErrUnimplemented = static_cast<int32_t>(Code::Unimplemented);
 constexpr int32_t kErrSessionExpired = static_cast<int32_t>(Code::SessionExpired);
 constexpr int32_t kErrNoNode = static_cast<int32_t>(Code::NoNode);
 constexpr int32_t kErrAuthFailed = -115;
+constexpr int32_t kErrNoWatcher = -121;
 constexpr int32_t kPermsAll = 31;
 
 std::string hex64(int64_t v) {
@@ -93,6 +94,14 @@ std::string event_frame(EventType type, const std::string& path, int64_t zxid) {
   w.i32(jute::kSyncConnected);
   w.buffer(path);
   return w.frame();
+}
+
+// A stat as ZooKeeper's clients read it: times since the Unix epoch, the owner's 64-bit id.
+void write_stat(jute::Writer& w, const Stat& stat, int64_t epoch_offset_ms) {
+  Stat s = stat;
+  s.ctime += epoch_offset_ms;
+  s.mtime += epoch_offset_ms;
+  w.stat(s, s.ephemeral_owner ? zookeeper_session_id(*s.ephemeral_owner) : 0);
 }
 
 // Whether `word` is a four-letter word of ZooKeeper's (the first four bytes of a connection).
@@ -293,8 +302,28 @@ void ZkSession::complete(uint64_t slot, std::string frame) {
   flush();
 }
 
+void ZkSession::answer_in_turn(int32_t xid,
+                               std::function<std::pair<int32_t, std::string>()> answer) {
+  const uint64_t slot = open_slot();
+  slots_.back().compute = [this, slot, xid, answer] {
+    const auto [err, body] = answer();
+    jute::Writer w;
+    w.i32(xid);
+    w.i64(reply_zxid(nullptr));
+    w.i32(err);
+    w.raw(body);
+    (void)slot;
+    return w.frame();
+  };
+  flush();
+}
+
 void ZkSession::flush() {
-  while (!slots_.empty() && slots_.front().done) {
+  while (!slots_.empty() && (slots_.front().done || slots_.front().compute)) {
+    if (!slots_.front().done) {
+      slots_.front().frame = slots_.front().compute();
+      slots_.front().done = true;
+    }
     write(std::move(slots_.front().frame));
     const uint64_t n = first_slot_;
     slots_.pop_front();
@@ -375,11 +404,8 @@ int64_t ZkSession::reply_zxid(const OpResult* r) {
 }
 
 std::string ZkSession::stat_body(const Stat& stat) const {
-  Stat s = stat;
-  s.ctime += server_.epoch_offset_ms;
-  s.mtime += server_.epoch_offset_ms;
   jute::Writer w;
-  w.stat(s, s.ephemeral_owner ? zookeeper_session_id(*s.ephemeral_owner) : 0);
+  write_stat(w, stat, server_.epoch_offset_ms);
   return w.bytes();
 }
 
@@ -578,9 +604,55 @@ void ZkSession::on_request(const std::string& body) {
       reply_zxid(nullptr);
       return reply(slot, xid, kErrOk, w.bytes());
     }
+    case OpCode::CheckWatches:
+    case OpCode::RemoveWatches: {
+      std::string path = in.text("the path");
+      const int32_t kind = in.i32();  // 1 children, 2 data, 3 any
+      if (!in.ok()) return malformed();
+      const bool dry_run = static_cast<OpCode>(type) == OpCode::CheckWatches;
+      std::weak_ptr<RemoteSession> weak = remote_;
+      return answer_in_turn(xid, [this, weak, path, kind, dry_run] {
+        auto r = weak.lock();
+        if (!r || !server_.sessions.holds(*r))
+          return std::pair<int32_t, std::string>(kErrSessionExpired, {});
+        const size_t n = r->client->forget_watches(path, (kind & 2) != 0, (kind & 1) != 0, dry_run);
+        return std::pair<int32_t, std::string>(n > 0 ? kErrOk : kErrNoWatcher, {});
+      });
+    }
+    case OpCode::GetEphemerals: {
+      std::string prefix = in.text("the prefix path");
+      if (!in.ok()) return malformed();
+      return answer_in_turn(xid, [this, prefix] { return ephemerals(prefix); });
+    }
+    case OpCode::GetAllChildrenNumber: {
+      std::string path = in.text("the path");
+      if (!in.ok()) return malformed();
+      return all_children_number(open_slot(), xid, std::move(path));
+    }
+    case OpCode::MultiRead:
+      return multi_read(open_slot(), xid, in);
     default:
       return unimplemented(open_slot(), xid, type);
   }
+}
+
+// The session's ephemeral nodes whose paths start with `prefix`, as the system store has them
+// (the answers before this one are out: what they created or deleted is there).
+std::pair<int32_t, std::string> ZkSession::ephemerals(const std::string& prefix) const {
+  KvStore& system = server_.loop.service().system_store();
+  const auto item = system.get(kSessionsTable, remote_->id);
+  std::set<std::string> paths;
+  if (item)
+    for (const std::string& p : SessionRecord::from_item(*item).ephemerals) {
+      if (p.rfind(prefix, 0) != 0 || paths.count(p)) continue;
+      const auto node = system.get(kNodesTable, p);
+      if (!node) continue;
+      const NodeRecord rec = NodeRecord::from_item(*node);
+      if (rec.node.exists && rec.node.stat.ephemeral_owner == remote_->id) paths.insert(p);
+    }
+  jute::Writer w;
+  w.strings(std::vector<std::string>(paths.begin(), paths.end()));
+  return {kErrOk, w.bytes()};
 }
 
 namespace {
@@ -625,6 +697,109 @@ Task<void> restore_watches(ClientSession* c, int64_t relative, std::vector<std::
 }
 
 }  // namespace
+
+namespace {
+
+// The number of nodes below `path`, counted through the client library's reads.
+Task<OpResult> count_descendants(ClientSession* c, std::string path, int64_t* total) {
+  OpResult top = co_await c->get_children(path, false);
+  if (!top.status.is_ok()) co_return top;
+  std::vector<std::string> todo;
+  const std::string base = path == "/" ? "" : path;
+  for (const std::string& child : top.children.value_or(std::vector<std::string>{}))
+    todo.push_back(base + "/" + child);
+  while (!todo.empty()) {
+    const std::string p = todo.back();
+    todo.pop_back();
+    ++*total;
+    OpResult r = co_await c->get_children(p, false);
+    if (!r.status.is_ok()) continue;  // deleted meanwhile
+    for (const std::string& child : r.children.value_or(std::vector<std::string>{}))
+      todo.push_back(p + "/" + child);
+  }
+  co_return top;
+}
+
+// multiRead: getData and getChildren requests, each answered in turn (ZooKeeper does not make
+// them atomic either).
+struct ReadOp {
+  int32_t type = 0;
+  std::string path;
+};
+Task<OpResult> read_all(ClientSession* c, std::vector<ReadOp> ops, int64_t epoch_offset_ms,
+                        std::string* out) {
+  jute::Writer w;
+  for (const ReadOp& op : ops) {
+    const bool data = op.type == static_cast<int32_t>(OpCode::GetData);
+    OpResult r;
+    if (data) {
+      r = co_await c->get_data(op.path, false);
+    } else {
+      r = co_await c->get_children(op.path, false);
+    }
+    if (!r.status.is_ok()) {
+      w.i32(static_cast<int32_t>(OpCode::Error));
+      w.boolean(false);
+      w.i32(static_cast<int32_t>(r.status.code()));
+      w.i32(static_cast<int32_t>(r.status.code()));
+      continue;
+    }
+    w.i32(op.type);
+    w.boolean(false);
+    w.i32(kErrOk);
+    if (data) {
+      w.buffer(r.data.view());
+      write_stat(w, r.stat.value_or(Stat{}), epoch_offset_ms);
+    } else {
+      w.strings(r.children.value_or(std::vector<std::string>{}));
+    }
+  }
+  w.i32(-1);
+  w.boolean(true);
+  w.i32(-1);
+  *out = w.bytes();
+  co_return OpResult{};
+}
+
+}  // namespace
+
+void ZkSession::all_children_number(uint64_t slot, int32_t xid, std::string path) {
+  auto total = std::make_shared<int64_t>(0);
+  run(slot, xid, "getAllChildrenNumber",
+      count_descendants(remote_->client, std::move(path), total.get()), [total](const OpResult&) {
+        jute::Writer w;
+        w.i32(static_cast<int32_t>(*total));
+        return w.bytes();
+      });
+}
+
+void ZkSession::multi_read(uint64_t slot, int32_t xid, jute::Reader& in) {
+  std::vector<ReadOp> ops;
+  for (;;) {
+    const int32_t type = in.i32();
+    const bool done = in.boolean();
+    (void)in.i32();
+    if (!in.ok() || done) break;
+    if (type != static_cast<int32_t>(OpCode::GetData) &&
+        type != static_cast<int32_t>(OpCode::GetChildren)) {
+      in.fail("multiRead holds a " + jute::op_name(type) + " request");
+      break;
+    }
+    ReadOp op;
+    op.type = type;
+    op.path = in.text("the path");
+    (void)in.boolean();  // watch: ZooKeeper's client sends false
+    ops.push_back(std::move(op));
+  }
+  if (!in.ok()) {
+    reply(slot, xid, static_cast<int32_t>(Code::MarshallingError));
+    return fail("a malformed multiRead request: " + in.error());
+  }
+  auto out = std::make_shared<std::string>();
+  run(slot, xid, "multiRead",
+      read_all(remote_->client, std::move(ops), server_.epoch_offset_ms, out.get()),
+      [out](const OpResult&) { return *out; });
+}
 
 void ZkSession::set_watches(uint64_t slot, int32_t xid, int64_t relative,
                             std::vector<std::string> data, std::vector<std::string> exist,

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "apps/server/connection.h"
+#include "apps/server/jute.h"
 #include "apps/server/session_registry.h"
 #include "core/model/stat.h"
 #include "core/protocol/client_session.h"
@@ -104,6 +106,8 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
     std::string frame;
     std::string watch_path;  // a watch read's path: its events wait for this answer
     int watch_kind = 0;      // 0 none, 1 data (getData, exists), 2 children
+    // An answer made when every earlier one is out (it reads what they changed).
+    std::function<std::string()> compute;
   };
   struct HeldEvent {
     uint64_t after;  // the slot whose answer it follows
@@ -122,6 +126,8 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
 
   // Opens an answer slot for the next request; complete() fills it.
   uint64_t open_slot(std::string watch_path = {}, int watch_kind = 0);
+  // A slot whose answer (header and body) is made once the answers before it are out.
+  void answer_in_turn(int32_t xid, std::function<std::pair<int32_t, std::string>()> answer);
   void complete(uint64_t slot, std::string frame);
   void reply(uint64_t slot, int32_t xid, int32_t err, const std::string& body = {});
   void flush();
@@ -136,6 +142,9 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   void set_watches(uint64_t slot, int32_t xid, int64_t relative_zxid, std::vector<std::string> data,
                    std::vector<std::string> exist, std::vector<std::string> child);
   void unimplemented(uint64_t slot, int32_t xid, int32_t type);
+  void multi_read(uint64_t slot, int32_t xid, jute::Reader& in);
+  void all_children_number(uint64_t slot, int32_t xid, std::string path);
+  std::pair<int32_t, std::string> ephemerals(const std::string& prefix) const;
   int64_t reply_zxid(const OpResult* r);
   std::string stat_body(const Stat& s) const;
 

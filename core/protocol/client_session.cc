@@ -68,6 +68,28 @@ bool ClientSession::watching(std::string_view path, std::string_view op) const {
   return false;
 }
 
+size_t ClientSession::forget_watches(std::string_view path, bool data, bool children,
+                                     bool dry_run) {
+  size_t n = 0;
+  for (auto it = registrations_.begin(); it != registrations_.end();) {
+    const Registration& reg = it->second;
+    const bool match = reg.path == path && (reg.type == WatchType::Data ? data : children);
+    if (!match) {
+      ++it;
+      continue;
+    }
+    ++n;
+    if (dry_run) {
+      ++it;
+      continue;
+    }
+    const std::string id = it->first;
+    std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
+    it = registrations_.erase(it);
+  }
+  return n;
+}
+
 std::vector<std::string> ClientSession::watched_paths() const {
   std::vector<std::string> out;
   for (const auto& [id, reg] : registrations_) out.push_back(reg.path);

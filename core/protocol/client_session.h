@@ -108,6 +108,12 @@ class ClientSession {
   bool watching(std::string_view path, std::string_view op) const;
   // The paths of the watches still to fire, one per watch (sorted).
   std::vector<std::string> watched_paths() const;
+  // Forgets the watches on `path` still to fire, those set by get_data and exists (`data`),
+  // by get_children (`children`) or both: they fire no event (ZooKeeper's removeWatches).
+  // With `dry_run`, only counts them (checkWatches). Their registrations stay in the system
+  // store until an update fires them, and the notification is then dropped, as one for a
+  // registration that fired already.
+  size_t forget_watches(std::string_view path, bool data, bool children, bool dry_run);
 
  private:
   Task<OpResult> write(decltype(WriteRequest::op) request);

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "apps/server/jute.h"
 #include "harness/history_diff.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
@@ -70,6 +71,93 @@ struct RawSocket {
     return out;
   }
 };
+
+// A ZooKeeper client of a few lines, on fkemu's own codec (tested against the C client's in
+// zookeeper_jute_test.cc): for requests the C client cannot make, and for pipelining.
+struct RawZk {
+  RawSocket s;
+  int32_t next_xid = 1;
+  explicit RawZk(uint16_t port) : s(port) {
+    jute::Writer w;
+    w.i32(0);
+    w.i64(0);
+    w.i32(10000);
+    w.i64(0);
+    w.buffer(std::string(16, '\0'));
+    w.boolean(false);
+    s.send(w.frame());
+    const std::string answer = read_frame();
+    jute::Reader in(answer);
+    (void)in.i32();
+    CHECK(in.i32() == 10000);
+    CHECK(in.i64() != 0);
+  }
+  // Sends a request (its body after the header); its xid.
+  int32_t send(jute::OpCode op, const std::string& body) {
+    jute::Writer w;
+    const int32_t xid = next_xid++;
+    w.i32(xid);
+    w.i32(static_cast<int32_t>(op));
+    w.raw(body);
+    s.send(w.frame());
+    return xid;
+  }
+  std::string read_frame() const {
+    std::string len = read_exactly(4);
+    const auto* b = reinterpret_cast<const unsigned char*>(len.data());
+    return read_exactly((size_t{b[0]} << 24) | (size_t{b[1]} << 16) | (size_t{b[2]} << 8) | b[3]);
+  }
+  std::string read_exactly(size_t n) const {
+    std::string out(n, '\0');
+    size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::recv(s.fd, out.data() + got, n - got, 0);
+      REQUIRE(r > 0);
+      got += static_cast<size_t>(r);
+    }
+    return out;
+  }
+  // The next reply: xid, err and the body.
+  struct Reply {
+    int32_t xid = 0;
+    int32_t err = 0;
+    std::string body;
+  };
+  Reply reply() const {
+    const std::string frame = read_frame();
+    jute::Reader in(frame);
+    Reply r;
+    r.xid = in.i32();
+    (void)in.i64();
+    r.err = in.i32();
+    r.body = frame.substr(16);
+    return r;
+  }
+  Reply call(jute::OpCode op, const std::string& body) {
+    const int32_t xid = send(op, body);
+    Reply r = reply();
+    CHECK(r.xid == xid);
+    return r;
+  }
+};
+
+std::string path_request(const std::string& path) {
+  jute::Writer w;
+  w.buffer(path);
+  return w.bytes();
+}
+
+std::string create_request(const std::string& path, int32_t flags) {
+  jute::Writer w;
+  w.buffer(path);
+  w.buffer("");
+  w.i32(1);
+  w.i32(31);
+  w.buffer("world");
+  w.buffer("anyone");
+  w.i32(flags);
+  return w.bytes();
+}
 
 std::string four_letter(uint16_t port, const std::string& word) {
   RawSocket s(port);
@@ -240,6 +328,103 @@ TEST_CASE("an operation fkemu does not implement answers ZUNIMPLEMENTED and is c
   CHECK(zoo_create(h.zh, "/p", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
   const std::string mntr = four_letter(server.server.zookeeper_port(), "mntr");
   CHECK(mntr.find("fkemu_unimplemented_requests\t1") != std::string::npos);
+}
+
+TEST_CASE("getAllChildrenNumber, getEphemerals, multiRead, checkWatches and removeWatches",
+          "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  RawZk zk(server.server.zookeeper_port());
+  using jute::OpCode;
+  for (const auto& [path, flags] : std::vector<std::pair<std::string, int32_t>>{
+           {"/a", 0}, {"/a/b", 0}, {"/a/b/c", 0}, {"/a/e1", 1}, {"/x", 1}})
+    REQUIRE(zk.call(OpCode::Create, create_request(path, flags)).err == 0);
+
+  auto number = zk.call(OpCode::GetAllChildrenNumber, path_request("/a"));
+  REQUIRE(number.err == 0);
+  CHECK(jute::Reader(number.body).i32() == 3);
+  CHECK(zk.call(OpCode::GetAllChildrenNumber, path_request("/none")).err ==
+        static_cast<int32_t>(Code::NoNode));
+
+  auto eph = zk.call(OpCode::GetEphemerals, path_request("/a"));
+  REQUIRE(eph.err == 0);
+  CHECK(jute::Reader(eph.body).strings("e") == std::vector<std::string>{"/a/e1"});
+  eph = zk.call(OpCode::GetEphemerals, path_request("/"));
+  CHECK(jute::Reader(eph.body).strings("e") == std::vector<std::string>{"/a/e1", "/x"});
+
+  jute::Writer multi;
+  for (const auto& [op, path] : std::vector<std::pair<OpCode, std::string>>{
+           {OpCode::GetData, "/a/b"}, {OpCode::GetChildren, "/a"}, {OpCode::GetData, "/gone"}}) {
+    multi.i32(static_cast<int32_t>(op));
+    multi.boolean(false);
+    multi.i32(-1);
+    multi.buffer(path);
+    multi.boolean(false);
+  }
+  multi.i32(-1);
+  multi.boolean(true);
+  multi.i32(-1);
+  auto reads = zk.call(OpCode::MultiRead, multi.bytes());
+  REQUIRE(reads.err == 0);
+  jute::Reader in(reads.body);
+  CHECK(in.i32() == static_cast<int32_t>(OpCode::GetData));
+  CHECK_FALSE(in.boolean());
+  CHECK(in.i32() == 0);
+  CHECK(in.buffer() == std::string());
+  for (int i = 0; i < 6; ++i) (void)in.i64();  // the stat: 6 longs and 5 ints
+  for (int i = 0; i < 5; ++i) (void)in.i32();
+  CHECK(in.i32() == static_cast<int32_t>(OpCode::GetChildren));
+  CHECK_FALSE(in.boolean());
+  CHECK(in.i32() == 0);
+  CHECK(in.strings("children") == std::vector<std::string>{"b", "e1"});
+  CHECK(in.i32() == -1);  // an error result
+  CHECK_FALSE(in.boolean());
+  CHECK(in.i32() == static_cast<int32_t>(Code::NoNode));
+  CHECK(in.i32() == static_cast<int32_t>(Code::NoNode));
+  CHECK(in.i32() == -1);  // the end
+  CHECK(in.boolean());
+  CHECK(in.i32() == -1);
+  CHECK(in.ok());
+
+  // A data watch on /a: checked, removed; the change fires nothing.
+  jute::Writer get;
+  get.buffer("/a");
+  get.boolean(true);
+  REQUIRE(zk.call(OpCode::GetData, get.bytes()).err == 0);
+  auto watch_request = [](int32_t kind) {
+    jute::Writer w;
+    w.buffer("/a");
+    w.i32(kind);
+    return w.bytes();
+  };
+  CHECK(zk.call(OpCode::CheckWatches, watch_request(2)).err == 0);
+  CHECK(zk.call(OpCode::CheckWatches, watch_request(1)).err == -121);  // no children watch
+  CHECK(zk.call(OpCode::RemoveWatches, watch_request(3)).err == 0);
+  CHECK(zk.call(OpCode::CheckWatches, watch_request(3)).err == -121);
+  jute::Writer set;
+  set.buffer("/a");
+  set.buffer("new");
+  set.i32(-1);
+  CHECK(zk.call(OpCode::SetData, set.bytes()).err == 0);  // (call() checks no event came first)
+  CHECK(zk.call(OpCode::Exists, get.bytes()).err == 0);
+}
+
+TEST_CASE("pipelined requests are answered in order, each with its own result",
+          "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  RawZk zk(server.server.zookeeper_port());
+  using jute::OpCode;
+  std::vector<int32_t> xids;
+  for (int i = 0; i < 20; ++i) {
+    xids.push_back(zk.send(OpCode::Create, create_request("/n" + std::to_string(i), 0)));
+    xids.push_back(zk.send(OpCode::Sync, path_request("/")));
+    xids.push_back(zk.send(OpCode::GetChildren2, path_request("/n" + std::to_string(i)) + '\0'));
+  }
+  xids.push_back(zk.send(OpCode::Reconfig, ""));  // not implemented: answered in its turn
+  for (size_t i = 0; i < xids.size(); ++i) {
+    const RawZk::Reply r = zk.reply();
+    REQUIRE(r.xid == xids[i]);
+    CHECK(r.err == (i + 1 == xids.size() ? static_cast<int32_t>(Code::Unimplemented) : 0));
+  }
 }
 
 }  // namespace
