@@ -30,6 +30,9 @@ constexpr int32_t kErrSessionExpired = static_cast<int32_t>(Code::SessionExpired
 constexpr int32_t kErrNoNode = static_cast<int32_t>(Code::NoNode);
 constexpr int32_t kErrAuthFailed = -115;
 constexpr int32_t kErrNoWatcher = -121;
+constexpr int32_t kErrRuntimeInconsistency = -2;
+constexpr int32_t kErrReconfigDisabled = -123;
+constexpr int32_t kErrMarshalling = static_cast<int32_t>(Code::MarshallingError);
 constexpr int32_t kPermsAll = 31;
 
 std::string hex64(int64_t v) {
@@ -290,7 +293,10 @@ void ZkSession::refuse_session(int32_t protocol_version) {
 // --- Requests ------------------------------------------------------------------------------
 
 uint64_t ZkSession::open_slot(std::string watch_path, int watch_kind) {
-  slots_.push_back(Slot{false, {}, std::move(watch_path), watch_kind});
+  Slot s;
+  s.watch_path = std::move(watch_path);
+  s.watch_kind = watch_kind;
+  slots_.push_back(std::move(s));
   return first_slot_ + slots_.size() - 1;
 }
 
@@ -481,8 +487,8 @@ void ZkSession::on_request(const std::string& body) {
       const int32_t acls = in.count("the ACL", 12);
       for (int32_t i = 0; i < acls && in.ok(); ++i) {
         (void)in.i32();
-        (void)in.text("an ACL's scheme");
-        (void)in.text("an ACL's id");
+        (void)in.buffer();  // the scheme and the id (kazoo sends an empty id as null)
+        (void)in.buffer();
       }
       const int32_t flags = in.i32();
       if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
@@ -631,6 +637,16 @@ void ZkSession::on_request(const std::string& body) {
     }
     case OpCode::MultiRead:
       return multi_read(open_slot(), xid, in);
+    case OpCode::Multi:
+      return multi(open_slot(), xid, in);
+    case OpCode::Check:
+      // Only inside a multi; ZooKeeper closes the connection of a client that sends it alone.
+      return fail("a check request outside a multi");
+    case OpCode::Reconfig: {
+      const uint64_t slot = open_slot();
+      reply_zxid(nullptr);
+      return reply(slot, xid, kErrReconfigDisabled);  // as a standalone ZooKeeper answers
+    }
     default:
       return unimplemented(open_slot(), xid, type);
   }
@@ -799,6 +815,125 @@ void ZkSession::multi_read(uint64_t slot, int32_t xid, jute::Reader& in) {
   run(slot, xid, "multiRead",
       read_all(remote_->client, std::move(ops), server_.epoch_offset_ms, out.get()),
       [out](const OpResult&) { return *out; });
+}
+
+// multi: create, create2, delete, setData and check requests, applied atomically by the
+// writer (docs/decisions.md). Answered as ZooKeeper answers: the reply header says OK and each
+// operation's result follows; refused, every operation gets an error result (0 before the one
+// that failed, its error, then RuntimeInconsistency). A read or another request in it answers
+// MarshallingError, as on ZooKeeper.
+void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
+  std::vector<MultiOp> ops;
+  std::vector<int32_t> types;
+  bool unsupported = false, unimplemented_op = false;
+  for (;;) {
+    const int32_t type = in.i32();
+    const bool done = in.boolean();
+    (void)in.i32();
+    if (!in.ok() || done) break;
+    switch (static_cast<OpCode>(type)) {
+      case OpCode::Create:
+      case OpCode::Create2:
+      case OpCode::CreateContainer:
+      case OpCode::CreateTtl: {
+        CreateRequest c;
+        c.path = in.text("the path");
+        c.data = Bytes(in.buffer().value_or(std::string()));
+        const int32_t acls = in.count("the ACL", 12);
+        for (int32_t i = 0; i < acls && in.ok(); ++i) {
+          (void)in.i32();
+          (void)in.buffer();  // the scheme and the id (kazoo sends an empty id as null)
+          (void)in.buffer();
+        }
+        const int32_t flags = in.i32();
+        if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
+        if (static_cast<OpCode>(type) == OpCode::CreateContainer ||
+            static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 3)
+          unimplemented_op = true;
+        c.ephemeral = (flags & 1) != 0;
+        c.sequential = (flags & 2) != 0;
+        ops.emplace_back(std::move(c));
+        break;
+      }
+      case OpCode::Delete: {
+        DeleteRequest d;
+        d.path = in.text("the path");
+        d.version = in.i32();
+        ops.emplace_back(std::move(d));
+        break;
+      }
+      case OpCode::SetData: {
+        SetDataRequest sd;
+        sd.path = in.text("the path");
+        sd.data = Bytes(in.buffer().value_or(std::string()));
+        sd.version = in.i32();
+        ops.emplace_back(std::move(sd));
+        break;
+      }
+      case OpCode::Check: {
+        CheckRequest k;
+        k.path = in.text("the path");
+        k.version = in.i32();
+        ops.emplace_back(std::move(k));
+        break;
+      }
+      default:
+        unsupported = true;
+        break;
+    }
+    if (unsupported) break;
+    types.push_back(type);
+  }
+  if (unsupported) return reply(slot, xid, kErrMarshalling);  // the rest is not read
+  if (!in.ok()) {
+    reply(slot, xid, kErrMarshalling);
+    return fail("a malformed multi request: " + in.error());
+  }
+  if (unimplemented_op) return unimplemented(slot, xid, static_cast<int32_t>(OpCode::Multi));
+  ++remote_->inflight;
+  std::weak_ptr<RemoteSession> weak_remote = remote_;
+  auto self = shared_from_this();
+  const size_t n = ops.size();
+  server_.loop.spawn_then(
+      "zk.multi", remote_->client->multi(std::move(ops)),
+      [self, slot, xid, weak_remote, types, n](OpResult res) {
+        if (auto live = weak_remote.lock()) --live->inflight;
+        self->server_.loop.emit([self, slot, xid, types, n, res = std::move(res)] {
+          self->reply_zxid(&res);
+          if (!res.status.is_ok() && res.failed_op < 0) {
+            self->reply(slot, xid, static_cast<int32_t>(res.status.code()));
+            if (res.status.code() == Code::SessionExpired) self->close_after_writes();
+            return;
+          }
+          jute::Writer w;
+          for (size_t i = 0; i < n; ++i) {
+            if (!res.status.is_ok()) {
+              const int32_t err = static_cast<int>(i) < res.failed_op ? kErrOk
+                                  : static_cast<int>(i) == res.failed_op
+                                      ? static_cast<int32_t>(res.status.code())
+                                      : kErrRuntimeInconsistency;
+              w.i32(static_cast<int32_t>(OpCode::Error));
+              w.boolean(false);
+              w.i32(err);
+              w.i32(err);
+              continue;
+            }
+            const OpOutcome none;
+            const OpOutcome& o = i < res.results.size() ? res.results[i] : none;
+            const OpCode type = static_cast<OpCode>(types[i]);
+            w.i32(types[i]);
+            w.boolean(false);
+            w.i32(kErrOk);
+            if (type == OpCode::Create || type == OpCode::Create2) w.buffer(o.path.value_or(""));
+            if (type == OpCode::Create2 || type == OpCode::SetData)
+              w.raw(self->stat_body(o.stat.value_or(Stat{})));
+          }
+          w.i32(-1);
+          w.boolean(true);
+          w.i32(-1);
+          self->reply(slot, xid, kErrOk, w.bytes());
+        });
+      });
 }
 
 void ZkSession::set_watches(uint64_t slot, int32_t xid, int64_t relative,

@@ -143,6 +143,7 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
                    std::vector<std::string> exist, std::vector<std::string> child);
   void unimplemented(uint64_t slot, int32_t xid, int32_t type);
   void multi_read(uint64_t slot, int32_t xid, jute::Reader& in);
+  void multi(uint64_t slot, int32_t xid, jute::Reader& in);
   void all_children_number(uint64_t slot, int32_t xid, std::string path);
   std::pair<int32_t, std::string> ephemerals(const std::string& prefix) const;
   int64_t reply_zxid(const OpResult* r);

@@ -402,13 +402,40 @@ Task<OpResult> ClientSession::write(decltype(WriteRequest::op) op) {
   co_await release_in_order(ticket);
   if (answer.error != Code::Ok) {
     if (answer.error == Code::SessionExpired) expire_locally();
-    co_return failed(answer.error);
+    OpResult refused = failed(answer.error);
+    refused.failed_op = answer.failed_op;
+    co_return refused;
   }
   OpResult r;
   r.path = answer.path;
   r.stat = answer.stat;
+  r.results = answer.results;
   r.zxid = answer.zxid;
   co_return r;
+}
+
+Task<OpResult> ClientSession::multi(std::vector<MultiOp> ops) {
+  // Each operation is checked before anything is sent, as ZooKeeper's client checks them: a
+  // bad one refuses the whole multi, naming it.
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const auto* c = std::get_if<CreateRequest>(&ops[i]);
+    std::optional<OpResult> bad = check_path(path_of(ops[i]), c && c->sequential);
+    if (!bad && std::holds_alternative<DeleteRequest>(ops[i]) && path_of(ops[i]) == "/")
+      bad = failed(Code::BadArguments, "cannot delete the root");
+    const Bytes* data = c ? &c->data : nullptr;
+    if (const auto* sd = std::get_if<SetDataRequest>(&ops[i])) data = &sd->data;
+    if (!bad && data && data->size() > d_.config.max_data_bytes)
+      bad = failed(Code::MarshallingError,
+                   "data of " + std::to_string(data->size()) + " bytes is over the 1 MiB limit");
+    if (bad) {
+      bad->failed_op = static_cast<int>(i);
+      co_return *bad;
+    }
+  }
+  if (ops.empty()) co_return OpResult{};  // nothing to apply: ZooKeeper answers at once
+  MultiRequest request;
+  request.ops = std::move(ops);
+  co_return co_await write(std::move(request));
 }
 
 Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemeral,

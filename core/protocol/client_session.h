@@ -46,7 +46,9 @@ struct OpResult {
   std::optional<std::vector<std::string>> children;
   Bytes data;
   bool has_data = false;
-  int64_t zxid = 0;  // the update's zxid for writes
+  int64_t zxid = 0;                // the update's zxid for writes
+  std::vector<OpOutcome> results;  // a multi's, one per operation
+  int failed_op = -1;              // a refused multi: the operation that failed
 
   // What the history records for it (docs/scenarios.md): path, stat, children.
   nlohmann::json fields() const;
@@ -85,6 +87,9 @@ class ClientSession {
   Task<OpResult> get_children(std::string path, bool watch);
   Task<OpResult> set_data(std::string path, Bytes data, int version);
   Task<OpResult> remove(std::string path, int version);
+  // ZooKeeper's multi: the operations applied atomically, in order, or none of them; refused,
+  // the result names the operation that failed (failed_op) and its error.
+  Task<OpResult> multi(std::vector<MultiOp> ops);
   Task<OpResult> close();
 
   // A message from the client channel: an answer, a watch event or a ping. While the client

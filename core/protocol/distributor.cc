@@ -142,6 +142,10 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   answer.req = upd.req;
   answer.zxid = zxid;
   answer.path = upd.created_path;
+  for (const OpOutcome& o : upd.results) {
+    answer.results.push_back(o);
+    if (o.stat) answer.results.back().stat = materialize_stat(*o.stat, zxid);
+  }
   if (FKEMU_MUTANT(d_.config, "distributor.answer_before_write")) {
     WriteAnswer early = answer;
     if (upd.op == WriteOp::SetData || upd.op == WriteOp::Create)
@@ -154,10 +158,11 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   //    the zxid it reflects and is written with a conditional put, never over a newer one:
   //    an instance whose batch was delivered again to another instance (a visibility timeout
   //    that ran out while it was still working) must not write an older state back.
-  for (const Change& ch : upd.changes) {
+  for (const Change& ch : upd.final_changes()) {
     if (ch.kind == ChangeKind::Keep) continue;
     const NodeState node = ch.materialized(zxid);
-    if (ch.kind == ChangeKind::Create || ch.kind == ChangeKind::Set) answer.stat = node.stat;
+    if (upd.op != WriteOp::Multi && (ch.kind == ChangeKind::Create || ch.kind == ChangeKind::Set))
+      answer.stat = node.stat;
     for (;;) {
       auto old = co_await ex.call("user.get", "distributor.exec_update_read", data_bytes,
                                   [&] { return d_.user.get_tagged(ch.path); });

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <stdexcept>
+#include <type_traits>
 
 #include "core/text/varint.h"
 
@@ -237,7 +239,8 @@ SessionRecord SessionRecord::from_item(const Item& item) {
   s.last_req = item.number_or(attr::kLastReq, 0);
   if (const Value& e = item.at(attr::kLastError); e.is_map()) {
     const auto code = code_from_name(e.string_or("error", ""));
-    s.last_error = LastError{e.number_or("req", -1), code.value_or(Code::SystemError)};
+    s.last_error = LastError{e.number_or("req", -1), code.value_or(Code::SystemError),
+                             static_cast<int>(e.number_or("failed_op", -1))};
   }
   s.ephemerals = item.strings_of(attr::kEphemerals);
   s.timeout_ms = item.number_or(attr::kTimeoutMs, 0);
@@ -256,7 +259,9 @@ Item SessionRecord::to_new_item() const {
 }
 
 Value LastError::to_value() const {
-  return Value(ValueMap{{"error", code_name(error)}, {"req", req}});
+  ValueMap m{{"error", code_name(error)}, {"req", req}};
+  if (failed_op >= 0) m.set("failed_op", failed_op);
+  return Value(std::move(m));
 }
 
 // --- Writer requests ------------------------------------------------------------------------
@@ -271,29 +276,53 @@ const char* write_op_name(WriteOp op) {
       return "set_data";
     case WriteOp::Close:
       return "close";
+    case WriteOp::Multi:
+      return "multi";
   }
   return "?";
 }
 
 namespace {
 WriteOp write_op_from_name(const std::string& name) {
-  for (WriteOp op : {WriteOp::Create, WriteOp::Delete, WriteOp::SetData, WriteOp::Close})
+  for (WriteOp op :
+       {WriteOp::Create, WriteOp::Delete, WriteOp::SetData, WriteOp::Close, WriteOp::Multi})
     if (name == write_op_name(op)) return op;
   throw std::invalid_argument("unknown write operation '" + name + "'");
 }
 }  // namespace
 
+namespace {
+const std::string kNoPath;
+}  // namespace
+
+const std::string& path_of(const MultiOp& op) {
+  return std::visit([](const auto& o) -> const std::string& { return o.path; }, op);
+}
+
 const std::string& WriteRequest::path() const {
-  static const std::string kNone;
+  if (auto* m = std::get_if<MultiRequest>(&op))
+    return m->ops.empty() ? kNoPath : path_of(m->ops.front());
   return std::visit(
       [](const auto& o) -> const std::string& {
         if constexpr (requires { o.path; }) {
           return o.path;
         } else {
-          return kNone;
+          return kNoPath;
         }
       },
       op);
+}
+
+size_t WriteRequest::data_bytes() const {
+  if (auto* m = std::get_if<MultiRequest>(&op)) {
+    size_t n = 0;
+    for (const MultiOp& o : m->ops) {
+      if (auto* c = std::get_if<CreateRequest>(&o)) n += c->data.size();
+      if (auto* sd = std::get_if<SetDataRequest>(&o)) n += sd->data.size();
+    }
+    return n;
+  }
+  return data() ? data()->size() : 0;
 }
 
 const Bytes* WriteRequest::data() const {
@@ -307,22 +336,111 @@ bool WriteRequest::sequential_create() const {
   return c && c->sequential;
 }
 
+namespace {
+
+const char* multi_op_name(MultiOpKind k) {
+  switch (k) {
+    case MultiOpKind::Create:
+      return "create";
+    case MultiOpKind::Delete:
+      return "delete";
+    case MultiOpKind::SetData:
+      return "set_data";
+    case MultiOpKind::Check:
+      return "check";
+  }
+  return "?";
+}
+
+MultiOpKind multi_op_from_name(const std::string& name) {
+  for (MultiOpKind k :
+       {MultiOpKind::Create, MultiOpKind::Delete, MultiOpKind::SetData, MultiOpKind::Check})
+    if (name == multi_op_name(k)) return k;
+  throw std::invalid_argument("unknown multi operation '" + name + "'");
+}
+
+// The fields of one node operation (a request's, or one of a multi's).
+template <class Op>
+void set_op_fields(ValueMap& m, const Op& op) {
+  m.set("path", op.path);
+  if constexpr (std::is_same_v<Op, CreateRequest>) {
+    m.set("data", op.data);
+    m.set("ephemeral", op.ephemeral);
+    m.set("sequential", op.sequential);
+  } else if constexpr (std::is_same_v<Op, SetDataRequest>) {
+    m.set("data", op.data);
+    m.set("version", op.version);
+  } else {
+    m.set("version", op.version);
+  }
+}
+
+MultiOp multi_op_from(const Value& body) {
+  const auto version = [&] { return static_cast<int32_t>(body.number_or("version", -1)); };
+  switch (multi_op_from_name(body.at("op").as_string())) {
+    case MultiOpKind::Create:
+      return CreateRequest{body.at("path").as_string(), body.at("data").as_bytes(),
+                           body.bool_or("ephemeral", false), body.bool_or("sequential", false)};
+    case MultiOpKind::Delete:
+      return DeleteRequest{body.at("path").as_string(), version()};
+    case MultiOpKind::SetData:
+      return SetDataRequest{body.at("path").as_string(), body.at("data").as_bytes(), version()};
+    case MultiOpKind::Check:
+      return CheckRequest{body.at("path").as_string(), version()};
+  }
+  throw std::logic_error("unreachable");
+}
+
+Value outcome_to_value(const OpOutcome& o) {
+  ValueMap m{{"op", multi_op_name(o.kind)}};
+  if (o.path) m.set("path", *o.path);
+  if (o.stat) m.set("stat", stat_to_value(*o.stat));
+  return Value(std::move(m));
+}
+
+OpOutcome outcome_from_value(const Value& v) {
+  OpOutcome o;
+  o.kind = multi_op_from_name(v.at("op").as_string());
+  if (v.at("path").is_string()) o.path = v.at("path").as_string();
+  if (!v.at("stat").is_null()) o.stat = stat_from_value(v.at("stat"));
+  return o;
+}
+
+Value outcomes_to_value(const std::vector<OpOutcome>& results) {
+  ValueList l;
+  l.reserve(results.size());
+  for (const OpOutcome& o : results) l.push_back(outcome_to_value(o));
+  return Value(std::move(l));
+}
+
+std::vector<OpOutcome> outcomes_from_value(const Value& v) {
+  std::vector<OpOutcome> out;
+  if (!v.is_list()) return out;
+  for (const Value& o : v.as_list()) out.push_back(outcome_from_value(o));
+  return out;
+}
+
+}  // namespace
+
 Value WriteRequest::to_message() const {
   ValueMap m{{"op", write_op_name(kind())}, {"req", req_no}, {"session", session}};
   if (auto* c = std::get_if<CreateRequest>(&op)) {
-    m.set("path", c->path);
-    m.set("data", c->data);
-    m.set("ephemeral", c->ephemeral);
-    m.set("sequential", c->sequential);
+    set_op_fields(m, *c);
   } else if (auto* d = std::get_if<DeleteRequest>(&op)) {
-    m.set("path", d->path);
-    m.set("version", d->version);
+    set_op_fields(m, *d);
   } else if (auto* s = std::get_if<SetDataRequest>(&op)) {
-    m.set("path", s->path);
-    m.set("data", s->data);
-    m.set("version", s->version);
+    set_op_fields(m, *s);
   } else if (auto* cl = std::get_if<CloseRequest>(&op)) {
     if (cl->expired_last_seen) m.set("last_seen", *cl->expired_last_seen);
+  } else if (auto* mu = std::get_if<MultiRequest>(&op)) {
+    ValueList ops;
+    ops.reserve(mu->ops.size());
+    for (const MultiOp& o : mu->ops) {
+      ValueMap om{{"op", multi_op_name(kind_of(o))}};
+      std::visit([&om](const auto& x) { set_op_fields(om, x); }, o);
+      ops.emplace_back(std::move(om));
+    }
+    m.set("ops", Value(std::move(ops)));
   }
   return Value(std::move(m));
 }
@@ -347,6 +465,12 @@ WriteRequest WriteRequest::from_message(const Value& body) {
       CloseRequest c;
       if (body.at("last_seen").is_number()) c.expired_last_seen = body.at("last_seen").as_number();
       r.op = c;
+      break;
+    }
+    case WriteOp::Multi: {
+      MultiRequest m;
+      for (const Value& o : body.at("ops").as_list()) m.ops.push_back(multi_op_from(o));
+      r.op = std::move(m);
       break;
     }
   }
@@ -382,6 +506,7 @@ ChangeKind change_kind_from_name(const std::string& name) {
 
 NodeState Change::materialized(int64_t zxid) const {
   NodeState n = node;
+  n.stat = materialize_stat(n.stat, zxid);
   switch (kind) {
     case ChangeKind::Create:
       n.stat.czxid = n.stat.mzxid = n.stat.pzxid = zxid;
@@ -397,6 +522,66 @@ NodeState Change::materialized(int64_t zxid) const {
       break;
   }
   return n;
+}
+
+Stat materialize_stat(Stat s, int64_t zxid) {
+  for (int64_t* z : {&s.czxid, &s.mzxid, &s.pzxid})
+    if (*z == kThisZxid) *z = zxid;
+  return s;
+}
+
+std::vector<Change> UpdateMessage::final_changes() const {
+  if (op != WriteOp::Multi) return changes;
+  // Each node once, where it first appears, as its last change leaves it. A node the update
+  // leaves missing is deleted (or was only created and deleted again); one it created (again)
+  // is created, with the data of its last create or set; one whose data it set is set; one
+  // whose children alone it changed keeps its data.
+  std::vector<Change> out;
+  std::map<std::string, size_t> at;
+  std::vector<std::pair<bool, bool>> made;  // per node: a create, a set
+  for (const Change& c : changes) {
+    auto [it, fresh] = at.try_emplace(c.path, out.size());
+    if (fresh) {
+      out.push_back(Change{c.path, ChangeKind::Keep, {}, {}});
+      made.emplace_back(false, false);
+    }
+    Change& f = out[it->second];
+    auto& [created, set] = made[it->second];
+    f.node = c.node;
+    if (c.kind == ChangeKind::Create || c.kind == ChangeKind::Set) f.data = c.data;
+    created = created || c.kind == ChangeKind::Create;
+    set = set || c.kind == ChangeKind::Set;
+    if (c.kind == ChangeKind::Delete) created = set = false;  // what came before is gone
+    if (c.kind != ChangeKind::Keep && f.kind == ChangeKind::Keep) f.kind = ChangeKind::Parent;
+    if (c.kind == ChangeKind::Delete) f.kind = ChangeKind::Delete;
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    Change& f = out[i];
+    if (f.kind == ChangeKind::Keep) continue;
+    if (!f.node.exists) {
+      f.kind = ChangeKind::Delete;
+      f.data = Bytes();
+    } else if (made[i].first || f.kind == ChangeKind::Delete) {
+      f.kind = ChangeKind::Create;  // (deleted and created again: created)
+    } else if (made[i].second) {
+      f.kind = ChangeKind::Set;
+    } else {
+      f.kind = ChangeKind::Parent;
+      f.data = Bytes();
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> UpdateMessage::created_ephemerals() const {
+  std::vector<std::string> out;
+  if (op == WriteOp::Create && !changes.empty() && changes.front().node.stat.ephemeral_owner &&
+      created_path)
+    out.push_back(*created_path);
+  for (const OpOutcome& o : results)
+    if (o.kind == MultiOpKind::Create && o.path && o.stat && o.stat->ephemeral_owner)
+      out.push_back(*o.path);
+  return out;
 }
 
 size_t UpdateMessage::data_bytes() const {
@@ -423,6 +608,7 @@ Value UpdateMessage::to_message() const {
              {"uid", uid}};
   if (expired_last_seen) m.set("last_seen", *expired_last_seen);
   if (created_path) m.set("created_path", *created_path);
+  if (op == WriteOp::Multi) m.set("results", outcomes_to_value(results));
   return Value(std::move(m));
 }
 
@@ -446,6 +632,7 @@ UpdateMessage UpdateMessage::from_message(const Value& body) {
     u.changes.push_back(std::move(ch));
   }
   if (body.at("created_path").is_string()) u.created_path = body.at("created_path").as_string();
+  u.results = outcomes_from_value(body.at("results"));
   return u;
 }
 
@@ -456,10 +643,15 @@ EpochEntry EpochEntry::from_item(const Item& item) {
 }
 
 Value WriteAnswer::to_value() const {
-  if (error != Code::Ok) return Value(ValueMap{{"error", code_name(error)}, {"req", req}});
+  if (error != Code::Ok) {
+    ValueMap m{{"error", code_name(error)}, {"req", req}};
+    if (failed_op >= 0) m.set("failed_op", failed_op);
+    return Value(std::move(m));
+  }
   ValueMap m{{"epoch", epoch_to_value(epoch)}, {"req", req}, {"zxid", zxid}};
   if (path) m.set("path", *path);
   if (stat) m.set("stat", stat_to_value(*stat));
+  if (!results.empty()) m.set("results", outcomes_to_value(results));
   return Value(std::move(m));
 }
 
@@ -468,11 +660,13 @@ WriteAnswer WriteAnswer::from_value(const Value& v) {
   a.req = v.at("req").as_number();
   if (v.at("error").is_string()) {
     a.error = code_from_name(v.at("error").as_string()).value_or(Code::SystemError);
+    a.failed_op = static_cast<int>(v.number_or("failed_op", -1));
     return a;
   }
   a.zxid = v.at("zxid").as_number();
   if (v.at("path").is_string()) a.path = v.at("path").as_string();
   if (!v.at("stat").is_null()) a.stat = stat_from_value(v.at("stat"));
+  a.results = outcomes_from_value(v.at("results"));
   a.epoch = epoch_from_value(v.at("epoch"));
   return a;
 }

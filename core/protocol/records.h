@@ -112,6 +112,7 @@ struct NodeRecord {
 struct LastError {
   int64_t req = 0;
   Code error = Code::Ok;
+  int failed_op = -1;  // a multi's
   Value to_value() const;
 };
 
@@ -135,8 +136,8 @@ struct SessionRecord {
 
 // --- The writer queue -------------------------------------------------------------------------
 
-enum class WriteOp { Create, Delete, SetData, Close };
-const char* write_op_name(WriteOp op);  // create | delete | set_data | close
+enum class WriteOp { Create, Delete, SetData, Close, Multi };
+const char* write_op_name(WriteOp op);  // create | delete | set_data | close | multi
 
 struct CreateRequest {
   std::string path;
@@ -153,6 +154,22 @@ struct SetDataRequest {
   Bytes data;
   int32_t version = -1;
 };
+// A multi's version check (ZooKeeper's check op): the node exists and has this version (-1:
+// any).
+struct CheckRequest {
+  std::string path;
+  int32_t version = -1;
+};
+// One operation of a multi; the index is its kind (MultiOpKind).
+using MultiOp = std::variant<CreateRequest, DeleteRequest, SetDataRequest, CheckRequest>;
+enum class MultiOpKind { Create, Delete, SetData, Check };
+inline MultiOpKind kind_of(const MultiOp& op) { return static_cast<MultiOpKind>(op.index()); }
+const std::string& path_of(const MultiOp& op);
+// Several operations applied atomically, in order, each checked against the state the ones
+// before it leave (ZooKeeper's multi): all of them or none.
+struct MultiRequest {
+  std::vector<MultiOp> ops;
+};
 struct CloseRequest {
   // Set for the heartbeat's close of an expired session: the last_seen it read. The close
   // happens only if the session has not answered since.
@@ -164,16 +181,17 @@ struct CloseRequest {
 struct WriteRequest {
   std::string session;
   int64_t req_no = 0;  // < 0: a system request (the heartbeat's close of an expired session)
-  std::variant<CreateRequest, DeleteRequest, SetDataRequest, CloseRequest> op;
+  std::variant<CreateRequest, DeleteRequest, SetDataRequest, CloseRequest, MultiRequest> op;
 
   WriteOp kind() const { return static_cast<WriteOp>(op.index()); }
   bool system() const { return req_no < 0; }
-  // The node a create, delete or set_data names (empty for a close).
+  // The node a create, delete or set_data names (empty for a close, a multi's first one).
   const std::string& path() const;
   // The node data of a create or set_data; null otherwise.
   const Bytes* data() const;
-  // The size the writer's steps are keyed by in the latency model: the node data.
-  size_t data_bytes() const { return data() ? data()->size() : 0; }
+  // The size the writer's steps are keyed by in the latency model: the node data (a multi's
+  // together).
+  size_t data_bytes() const;
   bool sequential_create() const;
 
   Value to_message() const;
@@ -199,6 +217,20 @@ struct Change {
   NodeState materialized(int64_t zxid) const;
 };
 
+// The zxid of the update a planned stat belongs to, before the queue has assigned it: a multi
+// plans a node's stat after each of its operations, and materialize_stat puts the zxid in.
+inline constexpr int64_t kThisZxid = -1;
+Stat materialize_stat(Stat s, int64_t zxid);
+
+// One operation of a multi, as answered: a create's node name, and the stat a create or a
+// set_data leaves (its zxids kThisZxid until materialized).
+struct OpOutcome {
+  MultiOpKind kind = MultiOpKind::Check;
+  std::optional<std::string> path;
+  std::optional<Stat> stat;
+  bool operator==(const OpOutcome&) const = default;
+};
+
 // A validated write on its way through the distributor queue.
 struct UpdateMessage {
   std::string uid;  // session:req:attempt
@@ -208,8 +240,15 @@ struct UpdateMessage {
   LockOwner attempt;
   ItemKey anchor;                         // the item whose pending list carries the update
   std::optional<Time> expired_last_seen;  // CloseRequest::expired_last_seen
+  // A multi's in the order of its operations, a node possibly more than once (each time as the
+  // operation leaves it); every other update's, each node once.
   std::vector<Change> changes;
   std::optional<std::string> created_path;  // a create's answer: the node's (sequential) name
+  std::vector<OpOutcome> results;           // a multi's, one per operation
+  // Each node the update changes, once, as the update leaves it (a multi's changes folded).
+  std::vector<Change> final_changes() const;
+  // The ephemeral nodes it creates, in order.
+  std::vector<std::string> created_ephemerals() const;
 
   // The node data the update carries: the size the distributor's steps are keyed by.
   size_t data_bytes() const;
@@ -235,6 +274,8 @@ struct WriteAnswer {
   int64_t zxid = 0;
   std::optional<std::string> path;  // create
   std::optional<Stat> stat;         // create, set_data
+  std::vector<OpOutcome> results;   // multi
+  int failed_op = -1;               // a refused multi: the operation that failed
   Epoch epoch;
 
   Value to_value() const;

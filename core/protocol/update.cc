@@ -19,7 +19,7 @@ std::vector<KvWrite> build_commit(const UpdateMessage& update, int64_t zxid) {
   };
 
   std::vector<KvWrite> writes;
-  for (const Change& ch : update.changes) {
+  for (const Change& ch : update.final_changes()) {
     KvWrite w;
     w.table = kNodesTable;
     w.key = ch.path;
@@ -43,9 +43,8 @@ std::vector<KvWrite> build_commit(const UpdateMessage& update, int64_t zxid) {
     s.conditions.push_back(Condition::lt(attr::kLastReq, update.req));
     s.updates.push_back(Update::set(attr::kLastReq, update.req));
   }
-  if (update.op == WriteOp::Create && !update.changes.empty() &&
-      update.changes.front().node.stat.ephemeral_owner && update.created_path)
-    s.updates.push_back(Update::append(attr::kEphemerals, Value::strings({*update.created_path})));
+  if (const std::vector<std::string> made = update.created_ephemerals(); !made.empty())
+    s.updates.push_back(Update::append(attr::kEphemerals, Value::strings(made)));
   if (update.op == WriteOp::Close) s.updates.push_back(Update::set(attr::kAlive, false));
   if (anchor_is_session) {
     s.conditions.push_back(held_by(update.attempt));

@@ -16,10 +16,11 @@ Task<void> Writer::handle(ReceivedMessage message) {
   const DeploymentConfig& config = d_.config;
   const size_t data_bytes = r.data_bytes();
 
-  auto answer = [&](Code error) -> Task<void> {
+  auto answer = [&](Code error, int failed_op) -> Task<void> {
     WriteAnswer refusal;
     refusal.req = r.req_no;
     refusal.error = error;
+    refusal.failed_op = failed_op;
     const ClientMessage refused = std::move(refusal);
     co_await ex.call("channel.send", "writer.notify", 0,
                      [&] { d_.channel.send(r.session, refused); });
@@ -83,7 +84,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
     if (sess && !system_request && sess->last_req >= r.req_no) {
       co_await unlock();
       if (sess->last_error && sess->last_error->req == r.req_no)
-        co_await answer(sess->last_error->error);
+        co_await answer(sess->last_error->error, sess->last_error->failed_op);
       co_return;
     }
     const auto* close = std::get_if<CloseRequest>(&r.op);
@@ -96,7 +97,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
     if (!sess || !sess->alive) {
       co_await unlock();
       if (system_request) co_return;
-      co_await answer(Code::SessionExpired);
+      co_await answer(Code::SessionExpired, -1);
       co_return;
     }
 
@@ -116,16 +117,28 @@ Task<void> Writer::handle(ReceivedMessage message) {
         }
       }
     }
+    // A multi's sequential creates are named as its operations leave the parents' counters.
+    bool named_all = true;
+    for (const std::string& name : sequential_names(r, items, now, config)) {
+      if (items.count({kNodesTable, name})) continue;
+      named_all = co_await lock({kNodesTable, name});
+      if (!named_all) break;
+    }
+    if (!named_all) {
+      co_await unlock();
+      co_await ex.sleep(backoff(), "writer.backoff");
+      continue;
+    }
     WritePlan plan = plan_write(r, node_path, items, ephemerals, now, config);
     if (plan.error != Code::Ok) {
-      const std::vector<KvWrite> ws = failure_writes(r, plan.error, items, attempt);
+      const std::vector<KvWrite> ws = failure_writes(r, plan, items, attempt);
       auto decided = co_await ex.call("kv.transact", "writer.commit", 0,
                                       [&] { return d_.system.transact(ws); });
       if (!decided.ok()) {  // lost a lock meanwhile: release what is still ours, decide again
         co_await unlock();
         continue;
       }
-      co_await answer(plan.error);
+      co_await answer(plan.error, plan.failed_op);
       co_return;
     }
 
@@ -140,6 +153,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
     update.expired_last_seen = close ? close->expired_last_seen : std::nullopt;
     update.changes = std::move(plan.changes);
     update.created_path = std::move(plan.created_path);
+    update.results = std::move(plan.results);
     const size_t bytes = data_bytes;  // the changes carry the request's data, nothing more
     auto push = [&] {
       return d_.distributor_queue.send("updates", update.uid, update.to_message(),

@@ -172,6 +172,18 @@ std::set<ItemKey> items_to_lock(const WriteRequest& r, const std::vector<std::st
     }
     return keys;
   }
+  if (auto* m = std::get_if<MultiRequest>(&r.op)) {
+    // Every node named and the parent of every create and delete; sequential names later.
+    for (const MultiOp& op : m->ops) {
+      const std::string& p = path_of(op);
+      const auto* c = std::get_if<CreateRequest>(&op);
+      if (!validate_path(p).is_ok()) continue;  // refused by the plan; nothing to lock
+      if (!(c && c->sequential)) keys.insert({kNodesTable, p});
+      if ((c || std::holds_alternative<DeleteRequest>(op)) && p != "/")
+        keys.insert({kNodesTable, parent_path(p)});
+    }
+    return keys;
+  }
   if (!r.sequential_create()) keys.insert({kNodesTable, r.path()});
   if (r.kind() != WriteOp::SetData) keys.insert({kNodesTable, parent_path(r.path())});
   return keys;
@@ -210,6 +222,116 @@ std::vector<KvWrite> unlock_writes(const LockedItems& items, const LockOwner& at
   return ws;
 }
 
+namespace {
+
+// A multi's operations applied one after the other to the nodes as the ones before leave them
+// (ZooKeeper checks each against that state). Each change's node carries kThisZxid where the
+// update's zxid goes. `names`: the sequential creates' names, filled as they are met when
+// `naming` (the writer has not locked them yet; a name not locked reads as a missing node).
+void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems& items, Time now,
+                const DeploymentConfig& config, WritePlan& plan, std::vector<std::string>* names) {
+  std::map<std::string, NodeState> state;
+  auto node = [&](const std::string& p) -> NodeState& {
+    auto [it, fresh] = state.try_emplace(p);
+    if (fresh) it->second = node_at(items, p).node;
+    return it->second;
+  };
+  auto fail = [&](size_t i, Code c) {
+    plan.error = c;
+    plan.failed_op = static_cast<int>(i);
+    plan.changes.clear();
+    plan.results.clear();
+  };
+  for (size_t i = 0; i < m.ops.size(); ++i) {
+    const MultiOp& op = m.ops[i];
+    OpOutcome out;
+    out.kind = kind_of(op);
+    if (auto* c = std::get_if<CreateRequest>(&op)) {
+      if (!validate_client_path(c->path, c->sequential).is_ok()) return fail(i, Code::BadArguments);
+      const std::string parent = parent_path(c->path);
+      NodeState& p = node(parent);
+      if (!p.exists) return fail(i, Code::NoNode);
+      std::string actual = c->path;
+      if (c->sequential) {
+        actual += format_suffix(FKEMU_MUTANT(config, "sequential.from_cversion") ? p.stat.cversion
+                                                                                 : p.creates);
+        if (names) names->push_back(actual);
+      }
+      if (!validate_path(actual).is_ok()) return fail(i, Code::BadArguments);
+      if (node(actual).exists) return fail(i, Code::NodeExists);
+      if (p.stat.ephemeral_owner) return fail(i, Code::NoChildrenForEphemerals);
+      NodeState n;
+      n.exists = true;
+      n.stat = fresh_stat(now, c->ephemeral ? std::optional<std::string>(r.session) : std::nullopt,
+                          c->data.size());
+      n.stat.czxid = n.stat.mzxid = n.stat.pzxid = kThisZxid;
+      node(actual) = n;
+      p = parent_after(p, base_name(actual), +1);
+      p.stat.pzxid = kThisZxid;
+      plan.changes.push_back(change(actual, ChangeKind::Create, n, c->data));
+      plan.changes.push_back(change(parent, ChangeKind::Parent, p));
+      out.path = actual;
+      out.stat = n.stat;
+    } else if (auto* d = std::get_if<DeleteRequest>(&op)) {
+      if (!validate_client_path(d->path, false).is_ok()) return fail(i, Code::BadArguments);
+      const NodeState& n = node(d->path);
+      if (is_zookeeper_own_node(d->path)) return fail(i, Code::BadArguments);
+      if (!n.exists) return fail(i, Code::NoNode);
+      if (d->version != -1 && n.stat.version != d->version) return fail(i, Code::BadVersion);
+      if (!n.children.empty()) return fail(i, Code::NotEmpty);
+      const std::string parent = parent_path(d->path);
+      node(d->path) = NodeState{};
+      NodeState& p = node(parent);
+      p = parent_after(p, base_name(d->path), -1);
+      p.stat.pzxid = kThisZxid;
+      plan.changes.push_back(change(d->path, ChangeKind::Delete, NodeState{}));
+      plan.changes.push_back(change(parent, ChangeKind::Parent, p));
+    } else if (auto* s = std::get_if<SetDataRequest>(&op)) {
+      if (!validate_client_path(s->path, false).is_ok()) return fail(i, Code::BadArguments);
+      NodeState& n = node(s->path);
+      if (!n.exists) return fail(i, Code::NoNode);
+      if (s->version != -1 && n.stat.version != s->version) return fail(i, Code::BadVersion);
+      n.stat.version += 1;
+      n.stat.mtime = ms(now);
+      n.stat.mzxid = kThisZxid;
+      n.stat.data_length = static_cast<int32_t>(s->data.size());
+      plan.changes.push_back(change(s->path, ChangeKind::Set, n, s->data));
+      out.stat = n.stat;
+    } else if (auto* k = std::get_if<CheckRequest>(&op)) {
+      if (!validate_client_path(k->path, false).is_ok()) return fail(i, Code::BadArguments);
+      const NodeState& n = node(k->path);
+      if (!n.exists) return fail(i, Code::NoNode);
+      if (k->version != -1 && n.stat.version != k->version) return fail(i, Code::BadVersion);
+    }
+    plan.results.push_back(std::move(out));
+  }
+  // Every locked node is written by the commit (which releases its lock): those the operations
+  // did not change are kept as they are. The first change carries the update (the anchor).
+  for (const auto& [key, item] : items) {
+    if (key.first != kNodesTable || state.count(key.second)) continue;
+    plan.changes.push_back(change(key.second, ChangeKind::Keep, NodeRecord::from_item(item).node));
+  }
+  for (const auto& [path, n] : state) {
+    bool written = false;
+    for (const Change& c : plan.changes) written = written || c.path == path;
+    if (!written && items.count({kNodesTable, path}))
+      plan.changes.push_back(change(path, ChangeKind::Keep, n));
+  }
+  if (!plan.changes.empty()) plan.anchor = {kNodesTable, plan.changes.front().path};
+}
+
+}  // namespace
+
+std::vector<std::string> sequential_names(const WriteRequest& r, const LockedItems& items, Time now,
+                                          const DeploymentConfig& config) {
+  std::vector<std::string> names;
+  if (auto* m = std::get_if<MultiRequest>(&r.op)) {
+    WritePlan dry;
+    plan_multi(r, *m, items, now, config, dry, &names);
+  }
+  return names;
+}
+
 WritePlan plan_write(const WriteRequest& r, const std::string& node_path, const LockedItems& items,
                      const std::vector<std::string>& ephemerals, Time now,
                      const DeploymentConfig& config) {
@@ -221,21 +343,25 @@ WritePlan plan_write(const WriteRequest& r, const std::string& node_path, const 
     plan_delete(*d, items, plan);
   } else if (auto* s = std::get_if<SetDataRequest>(&r.op)) {
     plan_set_data(*s, items, now, plan);
+  } else if (auto* m = std::get_if<MultiRequest>(&r.op)) {
+    plan_multi(r, *m, items, now, config, plan, nullptr);
   } else {
     plan_close(r, items, ephemerals, config, plan);
   }
   return plan;
 }
 
-std::vector<KvWrite> failure_writes(const WriteRequest& r, Code error, const LockedItems& items,
-                                    const LockOwner& attempt) {
+std::vector<KvWrite> failure_writes(const WriteRequest& r, const WritePlan& plan,
+                                    const LockedItems& items, const LockOwner& attempt) {
+  const Code error = plan.error;
   std::vector<KvWrite> ws = unlock_writes(items, attempt);
   KvWrite s;
   s.table = kSessionsTable;
   s.key = r.session;
   s.conditions.push_back(Condition::lt(attr::kLastReq, r.req_no));
-  s.updates = {Update::set(attr::kLastReq, r.req_no),
-               Update::set(attr::kLastError, LastError{r.req_no, error}.to_value())};
+  s.updates = {
+      Update::set(attr::kLastReq, r.req_no),
+      Update::set(attr::kLastError, LastError{r.req_no, error, plan.failed_op}.to_value())};
   ws.push_back(std::move(s));
   return ws;
 }

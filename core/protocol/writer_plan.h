@@ -42,11 +42,19 @@ KvWrite lock_write(const ItemKey& key, Time now, const LockOwner& attempt,
 // The release of every lock in `items` that `attempt` still holds.
 std::vector<KvWrite> unlock_writes(const LockedItems& items, const LockOwner& attempt);
 
+// The names of a multi's sequential creates, decided from the locked items as its operations
+// leave the parents' create counters; empty for any other request. The writer locks them
+// before it plans (a name stops at the first operation that fails).
+std::vector<std::string> sequential_names(const WriteRequest& r, const LockedItems& items, Time now,
+                                          const DeploymentConfig& config);
+
 // What a request does, decided from the locked items in ZooKeeper's check order.
 struct WritePlan {
   Code error = Code::Ok;  // not Ok: answered with this error, nothing changes
+  int failed_op = -1;     // a multi's operation that failed
   std::vector<Change> changes;
   std::optional<std::string> created_path;  // a create's answer: the node's name
+  std::vector<OpOutcome> results;           // a multi's, one per operation
   ItemKey anchor;                           // the item whose pending list carries the update
 };
 // `node_path` is the node the request acts on (a sequential create's full name); `now` is the
@@ -57,7 +65,7 @@ WritePlan plan_write(const WriteRequest& r, const std::string& node_path, const 
 
 // The decision of a failed request, recorded in the session with the locks released, so that a
 // redelivery answers the same error.
-std::vector<KvWrite> failure_writes(const WriteRequest& r, Code error, const LockedItems& items,
-                                    const LockOwner& attempt);
+std::vector<KvWrite> failure_writes(const WriteRequest& r, const WritePlan& plan,
+                                    const LockedItems& items, const LockOwner& attempt);
 
 }  // namespace fkemu

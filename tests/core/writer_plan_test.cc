@@ -187,7 +187,9 @@ TEST_CASE("a failure is recorded once per request, with every lock released", "[
   LockedItems items;
   items[{"nodes", "/"}] = node(true);
   items[{"nodes", "/a"}] = node(false);
-  const auto ws = failure_writes(request("delete", "/a"), Code::NoNode, items, kOwner);
+  WritePlan refused;
+  refused.error = Code::NoNode;
+  const auto ws = failure_writes(request("delete", "/a"), refused, items, kOwner);
   REQUIRE(ws.size() == 3);
   for (size_t i = 0; i < 2; ++i) {
     CHECK(ws[i].conditions.at(0).attr == "lock_owner");
@@ -205,4 +207,97 @@ TEST_CASE("the timelock is taken if free or older than the lock lifetime", "[wri
   CHECK(w.conditions[0].kind == Condition::Kind::AbsentOrLess);
   CHECK(w.conditions[0].value == 100 * kSecond - kConfig.lock_lifetime);
   CHECK(w.updates.at(1).value == "a1@2");
+}
+
+namespace {
+
+WriteRequest multi(std::vector<MultiOp> ops) {
+  WriteRequest r;
+  r.session = "s";
+  r.req_no = 8;
+  r.op = MultiRequest{std::move(ops)};
+  return r;
+}
+
+UpdateMessage update_of(const WritePlan& p) {
+  UpdateMessage u;
+  u.op = WriteOp::Multi;
+  u.changes = p.changes;
+  u.results = p.results;
+  return u;
+}
+
+}  // namespace
+
+TEST_CASE("a multi checks each operation against the state the ones before it leave",
+          "[writer][plan][multi]") {
+  LockedItems items;
+  items[{"nodes", "/"}] = node(true, 0, {"old"});
+  items[{"nodes", "/old"}] = node(true, 4);
+  items[{"nodes", "/a"}] = node(false);
+  items[{"nodes", "/a/b"}] = node(false);
+  const WriteRequest r = multi({CreateRequest{"/a", Bytes("1")}, CreateRequest{"/a/b", Bytes("2")},
+                                SetDataRequest{"/a", Bytes("3")}, DeleteRequest{"/a/b", 0},
+                                CheckRequest{"/a", 1}, DeleteRequest{"/old", 4}});
+  CHECK(items_to_lock(r, {}) ==
+        std::set<ItemKey>{{"nodes", "/"}, {"nodes", "/a"}, {"nodes", "/a/b"}, {"nodes", "/old"}});
+  const WritePlan p = plan_write(r, r.path(), items, {}, 9 * kMillisecond, kConfig);
+  REQUIRE(p.error == Code::Ok);
+  // Every operation's changes in order, a node as often as it changes.
+  CHECK(kinds(p) == std::vector<std::string>{"create /a", "parent /", "create /a/b", "parent /a",
+                                             "set /a", "delete /a/b", "parent /a", "delete /old",
+                                             "parent /"});
+  REQUIRE(p.results.size() == 6);
+  CHECK(p.results[0].path == "/a");
+  CHECK(p.results[2].stat->version == 1);        // the set, after the create
+  CHECK(p.results[2].stat->num_children == 1);   // /a/b was there then
+  CHECK(p.results[2].stat->mzxid == kThisZxid);  // the multi's zxid, once known
+  CHECK(materialize_stat(*p.results[2].stat, 42).czxid == 42);
+  CHECK(p.anchor == ItemKey{"nodes", "/a"});
+
+  // Folded, each node once, as the multi leaves it.
+  const std::vector<Change> fin = update_of(p).final_changes();
+  std::vector<std::string> folded;
+  for (const Change& c : fin)
+    folded.push_back(std::string(change_kind_name(c.kind)) + " " + c.path);
+  CHECK(folded == std::vector<std::string>{"create /a", "parent /", "delete /a/b", "delete /old"});
+  CHECK(fin[0].data == Bytes("3"));  // the set's data, on the node the multi created
+  CHECK(fin[0].node.children.empty());
+  const NodeState root = fin[1].materialized(42);
+  CHECK(root.children == std::vector<std::string>{"a"});
+  CHECK(root.stat.pzxid == 42);
+  CHECK(fin[0].materialized(42).stat.mzxid == 42);
+}
+
+TEST_CASE("a failing multi names its operation and changes nothing", "[writer][plan][multi]") {
+  LockedItems items;
+  items[{"nodes", "/"}] = node(true);
+  items[{"nodes", "/n"}] = node(false);
+  items[{"nodes", "/nope"}] = node(false);
+  const WriteRequest r =
+      multi({CreateRequest{"/n", {}}, DeleteRequest{"/nope", -1}, CreateRequest{"/n2", {}}});
+  const WritePlan p = plan_write(r, r.path(), items, {}, 0, kConfig);
+  CHECK(p.error == Code::NoNode);
+  CHECK(p.failed_op == 1);
+  CHECK(p.changes.empty());
+  CHECK(p.results.empty());
+  // A create of a node an earlier create made: NodeExists at the second.
+  const WriteRequest twice = multi({CreateRequest{"/n", {}}, CreateRequest{"/n", {}}});
+  const WritePlan q = plan_write(twice, twice.path(), items, {}, 0, kConfig);
+  CHECK(q.error == Code::NodeExists);
+  CHECK(q.failed_op == 1);
+}
+
+TEST_CASE("a multi's sequential creates are named as its operations leave the counters",
+          "[writer][plan][multi]") {
+  LockedItems items;
+  items[{"nodes", "/"}] = node(true);
+  items[{"nodes", "/q"}] = node(true, 0, {}, std::nullopt, 5);
+  CreateRequest seq{"/q/s-", {}};
+  seq.sequential = true;
+  const WriteRequest r = multi({CreateRequest{"/q/x", {}}, seq, seq});
+  CHECK(items_to_lock(r, {}) == std::set<ItemKey>{{"nodes", "/q"}, {"nodes", "/q/x"}});
+  CHECK(sequential_names(r, items, 0, kConfig) ==
+        std::vector<std::string>{"/q/s-0000000006", "/q/s-0000000007"});
+  CHECK(sequential_names(request("create", "/q/s-"), items, 0, kConfig).empty());
 }
