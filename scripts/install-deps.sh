@@ -7,7 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang clang-format
   nlohmann-json3-dev catch2 libbenchmark-dev libcli11-dev libfmt-dev
   libboost-dev libboost-system-dev libsqlite3-dev libedit-dev
-  zookeeper libzookeeper-mt-dev default-jre-headless
+  zookeeper libzookeeper-mt-dev default-jre-headless default-jdk-headless
+  python3-kazoo python3-mock libcurator-recipes-java libcurator-framework-java
+  libcurator-client-java
   docker-compose python3 python3-yaml
 )
 

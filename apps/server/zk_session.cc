@@ -99,6 +99,18 @@ std::string event_frame(EventType type, const std::string& path, int64_t zxid) {
   return w.frame();
 }
 
+// A request's data: null (length -1) is ZooKeeper's null data, which reads back as null.
+Bytes data_of(std::optional<std::string> buffer) {
+  return buffer ? Bytes(std::move(*buffer)) : Bytes::null();
+}
+void write_data(jute::Writer& w, const Bytes& data) {
+  if (data.is_null()) {
+    w.null_buffer();
+  } else {
+    w.buffer(data.view());
+  }
+}
+
 // A stat as ZooKeeper's clients read it: times since the Unix epoch, the owner's 64-bit id.
 void write_stat(jute::Writer& w, const Stat& stat, int64_t epoch_offset_ms) {
   Stat s = stat;
@@ -483,7 +495,7 @@ void ZkSession::on_request(const std::string& body) {
     case OpCode::CreateContainer:
     case OpCode::CreateTtl: {
       std::string path = in.text("the path");
-      std::string data = in.buffer().value_or(std::string());
+      Bytes data = data_of(in.buffer());
       const int32_t acls = in.count("the ACL", 12);
       for (int32_t i = 0; i < acls && in.ok(); ++i) {
         (void)in.i32();
@@ -498,16 +510,15 @@ void ZkSession::on_request(const std::string& body) {
           static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 3)
         return unimplemented(slot, xid, type);
       const bool with_stat = static_cast<OpCode>(type) == OpCode::Create2;
-      return run(
-          slot, xid, "create",
-          c->create(std::move(path), Bytes(std::move(data)), (flags & 1) != 0, (flags & 2) != 0),
-          [this, with_stat](const OpResult& r) {
-            jute::Writer w;
-            w.buffer(r.path.value_or(""));
-            std::string out = w.bytes();
-            if (with_stat) out += r.stat ? stat_body(*r.stat) : stat_body(Stat{});
-            return out;
-          });
+      return run(slot, xid, "create",
+                 c->create(std::move(path), std::move(data), (flags & 1) != 0, (flags & 2) != 0),
+                 [this, with_stat](const OpResult& r) {
+                   jute::Writer w;
+                   w.buffer(r.path.value_or(""));
+                   std::string out = w.bytes();
+                   if (with_stat) out += r.stat ? stat_body(*r.stat) : stat_body(Stat{});
+                   return out;
+                 });
     }
     case OpCode::Delete: {
       std::string path = in.text("the path");
@@ -530,7 +541,7 @@ void ZkSession::on_request(const std::string& body) {
       if (op == OpCode::GetData)
         return run(slot, xid, "getData", c->get_data(path, watch), [this](const OpResult& r) {
           jute::Writer w;
-          w.buffer(r.data.view());
+          write_data(w, r.data);
           return w.bytes() + (r.stat ? stat_body(*r.stat) : stat_body(Stat{}));
         });
       const bool with_stat = op == OpCode::GetChildren2;
@@ -544,11 +555,11 @@ void ZkSession::on_request(const std::string& body) {
     }
     case OpCode::SetData: {
       std::string path = in.text("the path");
-      std::string data = in.buffer().value_or(std::string());
+      Bytes data = data_of(in.buffer());
       const int32_t version = in.i32();
       if (!in.ok()) return malformed();
       return run(open_slot(), xid, "setData",
-                 c->set_data(std::move(path), Bytes(std::move(data)), version), stat_reply);
+                 c->set_data(std::move(path), std::move(data), version), stat_reply);
     }
     case OpCode::Sync: {
       // Reads go to the user store, which every answered write has reached: a sync answers in
@@ -764,7 +775,7 @@ Task<OpResult> read_all(ClientSession* c, std::vector<ReadOp> ops, int64_t epoch
     w.boolean(false);
     w.i32(kErrOk);
     if (data) {
-      w.buffer(r.data.view());
+      write_data(w, r.data);
       write_stat(w, r.stat.value_or(Stat{}), epoch_offset_ms);
     } else {
       w.strings(r.children.value_or(std::vector<std::string>{}));
@@ -838,7 +849,7 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
       case OpCode::CreateTtl: {
         CreateRequest c;
         c.path = in.text("the path");
-        c.data = Bytes(in.buffer().value_or(std::string()));
+        c.data = data_of(in.buffer());
         const int32_t acls = in.count("the ACL", 12);
         for (int32_t i = 0; i < acls && in.ok(); ++i) {
           (void)in.i32();
@@ -865,7 +876,7 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
       case OpCode::SetData: {
         SetDataRequest sd;
         sd.path = in.text("the path");
-        sd.data = Bytes(in.buffer().value_or(std::string()));
+        sd.data = data_of(in.buffer());
         sd.version = in.i32();
         ops.emplace_back(std::move(sd));
         break;

@@ -338,6 +338,10 @@ bool WriteRequest::sequential_create() const {
 
 namespace {
 
+// Node data as an attribute: its bytes, or null for ZooKeeper's null data.
+Value data_value(const Bytes& data) { return data.is_null() ? Value() : Value(data); }
+Bytes data_from(const Value& v) { return v.is_null() ? Bytes::null() : v.as_bytes(); }
+
 const char* multi_op_name(MultiOpKind k) {
   switch (k) {
     case MultiOpKind::Create:
@@ -364,11 +368,11 @@ template <class Op>
 void set_op_fields(ValueMap& m, const Op& op) {
   m.set("path", op.path);
   if constexpr (std::is_same_v<Op, CreateRequest>) {
-    m.set("data", op.data);
+    m.set("data", data_value(op.data));
     m.set("ephemeral", op.ephemeral);
     m.set("sequential", op.sequential);
   } else if constexpr (std::is_same_v<Op, SetDataRequest>) {
-    m.set("data", op.data);
+    m.set("data", data_value(op.data));
     m.set("version", op.version);
   } else {
     m.set("version", op.version);
@@ -379,12 +383,12 @@ MultiOp multi_op_from(const Value& body) {
   const auto version = [&] { return static_cast<int32_t>(body.number_or("version", -1)); };
   switch (multi_op_from_name(body.at("op").as_string())) {
     case MultiOpKind::Create:
-      return CreateRequest{body.at("path").as_string(), body.at("data").as_bytes(),
+      return CreateRequest{body.at("path").as_string(), data_from(body.at("data")),
                            body.bool_or("ephemeral", false), body.bool_or("sequential", false)};
     case MultiOpKind::Delete:
       return DeleteRequest{body.at("path").as_string(), version()};
     case MultiOpKind::SetData:
-      return SetDataRequest{body.at("path").as_string(), body.at("data").as_bytes(), version()};
+      return SetDataRequest{body.at("path").as_string(), data_from(body.at("data")), version()};
     case MultiOpKind::Check:
       return CheckRequest{body.at("path").as_string(), version()};
   }
@@ -452,14 +456,14 @@ WriteRequest WriteRequest::from_message(const Value& body) {
   const auto version = [&] { return static_cast<int32_t>(body.number_or("version", -1)); };
   switch (write_op_from_name(body.at("op").as_string())) {
     case WriteOp::Create:
-      r.op = CreateRequest{body.at("path").as_string(), body.at("data").as_bytes(),
+      r.op = CreateRequest{body.at("path").as_string(), data_from(body.at("data")),
                            body.bool_or("ephemeral", false), body.bool_or("sequential", false)};
       break;
     case WriteOp::Delete:
       r.op = DeleteRequest{body.at("path").as_string(), version()};
       break;
     case WriteOp::SetData:
-      r.op = SetDataRequest{body.at("path").as_string(), body.at("data").as_bytes(), version()};
+      r.op = SetDataRequest{body.at("path").as_string(), data_from(body.at("data")), version()};
       break;
     case WriteOp::Close: {
       CloseRequest c;
@@ -595,7 +599,8 @@ Value UpdateMessage::to_message() const {
   ch.reserve(changes.size());
   for (const Change& c : changes) {
     ValueMap j{{"kind", change_kind_name(c.kind)}, {"node", c.node.to_value()}, {"path", c.path}};
-    if (c.kind == ChangeKind::Create || c.kind == ChangeKind::Set) j.set("data", c.data);
+    if (c.kind == ChangeKind::Create || c.kind == ChangeKind::Set)
+      j.set("data", data_value(c.data));
     ch.emplace_back(std::move(j));
   }
   ValueMap m{{"anchor_key", anchor.second},
@@ -628,7 +633,8 @@ UpdateMessage UpdateMessage::from_message(const Value& body) {
     ch.path = c.at("path").as_string();
     ch.kind = change_kind_from_name(c.at("kind").as_string());
     ch.node = NodeState::from_value(c.at("node"));
-    if (c.at("data").is_bytes()) ch.data = c.at("data").as_bytes();
+    if (ch.kind == ChangeKind::Create || ch.kind == ChangeKind::Set)
+      ch.data = data_from(c.at("data"));
     u.changes.push_back(std::move(ch));
   }
   if (body.at("created_path").is_string()) u.created_path = body.at("created_path").as_string();
@@ -946,7 +952,7 @@ Value UserRecord::to_object() const {
   }
   ValueMap o;
   o.reserve(3);
-  if (!tombstone) o.set(attr::kData, data);
+  if (!tombstone) o.set(attr::kData, data_value(data));
   o.set(attr::kRecord, Bytes(std::move(packed)));
   if (tombstone) o.set(attr::kTombstone, *tombstone);
   if (zxid != 0) o.set(attr::kZxid, zxid);
@@ -1005,6 +1011,7 @@ nlohmann::json UserRecord::to_json() const {
 
 Bytes UserRecord::data_of(const Value& object) {
   const Value& d = object.at(attr::kData);
+  if (d.is_null() && object.contains(attr::kData)) return Bytes::null();
   return d.is_bytes() ? d.as_bytes() : Bytes();
 }
 

@@ -276,6 +276,34 @@ TEST_CASE("a session reconnects with its id and password; a wrong password finds
   CHECK(rc == ZNONODE);
 }
 
+TEST_CASE("null data reads back as null, empty data as empty", "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  Handle h(host_port(server));
+  REQUIRE(h.connected());
+  char made[64];
+  REQUIRE(zoo_create(h.zh, "/null", nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) ==
+          ZOK);
+  REQUIRE(zoo_create(h.zh, "/empty", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
+  char buf[8];
+  int len = sizeof buf;
+  ::Stat st{};
+  REQUIRE(zoo_get(h.zh, "/null", 0, buf, &len, &st) == ZOK);
+  CHECK(len == -1);
+  CHECK(st.dataLength == 0);
+  len = sizeof buf;
+  REQUIRE(zoo_get(h.zh, "/empty", 0, buf, &len, &st) == ZOK);
+  CHECK(len == 0);
+  // set_data to null and back
+  REQUIRE(zoo_set(h.zh, "/empty", nullptr, -1, -1) == ZOK);
+  len = sizeof buf;
+  REQUIRE(zoo_get(h.zh, "/empty", 0, buf, &len, &st) == ZOK);
+  CHECK(len == -1);
+  REQUIRE(zoo_set(h.zh, "/null", "x", 1, -1) == ZOK);
+  len = sizeof buf;
+  REQUIRE(zoo_get(h.zh, "/null", 0, buf, &len, &st) == ZOK);
+  CHECK(std::string(buf, static_cast<size_t>(len)) == "x");
+}
+
 TEST_CASE("four-letter words answer in ZooKeeper's format", "[server][zookeeper]") {
   TestServer server(with_zookeeper());
   const uint16_t port = server.server.zookeeper_port();
