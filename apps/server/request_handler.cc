@@ -301,6 +301,9 @@ std::shared_ptr<RemoteSession> RequestHandler::authorize(const Request& req, con
                                                          std::string_view query,
                                                          const Respond& respond) {
   auto r = sessions_.find(id);
+  // A server restarted on its state file takes up the sessions the state holds.
+  if (!r)
+    r = sessions_.recover(id, bearer(req).empty() ? query_param(query, "secret") : bearer(req));
   if (!r) {
     respond(404, error_body("NoSession", "no session " + id));
     return nullptr;

@@ -169,6 +169,11 @@ class Server::Impl {
     if (!token.is_ok()) return token.status();
     admin_token_ = token->token;
     admin_token_file_ = token->file;
+    // Session secrets derive from a key kept beside the state file, so that a server restarted
+    // on it can take up the sessions the state holds.
+    auto key = session_key(loop_.durable() ? opt_.data_path : "");
+    if (!key.is_ok()) return key.status();
+    sessions_.set_secret_key(*key);
     if (Status st = listener_.listen(opt_.host, opt_.port); !st.is_ok()) return st;
     handler_.set_listening(url(), listener_.loopback(), admin_token_);
     if (opt_.zookeeper_port >= 0) {

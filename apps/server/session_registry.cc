@@ -1,10 +1,15 @@
 #include "apps/server/session_registry.h"
 
+#include <fcntl.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/uuid/detail/sha1.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include "apps/server/api_types.h"
@@ -34,6 +39,33 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
+Result<std::string> session_key(const std::string& state_file) {
+  if (state_file.empty() || state_file == ":memory:") return random_hex(32);
+  const std::string path = state_file + ".session-key";
+  if (std::FILE* f = std::fopen(path.c_str(), "re")) {
+    char buf[80] = {};
+    const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    std::string key(buf, n);
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return Status(Code::BadArguments, path +
+                                            " is not a session key (64 hex digits); remove "
+                                            "it to make a new one (open sessions are lost)");
+    return key;
+  }
+  const std::string key = random_hex(32);
+  const std::string line = key + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return Status(Code::SystemError, "cannot write the session key to " + path + ": " + why);
+  }
+  ::close(fd);
+  return key;
+}
+
 SessionRegistry::SessionRegistry(boost::asio::io_context& ioc, ExecutorLoop& loop,
                                  RegistryOptions options)
     : ioc_(ioc), loop_(loop), opt_(options), sweep_timer_(ioc) {}
@@ -50,6 +82,50 @@ std::shared_ptr<RemoteSession> SessionRegistry::any_open() const {
     if (!r->client->closed()) found = r;
   return found;
 }
+
+namespace {
+
+std::string hex_of(const unsigned char* raw, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(digits[raw[i] >> 4]);
+    out.push_back(digits[raw[i] & 15]);
+  }
+  return out;
+}
+
+std::string sha1(std::string_view data) {
+  boost::uuids::detail::sha1 h;
+  h.process_bytes(data.data(), data.size());
+  unsigned int words[5];
+  h.get_digest(words);
+  std::string out;
+  for (unsigned int w : words)
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(w >> shift));
+  return out;
+}
+
+// RFC 2104.
+std::string hmac_sha1(std::string key, std::string_view message) {
+  if (key.size() > 64) key = sha1(key);
+  key.resize(64, '\0');
+  std::string inner(64, '\0'), outer(64, '\0');
+  for (size_t i = 0; i < 64; ++i) {
+    inner[i] = static_cast<char>(key[i] ^ 0x36);
+    outer[i] = static_cast<char>(key[i] ^ 0x5c);
+  }
+  return sha1(outer + sha1(inner + std::string(message)));
+}
+
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
 
 void EventSink::watch(const WatchedEvent& event) { send(watch_message(event)); }
 
@@ -68,19 +144,15 @@ std::shared_ptr<RemoteSession> SessionRegistry::open(Connected connected, bool z
     do {
       r->id = "z" + random_hex(8);  // ZooKeeper's 64-bit session id
     } while (r->id == "z0000000000000000" || remotes_.count(r->id) || closed_ids_.count(r->id));
-    r->secret = random_hex(16);  // its 16-byte password
+    r->secret = key_.empty() ? random_hex(16) : secret_for(r->id, 16);  // a 16-byte password
   } else {
-    r->id = "s" + random_hex(16);  // 128 bits
-    r->secret = random_hex(32);    // 256 bits
+    r->id = "s" + random_hex(16);                                       // 128 bits
+    r->secret = key_.empty() ? random_hex(32) : secret_for(r->id, 32);  // 256 bits
   }
   r->last_seen = loop_.now();
   ClientSession& c = loop_.service().open_session(r->id);
   if (timeout > 0) c.set_timeout(timeout);
-  r->client = &c;
-  RemoteSession* rp = r.get();
-  c.set_event_listener([this, rp](const WatchedEvent& e) { on_event(*rp, e); });
-  c.set_last_seen_source([rp] { return rp->last_seen; });
-  remotes_[r->id] = r;
+  hold(r, c);
   ++sessions_opened_;
   std::weak_ptr<RemoteSession> weak = r;
   loop_.spawn_then("api.connect", c.connect(),
@@ -88,6 +160,45 @@ std::shared_ptr<RemoteSession> SessionRegistry::open(Connected connected, bool z
                      if (auto live = weak.lock()) live->connected = true;
                      loop_.emit([connected, id, secret, s] { connected(id, secret, s); });
                    });
+  return r;
+}
+
+std::string SessionRegistry::secret_for(const std::string& id, size_t bytes) const {
+  std::string raw;
+  for (int block = 1; raw.size() < bytes; ++block)
+    raw += hmac_sha1(key_, std::to_string(block) + ":" + id);
+  return hex_of(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
+}
+
+void SessionRegistry::hold(const std::shared_ptr<RemoteSession>& r, ClientSession& c) {
+  r->client = &c;
+  RemoteSession* rp = r.get();
+  c.set_event_listener([this, rp](const WatchedEvent& e) { on_event(*rp, e); });
+  c.set_last_seen_source([rp] { return rp->last_seen; });
+  remotes_[r->id] = r;
+}
+
+std::shared_ptr<RemoteSession> SessionRegistry::recover(const std::string& id,
+                                                        const std::string& secret) {
+  if (key_.empty() || id.size() < 2 || remotes_.count(id) || !loop_.built() || full())
+    return nullptr;
+
+  const bool zookeeper = id[0] == 'z';
+  if (!same_secret(secret, secret_for(id, zookeeper ? 16 : 32))) return nullptr;
+  const auto item = loop_.service().system_store().get(kSessionsTable, id);
+  if (!item) return nullptr;
+  const SessionRecord record = SessionRecord::from_item(*item);
+  if (!record.alive) return nullptr;
+  auto r = std::make_shared<RemoteSession>();
+  r->id = id;
+  r->secret = secret;
+  r->zookeeper = zookeeper;
+  r->connected = true;
+  r->last_seen = loop_.now();
+  closed_ids_.erase(id);
+  ClientSession& c = loop_.service().open_session(id);
+  c.resume(record);
+  hold(r, c);
   return r;
 }
 

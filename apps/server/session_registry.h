@@ -37,6 +37,11 @@ class ExecutorLoop;
 // Hex of `bytes` bytes from the kernel's CSPRNG: session ids, secrets, admin tokens.
 std::string random_hex(size_t bytes);
 
+// The key sessions' secrets derive from: for a state file, the one in STATE.session-key (made,
+// mode 0600, if there is none), so that a restarted server knows its sessions' secrets; in
+// memory, a new one. An error names the file it cannot read or write.
+Result<std::string> session_key(const std::string& state_file);
+
 // Where a session's watch events go: a WebSocket of it (ws_session.h), or the connection of a
 // ZooKeeper client (zk_session.h).
 class EventSink {
@@ -85,6 +90,13 @@ class SessionRegistry {
   SessionRegistry(const SessionRegistry&) = delete;
   SessionRegistry& operator=(const SessionRegistry&) = delete;
 
+  // The key a session's secret is derived from (HMAC-SHA1 of its id), which a durable server
+  // keeps beside its state file (session_key()). Without one, secrets are random.
+  void set_secret_key(std::string key) { key_ = std::move(key); }
+  // A session a server that restarted on its state file does not hold but the system store
+  // does (alive): taken up again if `secret` is the one its id gives. Null otherwise.
+  std::shared_ptr<RemoteSession> recover(const std::string& id, const std::string& secret);
+
   bool full() const { return remotes_.size() >= opt_.max_sessions; }
   // Sessions held, and of them those not closed.
   size_t size() const { return remotes_.size(); }
@@ -122,6 +134,10 @@ class SessionRegistry {
 
  private:
   void on_event(RemoteSession& r, const WatchedEvent& event);
+  // The secret of a session id: HMAC-SHA1 under the key, as hex of `bytes` bytes.
+  std::string secret_for(const std::string& id, size_t bytes) const;
+  // Hooks a new RemoteSession to its client library and holds it.
+  void hold(const std::shared_ptr<RemoteSession>& r, ClientSession& c);
   void deliver(RemoteSession& r, const WatchedEvent& event);
   bool forgettable(const RemoteSession& r) const;
   static void close_sockets(RemoteSession& r);
@@ -130,6 +146,7 @@ class SessionRegistry {
   ExecutorLoop& loop_;
   RegistryOptions opt_;
   boost::asio::steady_timer sweep_timer_;
+  std::string key_;
   std::map<std::string, std::shared_ptr<RemoteSession>> remotes_;
   std::map<std::string, std::string> closed_ids_;  // forgotten closed sessions: id -> secret
   std::deque<std::string> closed_order_;

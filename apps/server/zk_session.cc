@@ -169,6 +169,7 @@ void ZkSession::start() {
 }
 
 void ZkSession::read_length() {
+  reading_ = true;
   header_.resize(4);
   net::async_read(
       socket_, net::buffer(header_),
@@ -187,9 +188,11 @@ void ZkSession::read_length() {
 }
 
 void ZkSession::read_body(size_t n) {
+  reading_ = true;
   body_.resize(n);
   net::async_read(socket_, net::buffer(body_),
                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                    self->reading_ = false;
                     if (ec || self->closing_) return self->close();
                     ++self->received_;
                     ++self->server_.packets_received;
@@ -203,7 +206,24 @@ void ZkSession::on_frame(const std::string& body) {
     return on_connect(body);  // reads on once the session is there
   }
   on_request(body);
-  if (!closing_) read_length();
+  read_more();
+}
+
+// Back pressure: a client with too many requests unanswered, or too many answer bytes it has
+// not read, is not read from until they drain (ZooKeeper's server throttles the same way), so
+// that a client that pipelines without reading cannot grow the server's memory without bound.
+bool ZkSession::too_busy() const {
+  return slots_.size() >= kMaxOutstanding || out_bytes_ >= kMaxUnsentBytes;
+}
+
+void ZkSession::read_more() {
+  if (closing_ || reading_) return;
+  if (too_busy()) {
+    paused_ = true;
+    return;
+  }
+  paused_ = false;
+  read_length();
 }
 
 void ZkSession::fail(const std::string& why) {
@@ -247,6 +267,8 @@ void ZkSession::on_connect(const std::string& body) {
   if (session_id != 0) {
     const std::string name = session_name(session_id);
     auto r = server_.sessions.find(name);
+    // A server restarted on its state file takes up the sessions the state holds.
+    if (!r) r = server_.sessions.recover(name, to_hex(password));
     bool alive = r && r->zookeeper && r->connected && !r->client->closed() &&
                  equal_in_constant_time(to_hex(password), r->secret);
     if (alive) {
@@ -286,7 +308,7 @@ void ZkSession::connected(const std::shared_ptr<RemoteSession>& r, int32_t timeo
   write(w.frame());
   if (closing_) return;
   server_.sessions.attach(*r, shared_from_this());
-  read_length();
+  read_more();
 }
 
 // ZooKeeper's answer to a session it does not know (expired, closed, or the wrong password):
@@ -337,6 +359,12 @@ void ZkSession::answer_in_turn(int32_t xid,
 }
 
 void ZkSession::flush() {
+  struct Resume {
+    ZkSession* s;
+    ~Resume() {
+      if (s->paused_) s->read_more();
+    }
+  } resume{this};
   while (!slots_.empty() && (slots_.front().done || slots_.front().compute)) {
     if (!slots_.front().done) {
       slots_.front().frame = slots_.front().compute();
@@ -370,6 +398,7 @@ void ZkSession::write(std::string frame) {
   if (!socket_.is_open()) return;
   ++sent_;
   ++server_.packets_sent;
+  out_bytes_ += frame.size();
   out_.push_back(std::move(frame));
   if (!writing_) write_next();
 }
@@ -385,11 +414,14 @@ void ZkSession::write_next() {
                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                      if (ec) {
                        self->out_.clear();
+                       self->out_bytes_ = 0;
                        self->writing_ = false;
                        return self->close();
                      }
+                     self->out_bytes_ -= self->out_.front().size();
                      self->out_.pop_front();
                      self->write_next();
+                     if (self->paused_) self->read_more();
                    });
 }
 

@@ -114,6 +114,11 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
     std::string frame;
   };
 
+  static constexpr size_t kMaxOutstanding = 1000;
+  static constexpr size_t kMaxUnsentBytes = 4 * 1024 * 1024;
+  bool too_busy() const;
+  // Reads the next frame unless one is being read or the client must wait (back pressure).
+  void read_more();
   void read_length();
   void read_body(size_t n);
   void on_frame(const std::string& body);
@@ -161,7 +166,10 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   bool close_when_written_ = false;
   bool closing_session_ = false;  // closeSession was asked for
   std::deque<std::string> out_;
+  size_t out_bytes_ = 0;
   bool writing_ = false;
+  bool reading_ = false;  // a read is under way
+  bool paused_ = false;   // reading waits for answers to drain
   std::deque<Slot> slots_;
   uint64_t first_slot_ = 0;  // the number of slots_.front()
   std::vector<HeldEvent> held_;

@@ -97,6 +97,12 @@ std::vector<std::string> ClientSession::watched_paths() const {
   return out;
 }
 
+void ClientSession::resume(const SessionRecord& record) {
+  constexpr int64_t kResumeGap = int64_t{1} << 32;
+  if (record.timeout_ms > 0) timeout_ = record.timeout_ms * kMillisecond;
+  next_req_ = record.last_req + kResumeGap;
+}
+
 std::optional<OpResult> ClientSession::check_path(const std::string& path, bool sequential) const {
   Status s = validate_client_path(path, sequential);
   if (!s.is_ok()) return failed(s.code(), s.message());

@@ -79,6 +79,11 @@ class ClientSession {
   Duration timeout() const { return timeout_ > 0 ? timeout_ : d_.config.session_timeout; }
   // Registers the session in the system store.
   Task<Status> connect();
+  // Instead of connect(): takes up a session the system store holds already (a server that
+  // restarted on its state file), with its timeout. Its request numbers continue far beyond
+  // the last one decided, so that none is taken for a request of the earlier client library
+  // still in the writer queue (whose answers are dropped: nobody waits for them).
+  void resume(const SessionRecord& record);
 
   // The data is shared, not copied, on its way to the user store.
   Task<OpResult> create(std::string path, Bytes data, bool ephemeral, bool sequential);

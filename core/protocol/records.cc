@@ -340,7 +340,12 @@ namespace {
 
 // Node data as an attribute: its bytes, or null for ZooKeeper's null data.
 Value data_value(const Bytes& data) { return data.is_null() ? Value() : Value(data); }
-Bytes data_from(const Value& v) { return v.is_null() ? Bytes::null() : v.as_bytes(); }
+// The "data" attribute of a message, which must be there (null stands for null data).
+Bytes data_from(const Value& message) {
+  if (!message.contains("data")) throw std::invalid_argument("a message without its data");
+  const Value& v = message.at("data");
+  return v.is_null() ? Bytes::null() : v.as_bytes();
+}
 
 const char* multi_op_name(MultiOpKind k) {
   switch (k) {
@@ -383,12 +388,12 @@ MultiOp multi_op_from(const Value& body) {
   const auto version = [&] { return static_cast<int32_t>(body.number_or("version", -1)); };
   switch (multi_op_from_name(body.at("op").as_string())) {
     case MultiOpKind::Create:
-      return CreateRequest{body.at("path").as_string(), data_from(body.at("data")),
+      return CreateRequest{body.at("path").as_string(), data_from(body),
                            body.bool_or("ephemeral", false), body.bool_or("sequential", false)};
     case MultiOpKind::Delete:
       return DeleteRequest{body.at("path").as_string(), version()};
     case MultiOpKind::SetData:
-      return SetDataRequest{body.at("path").as_string(), data_from(body.at("data")), version()};
+      return SetDataRequest{body.at("path").as_string(), data_from(body), version()};
     case MultiOpKind::Check:
       return CheckRequest{body.at("path").as_string(), version()};
   }
@@ -456,14 +461,14 @@ WriteRequest WriteRequest::from_message(const Value& body) {
   const auto version = [&] { return static_cast<int32_t>(body.number_or("version", -1)); };
   switch (write_op_from_name(body.at("op").as_string())) {
     case WriteOp::Create:
-      r.op = CreateRequest{body.at("path").as_string(), data_from(body.at("data")),
+      r.op = CreateRequest{body.at("path").as_string(), data_from(body),
                            body.bool_or("ephemeral", false), body.bool_or("sequential", false)};
       break;
     case WriteOp::Delete:
       r.op = DeleteRequest{body.at("path").as_string(), version()};
       break;
     case WriteOp::SetData:
-      r.op = SetDataRequest{body.at("path").as_string(), data_from(body.at("data")), version()};
+      r.op = SetDataRequest{body.at("path").as_string(), data_from(body), version()};
       break;
     case WriteOp::Close: {
       CloseRequest c;
@@ -633,8 +638,7 @@ UpdateMessage UpdateMessage::from_message(const Value& body) {
     ch.path = c.at("path").as_string();
     ch.kind = change_kind_from_name(c.at("kind").as_string());
     ch.node = NodeState::from_value(c.at("node"));
-    if (ch.kind == ChangeKind::Create || ch.kind == ChangeKind::Set)
-      ch.data = data_from(c.at("data"));
+    if (ch.kind == ChangeKind::Create || ch.kind == ChangeKind::Set) ch.data = data_from(c);
     u.changes.push_back(std::move(ch));
   }
   if (body.at("created_path").is_string()) u.created_path = body.at("created_path").as_string();

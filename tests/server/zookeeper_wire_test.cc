@@ -13,6 +13,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -304,6 +306,45 @@ TEST_CASE("null data reads back as null, empty data as empty", "[server][zookeep
   CHECK(std::string(buf, static_cast<size_t>(len)) == "x");
 }
 
+TEST_CASE("a server restarted on its state file takes up the sessions it held",
+          "[server][zookeeper][durability]") {
+  const std::string dir = std::string(FKEMU_BINARY_DIR) + "/zookeeper-restart-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ServerOptions o = with_zookeeper();
+  o.data_path = dir + "/state.db";
+  o.admin_token = "restart-test-token";
+  o.config.session_timeout = 30 * kSecond;  // the client must not expire meanwhile
+  clientid_t id{};
+  std::unique_ptr<Handle> h;
+  {
+    TestServer first(o);
+    h = std::make_unique<Handle>(host_port(first));
+    REQUIRE(h->connected());
+    char made[64];
+    REQUIRE(zoo_create(h->zh, "/eph", "e", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, made,
+                       sizeof made) == ZOK);
+    id = *zoo_client_id(h->zh);
+  }
+  // The server is gone: closing the handle now reaches no server (the C client sends no close
+  // request while it is not connected), so the session stays open in the state file.
+  h.reset();
+  TestServer second(o);
+  Handle again(host_port(second), &id);
+  REQUIRE(again.connected());
+  CHECK(zoo_client_id(again.zh)->client_id == id.client_id);
+  ::Stat st{};
+  REQUIRE(zoo_exists(again.zh, "/eph", 0, &st) == ZOK);
+  CHECK(st.ephemeralOwner == id.client_id);
+  char made[64];
+  CHECK(zoo_create(again.zh, "/after", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
+  // A wrong password still finds the session expired.
+  clientid_t wrong = id;
+  wrong.passwd[3] = static_cast<char>(wrong.passwd[3] ^ 1);
+  Handle impostor(host_port(second), &wrong);
+  CHECK(impostor.state == ZOO_EXPIRED_SESSION_STATE);
+}
+
 TEST_CASE("four-letter words answer in ZooKeeper's format", "[server][zookeeper]") {
   TestServer server(with_zookeeper());
   const uint16_t port = server.server.zookeeper_port();
@@ -455,6 +496,42 @@ TEST_CASE("pipelined requests are answered in order, each with its own result",
     REQUIRE(r.xid == xids[i]);
     CHECK(r.err == (i + 1 == xids.size() ? static_cast<int32_t>(Code::Unimplemented) : 0));
   }
+}
+
+TEST_CASE("a client that pipelines thousands of requests before reading gets every answer",
+          "[server][zookeeper]") {
+  // Beyond 1,000 unanswered requests the server stops reading the connection until answers
+  // drain (back pressure): nothing is lost and the order holds.
+  TestServer server(with_zookeeper());
+  RawZk zk(server.server.zookeeper_port());
+  std::string batch;
+  std::vector<int32_t> xids;
+  for (int i = 0; i < 3000; ++i) {
+    jute::Writer w;
+    xids.push_back(zk.next_xid);
+    w.i32(zk.next_xid++);
+    w.i32(static_cast<int32_t>(jute::OpCode::Exists));
+    w.buffer("/");
+    w.boolean(false);
+    batch += w.frame();
+  }
+  std::atomic<bool> sent_all{false};
+  std::thread sender([&] {  // blocks while the server does not read (no Catch2 here: a thread)
+    size_t at = 0;
+    while (at < batch.size()) {
+      const ssize_t n = ::send(zk.s.fd, batch.data() + at, batch.size() - at, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      at += static_cast<size_t>(n);
+    }
+    sent_all = true;
+  });
+  for (size_t i = 0; i < xids.size(); ++i) {
+    const RawZk::Reply r = zk.reply();
+    REQUIRE(r.xid == xids[i]);
+    CHECK(r.err == 0);
+  }
+  sender.join();
+  CHECK(sent_all);
 }
 
 // What ZooKeeper 3.8 answers to these multis (measured on the real server, and asserted by
