@@ -9,7 +9,7 @@ packages=(
   libboost-dev libboost-system-dev libsqlite3-dev libedit-dev
   zookeeper libzookeeper-mt-dev default-jre-headless default-jdk-headless
   python3-kazoo python3-mock libcurator-recipes-java libcurator-framework-java
-  libcurator-client-java
+  libcurator-client-java libslf4j-java
   docker-compose python3 python3-yaml
 )
 

@@ -538,12 +538,15 @@ void ZkSession::on_request(const std::string& body) {
       if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
       if (!in.ok()) return malformed();
       const uint64_t slot = open_slot();
-      if (static_cast<OpCode>(type) == OpCode::CreateContainer ||
-          static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 3)
+      // TTL nodes answer as a ZooKeeper without extended types (its default) answers them.
+      const bool container = static_cast<OpCode>(type) == OpCode::CreateContainer || flags == 4;
+      if (static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 4)
         return unimplemented(slot, xid, type);
-      const bool with_stat = static_cast<OpCode>(type) == OpCode::Create2;
+      const bool with_stat = static_cast<OpCode>(type) == OpCode::Create2 ||
+                             static_cast<OpCode>(type) == OpCode::CreateContainer;
       return run(slot, xid, "create",
-                 c->create(std::move(path), std::move(data), (flags & 1) != 0, (flags & 2) != 0),
+                 c->create(std::move(path), std::move(data), !container && (flags & 1) != 0,
+                           !container && (flags & 2) != 0, container),
                  [this, with_stat](const OpResult& r) {
                    jute::Writer w;
                    w.buffer(r.path.value_or(""));
@@ -890,11 +893,11 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
         }
         const int32_t flags = in.i32();
         if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
-        if (static_cast<OpCode>(type) == OpCode::CreateContainer ||
-            static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 3)
+        if (static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 4)
           unimplemented_op = true;
-        c.ephemeral = (flags & 1) != 0;
-        c.sequential = (flags & 2) != 0;
+        c.container = static_cast<OpCode>(type) == OpCode::CreateContainer || flags == 4;
+        c.ephemeral = !c.container && (flags & 1) != 0;
+        c.sequential = !c.container && (flags & 2) != 0;
         ops.emplace_back(std::move(c));
         break;
       }
@@ -967,9 +970,9 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
             w.i32(types[i]);
             w.boolean(false);
             w.i32(kErrOk);
-            if (type == OpCode::Create || type == OpCode::Create2) w.buffer(o.path.value_or(""));
-            if (type == OpCode::Create2 || type == OpCode::SetData)
-              w.raw(self->stat_body(o.stat.value_or(Stat{})));
+            const bool create2 = type == OpCode::Create2 || type == OpCode::CreateContainer;
+            if (type == OpCode::Create || create2) w.buffer(o.path.value_or(""));
+            if (create2 || type == OpCode::SetData) w.raw(self->stat_body(o.stat.value_or(Stat{})));
           }
           w.i32(-1);
           w.boolean(true);

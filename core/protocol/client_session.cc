@@ -444,8 +444,8 @@ Task<OpResult> ClientSession::multi(std::vector<MultiOp> ops) {
   co_return co_await write(std::move(request));
 }
 
-Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemeral,
-                                     bool sequential) {
+Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemeral, bool sequential,
+                                     bool container) {
   if (auto bad = check_path(path, sequential)) co_return *bad;
   if (data.size() > d_.config.max_data_bytes)
     co_return failed(Code::MarshallingError,
@@ -455,6 +455,7 @@ Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemera
   request.data = std::move(data);
   request.ephemeral = ephemeral;
   request.sequential = sequential;
+  request.container = container;
   co_return co_await write(std::move(request));
 }
 

@@ -86,7 +86,9 @@ class ClientSession {
   void resume(const SessionRecord& record);
 
   // The data is shared, not copied, on its way to the user store.
-  Task<OpResult> create(std::string path, Bytes data, bool ephemeral, bool sequential);
+  // `container`: ZooKeeper's container node (deleted once it has had children and has none).
+  Task<OpResult> create(std::string path, Bytes data, bool ephemeral, bool sequential,
+                        bool container = false);
   Task<OpResult> get_data(std::string path, bool watch);
   Task<OpResult> exists(std::string path, bool watch);
   Task<OpResult> get_children(std::string path, bool watch);

@@ -19,8 +19,32 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   const size_t data_bytes = upd.data_bytes();
 
   auto send = [&](const WriteAnswer& answer) -> Task<void> {
+    if (session.empty()) co_return;  // a request of the service's own: nobody waits for it
     const ClientMessage m = answer;
     co_await ex.call("channel.send", "distributor.notify", 0, [&] { d_.channel.send(session, m); });
+  };
+  // A container the update left empty, after it had children, is deleted by a request of the
+  // service's own to the writer (ZooKeeper's container manager; decision 48). Sent again by a
+  // redelivery: the queue drops the repeat by its deduplication id, and the writer does
+  // nothing if a child came meanwhile.
+  auto clean_containers = [&]() -> Task<void> {
+    for (const Change& ch : upd.final_changes()) {
+      const NodeState node = ch.materialized(zxid);
+      if (ch.kind == ChangeKind::Delete || ch.kind == ChangeKind::Keep || !node.empty_container())
+        continue;
+      WriteRequest cleanup;
+      cleanup.req_no = -1;
+      DeleteRequest del;
+      del.path = ch.path;
+      del.only_empty_container = true;
+      cleanup.op = del;
+      const std::string dedup = "container:" + ch.path + ":" + std::to_string(node.stat.czxid) +
+                                ":" + std::to_string(node.stat.cversion);
+      (void)co_await ex.call("queue.send", "distributor.clean_container", 0, [&] {
+        return d_.writer_queue.send(d_.config.writer_group_per_session ? "containers" : "writes",
+                                    dedup, cleanup.to_message(), SendMeta{ex.call_began(), 0});
+      });
+    }
   };
   auto read_progress = [&](std::string_view step) -> Task<Progress> {
     auto item = co_await ex.call("kv.get", step, 0,
@@ -35,6 +59,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   if (zxid < progress.last_zxid) co_return;
   if (zxid == progress.last_zxid) {
     if (progress.last_answer) co_await send(*progress.last_answer);
+    co_await clean_containers();
     co_return;
   }
 
@@ -253,6 +278,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   (void)co_await ex.call("kv.transact", "distributor.exec_pop_updates", 0,
                          [&] { return d_.system.transact(pop); });
   co_await send(answer);
+  co_await clean_containers();
 }
 
 Task<void> Distributor::remove_registrations(const std::string& session) {

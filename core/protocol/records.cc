@@ -174,7 +174,8 @@ Lockable Lockable::from_item(const Item& item) {
   return l;
 }
 
-// A node's fields, packed as a stat is (decision 41): a layout byte, exists (0 or 1), the
+// A node's fields, packed as a stat is (decision 41): a layout byte, flags (1 exists, 2 a
+// container), the
 // create counter, the packed stat (length and bytes), then the children (count, then length
 // and bytes of each).
 constexpr uint8_t kPackedNode = 1;
@@ -192,7 +193,7 @@ Value NodeState::to_value() const {
   std::string out;
   out.reserve(room);
   out.push_back(static_cast<char>(kPackedNode));
-  out.push_back(exists ? 1 : 0);
+  out.push_back(static_cast<char>((exists ? 1 : 0) | (container ? 2 : 0)));
   put_signed(out, creates);
   put_text(out, packed_stat);
   put_strings(out, children);
@@ -211,21 +212,24 @@ NodeState NodeState::from_value(const Value& v) {
   std::string_view packed_stat;
   if (!in.byte(layout) || layout != kPackedNode) throw damaged("an unknown layout");
   if (!in.byte(exists)) throw damaged("cut off");
-  if (exists > 1) throw damaged("an exists flag other than 0 or 1");
+  if (exists > 3) throw damaged("flags other than exists and container");
   if (!in.signed_number(n.creates) || !in.text(packed_stat) ||
       !take_strings(in, n.children, v.as_bytes().size()))
     throw damaged("cut off");
-  n.exists = exists == 1;
+  n.exists = (exists & 1) != 0;
+  n.container = (exists & 2) != 0;
   n.stat = read_packed_stat(packed_stat);
   if (!in.done()) throw damaged("bytes beyond its end");
   return n;
 }
 
 nlohmann::json NodeState::to_json() const {
-  return nlohmann::json{{"exists", exists},
-                        {"stat", stat_to_json(stat)},
-                        {"children", children},
-                        {"creates", creates}};
+  nlohmann::json j{{"exists", exists},
+                   {"stat", stat_to_json(stat)},
+                   {"children", children},
+                   {"creates", creates}};
+  if (container) j["container"] = true;
+  return j;
 }
 
 NodeRecord NodeRecord::from_item(const Item& item) {
@@ -376,11 +380,14 @@ void set_op_fields(ValueMap& m, const Op& op) {
     m.set("data", data_value(op.data));
     m.set("ephemeral", op.ephemeral);
     m.set("sequential", op.sequential);
+    if (op.container) m.set("container", true);
   } else if constexpr (std::is_same_v<Op, SetDataRequest>) {
     m.set("data", data_value(op.data));
     m.set("version", op.version);
   } else {
     m.set("version", op.version);
+    if constexpr (std::is_same_v<Op, DeleteRequest>)
+      if (op.only_empty_container) m.set("only_empty_container", true);
   }
 }
 
@@ -389,9 +396,11 @@ MultiOp multi_op_from(const Value& body) {
   switch (multi_op_from_name(body.at("op").as_string())) {
     case MultiOpKind::Create:
       return CreateRequest{body.at("path").as_string(), data_from(body),
-                           body.bool_or("ephemeral", false), body.bool_or("sequential", false)};
+                           body.bool_or("ephemeral", false), body.bool_or("sequential", false),
+                           body.bool_or("container", false)};
     case MultiOpKind::Delete:
-      return DeleteRequest{body.at("path").as_string(), version()};
+      return DeleteRequest{body.at("path").as_string(), version(),
+                           body.bool_or("only_empty_container", false)};
     case MultiOpKind::SetData:
       return SetDataRequest{body.at("path").as_string(), data_from(body), version()};
     case MultiOpKind::Check:
@@ -462,10 +471,12 @@ WriteRequest WriteRequest::from_message(const Value& body) {
   switch (write_op_from_name(body.at("op").as_string())) {
     case WriteOp::Create:
       r.op = CreateRequest{body.at("path").as_string(), data_from(body),
-                           body.bool_or("ephemeral", false), body.bool_or("sequential", false)};
+                           body.bool_or("ephemeral", false), body.bool_or("sequential", false),
+                           body.bool_or("container", false)};
       break;
     case WriteOp::Delete:
-      r.op = DeleteRequest{body.at("path").as_string(), version()};
+      r.op = DeleteRequest{body.at("path").as_string(), version(),
+                           body.bool_or("only_empty_container", false)};
       break;
     case WriteOp::SetData:
       r.op = SetDataRequest{body.at("path").as_string(), data_from(body), version()};

@@ -92,7 +92,12 @@ struct NodeState {
   Stat stat;
   std::vector<std::string> children;  // sorted
   int64_t creates = 0;                // children ever created: the sequential suffix
+  bool container = false;             // a container node (CreateRequest::container)
   bool operator==(const NodeState&) const = default;
+  // A container that has had children and has none: the service deletes it.
+  bool empty_container() const {
+    return exists && container && children.empty() && stat.cversion > 0;
+  }
 
   // Packed bytes, as a stat is (decision 41): the node item's `node` attribute and an update
   // message's change. from_value reads null as no node and throws std::invalid_argument,
@@ -144,10 +149,15 @@ struct CreateRequest {
   Bytes data;
   bool ephemeral = false;
   bool sequential = false;
+  // ZooKeeper's container node: deleted once it has had children and has none again.
+  bool container = false;
 };
 struct DeleteRequest {
   std::string path;
   int32_t version = -1;
+  // The cleanup of a container (a request of the service's, with no session): only if the node
+  // is still a container that has had children and has none now; otherwise nothing happens.
+  bool only_empty_container = false;
 };
 struct SetDataRequest {
   std::string path;
@@ -179,6 +189,7 @@ struct CloseRequest {
 // A client write request as it arrives in the writer queue (ClientSession and the heartbeat
 // function send it).
 struct WriteRequest {
+  // Empty for a request of the service's own that concerns no session (a container's cleanup).
   std::string session;
   int64_t req_no = 0;  // < 0: a system request (the heartbeat's close of an expired session)
   std::variant<CreateRequest, DeleteRequest, SetDataRequest, CloseRequest, MultiRequest> op;

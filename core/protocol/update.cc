@@ -30,6 +30,7 @@ std::vector<KvWrite> build_commit(const UpdateMessage& update, int64_t zxid) {
     writes.push_back(std::move(w));
   }
 
+  if (update.session.empty()) return writes;  // a request of the service's own (decision 48)
   KvWrite s;
   s.table = kSessionsTable;
   s.key = update.session;

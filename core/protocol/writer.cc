@@ -77,8 +77,13 @@ Task<void> Writer::handle(ReceivedMessage message) {
     //    system request (the heartbeat's close of an expired session, req < 0) is answered to
     //    nobody and happens at most once: the session is no longer alive afterwards.
     const bool system_request = r.system();
-    auto sess_item = co_await ex.call("kv.get", "writer.check_session", 0,
-                                      [&] { return d_.system.get(kSessionsTable, r.session); });
+    // A request of the service's own that concerns no session (a container's cleanup) skips
+    // the session's checks, and a refusal only releases the locks: nobody waits for it.
+    const bool sessionless = r.session.empty();
+    std::optional<Item> sess_item;
+    if (!sessionless)
+      sess_item = co_await ex.call("kv.get", "writer.check_session", 0,
+                                   [&] { return d_.system.get(kSessionsTable, r.session); });
     std::optional<SessionRecord> sess;
     if (sess_item) sess = SessionRecord::from_item(*sess_item);
     if (sess && !system_request && sess->last_req >= r.req_no) {
@@ -94,7 +99,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
       co_await unlock();  // the session answered again after the heartbeat decided to expire it
       co_return;
     }
-    if (!sess || !sess->alive) {
+    if (!sessionless && (!sess || !sess->alive)) {
       co_await unlock();
       if (system_request) co_return;
       co_await answer(Code::SessionExpired, -1);
@@ -130,6 +135,10 @@ Task<void> Writer::handle(ReceivedMessage message) {
       continue;
     }
     WritePlan plan = plan_write(r, node_path, items, ephemerals, now, config);
+    if (plan.error != Code::Ok && sessionless) {
+      co_await unlock();
+      co_return;
+    }
     if (plan.error != Code::Ok) {
       const std::vector<KvWrite> ws = failure_writes(r, plan, items, attempt);
       auto decided = co_await ex.call("kv.transact", "writer.commit", 0,

@@ -76,6 +76,7 @@ void plan_create(const WriteRequest& r, const CreateRequest& c, const std::strin
   } else {
     NodeState node;
     node.exists = true;
+    node.container = c.container;
     node.stat = fresh_stat(now, c.ephemeral ? std::optional<std::string>(r.session) : std::nullopt,
                            c.data.size());
     plan.changes.push_back(change(actual, ChangeKind::Create, std::move(node), c.data));
@@ -87,7 +88,9 @@ void plan_create(const WriteRequest& r, const CreateRequest& c, const std::strin
 
 void plan_delete(const DeleteRequest& d, const LockedItems& items, WritePlan& plan) {
   const NodeRecord node_item = node_at(items, d.path);
-  if (is_zookeeper_own_node(d.path)) {
+  if (d.only_empty_container && !node_item.node.empty_container()) {
+    plan.error = Code::NotEmpty;  // a child came, or it went already: nothing to clean
+  } else if (is_zookeeper_own_node(d.path)) {
     plan.error = Code::BadArguments;  // ZooKeeper refuses to delete its own nodes
   } else if (!node_item.node.exists) {
     plan.error = Code::NoNode;
@@ -262,6 +265,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       if (p.stat.ephemeral_owner) return fail(i, Code::NoChildrenForEphemerals);
       NodeState n;
       n.exists = true;
+      n.container = c->container;
       n.stat = fresh_stat(now, c->ephemeral ? std::optional<std::string>(r.session) : std::nullopt,
                           c->data.size());
       n.stat.czxid = n.stat.mzxid = n.stat.pzxid = kThisZxid;

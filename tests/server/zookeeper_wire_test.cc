@@ -345,6 +345,52 @@ TEST_CASE("a server restarted on its state file takes up the sessions it held",
   CHECK(impostor.state == ZOO_EXPIRED_SESSION_STATE);
 }
 
+TEST_CASE("a container goes once it has had children and has none again",
+          "[server][zookeeper][container]") {
+  TestServer server(with_zookeeper());
+  Handle h(host_port(server));
+  REQUIRE(h.connected());
+  char made[64];
+  REQUIRE(zoo_create(h.zh, "/c", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_CONTAINER, made, sizeof made) ==
+          ZOK);
+  REQUIRE(zoo_create(h.zh, "/never", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_CONTAINER, made,
+                     sizeof made) == ZOK);
+  ::Stat st{};
+  REQUIRE(zoo_exists(h.zh, "/c", 0, &st) == ZOK);
+  CHECK(st.ephemeralOwner == 0);  // as ZooKeeper shows a container
+  REQUIRE(zoo_create(h.zh, "/c/a", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
+  REQUIRE(zoo_create(h.zh, "/c/b", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, made, sizeof made) ==
+          ZOK);
+  REQUIRE(zoo_delete(h.zh, "/c/a", -1) == ZOK);
+  CHECK(zoo_exists(h.zh, "/c", 1, &st) == ZOK);  // one child left: it stays; a watch on it
+  // The last child goes with a multi: the container follows, and its watch fires NodeDeleted.
+  zoo_op_t ops[1];
+  zoo_op_result_t results[1];
+  zoo_delete_op_init(&ops[0], "/c/b", -1);
+  REQUIRE(zoo_multi(h.zh, 1, ops, results) == ZOK);
+  int rc = ZOK;
+  for (int i = 0; i < 500 && (rc = zoo_exists(h.zh, "/c", 0, nullptr)) == ZOK; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(rc == ZNONODE);
+  for (int i = 0; i < 500 && h.events == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(h.last_event_type == ZOO_DELETED_EVENT);
+  CHECK(h.last_event_path == "/c");
+  // A container that never had children stays, as on ZooKeeper.
+  CHECK(zoo_exists(h.zh, "/never", 0, nullptr) == ZOK);
+  // Nested containers (Curator's parents) go one after the other, bottom up.
+  REQUIRE(zoo_create(h.zh, "/p", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_CONTAINER, made, sizeof made) ==
+          ZOK);
+  REQUIRE(zoo_create(h.zh, "/p/q", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_CONTAINER, made, sizeof made) ==
+          ZOK);
+  REQUIRE(zoo_create(h.zh, "/p/q/leaf", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, made,
+                     sizeof made) == ZOK);
+  REQUIRE(zoo_delete(h.zh, "/p/q/leaf", -1) == ZOK);
+  for (int i = 0; i < 500 && (rc = zoo_exists(h.zh, "/p", 0, nullptr)) == ZOK; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(rc == ZNONODE);
+}
+
 TEST_CASE("four-letter words answer in ZooKeeper's format", "[server][zookeeper]") {
   TestServer server(with_zookeeper());
   const uint16_t port = server.server.zookeeper_port();
@@ -393,8 +439,10 @@ TEST_CASE("an operation fkemu does not implement answers ZUNIMPLEMENTED and is c
   Handle h(host_port(server));
   REQUIRE(h.connected());
   char made[64];
-  CHECK(zoo_create(h.zh, "/c", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_CONTAINER, made, sizeof made) ==
-        ZUNIMPLEMENTED);
+  // TTL nodes: as a ZooKeeper without extended types (its default) answers them.
+  ::Stat st{};
+  CHECK(zoo_create2_ttl(h.zh, "/t", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_WITH_TTL, 1000,
+                        made, sizeof made, &st) == ZUNIMPLEMENTED);
   // The session goes on: the next request is answered.
   CHECK(zoo_create(h.zh, "/p", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
   const std::string mntr = four_letter(server.server.zookeeper_port(), "mntr");
@@ -477,6 +525,29 @@ TEST_CASE("getAllChildrenNumber, getEphemerals, multiRead, checkWatches and remo
   set.i32(-1);
   CHECK(zk.call(OpCode::SetData, set.bytes()).err == 0);  // (call() checks no event came first)
   CHECK(zk.call(OpCode::Exists, get.bytes()).err == 0);
+}
+
+TEST_CASE("a session's own write shows it the watch event before the answer, as ZooKeeper",
+          "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  RawZk zk(server.server.zookeeper_port());
+  using jute::OpCode;
+  REQUIRE(zk.call(OpCode::Create, create_request("/w", 0)).err == 0);
+  for (int round = 0; round < 20; ++round) {
+    jute::Writer get;
+    get.buffer("/w");
+    get.boolean(true);
+    REQUIRE(zk.call(OpCode::GetData, get.bytes()).err == 0);
+    jute::Writer set;
+    set.buffer("/w");
+    set.buffer("v" + std::to_string(round));
+    set.i32(-1);
+    const int32_t xid = zk.send(OpCode::SetData, set.bytes());
+    const RawZk::Reply first = zk.reply();
+    CHECK(first.xid == jute::kNotificationXid);  // NodeDataChanged first
+    const RawZk::Reply second = zk.reply();
+    CHECK(second.xid == xid);
+  }
 }
 
 TEST_CASE("pipelined requests are answered in order, each with its own result",
