@@ -174,19 +174,21 @@ json Admin::counters() const {
   json ops = json::object();
   for (const auto& [op, n] : operations_) ops[op] = n;
   LocalService& service = loop_.service();
-  return json{{"requests", requests_},
-              {"operations", ops},
-              {"sessions_opened", sessions_.sessions_opened()},
-              {"sessions_open", sessions_.open_count()},
-              {"sessions_kept", sessions_.size()},
-              {"watches_delivered", sessions_.watches_delivered()},
-              {"state_file",
-               {{"transactions", loop_.transactions()}, {"changes", loop_.changes_committed()}}},
-              {"function_invocations",
-               {{"writer", service.writer_invocations()},
-                {"distributor", service.distributor_invocations()},
-                {"watch", service.watch_invocations()},
-                {"heartbeat", service.heartbeat_invocations()}}}};
+  json out{{"requests", requests_},
+           {"operations", ops},
+           {"sessions_opened", sessions_.sessions_opened()},
+           {"sessions_open", sessions_.open_count()},
+           {"sessions_kept", sessions_.size()},
+           {"watches_delivered", sessions_.watches_delivered()},
+           {"state_file",
+            {{"transactions", loop_.transactions()}, {"changes", loop_.changes_committed()}}},
+           {"function_invocations",
+            {{"writer", service.writer_invocations()},
+             {"distributor", service.distributor_invocations()},
+             {"watch", service.watch_invocations()},
+             {"heartbeat", service.heartbeat_invocations()}}}};
+  for (const auto& [name, source] : more_counters_) out[name] = source();
+  return out;
 }
 
 json Admin::latency() const {

@@ -8,9 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "apps/server/api_types.h"
 #include "core/status.h"
@@ -42,6 +45,11 @@ class Admin {
   // loopback only.
   void set_access(std::string token, bool loopback);
 
+  // More counters, under `name` in /admin/counters (the ZooKeeper listener's).
+  void add_counters(std::string name, std::function<nlohmann::json()> source) {
+    more_counters_.emplace_back(std::move(name), std::move(source));
+  }
+
   void count_request() { ++requests_; }
   void count_operation(const std::string& op) { ++operations_[op]; }
 
@@ -62,6 +70,7 @@ class Admin {
   bool loopback_ = true;
   uint64_t requests_ = 0;
   std::map<std::string, uint64_t> operations_;
+  std::vector<std::pair<std::string, std::function<nlohmann::json()>>> more_counters_;
 };
 
 }  // namespace fkemu

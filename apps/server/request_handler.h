@@ -37,6 +37,10 @@ class RequestHandler {
   // Set once at start, before anything is served: the server's URL, whether it listens on
   // loopback only, and the admin token.
   void set_listening(std::string url, bool loopback, std::string admin_token);
+  // More counters for GET /admin/counters, under `name`.
+  void add_counters(std::string name, std::function<nlohmann::json()> source) {
+    admin_.add_counters(std::move(name), std::move(source));
+  }
 
   // An HTTP request other than a WebSocket upgrade.
   void handle(const Request& req, const Respond& respond);

@@ -183,6 +183,7 @@ class Server::Impl {
           !st.is_ok())
         return st;
       zk_state_.port = zk_listener_.port();
+      handler_.add_counters("zookeeper", [this] { return zk_state_.counters(); });
       zk_state_.epoch_offset_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count() -
@@ -222,6 +223,11 @@ class Server::Impl {
       } else if (opt_.admin_token.empty()) {
         std::cerr << "fkemu serve: admin token " << admin_token_ << std::endl;
       }
+      if (opt_.zookeeper_port >= 0 && !zk_listener_.loopback())
+        std::cerr << "fkemu serve: WARNING: ZooKeeper clients on " << opt_.zookeeper_host
+                  << ", beyond loopback: anyone who reaches it can open sessions (ZooKeeper's "
+                     "protocol has no token)"
+                  << std::endl;
       if (!listener_.loopback())
         std::cerr << "fkemu serve: WARNING: listening on " << opt_.host
                   << ", beyond loopback: anyone who reaches it can open sessions; every /admin "

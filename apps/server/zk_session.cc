@@ -139,6 +139,19 @@ int64_t ZkServerState::last_zxid() const {
   return item ? Progress::from_item(*item).last_zxid : 0;
 }
 
+nlohmann::json ZkServerState::counters() const {
+  nlohmann::json unimpl = nlohmann::json::object();
+  for (const auto& [op, n] : unimplemented) unimpl[op] = n;
+  size_t live = 0;
+  for (const auto& w : open) live += w.expired() ? 0 : 1;
+  return nlohmann::json{{"connections_accepted", connections_accepted},
+                        {"connections_open", live},
+                        {"packets_received", packets_received},
+                        {"packets_sent", packets_sent},
+                        {"malformed_frames", malformed},
+                        {"unimplemented", unimpl}};
+}
+
 int64_t zookeeper_session_id(std::string_view name) {
   if (name.size() == 17 && name[0] == 'z' &&
       name.find_first_not_of("0123456789abcdef", 1) == std::string_view::npos)

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,8 @@ struct ZkServerState {
   int64_t max_timeout_ms() const { return 20 * tick_ms(); }
   // The zxid of the last update the deployment has applied (the distributor's progress).
   int64_t last_zxid() const;
+  // For /admin/counters: connections, packets, malformed frames, unimplemented requests.
+  nlohmann::json counters() const;
 };
 
 // The 64-bit id ZooKeeper's clients know a session by: a ZooKeeper client's own id, or, for a

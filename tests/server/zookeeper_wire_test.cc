@@ -26,6 +26,7 @@
 #include "harness/workload_generator.h"
 #include "harness/zookeeper_runner.h"
 #include "tests/server/test_server.h"
+#include "tests/support/http_client.h"
 
 namespace fkemu {
 namespace {
@@ -447,6 +448,12 @@ TEST_CASE("an operation fkemu does not implement answers ZUNIMPLEMENTED and is c
   CHECK(zoo_create(h.zh, "/p", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
   const std::string mntr = four_letter(server.server.zookeeper_port(), "mntr");
   CHECK(mntr.find("fkemu_unimplemented_requests\t1") != std::string::npos);
+  // And by name in the admin counters.
+  const testing::HttpAnswer counters =
+      testing::http_once(server.port, boost::beast::http::verb::get, "/admin/counters");
+  REQUIRE(counters.status == 200);
+  CHECK(counters.body["zookeeper"]["unimplemented"]["createTTL"] == 1);
+  CHECK(counters.body["zookeeper"]["connections_open"] >= 1);
 }
 
 TEST_CASE("getAllChildrenNumber, getEphemerals, multiRead, checkWatches and removeWatches",
