@@ -232,7 +232,8 @@ namespace {
 // update's zxid goes. `names`: the sequential creates' names, filled as they are met when
 // `naming` (the writer has not locked them yet; a name not locked reads as a missing node).
 void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems& items, Time now,
-                const DeploymentConfig& config, WritePlan& plan, std::vector<std::string>* names) {
+                [[maybe_unused]] const DeploymentConfig& config, WritePlan& plan,
+                std::vector<std::string>* names) {
   std::map<std::string, NodeState> state;
   auto node = [&](const std::string& p) -> NodeState& {
     auto [it, fresh] = state.try_emplace(p);
