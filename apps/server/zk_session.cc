@@ -31,6 +31,8 @@ constexpr int32_t kErrNoNode = static_cast<int32_t>(Code::NoNode);
 constexpr int32_t kErrAuthFailed = -115;
 constexpr int32_t kErrNoWatcher = -121;
 constexpr int32_t kErrRuntimeInconsistency = -2;
+constexpr int32_t kErrBadArguments = static_cast<int32_t>(Code::BadArguments);
+constexpr int32_t kErrInvalidAcl = -114;
 constexpr int32_t kErrReconfigDisabled = -123;
 constexpr int32_t kErrMarshalling = static_cast<int32_t>(Code::MarshallingError);
 constexpr int32_t kPermsAll = 31;
@@ -165,7 +167,10 @@ int64_t zookeeper_session_id(std::string_view name) {
 }
 
 ZkSession::ZkSession(tcp::socket socket, ZkServerState& server, ConnectionSlot slot)
-    : socket_(std::move(socket)), server_(server), slot_(std::move(slot)) {
+    : socket_(std::move(socket)),
+      handshake_timer_(socket_.get_executor()),
+      server_(server),
+      slot_(std::move(slot)) {
   boost::system::error_code ec;
   const auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -178,6 +183,16 @@ void ZkSession::start() {
   ++server_.connections_accepted;
   std::erase_if(server_.open, [](const std::weak_ptr<ZkSession>& w) { return w.expired(); });
   server_.open.push_back(weak_from_this());
+  // A connection that sends no ConnectRequest (nor a four-letter word) within 10 s is closed,
+  // as ZooKeeper closes one, so that idle connections cannot hold every slot.
+  handshake_timer_.expires_after(std::chrono::seconds(10));
+  handshake_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->remote_ || self->closing_) return;
+    self->server_.log.line("ZooKeeper client " + self->peer_ +
+                           ": no ConnectRequest within 10 s; the connection is closed");
+    self->close();
+  });
   read_length();
 }
 
@@ -248,6 +263,7 @@ void ZkSession::fail(const std::string& why) {
 void ZkSession::close() {
   if (closing_ && !socket_.is_open()) return;
   closing_ = true;
+  handshake_timer_.cancel();
   boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
@@ -263,12 +279,14 @@ void ZkSession::close_after_writes() {
 
 void ZkSession::on_connect(const std::string& body) {
   jute::Reader in(body);
-  const int32_t protocol_version = in.i32();
+  (void)in.i32();  // the protocol version: 0
   const int64_t last_zxid_seen = in.i64();
   int32_t timeout_ms = in.i32();
   const int64_t session_id = in.i64();
   const std::string password = in.buffer().value_or(std::string());
-  if (in.left() > 0) (void)in.boolean();  // readOnly: a standalone server serves it as usual
+  // readOnly: a standalone server serves it as usual; its answer has the flag if it was asked.
+  read_only_flag_ = in.left() > 0;
+  if (read_only_flag_) (void)in.boolean();
   if (!in.ok()) return fail("a malformed ConnectRequest: " + in.error());
   if (!server_.loop.built()) return close();
   const int64_t zxid = server_.last_zxid();
@@ -288,7 +306,7 @@ void ZkSession::on_connect(const std::string& body) {
       const auto item = server_.loop.service().system_store().get(kSessionsTable, name);
       alive = item && SessionRecord::from_item(*item).alive;
     }
-    if (!alive) return refuse_session(protocol_version);
+    if (!alive) return refuse_session();
     // The session moves to this connection; the one it had (if still open) is closed.
     for (auto& w : r->sockets)
       if (auto s = w.lock(); s && s.get() != this) s->close();
@@ -317,7 +335,7 @@ void ZkSession::connected(const std::shared_ptr<RemoteSession>& r, int32_t timeo
   w.i32(timeout_ms);
   w.i64(zookeeper_session_id(r->id));
   w.buffer(from_hex(r->secret));
-  w.boolean(false);  // read-only
+  if (read_only_flag_) w.boolean(false);  // not a read-only server
   write(w.frame());
   if (closing_) return;
   server_.sessions.attach(*r, shared_from_this());
@@ -326,13 +344,13 @@ void ZkSession::connected(const std::shared_ptr<RemoteSession>& r, int32_t timeo
 
 // ZooKeeper's answer to a session it does not know (expired, closed, or the wrong password):
 // a timeout of 0, then the connection closes; the client reports the session expired.
-void ZkSession::refuse_session(int32_t protocol_version) {
+void ZkSession::refuse_session() {
   jute::Writer w;
-  w.i32(protocol_version);
+  w.i32(0);
   w.i32(0);
   w.i64(0);
   w.buffer(std::string(16, '\0'));
-  w.boolean(false);
+  if (read_only_flag_) w.boolean(false);
   write(w.frame());
   close_after_writes();
 }
@@ -513,7 +531,15 @@ void ZkSession::on_request(const std::string& body) {
   }
   server_.sessions.seen(*remote_);
   ClientSession* c = remote_->client;
-  auto malformed = [&] { fail("a malformed " + jute::op_name(type) + " request: " + in.error()); };
+  // A request whose body does not read: MarshallingError, and the connection goes on (the
+  // frame was read whole), as ZooKeeper answers it.
+  auto malformed = [&] {
+    ++server_.malformed;
+    server_.log.line("ZooKeeper client " + peer_ + ": a malformed " + jute::op_name(type) +
+                     " request: " + in.error());
+    reply_zxid(nullptr);
+    reply(open_slot(), xid, kErrMarshalling);
+  };
   auto path_reply = [](const OpResult& r) {
     jute::Writer w;
     w.buffer(r.path.value_or(""));
@@ -526,7 +552,7 @@ void ZkSession::on_request(const std::string& body) {
     case OpCode::Ping: {
       const uint64_t slot = open_slot();
       reply_zxid(nullptr);
-      return reply(slot, xid, kErrOk);
+      return reply(slot, jute::kPingXid, kErrOk);  // whatever xid the ping had, as ZooKeeper
     }
     case OpCode::CloseSession: {
       // Reads stop; the answer still goes out, then the connection closes (run()).
@@ -541,19 +567,17 @@ void ZkSession::on_request(const std::string& body) {
     case OpCode::CreateTtl: {
       std::string path = in.text("the path");
       Bytes data = data_of(in.buffer());
-      const int32_t acls = in.count("the ACL", 12);
-      for (int32_t i = 0; i < acls && in.ok(); ++i) {
-        (void)in.i32();
-        (void)in.buffer();  // the scheme and the id (kazoo sends an empty id as null)
-        (void)in.buffer();
-      }
+      const bool acl_valid = read_acl(in);
       const int32_t flags = in.i32();
       if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
       if (!in.ok()) return malformed();
       const uint64_t slot = open_slot();
+      reply_zxid(nullptr);
+      if (flags < 0 || flags > 6) return reply(slot, xid, kErrBadArguments);
+      if (!acl_valid) return reply(slot, xid, kErrInvalidAcl);
       // TTL nodes answer as a ZooKeeper without extended types (its default) answers them.
       const bool container = static_cast<OpCode>(type) == OpCode::CreateContainer || flags == 4;
-      if (static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 4)
+      if (static_cast<OpCode>(type) == OpCode::CreateTtl || flags > 4)
         return unimplemented(slot, xid, type);
       const bool with_stat = static_cast<OpCode>(type) == OpCode::Create2 ||
                              static_cast<OpCode>(type) == OpCode::CreateContainer;
@@ -580,9 +604,16 @@ void ZkSession::on_request(const std::string& body) {
     case OpCode::GetChildren:
     case OpCode::GetChildren2: {
       std::string path = in.text("the path");
-      const bool watch = in.boolean();
+      bool watch = in.boolean();
       if (!in.ok()) return malformed();
       const OpCode op = static_cast<OpCode>(type);
+      // A ZooKeeper client has one watch per path and kind: getData and exists set the same
+      // data watch, getChildren the child watch. One already set is not set again (it fires
+      // once for both reads, as on ZooKeeper).
+      if (watch && (op == OpCode::Exists || op == OpCode::GetData))
+        watch = !c->watching(path, "get_data") && !c->watching(path, "exists");
+      if (watch && (op == OpCode::GetChildren || op == OpCode::GetChildren2))
+        watch = !c->watching(path, "get_children");
       const int kind = !watch ? 0 : (op == OpCode::Exists || op == OpCode::GetData) ? 1 : 2;
       const uint64_t slot = open_slot(watch ? path : std::string(), kind);
       if (op == OpCode::Exists) return run(slot, xid, "exists", c->exists(path, watch), stat_reply);
@@ -656,7 +687,11 @@ void ZkSession::on_request(const std::string& body) {
       if (!in.ok()) return malformed();
       const uint64_t slot = open_slot();
       reply_zxid(nullptr);
-      if (scheme == "digest") return reply(slot, xid, kErrOk);
+      if (scheme == "digest") {
+        digest_auth_ = true;
+        return reply(slot, xid, kErrOk);
+      }
+      if (scheme == "ip") return reply(slot, xid, kErrOk);
       reply(slot, xid, kErrAuthFailed);
       return close_after_writes();
     }
@@ -673,7 +708,10 @@ void ZkSession::on_request(const std::string& body) {
     case OpCode::RemoveWatches: {
       std::string path = in.text("the path");
       const int32_t kind = in.i32();  // 1 children, 2 data, 3 any
-      if (!in.ok()) return malformed();
+      if (!in.ok() || kind < 1 || kind > 3) {
+        if (in.ok()) in.fail("a watcher type " + std::to_string(kind));
+        return malformed();
+      }
       const bool dry_run = static_cast<OpCode>(type) == OpCode::CheckWatches;
       std::weak_ptr<RemoteSession> weak = remote_;
       return answer_in_turn(xid, [this, weak, path, kind, dry_run] {
@@ -706,9 +744,40 @@ void ZkSession::on_request(const std::string& body) {
       reply_zxid(nullptr);
       return reply(slot, xid, kErrReconfigDisabled);  // as a standalone ZooKeeper answers
     }
-    default:
+    case OpCode::AddWatch:
+    case OpCode::SetAcl:
+    case OpCode::Sasl:
+    case OpCode::CreateSession:
+    case OpCode::DeleteContainer:
       return unimplemented(open_slot(), xid, type);
+    default: {
+      // An operation ZooKeeper does not have: ZUNIMPLEMENTED, then the connection closes, as
+      // ZooKeeper does; counted together, whatever the code (so that codes cannot grow the
+      // counters).
+      ++server_.unimplemented["unknown"];
+      reply_zxid(nullptr);
+      reply(open_slot(), xid, kErrUnimplemented);
+      return close_after_writes();
+    }
   }
+}
+
+// A create's ACL: read whole; whether ZooKeeper would take it (not empty, known schemes, `auth`
+// only with an authenticated id). ACLs are not stored yet (docs/zookeeper-protocol.md).
+bool ZkSession::read_acl(jute::Reader& in) const {
+  const int32_t n = in.count("the ACL", 12);
+  bool valid = n > 0;
+  for (int32_t i = 0; i < n && in.ok(); ++i) {
+    (void)in.i32();
+    const std::string scheme = in.buffer().value_or("");  // kazoo sends an empty id as null
+    (void)in.buffer();
+    if (scheme == "auth") {
+      valid = valid && digest_auth_;
+    } else if (scheme != "world" && scheme != "digest" && scheme != "ip") {
+      valid = false;
+    }
+  }
+  return valid;
 }
 
 // The session's ephemeral nodes whose paths start with `prefix`, as the system store has them
@@ -738,8 +807,12 @@ namespace {
 Task<void> restore_watches(ClientSession* c, int64_t relative, std::vector<std::string> data,
                            std::vector<std::string> exist, std::vector<std::string> child,
                            std::vector<WatchedEvent>* fire) {
+  // The watches the session holds, looked up once (a list of thousands of paths must not cost
+  // a scan of the session's watches each), and each path taken once per list.
+  std::set<std::pair<std::string, std::string>> held = c->watches();
+  auto take = [&held](const char* op, const std::string& p) { return held.emplace(op, p).second; };
   for (const std::string& p : data) {
-    if (c->watching(p, "get_data")) continue;
+    if (!take("get_data", p)) continue;
     OpResult r = co_await c->get_data(p, false);
     if (r.status.code() == Code::NoNode) {
       fire->push_back(WatchedEvent{EventType::NodeDeleted, p, 0});
@@ -750,7 +823,7 @@ Task<void> restore_watches(ClientSession* c, int64_t relative, std::vector<std::
     }
   }
   for (const std::string& p : exist) {
-    if (c->watching(p, "exists")) continue;
+    if (!take("exists", p)) continue;
     OpResult r = co_await c->exists(p, false);
     if (r.status.is_ok() && !r.stat_null) {
       fire->push_back(WatchedEvent{EventType::NodeCreated, p, r.stat ? r.stat->czxid : 0});
@@ -759,7 +832,7 @@ Task<void> restore_watches(ClientSession* c, int64_t relative, std::vector<std::
     }
   }
   for (const std::string& p : child) {
-    if (c->watching(p, "get_children")) continue;
+    if (!take("get_children", p)) continue;
     OpResult r = co_await c->get_children(p, false);
     if (r.status.code() == Code::NoNode) {
       fire->push_back(WatchedEvent{EventType::NodeDeleted, p, 0});
@@ -867,8 +940,16 @@ void ZkSession::multi_read(uint64_t slot, int32_t xid, jute::Reader& in) {
     ops.push_back(std::move(op));
   }
   if (!in.ok()) {
-    reply(slot, xid, static_cast<int32_t>(Code::MarshallingError));
-    return fail("a malformed multiRead request: " + in.error());
+    // As ZooKeeper: MarshallingError with an empty result list, and the connection goes on.
+    ++server_.malformed;
+    server_.log.line("ZooKeeper client " + peer_ +
+                     ": a malformed multiRead request: " + in.error());
+    jute::Writer end;
+    end.i32(-1);
+    end.boolean(true);
+    end.i32(-1);
+    reply_zxid(nullptr);
+    return reply(slot, xid, kErrMarshalling, end.bytes());
   }
   auto out = std::make_shared<std::string>();
   run(slot, xid, "multiRead",
@@ -884,7 +965,7 @@ void ZkSession::multi_read(uint64_t slot, int32_t xid, jute::Reader& in) {
 void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
   std::vector<MultiOp> ops;
   std::vector<int32_t> types;
-  bool unsupported = false, unimplemented_op = false;
+  bool unsupported = false, unimplemented_op = false, invalid_acl = false;
   for (;;) {
     const int32_t type = in.i32();
     const bool done = in.boolean();
@@ -898,12 +979,7 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
         CreateRequest c;
         c.path = in.text("the path");
         c.data = data_of(in.buffer());
-        const int32_t acls = in.count("the ACL", 12);
-        for (int32_t i = 0; i < acls && in.ok(); ++i) {
-          (void)in.i32();
-          (void)in.buffer();  // the scheme and the id (kazoo sends an empty id as null)
-          (void)in.buffer();
-        }
+        if (!read_acl(in)) invalid_acl = true;
         const int32_t flags = in.i32();
         if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
         if (static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 4)
@@ -945,10 +1021,12 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
   }
   if (unsupported) return reply(slot, xid, kErrMarshalling);  // the rest is not read
   if (!in.ok()) {
-    reply(slot, xid, kErrMarshalling);
-    return fail("a malformed multi request: " + in.error());
+    ++server_.malformed;
+    server_.log.line("ZooKeeper client " + peer_ + ": a malformed multi request: " + in.error());
+    return reply(slot, xid, kErrMarshalling);
   }
   if (unimplemented_op) return unimplemented(slot, xid, static_cast<int32_t>(OpCode::Multi));
+  if (invalid_acl) return reply(slot, xid, kErrInvalidAcl);
   ++remote_->inflight;
   std::weak_ptr<RemoteSession> weak_remote = remote_;
   auto self = shared_from_this();
@@ -980,12 +1058,15 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
             const OpOutcome none;
             const OpOutcome& o = i < res.results.size() ? res.results[i] : none;
             const OpCode type = static_cast<OpCode>(types[i]);
-            w.i32(types[i]);
+            // Every create of a multi is answered as a plain create (type 1, the name alone),
+            // as ZooKeeper 3.8 answers a create2 inside one (checked on the real server).
+            const bool create = type == OpCode::Create || type == OpCode::Create2 ||
+                                type == OpCode::CreateContainer || type == OpCode::CreateTtl;
+            w.i32(create ? static_cast<int32_t>(OpCode::Create) : types[i]);
             w.boolean(false);
             w.i32(kErrOk);
-            const bool create2 = type == OpCode::Create2 || type == OpCode::CreateContainer;
-            if (type == OpCode::Create || create2) w.buffer(o.path.value_or(""));
-            if (create2 || type == OpCode::SetData) w.raw(self->stat_body(o.stat.value_or(Stat{})));
+            if (create) w.buffer(o.path.value_or(""));
+            if (type == OpCode::SetData) w.raw(self->stat_body(o.stat.value_or(Stat{})));
           }
           w.i32(-1);
           w.boolean(true);

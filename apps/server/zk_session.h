@@ -38,6 +38,7 @@
 // clang-format on
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "apps/server/connection.h"
 #include "apps/server/jute.h"
@@ -117,7 +118,7 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
     std::string frame;
   };
 
-  static constexpr size_t kMaxOutstanding = 1000;
+  static constexpr size_t kMaxOutstanding = 128;
   static constexpr size_t kMaxUnsentBytes = 4 * 1024 * 1024;
   bool too_busy() const;
   // Reads the next frame unless one is being read or the client must wait (back pressure).
@@ -129,7 +130,8 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   void on_request(const std::string& body);
   void four_letter(std::string_view word);
   void connected(const std::shared_ptr<RemoteSession>& r, int32_t timeout_ms);
-  void refuse_session(int32_t protocol_version);
+  void refuse_session();
+  bool read_acl(jute::Reader& in) const;
   void fail(const std::string& why);
 
   // Opens an answer slot for the next request; complete() fills it.
@@ -158,6 +160,7 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   std::string stat_body(const Stat& s) const;
 
   boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer handshake_timer_;  // a connection that never connects is closed
   ZkServerState& server_;
   ConnectionSlot slot_;
   std::string peer_;
@@ -168,6 +171,8 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   bool closing_ = false;
   bool close_when_written_ = false;
   bool closing_session_ = false;  // closeSession was asked for
+  bool read_only_flag_ = false;   // the ConnectRequest had the readOnly flag
+  bool digest_auth_ = false;      // addauth digest was sent (the ACL scheme auth needs it)
   std::deque<std::string> out_;
   size_t out_bytes_ = 0;
   bool writing_ = false;

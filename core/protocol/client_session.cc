@@ -90,6 +90,12 @@ size_t ClientSession::forget_watches(std::string_view path, bool data, bool chil
   return n;
 }
 
+std::set<std::pair<std::string, std::string>> ClientSession::watches() const {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& [id, reg] : registrations_) out.emplace(reg.op, reg.path);
+  return out;
+}
+
 std::vector<std::string> ClientSession::watched_paths() const {
   std::vector<std::string> out;
   for (const auto& [id, reg] : registrations_) out.push_back(reg.path);
@@ -421,6 +427,12 @@ Task<OpResult> ClientSession::write(decltype(WriteRequest::op) op) {
 }
 
 Task<OpResult> ClientSession::multi(std::vector<MultiOp> ops) {
+  // Every record the update writes names every path it changed (G4's catch-up), so a multi's
+  // cost grows with the square of its size: it is bounded, as its data is (docs/decisions.md).
+  if (ops.size() > kMaxMultiOps)
+    co_return failed(Code::MarshallingError, "a multi of " + std::to_string(ops.size()) +
+                                                 " operations is over the limit of " +
+                                                 std::to_string(kMaxMultiOps));
   // Each operation is checked before anything is sent, as ZooKeeper's client checks them: a
   // bad one refuses the whole multi, naming it.
   for (size_t i = 0; i < ops.size(); ++i) {

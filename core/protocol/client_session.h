@@ -23,6 +23,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,7 +96,9 @@ class ClientSession {
   Task<OpResult> set_data(std::string path, Bytes data, int version);
   Task<OpResult> remove(std::string path, int version);
   // ZooKeeper's multi: the operations applied atomically, in order, or none of them; refused,
-  // the result names the operation that failed (failed_op) and its error.
+  // the result names the operation that failed (failed_op) and its error. At most
+  // kMaxMultiOps operations (MarshallingError beyond: as many as zkCli's deleteall batches).
+  static constexpr size_t kMaxMultiOps = 1000;
   Task<OpResult> multi(std::vector<MultiOp> ops);
   Task<OpResult> close();
 
@@ -120,6 +123,8 @@ class ClientSession {
   bool watching(std::string_view path, std::string_view op) const;
   // The paths of the watches still to fire, one per watch (sorted).
   std::vector<std::string> watched_paths() const;
+  // The watches still to fire, as (op, path) pairs (get_data, exists or get_children).
+  std::set<std::pair<std::string, std::string>> watches() const;
   // Forgets the watches on `path` still to fire, those set by get_data and exists (`data`),
   // by get_children (`children`) or both: they fire no event (ZooKeeper's removeWatches).
   // With `dry_run`, only counts them (checkWatches). Their registrations stay in the system

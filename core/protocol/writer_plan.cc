@@ -240,6 +240,15 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
     if (fresh) it->second = node_at(items, p).node;
     return it->second;
   };
+  // The parents whose children change, in the order they first do: each gets one change, as
+  // the multi leaves it, after the operations' own (its events come from its children's
+  // creates and deletes, so one change is enough, and a multi of n creates under one parent
+  // carries its children list once, not n times).
+  std::vector<std::string> parents;
+  std::set<std::string> parent_set;
+  auto parent_changed = [&](const std::string& p) {
+    if (parent_set.insert(p).second) parents.push_back(p);
+  };
   auto fail = [&](size_t i, Code c) {
     plan.error = c;
     plan.failed_op = static_cast<int>(i);
@@ -274,7 +283,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       p = parent_after(p, base_name(actual), +1);
       p.stat.pzxid = kThisZxid;
       plan.changes.push_back(change(actual, ChangeKind::Create, n, c->data));
-      plan.changes.push_back(change(parent, ChangeKind::Parent, p));
+      parent_changed(parent);
       out.path = actual;
       out.stat = n.stat;
     } else if (auto* d = std::get_if<DeleteRequest>(&op)) {
@@ -290,7 +299,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       p = parent_after(p, base_name(d->path), -1);
       p.stat.pzxid = kThisZxid;
       plan.changes.push_back(change(d->path, ChangeKind::Delete, NodeState{}));
-      plan.changes.push_back(change(parent, ChangeKind::Parent, p));
+      parent_changed(parent);
     } else if (auto* s = std::get_if<SetDataRequest>(&op)) {
       if (!validate_client_path(s->path, false).is_ok()) return fail(i, Code::BadArguments);
       NodeState& n = node(s->path);
@@ -310,17 +319,18 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
     }
     plan.results.push_back(std::move(out));
   }
+  for (const std::string& p : parents)
+    plan.changes.push_back(change(p, ChangeKind::Parent, node(p)));
   // Every locked node is written by the commit (which releases its lock): those the operations
   // did not change are kept as they are. The first change carries the update (the anchor).
+  std::set<std::string> written;
+  for (const Change& c : plan.changes) written.insert(c.path);
   for (const auto& [key, item] : items) {
-    if (key.first != kNodesTable || state.count(key.second)) continue;
-    plan.changes.push_back(change(key.second, ChangeKind::Keep, NodeRecord::from_item(item).node));
-  }
-  for (const auto& [path, n] : state) {
-    bool written = false;
-    for (const Change& c : plan.changes) written = written || c.path == path;
-    if (!written && items.count({kNodesTable, path}))
-      plan.changes.push_back(change(path, ChangeKind::Keep, n));
+    if (key.first != kNodesTable || written.count(key.second)) continue;
+    const auto it = state.find(key.second);
+    plan.changes.push_back(
+        change(key.second, ChangeKind::Keep,
+               it != state.end() ? it->second : NodeRecord::from_item(item).node));
   }
   if (!plan.changes.empty()) plan.anchor = {kNodesTable, plan.changes.front().path};
 }

@@ -557,6 +557,63 @@ TEST_CASE("a session's own write shows it the watch event before the answer, as 
   }
 }
 
+// What ZooKeeper 3.8 answers to each of these (measured on the real server by an outside
+// review of the listener).
+TEST_CASE("odd requests are answered as ZooKeeper answers them", "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  RawZk zk(server.server.zookeeper_port());
+  using jute::OpCode;
+  // A body that does not read: MarshallingError, and the connection goes on.
+  CHECK(zk.call(OpCode::GetData, std::string("\x00\x00\x00\x09/a", 6)).err ==
+        static_cast<int32_t>(Code::MarshallingError));
+  // A ping is answered with the ping's xid, -2, whatever it carried.
+  zk.send(OpCode::Ping, "");
+  CHECK(zk.reply().xid == jute::kPingXid);
+  // Create flags beyond ZooKeeper's modes: BadArguments; an empty ACL: InvalidACL.
+  CHECK(zk.call(OpCode::Create, create_request("/f", 9)).err ==
+        static_cast<int32_t>(Code::BadArguments));
+  jute::Writer no_acl;
+  no_acl.buffer("/g");
+  no_acl.buffer("");
+  no_acl.i32(0);
+  no_acl.i32(0);
+  CHECK(zk.call(OpCode::Create, no_acl.bytes()).err == -114);
+  // A watch set twice on one path (getData, then exists) fires once.
+  REQUIRE(zk.call(OpCode::Create, create_request("/d", 0)).err == 0);
+  jute::Writer watch;
+  watch.buffer("/d");
+  watch.boolean(true);
+  REQUIRE(zk.call(OpCode::GetData, watch.bytes()).err == 0);
+  REQUIRE(zk.call(OpCode::Exists, watch.bytes()).err == 0);
+  jute::Writer set;
+  set.buffer("/d");
+  set.buffer("x");
+  set.i32(-1);
+  const int32_t set_xid = zk.send(OpCode::SetData, set.bytes());
+  CHECK(zk.reply().xid == jute::kNotificationXid);
+  CHECK(zk.reply().xid == set_xid);  // no second event before the answer
+  CHECK(zk.call(OpCode::Exists, path_request("/d") + '\0').xid != jute::kNotificationXid);
+  // A multi of a thousand creates goes through; one more operation is refused.
+  auto multi_of = [](int n) {
+    jute::Writer w;
+    for (int i = 0; i < n; ++i) {
+      w.i32(static_cast<int32_t>(OpCode::Create));
+      w.boolean(false);
+      w.i32(-1);
+      w.raw(create_request("/d/n" + std::to_string(i), 0));
+    }
+    w.i32(-1);
+    w.boolean(true);
+    w.i32(-1);
+    return w.bytes();
+  };
+  CHECK(zk.call(OpCode::Multi, multi_of(1000)).err == 0);
+  CHECK(zk.call(OpCode::Multi, multi_of(1001)).err == static_cast<int32_t>(Code::MarshallingError));
+  // An operation ZooKeeper does not have: ZUNIMPLEMENTED, then the connection closes.
+  CHECK(zk.call(static_cast<OpCode>(4242), "").err == static_cast<int32_t>(Code::Unimplemented));
+  CHECK(zk.s.read_all().empty());
+}
+
 TEST_CASE("pipelined requests are answered in order, each with its own result",
           "[server][zookeeper]") {
   TestServer server(with_zookeeper());
