@@ -176,15 +176,22 @@ void report(benchmark::State& state, double mem, double durable, double zk,
   state.counters["durable_vs_zk"] = durable / zk;
 }
 
-void round_trips(benchmark::State& state, bool write) {
+// Round trips of fkemu (in memory and durable, through `fkemu_rate`) and of ZooKeeper, in one
+// run, as counters.
+void round_trips(benchmark::State& state, bool write,
+                 double (*fkemu_rate_of)(const std::string& data, bool write)) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "fkemu-serve-bench-XXXXXX").string();
   const std::string dir = mkdtemp(tmpl.data());
   double mem = 0, durable = 0, zk = 0;
   std::string error;
-  for (auto _ : state) {
-    mem = fkemu_rate(":memory:", write);
-    durable = fkemu_rate(dir + "/state.db", write);
-    zk = zookeeper_rate(write, &error);
+  try {
+    for (auto _ : state) {
+      mem = fkemu_rate_of(":memory:", write);
+      durable = fkemu_rate_of(dir + "/state.db", write);
+      zk = zookeeper_rate(write, &error);
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
   }
   std::filesystem::remove_all(dir);
   report(state, mem, durable, zk, error);
@@ -283,36 +290,18 @@ void BM_ServeSetDataConcurrent(benchmark::State& state) {
   report(state, mem, durable, zk, error);
 }
 
+void BM_ServeGetDataRoundTrip(benchmark::State& state) { round_trips(state, false, fkemu_rate); }
+void BM_ServeSetDataRoundTrip(benchmark::State& state) { round_trips(state, true, fkemu_rate); }
+BENCHMARK(BM_ServeGetDataRoundTrip)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_ServeSetDataRoundTrip)->Iterations(1)->Unit(benchmark::kSecond);
 // The same round trips over ZooKeeper's protocol: ZooKeeper's C client against fkemu serve
 // --zookeeper (in memory and durable) and against ZooKeeper (issue 16's goals: get_data and
 // set_data >= 3x in memory, set_data >= 1x durable).
-void zookeeper_protocol_round_trips(benchmark::State& state, bool write) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "fkemu-serve-bench-XXXXXX").string();
-  const std::string dir = mkdtemp(tmpl.data());
-  double mem = 0, durable = 0, zk = 0;
-  std::string error;
-  try {
-    for (auto _ : state) {
-      mem = fkemu_zookeeper_rate(":memory:", write);
-      durable = fkemu_zookeeper_rate(dir + "/state.db", write);
-      zk = zookeeper_rate(write, &error);
-    }
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  std::filesystem::remove_all(dir);
-  report(state, mem, durable, zk, error);
-}
-
-void BM_ServeGetDataRoundTrip(benchmark::State& state) { round_trips(state, false); }
-void BM_ServeSetDataRoundTrip(benchmark::State& state) { round_trips(state, true); }
-BENCHMARK(BM_ServeGetDataRoundTrip)->Iterations(1)->Unit(benchmark::kSecond);
-BENCHMARK(BM_ServeSetDataRoundTrip)->Iterations(1)->Unit(benchmark::kSecond);
 void BM_ServeZkGetDataRoundTrip(benchmark::State& state) {
-  zookeeper_protocol_round_trips(state, false);
+  round_trips(state, false, fkemu_zookeeper_rate);
 }
 void BM_ServeZkSetDataRoundTrip(benchmark::State& state) {
-  zookeeper_protocol_round_trips(state, true);
+  round_trips(state, true, fkemu_zookeeper_rate);
 }
 BENCHMARK(BM_ServeZkGetDataRoundTrip)->Iterations(1)->Unit(benchmark::kSecond);
 BENCHMARK(BM_ServeZkSetDataRoundTrip)->Iterations(1)->Unit(benchmark::kSecond);

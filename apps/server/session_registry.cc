@@ -30,12 +30,24 @@ std::string random_hex(size_t bytes) {
     }
     got += static_cast<size_t>(n);
   }
+  return to_hex(raw);
+}
+
+std::string to_hex(std::string_view raw) {
   static const char* digits = "0123456789abcdef";
   std::string out;
   for (unsigned char c : raw) {
     out.push_back(digits[c >> 4]);
     out.push_back(digits[c & 15]);
   }
+  return out;
+}
+
+std::string from_hex(std::string_view hex) {
+  auto nibble = [](char c) { return c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0'; };
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
   return out;
 }
 
@@ -85,16 +97,6 @@ std::shared_ptr<RemoteSession> SessionRegistry::any_open() const {
 
 namespace {
 
-std::string hex_of(const unsigned char* raw, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(digits[raw[i] >> 4]);
-    out.push_back(digits[raw[i] & 15]);
-  }
-  return out;
-}
-
 std::string sha1(std::string_view data) {
   boost::uuids::detail::sha1 h;
   h.process_bytes(data.data(), data.size());
@@ -116,13 +118,6 @@ std::string hmac_sha1(std::string key, std::string_view message) {
     outer[i] = static_cast<char>(key[i] ^ 0x5c);
   }
   return sha1(outer + sha1(inner + std::string(message)));
-}
-
-bool same_secret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 }  // namespace
@@ -167,7 +162,7 @@ std::string SessionRegistry::secret_for(const std::string& id, size_t bytes) con
   std::string raw;
   for (int block = 1; raw.size() < bytes; ++block)
     raw += hmac_sha1(key_, std::to_string(block) + ":" + id);
-  return hex_of(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
+  return to_hex(std::string_view(raw).substr(0, bytes));
 }
 
 void SessionRegistry::hold(const std::shared_ptr<RemoteSession>& r, ClientSession& c) {
@@ -184,7 +179,7 @@ std::shared_ptr<RemoteSession> SessionRegistry::recover(const std::string& id,
     return nullptr;
 
   const bool zookeeper = id[0] == 'z';
-  if (!same_secret(secret, secret_for(id, zookeeper ? 16 : 32))) return nullptr;
+  if (!constant_time_equal(secret, secret_for(id, zookeeper ? 16 : 32))) return nullptr;
   const auto item = loop_.service().system_store().get(kSessionsTable, id);
   if (!item) return nullptr;
   const SessionRecord record = SessionRecord::from_item(*item);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // clang-format off
@@ -36,6 +37,9 @@ class ExecutorLoop;
 
 // Hex of `bytes` bytes from the kernel's CSPRNG: session ids, secrets, admin tokens.
 std::string random_hex(size_t bytes);
+// Lower-case hex of raw bytes, and back (a ZooKeeper client's password is the secret's bytes).
+std::string to_hex(std::string_view raw);
+std::string from_hex(std::string_view hex);
 
 // The key sessions' secrets derive from: for a state file, the one in STATE.session-key (made,
 // mode 0600, if there is none), so that a restarted server knows its sessions' secrets; in

@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "apps/server/api_types.h"
 #include "apps/server/executor_loop.h"
 #include "apps/server/jute.h"
 #include "core/model/path.h"
@@ -49,31 +50,6 @@ std::string session_name(int64_t id) {
   std::snprintf(buf, sizeof buf, "z%016llx",
                 static_cast<unsigned long long>(static_cast<uint64_t>(id)));
   return buf;
-}
-
-// Hex of raw bytes (a password, compared with a session's secret).
-std::string to_hex(std::string_view raw) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-
-std::string from_hex(std::string_view hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  return out;
-}
-
-bool equal_in_constant_time(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 int32_t event_code(EventType e) {
@@ -301,7 +277,7 @@ void ZkSession::on_connect(const std::string& body) {
     // A server restarted on its state file takes up the sessions the state holds.
     if (!r) r = server_.sessions.recover(name, to_hex(password));
     bool alive = r && r->zookeeper && r->connected && !r->client->closed() &&
-                 equal_in_constant_time(to_hex(password), r->secret);
+                 constant_time_equal(to_hex(password), r->secret);
     if (alive) {
       const auto item = server_.loop.service().system_store().get(kSessionsTable, name);
       alive = item && SessionRecord::from_item(*item).alive;
