@@ -266,6 +266,7 @@ void ZkSession::on_connect(const std::string& body) {
   if (!in.ok()) return fail("a malformed ConnectRequest: " + in.error());
   if (!server_.loop.built()) return close();
   const int64_t zxid = server_.last_zxid();
+  client_zxid_ = last_zxid_seen;
   if (last_zxid_seen > zxid)
     return fail("the client has seen zxid " + hex64(last_zxid_seen) + ", beyond this server's " +
                 hex64(zxid));
@@ -305,7 +306,7 @@ void ZkSession::on_connect(const std::string& body) {
 void ZkSession::connected(const std::shared_ptr<RemoteSession>& r, int32_t timeout_ms) {
   remote_ = r;
   timeout_ms_ = timeout_ms;
-  last_zxid_ = server_.last_zxid();
+  last_zxid_ = std::max(last_zxid_, client_zxid_);
   jute::Writer w;
   w.i32(0);  // protocol version
   w.i32(timeout_ms);
@@ -450,8 +451,14 @@ void ZkSession::watch(const WatchedEvent& event) {
   write(std::move(frame));
 }
 
+// The zxid a reply carries: the highest the client has seen on this connection (its writes'
+// zxids and those of the stats it read), never the distributor's progress beyond it. A client
+// sends it back as setWatches' relative zxid, and every reply it got came after the events
+// owed to it on the same connection; a zxid taken from the progress could name an update
+// whose event the client never got (the watch function is not ordered with the distributor),
+// and setWatches would then not fire it.
 int64_t ZkSession::reply_zxid(const OpResult* r) {
-  int64_t z = std::max(last_zxid_, server_.last_zxid());
+  int64_t z = last_zxid_;
   if (r) {
     z = std::max(z, r->zxid);
     if (r->stat) z = std::max({z, r->stat->mzxid, r->stat->pzxid, r->stat->czxid});

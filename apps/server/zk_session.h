@@ -181,7 +181,8 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   std::deque<Slot> slots_;
   uint64_t first_slot_ = 0;  // the number of slots_.front()
   std::vector<HeldEvent> held_;
-  int64_t last_zxid_ = 0;  // the highest zxid answered on this connection
+  int64_t last_zxid_ = 0;    // the highest zxid answered on this connection
+  int64_t client_zxid_ = 0;  // the last zxid the client had seen when it connected
   uint64_t received_ = 0, sent_ = 0;
   int32_t timeout_ms_ = 0;
   int32_t last_cxid_ = 0;
