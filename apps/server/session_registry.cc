@@ -190,7 +190,7 @@ std::shared_ptr<RemoteSession> SessionRegistry::recover(const std::string& id,
   r->zookeeper = zookeeper;
   r->connected = true;
   r->last_seen = loop_.now();
-  closed_ids_.erase(id);
+  if (closed_ids_.erase(id) > 0) std::erase(closed_order_, id);
   ClientSession& c = loop_.service().open_session(id);
   c.resume(record);
   hold(r, c);

@@ -4,6 +4,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -178,7 +179,8 @@ void ZkSession::read_length() {
   net::async_read(
       socket_, net::buffer(header_),
       [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-        if (ec || self->closing_) return self->close();
+        if (ec) return self->close();
+        if (self->closing_) return;  // closing after the answers due: read nothing more
         if (self->first_ && is_four_letter_word(self->header_))
           return self->four_letter(self->header_);
         const auto* b = reinterpret_cast<const unsigned char*>(self->header_.data());
@@ -197,7 +199,8 @@ void ZkSession::read_body(size_t n) {
   net::async_read(socket_, net::buffer(body_),
                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                     self->reading_ = false;
-                    if (ec || self->closing_) return self->close();
+                    if (ec) return self->close();
+                    if (self->closing_) return;  // closing after the answers due: read nothing more
                     ++self->received_;
                     ++self->server_.packets_received;
                     self->on_frame(self->body_);
@@ -246,9 +249,9 @@ void ZkSession::close() {
 }
 
 void ZkSession::close_after_writes() {
-  closing_ = true;
+  closing_ = true;  // reads stop; the answers still to come go out first
   close_when_written_ = true;
-  if (!writing_ && out_.empty()) close();
+  close_if_done();
 }
 
 // --- The session --------------------------------------------------------------------------
@@ -378,7 +381,17 @@ void ZkSession::flush() {
       slots_.front().frame = slots_.front().compute();
       slots_.front().done = true;
     }
-    write(std::move(slots_.front().frame));
+    std::string& frame = slots_.front().frame;
+    // The header's zxid is set as the answer leaves, so that it never goes down on the wire
+    // (an answer made early can leave after one with a higher zxid).
+    if (frame.size() >= 16) {
+      int64_t z = 0;
+      for (int i = 8; i < 16; ++i) z = (z << 8) | static_cast<unsigned char>(frame[i]);
+      z = std::max(z, sent_zxid_);
+      sent_zxid_ = z;
+      for (int i = 15; i >= 8; --i, z >>= 8) frame[i] = static_cast<char>(z & 0xff);
+    }
+    write(std::move(frame));
     const uint64_t n = first_slot_;
     slots_.pop_front();
     ++first_slot_;
@@ -391,6 +404,12 @@ void ZkSession::flush() {
       }
     }
   }
+  if (close_when_written_) close_if_done();
+}
+
+// With close_after_writes(): closes once every answer is made and written.
+void ZkSession::close_if_done() {
+  if (!writing_ && out_.empty() && slots_.empty()) close();
 }
 
 void ZkSession::reply(uint64_t slot, int32_t xid, int32_t err, const std::string& body) {
@@ -414,7 +433,7 @@ void ZkSession::write(std::string frame) {
 void ZkSession::write_next() {
   if (out_.empty()) {
     writing_ = false;
-    if (close_when_written_) close();
+    if (close_when_written_) close_if_done();
     return;
   }
   writing_ = true;
@@ -440,13 +459,21 @@ void ZkSession::watch(const WatchedEvent& event) {
   const bool data = event.event != EventType::NodeChildrenChanged;
   const bool child =
       event.event == EventType::NodeChildrenChanged || event.event == EventType::NodeDeleted;
+  // Every slot still here is unsent (a finished answer waits behind unfinished ones).
+  std::optional<uint64_t> after;
   for (size_t i = slots_.size(); i-- > 0;) {
     const Slot& s = slots_[i];
-    if (s.done || s.watch_kind == 0 || s.watch_path != event.path) continue;
+    if (s.watch_kind == 0 || s.watch_path != event.path) continue;
     if ((s.watch_kind == 1 && data) || (s.watch_kind == 2 && child)) {
-      held_.push_back(HeldEvent{first_slot_ + i, std::move(frame)});
-      return;
+      after = first_slot_ + i;
+      break;
     }
+  }
+  // Events leave in the order they came: one behind a held event is held behind it too.
+  if (!held_.empty()) after = std::max(after.value_or(0), held_.back().after);
+  if (after) {
+    held_.push_back(HeldEvent{*after, std::move(frame)});
+    return;
   }
   write(std::move(frame));
 }
@@ -794,35 +821,38 @@ Task<void> restore_watches(ClientSession* c, int64_t relative, std::vector<std::
   // a scan of the session's watches each), and each path taken once per list.
   std::set<std::pair<std::string, std::string>> held = c->watches();
   auto take = [&held](const char* op, const std::string& p) { return held.emplace(op, p).second; };
+  // One watched read per path, ZooKeeper's rule applied to what it read: a change since the
+  // client's zxid fires now (and the watch just set is withdrawn: the event is its one firing);
+  // otherwise the watch stays set. (Two reads, one to compare and one to watch, would lose a
+  // change made between them.)
   for (const std::string& p : data) {
     if (!take("get_data", p)) continue;
-    OpResult r = co_await c->get_data(p, false);
+    OpResult r = co_await c->get_data(p, true);
     if (r.status.code() == Code::NoNode) {
+      (void)c->forget_watches(p, /*data=*/true, /*children=*/false, /*dry_run=*/false);
       fire->push_back(WatchedEvent{EventType::NodeDeleted, p, 0});
     } else if (r.status.is_ok() && r.stat && r.stat->mzxid > relative) {
+      (void)c->forget_watches(p, /*data=*/true, /*children=*/false, /*dry_run=*/false);
       fire->push_back(WatchedEvent{EventType::NodeDataChanged, p, r.stat->mzxid});
-    } else if (r.status.is_ok()) {
-      (void)co_await c->get_data(p, true);
     }
   }
   for (const std::string& p : exist) {
     if (!take("exists", p)) continue;
-    OpResult r = co_await c->exists(p, false);
+    OpResult r = co_await c->exists(p, true);
     if (r.status.is_ok() && !r.stat_null) {
+      (void)c->forget_watches(p, /*data=*/true, /*children=*/false, /*dry_run=*/false);
       fire->push_back(WatchedEvent{EventType::NodeCreated, p, r.stat ? r.stat->czxid : 0});
-    } else if (r.status.is_ok()) {
-      (void)co_await c->exists(p, true);
     }
   }
   for (const std::string& p : child) {
     if (!take("get_children", p)) continue;
-    OpResult r = co_await c->get_children(p, false);
+    OpResult r = co_await c->get_children(p, true);
     if (r.status.code() == Code::NoNode) {
+      (void)c->forget_watches(p, /*data=*/false, /*children=*/true, /*dry_run=*/false);
       fire->push_back(WatchedEvent{EventType::NodeDeleted, p, 0});
     } else if (r.status.is_ok() && r.stat && r.stat->pzxid > relative) {
+      (void)c->forget_watches(p, /*data=*/false, /*children=*/true, /*dry_run=*/false);
       fire->push_back(WatchedEvent{EventType::NodeChildrenChanged, p, r.stat->pzxid});
-    } else if (r.status.is_ok()) {
-      (void)co_await c->get_children(p, true);
     }
   }
 }

@@ -144,6 +144,7 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   void write(std::string frame);
   void write_next();
   void close_after_writes();
+  void close_if_done();
 
   // Runs a client-library operation; `answer` turns its result into the reply body (or an
   // error code) on the I/O thread, after the turn's commit.
@@ -183,6 +184,7 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   std::vector<HeldEvent> held_;
   int64_t last_zxid_ = 0;    // the highest zxid answered on this connection
   int64_t client_zxid_ = 0;  // the last zxid the client had seen when it connected
+  int64_t sent_zxid_ = 0;    // the highest zxid a reply header has carried
   uint64_t received_ = 0, sent_ = 0;
   int32_t timeout_ms_ = 0;
   int32_t last_cxid_ = 0;

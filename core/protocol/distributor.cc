@@ -58,8 +58,11 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   const Progress progress = co_await read_progress("distributor.read_progress");
   if (zxid < progress.last_zxid) co_return;
   if (zxid == progress.last_zxid) {
-    if (progress.last_answer) co_await send(*progress.last_answer);
-    co_await clean_containers();
+    // (an update that was dropped, not applied, has no answer and cleans nothing)
+    if (progress.last_answer) {
+      co_await send(*progress.last_answer);
+      co_await clean_containers();
+    }
     co_return;
   }
 

@@ -25,7 +25,7 @@ std::vector<Trigger> triggers_for(const UpdateMessage& update, int64_t zxid) {
     if (ch.kind == ChangeKind::Create) {
       czxid[ch.path] = zxid;
     } else if (ch.kind == ChangeKind::Set || ch.kind == ChangeKind::Parent) {
-      czxid[ch.path] = ch.node.stat.czxid;
+      czxid[ch.path] = materialize_stat(ch.node.stat, zxid).czxid;  // (a multi's may be marked)
     }
   }
   auto trigger = [&](const std::string& path, std::vector<WatchType> types, EventType event,

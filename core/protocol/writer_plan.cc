@@ -180,7 +180,7 @@ std::set<ItemKey> items_to_lock(const WriteRequest& r, const std::vector<std::st
     for (const MultiOp& op : m->ops) {
       const std::string& p = path_of(op);
       const auto* c = std::get_if<CreateRequest>(&op);
-      if (!validate_path(p).is_ok()) continue;  // refused by the plan; nothing to lock
+      if (!validate_path(p, c && c->sequential).is_ok()) continue;  // refused by the plan
       if (!(c && c->sequential)) keys.insert({kNodesTable, p});
       if ((c || std::holds_alternative<DeleteRequest>(op)) && p != "/")
         keys.insert({kNodesTable, parent_path(p)});
@@ -280,7 +280,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
                           c->data.size());
       n.stat.czxid = n.stat.mzxid = n.stat.pzxid = kThisZxid;
       node(actual) = n;
-      p = parent_after(p, base_name(actual), +1);
+      p = parent_after(std::move(p), base_name(actual), +1);
       p.stat.pzxid = kThisZxid;
       plan.changes.push_back(change(actual, ChangeKind::Create, n, c->data));
       parent_changed(parent);
@@ -296,7 +296,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       const std::string parent = parent_path(d->path);
       node(d->path) = NodeState{};
       NodeState& p = node(parent);
-      p = parent_after(p, base_name(d->path), -1);
+      p = parent_after(std::move(p), base_name(d->path), -1);
       p.stat.pzxid = kThisZxid;
       plan.changes.push_back(change(d->path, ChangeKind::Delete, NodeState{}));
       parent_changed(parent);

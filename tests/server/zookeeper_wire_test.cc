@@ -123,6 +123,7 @@ struct RawZk {
   // The next reply: xid, err and the body.
   struct Reply {
     int32_t xid = 0;
+    int64_t zxid = 0;
     int32_t err = 0;
     std::string body;
   };
@@ -131,7 +132,7 @@ struct RawZk {
     jute::Reader in(frame);
     Reply r;
     r.xid = in.i32();
-    (void)in.i64();
+    r.zxid = in.i64();
     r.err = in.i32();
     r.body = frame.substr(16);
     return r;
@@ -612,6 +613,30 @@ TEST_CASE("odd requests are answered as ZooKeeper answers them", "[server][zooke
   // An operation ZooKeeper does not have: ZUNIMPLEMENTED, then the connection closes.
   CHECK(zk.call(static_cast<OpCode>(4242), "").err == static_cast<int32_t>(Code::Unimplemented));
   CHECK(zk.s.read_all().empty());
+}
+
+TEST_CASE("answers before a closeSession all go out; reply zxids never go down",
+          "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  RawZk zk(server.server.zookeeper_port());
+  using jute::OpCode;
+  std::vector<int32_t> xids;
+  for (int i = 0; i < 10; ++i) {
+    xids.push_back(zk.send(OpCode::Create, create_request("/z" + std::to_string(i), 0)));
+    xids.push_back(zk.send(OpCode::Sync, path_request("/")));  // answered at once, sent after
+  }
+  xids.push_back(zk.send(OpCode::GetData, path_request("/z0") + '\0'));
+  xids.push_back(zk.send(OpCode::CloseSession, ""));
+  int64_t last = 0;
+  for (int32_t xid : xids) {
+    const RawZk::Reply r = zk.reply();
+    REQUIRE(r.xid == xid);
+    CHECK(r.err == 0);
+    CHECK(r.zxid >= last);
+    last = r.zxid;
+  }
+  CHECK(last >= 10);               // the creates' zxids
+  CHECK(zk.s.read_all().empty());  // then the connection closes
 }
 
 TEST_CASE("pipelined requests are answered in order, each with its own result",
