@@ -13,6 +13,7 @@
 #include <boost/beast.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -176,25 +177,34 @@ void report(benchmark::State& state, double mem, double durable, double zk,
   state.counters["durable_vs_zk"] = durable / zk;
 }
 
-// Round trips of fkemu (in memory and durable, through `fkemu_rate`) and of ZooKeeper, in one
+// fkemu's rate in memory and durable (`fkemu_rate_of` a state path) and ZooKeeper's, in one
 // run, as counters.
-void round_trips(benchmark::State& state, bool write,
-                 double (*fkemu_rate_of)(const std::string& data, bool write)) {
+void compare(benchmark::State& state,
+             const std::function<double(const std::string& data)>& fkemu_rate_of,
+             const std::function<double(std::string* error)>& zookeeper_rate_of) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "fkemu-serve-bench-XXXXXX").string();
   const std::string dir = mkdtemp(tmpl.data());
   double mem = 0, durable = 0, zk = 0;
   std::string error;
   try {
     for (auto _ : state) {
-      mem = fkemu_rate_of(":memory:", write);
-      durable = fkemu_rate_of(dir + "/state.db", write);
-      zk = zookeeper_rate(write, &error);
+      mem = fkemu_rate_of(":memory:");
+      durable = fkemu_rate_of(dir + "/state.db");
+      zk = zookeeper_rate_of(&error);
     }
   } catch (const std::exception& e) {
     error = e.what();
   }
   std::filesystem::remove_all(dir);
   report(state, mem, durable, zk, error);
+}
+
+// Synchronous round trips of fkemu (over HTTP, or over ZooKeeper's protocol) and of ZooKeeper.
+void round_trips(benchmark::State& state, bool write,
+                 double (*fkemu_rate_of)(const std::string& data, bool write)) {
+  compare(
+      state, [&](const std::string& data) { return fkemu_rate_of(data, write); },
+      [&](std::string* error) { return zookeeper_rate(write, error); });
 }
 
 // --- concurrent clients -----------------------------------------------------------------------
@@ -273,21 +283,9 @@ double zookeeper_concurrent_set_rate(size_t clients, std::string* error) {
 // log's fsyncs too; fkemu in memory beside them.
 void BM_ServeSetDataConcurrent(benchmark::State& state) {
   const auto clients = static_cast<size_t>(state.range(0));
-  std::string tmpl = (std::filesystem::temp_directory_path() / "fkemu-serve-bench-XXXXXX").string();
-  const std::string dir = mkdtemp(tmpl.data());
-  double mem = 0, durable = 0, zk = 0;
-  std::string error;
-  try {
-    for (auto _ : state) {
-      mem = fkemu_concurrent_set_rate(":memory:", clients);
-      durable = fkemu_concurrent_set_rate(dir + "/state.db", clients);
-      zk = zookeeper_concurrent_set_rate(clients, &error);
-    }
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  std::filesystem::remove_all(dir);
-  report(state, mem, durable, zk, error);
+  compare(
+      state, [&](const std::string& data) { return fkemu_concurrent_set_rate(data, clients); },
+      [&](std::string* error) { return zookeeper_concurrent_set_rate(clients, error); });
 }
 
 void BM_ServeGetDataRoundTrip(benchmark::State& state) { round_trips(state, false, fkemu_rate); }

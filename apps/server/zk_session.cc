@@ -500,27 +500,34 @@ std::string ZkSession::stat_body(const Stat& stat) const {
   return w.bytes();
 }
 
-void ZkSession::run(uint64_t slot, int32_t xid, const std::string& name, Task<OpResult> op,
-                    std::function<std::string(const OpResult&)> body) {
-  ++remote_->inflight;
+template <class F>
+void ZkSession::then(const std::string& name, Task<OpResult> op, F answer) {
+  ++remote_->inflight;  // (the registry keeps the session while it has operations under way)
   std::weak_ptr<RemoteSession> weak_remote = remote_;
   auto self = shared_from_this();
   server_.loop.spawn_then(
-      "zk." + name, std::move(op), [self, slot, xid, weak_remote, body](OpResult res) {
+      "zk." + name, std::move(op),
+      [self, weak_remote, answer = std::move(answer)](OpResult res) mutable {
         if (auto live = weak_remote.lock()) --live->inflight;
-        self->server_.loop.emit([self, slot, xid, res = std::move(res), body] {
+        self->server_.loop.emit([self, res = std::move(res), answer = std::move(answer)] {
           self->reply_zxid(&res);
-          if (res.status.is_ok() && !res.stat_null) {
-            self->reply(slot, xid, kErrOk, body(res));
-          } else {
-            const int32_t err =
-                res.stat_null ? kErrNoNode : static_cast<int32_t>(res.status.code());
-            self->reply(slot, xid, err);
-            if (err == kErrSessionExpired) self->close_after_writes();
-          }
-          if (self->closing_session_) self->close_after_writes();
+          answer(res);
         });
       });
+}
+
+void ZkSession::run(uint64_t slot, int32_t xid, const std::string& name, Task<OpResult> op,
+                    std::function<std::string(const OpResult&)> body) {
+  then(name, std::move(op), [this, slot, xid, body](const OpResult& res) {
+    if (res.status.is_ok() && !res.stat_null) {
+      reply(slot, xid, kErrOk, body(res));
+    } else {
+      const int32_t err = res.stat_null ? kErrNoNode : static_cast<int32_t>(res.status.code());
+      reply(slot, xid, err);
+      if (err == kErrSessionExpired) close_after_writes();
+    }
+    if (closing_session_) close_after_writes();
+  });
 }
 
 void ZkSession::unimplemented(uint64_t slot, int32_t xid, int32_t type) {
@@ -575,25 +582,19 @@ void ZkSession::on_request(const std::string& body) {
     case OpCode::Create2:
     case OpCode::CreateContainer:
     case OpCode::CreateTtl: {
-      std::string path = in.text("the path");
-      Bytes data = data_of(in.buffer());
-      const bool acl_valid = read_acl(in);
-      const int32_t flags = in.i32();
-      if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
+      ZkCreate z = read_create(in, type);
       if (!in.ok()) return malformed();
       const uint64_t slot = open_slot();
       reply_zxid(nullptr);
-      if (flags < 0 || flags > 6) return reply(slot, xid, kErrBadArguments);
-      if (!acl_valid) return reply(slot, xid, kErrInvalidAcl);
-      // TTL nodes answer as a ZooKeeper without extended types (its default) answers them.
-      const bool container = static_cast<OpCode>(type) == OpCode::CreateContainer || flags == 4;
-      if (static_cast<OpCode>(type) == OpCode::CreateTtl || flags > 4)
-        return unimplemented(slot, xid, type);
+      if (z.flags < 0 || z.flags > 6) return reply(slot, xid, kErrBadArguments);
+      if (!z.acl_valid) return reply(slot, xid, kErrInvalidAcl);
+      if (!z.supported) return unimplemented(slot, xid, type);
       const bool with_stat = static_cast<OpCode>(type) == OpCode::Create2 ||
                              static_cast<OpCode>(type) == OpCode::CreateContainer;
+      CreateRequest& cr = z.request;
       return run(slot, xid, "create",
-                 c->create(std::move(path), std::move(data), !container && (flags & 1) != 0,
-                           !container && (flags & 2) != 0, container),
+                 c->create(std::move(cr.path), std::move(cr.data), cr.ephemeral, cr.sequential,
+                           cr.container),
                  [this, with_stat](const OpResult& r) {
                    jute::Writer w;
                    w.buffer(r.path.value_or(""));
@@ -772,6 +773,23 @@ void ZkSession::on_request(const std::string& body) {
   }
 }
 
+// A create request (create, create2, createContainer, createTTL; alone or in a multi).
+ZkSession::ZkCreate ZkSession::read_create(jute::Reader& in, int32_t type) const {
+  ZkCreate z;
+  CreateRequest& c = z.request;
+  c.path = in.text("the path");
+  c.data = data_of(in.buffer());
+  z.acl_valid = read_acl(in);
+  z.flags = in.i32();
+  if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
+  // TTL nodes answer as a ZooKeeper without extended types (its default) answers them.
+  z.supported = static_cast<OpCode>(type) != OpCode::CreateTtl && z.flags >= 0 && z.flags <= 4;
+  c.container = static_cast<OpCode>(type) == OpCode::CreateContainer || z.flags == 4;
+  c.ephemeral = !c.container && (z.flags & 1) != 0;
+  c.sequential = !c.container && (z.flags & 2) != 0;
+  return z;
+}
+
 // A create's ACL: read whole; whether ZooKeeper would take it (not empty, known schemes, `auth`
 // only with an authenticated id). ACLs are not stored yet (docs/zookeeper-protocol.md).
 bool ZkSession::read_acl(jute::Reader& in) const {
@@ -814,9 +832,9 @@ namespace {
 // ZooKeeper's setWatches, on one session: each watch the client had before it reconnected fires
 // now if its node changed since `relative` (the last zxid the client saw), and is set again
 // otherwise. A watch the session still holds (it has not fired) is left as it is.
-Task<void> restore_watches(ClientSession* c, int64_t relative, std::vector<std::string> data,
-                           std::vector<std::string> exist, std::vector<std::string> child,
-                           std::vector<WatchedEvent>* fire) {
+Task<OpResult> restore_watches(ClientSession* c, int64_t relative, std::vector<std::string> data,
+                               std::vector<std::string> exist, std::vector<std::string> child,
+                               std::vector<WatchedEvent>* fire) {
   // The watches the session holds, looked up once (a list of thousands of paths must not cost
   // a scan of the session's watches each), and each path taken once per list.
   std::set<std::pair<std::string, std::string>> held = c->watches();
@@ -855,6 +873,7 @@ Task<void> restore_watches(ClientSession* c, int64_t relative, std::vector<std::
       fire->push_back(WatchedEvent{EventType::NodeChildrenChanged, p, r.stat->pzxid});
     }
   }
+  co_return OpResult{};  // (what it found is in `fire`)
 }
 
 }  // namespace
@@ -989,18 +1008,10 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
       case OpCode::Create2:
       case OpCode::CreateContainer:
       case OpCode::CreateTtl: {
-        CreateRequest c;
-        c.path = in.text("the path");
-        c.data = data_of(in.buffer());
-        if (!read_acl(in)) invalid_acl = true;
-        const int32_t flags = in.i32();
-        if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
-        if (static_cast<OpCode>(type) == OpCode::CreateTtl || flags < 0 || flags > 4)
-          unimplemented_op = true;
-        c.container = static_cast<OpCode>(type) == OpCode::CreateContainer || flags == 4;
-        c.ephemeral = !c.container && (flags & 1) != 0;
-        c.sequential = !c.container && (flags & 2) != 0;
-        ops.emplace_back(std::move(c));
+        ZkCreate z = read_create(in, type);
+        if (!z.supported) unimplemented_op = true;
+        if (!z.acl_valid) invalid_acl = true;
+        ops.emplace_back(std::move(z.request));
         break;
       }
       case OpCode::Delete: {
@@ -1040,74 +1051,59 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
   }
   if (unimplemented_op) return unimplemented(slot, xid, static_cast<int32_t>(OpCode::Multi));
   if (invalid_acl) return reply(slot, xid, kErrInvalidAcl);
-  ++remote_->inflight;
-  std::weak_ptr<RemoteSession> weak_remote = remote_;
-  auto self = shared_from_this();
   const size_t n = ops.size();
-  server_.loop.spawn_then(
-      "zk.multi", remote_->client->multi(std::move(ops)),
-      [self, slot, xid, weak_remote, types, n](OpResult res) {
-        if (auto live = weak_remote.lock()) --live->inflight;
-        self->server_.loop.emit([self, slot, xid, types, n, res = std::move(res)] {
-          self->reply_zxid(&res);
-          if (!res.status.is_ok() && res.failed_op < 0) {
-            self->reply(slot, xid, static_cast<int32_t>(res.status.code()));
-            if (res.status.code() == Code::SessionExpired) self->close_after_writes();
-            return;
-          }
-          jute::Writer w;
-          for (size_t i = 0; i < n; ++i) {
-            if (!res.status.is_ok()) {
-              const int32_t err = static_cast<int>(i) < res.failed_op ? kErrOk
-                                  : static_cast<int>(i) == res.failed_op
-                                      ? static_cast<int32_t>(res.status.code())
-                                      : kErrRuntimeInconsistency;
-              w.i32(static_cast<int32_t>(OpCode::Error));
-              w.boolean(false);
-              w.i32(err);
-              w.i32(err);
-              continue;
-            }
-            const OpOutcome none;
-            const OpOutcome& o = i < res.results.size() ? res.results[i] : none;
-            const OpCode type = static_cast<OpCode>(types[i]);
-            // Every create of a multi is answered as a plain create (type 1, the name alone),
-            // as ZooKeeper 3.8 answers a create2 inside one (checked on the real server).
-            const bool create = type == OpCode::Create || type == OpCode::Create2 ||
-                                type == OpCode::CreateContainer || type == OpCode::CreateTtl;
-            w.i32(create ? static_cast<int32_t>(OpCode::Create) : types[i]);
-            w.boolean(false);
-            w.i32(kErrOk);
-            if (create) w.buffer(o.path.value_or(""));
-            if (type == OpCode::SetData) w.raw(self->stat_body(o.stat.value_or(Stat{})));
-          }
-          w.i32(-1);
-          w.boolean(true);
-          w.i32(-1);
-          self->reply(slot, xid, kErrOk, w.bytes());
-        });
-      });
+  ZkSession* self = this;  // (then() keeps the session alive until the answer)
+  then("multi", remote_->client->multi(std::move(ops)),
+       [self, slot, xid, types, n](const OpResult& res) {
+         if (!res.status.is_ok() && res.failed_op < 0) {
+           self->reply(slot, xid, static_cast<int32_t>(res.status.code()));
+           if (res.status.code() == Code::SessionExpired) self->close_after_writes();
+           return;
+         }
+         jute::Writer w;
+         for (size_t i = 0; i < n; ++i) {
+           if (!res.status.is_ok()) {
+             const int32_t err = static_cast<int>(i) < res.failed_op ? kErrOk
+                                 : static_cast<int>(i) == res.failed_op
+                                     ? static_cast<int32_t>(res.status.code())
+                                     : kErrRuntimeInconsistency;
+             w.i32(static_cast<int32_t>(OpCode::Error));
+             w.boolean(false);
+             w.i32(err);
+             w.i32(err);
+             continue;
+           }
+           const OpOutcome none;
+           const OpOutcome& o = i < res.results.size() ? res.results[i] : none;
+           const OpCode type = static_cast<OpCode>(types[i]);
+           // Every create of a multi is answered as a plain create (type 1, the name alone),
+           // as ZooKeeper 3.8 answers a create2 inside one (checked on the real server).
+           const bool create = type == OpCode::Create || type == OpCode::Create2 ||
+                               type == OpCode::CreateContainer || type == OpCode::CreateTtl;
+           w.i32(create ? static_cast<int32_t>(OpCode::Create) : types[i]);
+           w.boolean(false);
+           w.i32(kErrOk);
+           if (create) w.buffer(o.path.value_or(""));
+           if (type == OpCode::SetData) w.raw(self->stat_body(o.stat.value_or(Stat{})));
+         }
+         w.i32(-1);
+         w.boolean(true);
+         w.i32(-1);
+         self->reply(slot, xid, kErrOk, w.bytes());
+       });
 }
 
 void ZkSession::set_watches(uint64_t slot, int32_t xid, int64_t relative,
                             std::vector<std::string> data, std::vector<std::string> exist,
                             std::vector<std::string> child) {
-  ++remote_->inflight;
-  std::weak_ptr<RemoteSession> weak_remote = remote_;
-  auto self = shared_from_this();
   auto fire = std::make_shared<std::vector<WatchedEvent>>();
-  server_.loop.spawn_then("zk.setWatches",
-                          restore_watches(remote_->client, relative, std::move(data),
-                                          std::move(exist), std::move(child), fire.get()),
-                          [self, slot, xid, weak_remote, fire] {
-                            if (auto live = weak_remote.lock()) --live->inflight;
-                            self->server_.loop.emit([self, slot, xid, fire] {
-                              for (const WatchedEvent& e : *fire)
-                                self->write(event_frame(e.event, e.path, e.zxid));
-                              self->reply_zxid(nullptr);
-                              self->reply(slot, xid, kErrOk);
-                            });
-                          });
+  then("setWatches",
+       restore_watches(remote_->client, relative, std::move(data), std::move(exist),
+                       std::move(child), fire.get()),
+       [this, slot, xid, fire](const OpResult&) {
+         for (const WatchedEvent& e : *fire) write(event_frame(e.event, e.path, e.zxid));
+         reply(slot, xid, kErrOk);
+       });
 }
 
 // --- Four-letter words ------------------------------------------------------------------------

@@ -132,6 +132,13 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   void connected(const std::shared_ptr<RemoteSession>& r, int32_t timeout_ms);
   void refuse_session();
   bool read_acl(jute::Reader& in) const;
+  struct ZkCreate {
+    CreateRequest request;
+    int32_t flags = 0;
+    bool acl_valid = false;
+    bool supported = false;  // not a TTL node, a mode fkemu has
+  };
+  ZkCreate read_create(jute::Reader& in, int32_t type) const;
   void fail(const std::string& why);
 
   // Opens an answer slot for the next request; complete() fills it.
@@ -146,8 +153,11 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   void close_after_writes();
   void close_if_done();
 
-  // Runs a client-library operation; `answer` turns its result into the reply body (or an
-  // error code) on the I/O thread, after the turn's commit.
+  // Runs a client-library operation and hands its result to `answer` on the I/O thread, after
+  // the turn's commit, with the reply zxid raised by it; the session counts it as under way.
+  template <class F>
+  void then(const std::string& name, Task<OpResult> op, F answer);
+  // then(), answering the reply `body` makes of the result, or its error code.
   void run(uint64_t slot, int32_t xid, const std::string& name, Task<OpResult> op,
            std::function<std::string(const OpResult&)> body);
   void set_watches(uint64_t slot, int32_t xid, int64_t relative_zxid, std::vector<std::string> data,
