@@ -37,10 +37,12 @@ namespace fkemu {
   X(OperationTimeout, -7, "operation timed out")                            \
   X(BadArguments, -8, "invalid arguments (bad path, bad flags)")            \
   X(NoNode, -101, "node does not exist")                                    \
+  X(NoAuth, -102, "not authorized by the node's ACL")                       \
   X(BadVersion, -103, "version does not match")                             \
   X(NoChildrenForEphemerals, -108, "ephemeral nodes may not have children") \
   X(NodeExists, -110, "node already exists")                                \
   X(NotEmpty, -111, "node has children")                                    \
+  X(InvalidACL, -114, "invalid ACL (empty, unknown scheme, malformed id)")  \
   X(SessionExpired, -112, "session expired or closed")
 
 // name, code (below ZooKeeper's range), meaning

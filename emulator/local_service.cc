@@ -59,11 +59,15 @@ Status LocalService::make_durable(
     StateJournal& journal,
     const std::vector<std::tuple<std::string, std::string, std::string>>& rows) {
   MemoryFifoQueue* queues[] = {&writer_queue_, &distributor_queue_, &watch_queue_};
+  bool upgraded_from_7 = false;
   if (!rows.empty()) {
     std::string format = "1";  // files of fkemu before the format row have no format row
     for (const auto& [space, key, value] : rows)
       if (space == "meta" && key == "format") format = value;
-    if (format != kStateFormat)
+    // Format 7 is format 8 without ACLs (decision 50): read as it is, and marked 8 below, so
+    // that an fkemu that reads 7 only refuses it once it may hold ACLs.
+    upgraded_from_7 = format == "7";
+    if (format != kStateFormat && !upgraded_from_7)
       return Status(Code::BadArguments,
                     "the state file has format " + format + " and this fkemu reads format " +
                         kStateFormat +
@@ -144,6 +148,7 @@ Status LocalService::make_durable(
   user_kv_.attach_journal(&journal, "user");
   objects_.attach_journal(&journal, "user");
   for (MemoryFifoQueue* q : queues) q->attach_journal(&journal);
+  if (upgraded_from_7) journal.record("meta", "format", std::string(kStateFormat));
   if (rows.empty()) {
     journal.record("meta", "format", std::string(kStateFormat));
     system_.record_all();

@@ -60,8 +60,10 @@ class LocalService {
   // initial state; from then on every change of every store is recorded in `journal`.
   // A row no store knows is an error naming it (the file is from something else).
   // A file of another state format is refused, by name, and left as it is.
-  // 6: packed records (decision 41); 7: packed watch registrations and messages (decision 43)
-  static constexpr const char* kStateFormat = "7";
+  // 6: packed records (decision 41); 7: packed watch registrations and messages (decision 43);
+  // 8: ACLs in node items and user records (decision 50; a file of format 7 is read, and marked
+  // 8).
+  static constexpr const char* kStateFormat = "8";
   Status make_durable(StateJournal& journal,
                       const std::vector<std::tuple<std::string, std::string, std::string>>& rows);
   // Lock owners found in the restored state: instances of the run before, gone.

@@ -45,6 +45,10 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
                   "Also speak ZooKeeper's client protocol on HOST:PORT (e.g. 127.0.0.1:2181), "
                   "beside the HTTP API, on the same sessions and state "
                   "(docs/zookeeper-protocol.md)");
+  cmd->add_option("--zookeeper-super-digest", a.zookeeper_super_digest,
+                  "ZooKeeper's super user: super:BASE64(SHA1(super:PASSWORD)), as "
+                  "zookeeper.DigestAuthenticationProvider.superDigest; a session that adds "
+                  "this digest passes every ACL");
   cmd->add_option("--data", a.data_path,
                   "SQLite file of the services' state, locked while the server runs (:memory: "
                   "keeps nothing)")
@@ -91,6 +95,17 @@ int serve(const ServeArgs& a, const CLI::App& command) {
       std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
       return kExitUsage;
     }
+  }
+  if (!a.zookeeper_super_digest.empty()) {
+    const std::string& d = a.zookeeper_super_digest;
+    if (d.find(':') == std::string::npos || d.find(':') == 0 || d.back() == ':') {
+      std::fprintf(
+          stderr,
+          "fkemu serve: --zookeeper-super-digest %s: not USER:BASE64(SHA1(USER:PASSWORD))\n",
+          d.c_str());
+      return kExitUsage;
+    }
+    o.zookeeper_super_digest = d;
   }
   int64_t timeout_ms = 0, heartbeat_ms = 0, max_rate = 0, idle_s = 0, max_conn = 0, memory = 0,
           max_sessions = 0;

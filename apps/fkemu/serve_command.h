@@ -8,7 +8,8 @@ namespace fkemu::cli {
 
 struct ServeArgs {
   std::string listen = "127.0.0.1:8980";
-  std::string zookeeper;  // HOST:PORT of the ZooKeeper listener; empty: none
+  std::string zookeeper;               // HOST:PORT of the ZooKeeper listener; empty: none
+  std::string zookeeper_super_digest;  // super:BASE64(SHA1(super:PASSWORD)); empty: none
   std::string data_path = "fkemu-data/state.db";
   // Numbers are taken as text and checked here, so that "abc" is named as not a number.
   std::string session_timeout_ms = "10000";

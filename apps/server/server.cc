@@ -143,6 +143,7 @@ class Server::Impl {
             }),
         signals_(ioc_, SIGINT, SIGTERM) {
     zk_state_.data_path = opt_.data_path;
+    zk_state_.super_digest = opt_.zookeeper_super_digest;
     // A request carries at most the data limit, its path and its header.
     zk_state_.max_frame_bytes = opt_.config.max_data_bytes + 64 * 1024;
   }

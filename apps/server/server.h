@@ -46,6 +46,10 @@ struct ServerOptions {
   // free port, zookeeper_port() tells which).
   std::string zookeeper_host = "127.0.0.1";
   int zookeeper_port = -1;
+  // ZooKeeper's super user (zookeeper.DigestAuthenticationProvider.superDigest):
+  // "super:BASE64(SHA1(super:PASSWORD))"; a session whose `addauth digest` gives this id may do
+  // everything. Empty: no super user.
+  std::string zookeeper_super_digest;
   DeploymentConfig config;
   size_t max_body_bytes = 1536 * 1024;  // a request body (data of 1 MiB in base64 fits)
   // Per connection, a token bucket of one second: far above what one client sends on loopback

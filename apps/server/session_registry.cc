@@ -95,8 +95,6 @@ std::shared_ptr<RemoteSession> SessionRegistry::any_open() const {
   return found;
 }
 
-namespace {
-
 std::string sha1(std::string_view data) {
   boost::uuids::detail::sha1 h;
   h.process_bytes(data.data(), data.size());
@@ -107,6 +105,8 @@ std::string sha1(std::string_view data) {
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(w >> shift));
   return out;
 }
+
+namespace {
 
 // RFC 2104.
 std::string hmac_sha1(std::string key, std::string_view message) {

@@ -13,6 +13,7 @@
 #include "apps/server/jute.h"
 #include "core/model/path.h"
 #include "core/protocol/records.h"
+#include "core/text/base64.h"
 
 namespace fkemu {
 
@@ -34,10 +35,8 @@ constexpr int32_t kErrAuthFailed = -115;
 constexpr int32_t kErrNoWatcher = -121;
 constexpr int32_t kErrRuntimeInconsistency = -2;
 constexpr int32_t kErrBadArguments = static_cast<int32_t>(Code::BadArguments);
-constexpr int32_t kErrInvalidAcl = -114;
 constexpr int32_t kErrReconfigDisabled = -123;
 constexpr int32_t kErrMarshalling = static_cast<int32_t>(Code::MarshallingError);
-constexpr int32_t kPermsAll = 31;
 
 std::string hex64(int64_t v) {
   char buf[24];
@@ -319,6 +318,10 @@ void ZkSession::connected(const std::shared_ptr<RemoteSession>& r, int32_t timeo
   write(w.frame());
   if (closing_) return;
   server_.sessions.attach(*r, shared_from_this());
+  // A connection's first identity is its address (ZooKeeper's ip provider); a client adds
+  // its digest again after a reconnect, as ZooKeeper's clients do.
+  identities_ = {Identity{"ip", peer_host()}};
+  then("identities", r->client->use_identities(identities_), [](const OpResult&) {});
   read_more();
 }
 
@@ -587,14 +590,13 @@ void ZkSession::on_request(const std::string& body) {
       const uint64_t slot = open_slot();
       reply_zxid(nullptr);
       if (z.flags < 0 || z.flags > 6) return reply(slot, xid, kErrBadArguments);
-      if (!z.acl_valid) return reply(slot, xid, kErrInvalidAcl);
       if (!z.supported) return unimplemented(slot, xid, type);
       const bool with_stat = static_cast<OpCode>(type) == OpCode::Create2 ||
                              static_cast<OpCode>(type) == OpCode::CreateContainer;
       CreateRequest& cr = z.request;
       return run(slot, xid, "create",
                  c->create(std::move(cr.path), std::move(cr.data), cr.ephemeral, cr.sequential,
-                           cr.container),
+                           cr.container, std::move(cr.acl)),
                  [this, with_stat](const OpResult& r) {
                    jute::Writer w;
                    w.buffer(r.path.value_or(""));
@@ -663,17 +665,28 @@ void ZkSession::on_request(const std::string& body) {
       return reply(slot, xid, kErrOk, path_reply(r));
     }
     case OpCode::GetAcl: {
-      // ACLs are not stored (docs/zookeeper-protocol.md): every node is world:anyone, all.
       std::string path = in.text("the path");
       if (!in.ok()) return malformed();
-      return run(open_slot(), xid, "getACL", c->exists(path, false), [this](const OpResult& r) {
-        jute::Writer w;
-        w.i32(1);
-        w.i32(kPermsAll);
-        w.buffer("world");
-        w.buffer("anyone");
-        return w.bytes() + (r.stat ? stat_body(*r.stat) : stat_body(Stat{}));
-      });
+      return run(open_slot(), xid, "getACL", c->get_acl(std::move(path)),
+                 [stat_reply](const OpResult& r) {
+                   jute::Writer w;
+                   const Acl& acl = r.acl ? *r.acl : open_acl();
+                   w.i32(static_cast<int32_t>(acl.size()));
+                   for (const AclEntry& a : acl) {
+                     w.i32(a.perms);
+                     w.buffer(a.scheme);
+                     w.buffer(a.id);
+                   }
+                   return w.bytes() + stat_reply(r);
+                 });
+    }
+    case OpCode::SetAcl: {
+      std::string path = in.text("the path");
+      Acl acl = read_acl(in);
+      const int32_t version = in.i32();
+      if (!in.ok()) return malformed();
+      return run(open_slot(), xid, "setACL", c->set_acl(std::move(path), std::move(acl), version),
+                 stat_reply);
     }
     case OpCode::SetWatches:
     case OpCode::SetWatches2: {
@@ -692,26 +705,45 @@ void ZkSession::on_request(const std::string& body) {
                          std::move(child));
     }
     case OpCode::Auth: {
+      // ZooKeeper's digest and ip providers (decision 50). The identities take effect for the
+      // requests after this one, in their order.
       (void)in.i32();
       const std::string scheme = in.text("the scheme");
-      (void)in.buffer();
+      const std::string secret = in.buffer().value_or("");
       if (!in.ok()) return malformed();
-      const uint64_t slot = open_slot();
-      reply_zxid(nullptr);
+      std::vector<Identity> added;
       if (scheme == "digest") {
-        digest_auth_ = true;
-        return reply(slot, xid, kErrOk);
+        const std::string user = secret.substr(0, secret.find(':'));
+        const Identity id{"digest", user + ":" + base64_encode(sha1(secret))};
+        if (!server_.super_digest.empty() && id.id == server_.super_digest)
+          added.push_back(Identity{"super", ""});
+        added.push_back(id);
+      } else if (scheme == "ip") {
+        added.push_back(Identity{"ip", peer_host()});
+      } else {
+        const uint64_t slot = open_slot();
+        reply_zxid(nullptr);
+        reply(slot, xid, kErrAuthFailed);
+        return close_after_writes();
       }
-      if (scheme == "ip") return reply(slot, xid, kErrOk);
-      reply(slot, xid, kErrAuthFailed);
-      return close_after_writes();
+      for (const Identity& id : added)
+        if (std::find(identities_.begin(), identities_.end(), id) == identities_.end())
+          identities_.push_back(id);
+      return run(open_slot(), xid, "auth", c->add_identities(std::move(added)),
+                 [](const OpResult&) { return std::string(); });
     }
     case OpCode::WhoAmI: {
       const uint64_t slot = open_slot();
       jute::Writer w;
-      w.i32(1);
-      w.buffer("ip");
-      w.buffer(peer_.substr(0, peer_.rfind(':')));
+      w.i32(static_cast<int32_t>(identities_.size()));
+      for (const Identity& id : identities_) {
+        w.buffer(id.scheme);
+        // The user a provider names: a digest's before its colon, an ip's address, none for
+        // the super user (ZooKeeper's AuthUtil).
+        w.buffer(id.scheme == "digest"  ? id.id.substr(0, id.id.find(':'))
+                 : id.scheme == "super" ? std::string()
+                                        : id.id);
+      }
       reply_zxid(nullptr);
       return reply(slot, xid, kErrOk, w.bytes());
     }
@@ -755,9 +787,18 @@ void ZkSession::on_request(const std::string& body) {
       reply_zxid(nullptr);
       return reply(slot, xid, kErrReconfigDisabled);  // as a standalone ZooKeeper answers
     }
+    case OpCode::Sasl: {
+      // SASL is refused (decision 50): AuthFailed, and the connection closes, as ZooKeeper
+      // closes it on a failed authentication; the client reports the failure at once instead
+      // of retrying.
+      ++server_.unimplemented["sasl"];
+      server_.log.line("ZooKeeper client " + peer_ +
+                       ": SASL authentication is not supported; use addauth digest");
+      reply_zxid(nullptr);
+      reply(open_slot(), xid, kErrAuthFailed);
+      return close_after_writes();
+    }
     case OpCode::AddWatch:
-    case OpCode::SetAcl:
-    case OpCode::Sasl:
     case OpCode::CreateSession:
     case OpCode::DeleteContainer:
       return unimplemented(open_slot(), xid, type);
@@ -779,7 +820,7 @@ ZkSession::ZkCreate ZkSession::read_create(jute::Reader& in, int32_t type) const
   CreateRequest& c = z.request;
   c.path = in.text("the path");
   c.data = data_of(in.buffer());
-  z.acl_valid = read_acl(in);
+  c.acl = read_acl(in);
   z.flags = in.i32();
   if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
   // TTL nodes answer as a ZooKeeper without extended types (its default) answers them.
@@ -790,22 +831,19 @@ ZkSession::ZkCreate ZkSession::read_create(jute::Reader& in, int32_t type) const
   return z;
 }
 
-// A create's ACL: read whole; whether ZooKeeper would take it (not empty, known schemes, `auth`
-// only with an authenticated id). ACLs are not stored yet (docs/zookeeper-protocol.md).
-bool ZkSession::read_acl(jute::Reader& in) const {
+// An ACL as the client sent it; the writer checks and fixes it up (decision 50). A null scheme
+// or id reads as empty (kazoo sends an empty id as null): no provider takes it.
+Acl ZkSession::read_acl(jute::Reader& in) {
   const int32_t n = in.count("the ACL", 12);
-  bool valid = n > 0;
+  Acl acl;
   for (int32_t i = 0; i < n && in.ok(); ++i) {
-    (void)in.i32();
-    const std::string scheme = in.buffer().value_or("");  // kazoo sends an empty id as null
-    (void)in.buffer();
-    if (scheme == "auth") {
-      valid = valid && digest_auth_;
-    } else if (scheme != "world" && scheme != "digest" && scheme != "ip") {
-      valid = false;
-    }
+    AclEntry a;
+    a.perms = in.i32();
+    a.scheme = in.buffer().value_or("");
+    a.id = in.buffer().value_or("");
+    acl.push_back(std::move(a));
   }
-  return valid;
+  return acl;
 }
 
 // The session's ephemeral nodes whose paths start with `prefix`, as the system store has them
@@ -845,7 +883,7 @@ Task<OpResult> restore_watches(ClientSession* c, int64_t relative, std::vector<s
   // change made between them.)
   for (const std::string& p : data) {
     if (!take("get_data", p)) continue;
-    OpResult r = co_await c->get_data(p, true);
+    OpResult r = co_await c->rewatch(p, "get_data");
     if (r.status.code() == Code::NoNode) {
       (void)c->forget_watches(p, /*data=*/true, /*children=*/false, /*dry_run=*/false);
       fire->push_back(WatchedEvent{EventType::NodeDeleted, p, 0});
@@ -856,7 +894,7 @@ Task<OpResult> restore_watches(ClientSession* c, int64_t relative, std::vector<s
   }
   for (const std::string& p : exist) {
     if (!take("exists", p)) continue;
-    OpResult r = co_await c->exists(p, true);
+    OpResult r = co_await c->rewatch(p, "exists");
     if (r.status.is_ok() && !r.stat_null) {
       (void)c->forget_watches(p, /*data=*/true, /*children=*/false, /*dry_run=*/false);
       fire->push_back(WatchedEvent{EventType::NodeCreated, p, r.stat ? r.stat->czxid : 0});
@@ -864,7 +902,7 @@ Task<OpResult> restore_watches(ClientSession* c, int64_t relative, std::vector<s
   }
   for (const std::string& p : child) {
     if (!take("get_children", p)) continue;
-    OpResult r = co_await c->get_children(p, true);
+    OpResult r = co_await c->rewatch(p, "get_children");
     if (r.status.code() == Code::NoNode) {
       (void)c->forget_watches(p, /*data=*/false, /*children=*/true, /*dry_run=*/false);
       fire->push_back(WatchedEvent{EventType::NodeDeleted, p, 0});
@@ -997,7 +1035,7 @@ void ZkSession::multi_read(uint64_t slot, int32_t xid, jute::Reader& in) {
 void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
   std::vector<MultiOp> ops;
   std::vector<int32_t> types;
-  bool unsupported = false, unimplemented_op = false, invalid_acl = false;
+  bool unsupported = false, unimplemented_op = false;
   for (;;) {
     const int32_t type = in.i32();
     const bool done = in.boolean();
@@ -1010,7 +1048,6 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
       case OpCode::CreateTtl: {
         ZkCreate z = read_create(in, type);
         if (!z.supported) unimplemented_op = true;
-        if (!z.acl_valid) invalid_acl = true;
         ops.emplace_back(std::move(z.request));
         break;
       }
@@ -1050,7 +1087,6 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
     return reply(slot, xid, kErrMarshalling);
   }
   if (unimplemented_op) return unimplemented(slot, xid, static_cast<int32_t>(OpCode::Multi));
-  if (invalid_acl) return reply(slot, xid, kErrInvalidAcl);
   const size_t n = ops.size();
   ZkSession* self = this;  // (then() keeps the session alive until the answer)
   then("multi", remote_->client->multi(std::move(ops)),

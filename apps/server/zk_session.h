@@ -61,6 +61,7 @@ struct ZkServerState {
   DeploymentConfig config;
   uint16_t port = 0;
   std::string data_path;
+  std::string super_digest;  // ServerOptions::zookeeper_super_digest
   size_t max_frame_bytes = 0;
   // A stat's times are milliseconds of the deployment's clock; ZooKeeper's clients expect the
   // Unix epoch's: the difference, taken when the server starts.
@@ -131,11 +132,12 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   void four_letter(std::string_view word);
   void connected(const std::shared_ptr<RemoteSession>& r, int32_t timeout_ms);
   void refuse_session();
-  bool read_acl(jute::Reader& in) const;
+  static Acl read_acl(jute::Reader& in);
+  // The client's address without the port.
+  std::string peer_host() const { return peer_.substr(0, peer_.rfind(':')); }
   struct ZkCreate {
     CreateRequest request;
     int32_t flags = 0;
-    bool acl_valid = false;
     bool supported = false;  // not a TTL node, a mode fkemu has
   };
   ZkCreate read_create(jute::Reader& in, int32_t type) const;
@@ -183,7 +185,9 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   bool close_when_written_ = false;
   bool closing_session_ = false;  // closeSession was asked for
   bool read_only_flag_ = false;   // the ConnectRequest had the readOnly flag
-  bool digest_auth_ = false;      // addauth digest was sent (the ACL scheme auth needs it)
+  // The connection's identities (whoAmI): its address, then what addauth added; the client
+  // library has the same (ClientSession::use_identities).
+  std::vector<Identity> identities_;
   std::deque<std::string> out_;
   size_t out_bytes_ = 0;
   bool writing_ = false;

@@ -377,6 +377,7 @@ Task<std::optional<UserRecord>> ClientSession::read_record(const std::string& pa
 
 Task<OpResult> ClientSession::write(decltype(WriteRequest::op) op) {
   const uint64_t ticket = next_ticket_++;
+  const std::shared_ptr<const Ids> auth = identities_;  // as the operation starts
   Status live = co_await reconnect_if_needed();
   if (closed_ || !live.is_ok()) {
     co_await release_in_order(ticket);
@@ -388,6 +389,7 @@ Task<OpResult> ClientSession::write(decltype(WriteRequest::op) op) {
   request.session = name_;
   request.req_no = req;
   request.op = std::move(op);
+  request.auth = ids(auth);
   auto& box = waiting_[req];
   box = std::make_unique<Mailbox<WriteAnswer>>(d_.ex, "client.answer");
   Mailbox<WriteAnswer>* inbox = box.get();
@@ -457,7 +459,7 @@ Task<OpResult> ClientSession::multi(std::vector<MultiOp> ops) {
 }
 
 Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemeral, bool sequential,
-                                     bool container) {
+                                     bool container, std::optional<Acl> acl) {
   if (auto bad = check_path(path, sequential)) co_return *bad;
   if (data.size() > d_.config.max_data_bytes)
     co_return failed(Code::MarshallingError,
@@ -468,6 +470,7 @@ Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemera
   request.ephemeral = ephemeral;
   request.sequential = sequential;
   request.container = container;
+  request.acl = std::move(acl);
   co_return co_await write(std::move(request));
 }
 
@@ -492,6 +495,32 @@ Task<OpResult> ClientSession::remove(std::string path, int version) {
   co_return co_await write(std::move(request));
 }
 
+Task<OpResult> ClientSession::set_acl(std::string path, Acl acl, int version) {
+  if (auto bad = check_path(path, false)) co_return *bad;
+  SetAclRequest request;
+  request.path = std::move(path);
+  request.acl = std::move(acl);
+  request.version = version;
+  co_return co_await write(std::move(request));
+}
+
+Task<OpResult> ClientSession::use_identities(std::vector<Identity> ids) {
+  identities_ = std::make_shared<const Ids>(std::move(ids));
+  co_return OpResult{};
+}
+
+Task<OpResult> ClientSession::add_identities(std::vector<Identity> added) {
+  Ids now = identities();
+  for (Identity& id : added)
+    if (std::find(now.begin(), now.end(), id) == now.end()) now.push_back(std::move(id));
+  identities_ = std::make_shared<const Ids>(std::move(now));
+  co_return OpResult{};
+}
+
+Task<OpResult> ClientSession::get_acl(std::string path) {
+  return read(std::move(path), "get_acl", false);
+}
+
 Task<OpResult> ClientSession::close() {
   if (closed_) co_return OpResult{};  // closing a closed session does nothing, as in ZooKeeper
   closing_ = true;
@@ -503,8 +532,9 @@ Task<OpResult> ClientSession::close() {
   co_return r;
 }
 
-Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch) {
+Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch, bool check_acl) {
   const uint64_t ticket = next_ticket_++;
+  const std::shared_ptr<const Ids> auth = identities_;  // as the operation starts
   auto finish = [&](OpResult r) -> Task<OpResult> {
     co_await release_in_order(ticket);
     co_return r;
@@ -516,6 +546,15 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
   if (watch) begin_registration();
   std::optional<UserRecord> record = co_await read_record(path);
   bool exists = is_node(record);
+  // ZooKeeper checks the node's ACL once it has found it, before it sets a watch: READ for
+  // get_data and get_children, READ or ADMIN for get_acl, nothing for exists (decision 50).
+  const int32_t wanted = which == "exists"    ? 0
+                         : which == "get_acl" ? perm::kRead | perm::kAdmin
+                                              : perm::kRead;
+  if (exists && check_acl && wanted != 0 && !acl_permits(record->acl, wanted, ids(auth))) {
+    if (watch) end_registration();
+    co_return co_await finish(failed(Code::NoAuth));
+  }
 
   // A registration is set on the version read. If the node changed before it was registered,
   // the changes in between may be several, and the first of them (whose event ZooKeeper fires)
@@ -606,6 +645,13 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch)
     std::vector<std::string> children = std::move(record->children);
     std::sort(children.begin(), children.end());
     r.children = std::move(children);
+  } else if (which == "get_acl") {
+    r.acl = effective_acl(record->acl);
+    // Without ADMIN a digest's hash is hidden, as ZooKeeper hides it.
+    if (!acl_permits(record->acl, perm::kAdmin, ids(auth)))
+      for (AclEntry& a : *r.acl)
+        if (a.scheme == "digest" && a.id.find(':') != std::string::npos)
+          a.id = a.id.substr(0, a.id.find(':')) + ":x";
   }
   co_return co_await finish(std::move(r));
 }
@@ -618,6 +664,9 @@ Task<OpResult> ClientSession::exists(std::string path, bool watch) {
 }
 Task<OpResult> ClientSession::get_children(std::string path, bool watch) {
   return read(std::move(path), "get_children", watch);
+}
+Task<OpResult> ClientSession::rewatch(std::string path, const char* op) {
+  return read(std::move(path), op, true, /*check_acl=*/false);
 }
 
 }  // namespace fkemu

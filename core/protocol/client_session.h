@@ -50,6 +50,7 @@ struct OpResult {
   int64_t zxid = 0;                // the update's zxid for writes
   std::vector<OpOutcome> results;  // a multi's, one per operation
   int failed_op = -1;              // a refused multi: the operation that failed
+  std::optional<Acl> acl;          // get_acl's (world:anyone, all for an open node)
 
   // What the history records for it (docs/scenarios.md): path, stat, children.
   nlohmann::json fields() const;
@@ -86,15 +87,31 @@ class ClientSession {
   // still in the writer queue (whose answers are dropped: nobody waits for them).
   void resume(const SessionRecord& record);
 
+  // The session's identities (decision 50): its connection's ("ip") and what `addauth` added.
+  // Every operation started later carries them (a write to the writer; a read checks them), in
+  // the order operations start, whatever order they end in. None (the default): only
+  // world:anyone permits. As operations, so that they take their turn among the others.
+  Task<OpResult> use_identities(std::vector<Identity> ids);
+  Task<OpResult> add_identities(std::vector<Identity> ids);
+  std::vector<Identity> identities() const { return identities_ ? *identities_ : Ids{}; }
+
   // The data is shared, not copied, on its way to the user store.
   // `container`: ZooKeeper's container node (deleted once it has had children and has none).
+  // `acl`: as the client asks it, fixed up by the writer; none: world:anyone, all.
   Task<OpResult> create(std::string path, Bytes data, bool ephemeral, bool sequential,
-                        bool container = false);
+                        bool container = false, std::optional<Acl> acl = std::nullopt);
   Task<OpResult> get_data(std::string path, bool watch);
   Task<OpResult> exists(std::string path, bool watch);
   Task<OpResult> get_children(std::string path, bool watch);
+  // A watched read (get_data, exists or get_children) that sets the watch whatever the node's
+  // ACL: ZooKeeper's setWatches, which checks no ACL, restores watches so.
+  Task<OpResult> rewatch(std::string path, const char* op);
   Task<OpResult> set_data(std::string path, Bytes data, int version);
   Task<OpResult> remove(std::string path, int version);
+  // ZooKeeper's getACL and setACL (`version`: the aversion, -1 any). get_acl needs READ or
+  // ADMIN; without ADMIN, digest ids are shown as "user:x", as ZooKeeper shows them.
+  Task<OpResult> get_acl(std::string path);
+  Task<OpResult> set_acl(std::string path, Acl acl, int version);
   // ZooKeeper's multi: the operations applied atomically, in order, or none of them; refused,
   // the result names the operation that failed (failed_op) and its error. At most
   // kMaxMultiOps operations (MarshallingError beyond: as many as zkCli's deleteall batches).
@@ -134,7 +151,7 @@ class ClientSession {
 
  private:
   Task<OpResult> write(decltype(WriteRequest::op) request);
-  Task<OpResult> read(std::string path, const char* op, bool watch);
+  Task<OpResult> read(std::string path, const char* op, bool watch, bool check_acl = true);
   // Waits until every operation issued before `ticket` has been released.
   Task<void> release_in_order(uint64_t ticket);
   std::optional<OpResult> check_path(const std::string& path, bool sequential) const;
@@ -205,6 +222,13 @@ class ClientSession {
   };
   std::vector<HeldEvent> held_events_;       // meanwhile
   std::map<std::string, int64_t> catch_up_;  // path -> zxid its record must reach
+  using Ids = std::vector<Identity>;
+  // Shared: an operation keeps the identities it started with at the cost of a count.
+  std::shared_ptr<const Ids> identities_;
+  const Ids& ids(const std::shared_ptr<const Ids>& held) const {
+    static const Ids none;
+    return held ? *held : none;
+  }
   std::function<void(const WatchedEvent&)> on_event_;
   std::function<Time()> last_seen_source_;
   Event notified_;

@@ -189,7 +189,8 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   for (const Change& ch : upd.final_changes()) {
     if (ch.kind == ChangeKind::Keep) continue;
     const NodeState node = ch.materialized(zxid);
-    if (upd.op != WriteOp::Multi && (ch.kind == ChangeKind::Create || ch.kind == ChangeKind::Set))
+    if (upd.op != WriteOp::Multi && (ch.kind == ChangeKind::Create || ch.kind == ChangeKind::Set ||
+                                     ch.kind == ChangeKind::AclChange))
       answer.stat = node.stat;
     for (;;) {
       auto old = co_await ex.call("user.get", "distributor.exec_update_read", data_bytes,
@@ -202,7 +203,8 @@ Task<void> Distributor::handle(ReceivedMessage message) {
       } else {
         record.stat = node.stat;
         record.children = node.children;
-        if (ch.kind == ChangeKind::Parent) {
+        record.acl = node.acl;
+        if (ch.kind == ChangeKind::Parent || ch.kind == ChangeKind::AclChange) {
           if (old) record.data = UserRecord::data_of(*old->object);
         } else {
           record.data = ch.data;

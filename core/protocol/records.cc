@@ -175,9 +175,9 @@ Lockable Lockable::from_item(const Item& item) {
 }
 
 // A node's fields, packed as a stat is (decision 41): a layout byte, flags (1 exists, 2 a
-// container), the
-// create counter, the packed stat (length and bytes), then the children (count, then length
-// and bytes of each).
+// container, 4 an ACL other than world:anyone follows), the create counter, the packed stat
+// (length and bytes), the children (count, then length and bytes of each), then the ACL if
+// flagged (decision 50).
 constexpr uint8_t kPackedNode = 1;
 
 std::vector<Update> NodeState::set_updates() const {
@@ -193,10 +193,11 @@ Value NodeState::to_value() const {
   std::string out;
   out.reserve(room);
   out.push_back(static_cast<char>(kPackedNode));
-  out.push_back(static_cast<char>((exists ? 1 : 0) | (container ? 2 : 0)));
+  out.push_back(static_cast<char>((exists ? 1 : 0) | (container ? 2 : 0) | (acl.empty() ? 0 : 4)));
   put_signed(out, creates);
   put_text(out, packed_stat);
   put_strings(out, children);
+  if (!acl.empty()) append_packed_acl(out, acl);
   return Value(Bytes(std::move(out)));
 }
 
@@ -212,10 +213,12 @@ NodeState NodeState::from_value(const Value& v) {
   std::string_view packed_stat;
   if (!in.byte(layout) || layout != kPackedNode) throw damaged("an unknown layout");
   if (!in.byte(exists)) throw damaged("cut off");
-  if (exists > 3) throw damaged("flags other than exists and container");
+  if (exists > 7) throw damaged("flags other than exists, container and ACL");
   if (!in.signed_number(n.creates) || !in.text(packed_stat) ||
       !take_strings(in, n.children, v.as_bytes().size()))
     throw damaged("cut off");
+  if ((exists & 4) != 0 && (!read_packed_acl(in, n.acl, v.as_bytes().size()) || n.acl.empty()))
+    throw damaged("a cut or empty ACL");
   n.exists = (exists & 1) != 0;
   n.container = (exists & 2) != 0;
   n.stat = read_packed_stat(packed_stat);
@@ -229,6 +232,7 @@ nlohmann::json NodeState::to_json() const {
                    {"children", children},
                    {"creates", creates}};
   if (container) j["container"] = true;
+  if (!acl.empty()) j["acl"] = acl_to_json(acl);
   return j;
 }
 
@@ -282,14 +286,16 @@ const char* write_op_name(WriteOp op) {
       return "close";
     case WriteOp::Multi:
       return "multi";
+    case WriteOp::SetAcl:
+      return "set_acl";
   }
   return "?";
 }
 
 namespace {
 WriteOp write_op_from_name(const std::string& name) {
-  for (WriteOp op :
-       {WriteOp::Create, WriteOp::Delete, WriteOp::SetData, WriteOp::Close, WriteOp::Multi})
+  for (WriteOp op : {WriteOp::Create, WriteOp::Delete, WriteOp::SetData, WriteOp::Close,
+                     WriteOp::Multi, WriteOp::SetAcl})
     if (name == write_op_name(op)) return op;
   throw std::invalid_argument("unknown write operation '" + name + "'");
 }
@@ -351,6 +357,46 @@ Bytes data_from(const Value& message) {
   return v.is_null() ? Bytes::null() : v.as_bytes();
 }
 
+// An ACL in a message: its packed bytes (decision 50).
+Value acl_value(const Acl& acl) {
+  std::string out;
+  append_packed_acl(out, acl);
+  return Value(Bytes(std::move(out)));
+}
+Acl acl_from(const Value& v) {
+  Acl acl;
+  const std::string_view packed = v.as_bytes().view();
+  VarintReader in(packed);
+  if (!read_packed_acl(in, acl, packed.size()) || !in.done())
+    throw std::invalid_argument("a damaged ACL in a message");
+  return acl;
+}
+// A request's identities: the count, then each scheme and id.
+Value identities_value(const std::vector<Identity>& ids) {
+  std::string out;
+  put_varint(out, ids.size());
+  for (const Identity& id : ids) {
+    put_text(out, id.scheme);
+    put_text(out, id.id);
+  }
+  return Value(Bytes(std::move(out)));
+}
+std::vector<Identity> identities_from(const Value& v) {
+  const std::string_view packed = v.as_bytes().view();
+  VarintReader in(packed);
+  uint64_t count = 0;
+  std::vector<Identity> ids;
+  if (!in.varint(count)) throw std::invalid_argument("damaged identities in a message");
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view scheme, id;
+    if (!in.text(scheme) || !in.text(id))
+      throw std::invalid_argument("damaged identities in a message");
+    ids.push_back(Identity{std::string(scheme), std::string(id)});
+  }
+  if (!in.done()) throw std::invalid_argument("damaged identities in a message");
+  return ids;
+}
+
 const char* multi_op_name(MultiOpKind k) {
   switch (k) {
     case MultiOpKind::Create:
@@ -381,6 +427,7 @@ void set_op_fields(ValueMap& m, const Op& op) {
     m.set("ephemeral", op.ephemeral);
     m.set("sequential", op.sequential);
     if (op.container) m.set("container", true);
+    if (op.acl) m.set("acl", acl_value(*op.acl));
   } else if constexpr (std::is_same_v<Op, SetDataRequest>) {
     m.set("data", data_value(op.data));
     m.set("version", op.version);
@@ -391,13 +438,19 @@ void set_op_fields(ValueMap& m, const Op& op) {
   }
 }
 
+CreateRequest create_from(const Value& body) {
+  CreateRequest c{body.at("path").as_string(),      data_from(body),
+                  body.bool_or("ephemeral", false), body.bool_or("sequential", false),
+                  body.bool_or("container", false), {}};
+  if (body.contains("acl")) c.acl = acl_from(body.at("acl"));
+  return c;
+}
+
 MultiOp multi_op_from(const Value& body) {
   const auto version = [&] { return static_cast<int32_t>(body.number_or("version", -1)); };
   switch (multi_op_from_name(body.at("op").as_string())) {
     case MultiOpKind::Create:
-      return CreateRequest{body.at("path").as_string(), data_from(body),
-                           body.bool_or("ephemeral", false), body.bool_or("sequential", false),
-                           body.bool_or("container", false)};
+      return create_from(body);
     case MultiOpKind::Delete:
       return DeleteRequest{body.at("path").as_string(), version(),
                            body.bool_or("only_empty_container", false)};
@@ -448,6 +501,10 @@ Value WriteRequest::to_message() const {
     set_op_fields(m, *d);
   } else if (auto* s = std::get_if<SetDataRequest>(&op)) {
     set_op_fields(m, *s);
+  } else if (auto* a = std::get_if<SetAclRequest>(&op)) {
+    m.set("path", a->path);
+    m.set("acl", acl_value(a->acl));
+    m.set("version", a->version);
   } else if (auto* cl = std::get_if<CloseRequest>(&op)) {
     if (cl->expired_last_seen) m.set("last_seen", *cl->expired_last_seen);
   } else if (auto* mu = std::get_if<MultiRequest>(&op)) {
@@ -460,6 +517,7 @@ Value WriteRequest::to_message() const {
     }
     m.set("ops", Value(std::move(ops)));
   }
+  if (!auth.empty()) m.set("auth", identities_value(auth));
   return Value(std::move(m));
 }
 
@@ -467,12 +525,11 @@ WriteRequest WriteRequest::from_message(const Value& body) {
   WriteRequest r;
   r.session = body.at("session").as_string();
   r.req_no = body.at("req").as_number();
+  if (body.contains("auth")) r.auth = identities_from(body.at("auth"));
   const auto version = [&] { return static_cast<int32_t>(body.number_or("version", -1)); };
   switch (write_op_from_name(body.at("op").as_string())) {
     case WriteOp::Create:
-      r.op = CreateRequest{body.at("path").as_string(), data_from(body),
-                           body.bool_or("ephemeral", false), body.bool_or("sequential", false),
-                           body.bool_or("container", false)};
+      r.op = create_from(body);
       break;
     case WriteOp::Delete:
       r.op = DeleteRequest{body.at("path").as_string(), version(),
@@ -480,6 +537,9 @@ WriteRequest WriteRequest::from_message(const Value& body) {
       break;
     case WriteOp::SetData:
       r.op = SetDataRequest{body.at("path").as_string(), data_from(body), version()};
+      break;
+    case WriteOp::SetAcl:
+      r.op = SetAclRequest{body.at("path").as_string(), acl_from(body.at("acl")), version()};
       break;
     case WriteOp::Close: {
       CloseRequest c;
@@ -511,6 +571,8 @@ const char* change_kind_name(ChangeKind k) {
       return "parent";
     case ChangeKind::Keep:
       return "keep";
+    case ChangeKind::AclChange:
+      return "acl";
   }
   return "?";
 }
@@ -518,7 +580,7 @@ const char* change_kind_name(ChangeKind k) {
 namespace {
 ChangeKind change_kind_from_name(const std::string& name) {
   for (ChangeKind k : {ChangeKind::Create, ChangeKind::Set, ChangeKind::Delete, ChangeKind::Parent,
-                       ChangeKind::Keep})
+                       ChangeKind::Keep, ChangeKind::AclChange})
     if (name == change_kind_name(k)) return k;
   throw std::invalid_argument("unknown change kind '" + name + "'");
 }
@@ -539,6 +601,7 @@ NodeState Change::materialized(int64_t zxid) const {
       break;
     case ChangeKind::Delete:
     case ChangeKind::Keep:
+    case ChangeKind::AclChange:  // setACL changes no zxid of the node's (aversion alone)
       break;
   }
   return n;
@@ -957,14 +1020,15 @@ Value UserRecord::to_object() const {
     put_signed(packed, e.zxid);
     put_strings(packed, e.sessions);
   }
+  // Flags: 1 the update's triggers follow, 2 an ACL follows (decision 50).
+  const bool with_acl = !tombstone && !acl.empty();
+  packed.push_back(static_cast<char>((update ? 1 : 0) | (with_acl ? 2 : 0)));
   if (update) {
-    packed.push_back(1);
     part.clear();
     update->append_packed(part);
     put_text(packed, part);
-  } else {
-    packed.push_back(0);
   }
+  if (with_acl) append_packed_acl(packed, acl);
   ValueMap o;
   o.reserve(3);
   if (!tombstone) o.set(attr::kData, data_value(data));
@@ -1000,11 +1064,13 @@ UserRecord UserRecord::from_object(const Value& object) {
     r.epoch.push_back(std::move(e));
   }
   if (!in.byte(has_update)) throw damaged("cut off");
-  if (has_update > 1) throw damaged("an update flag other than 0 or 1");
-  if (has_update) {
+  if (has_update > 3) throw damaged("flags other than update and ACL");
+  if (has_update & 1) {
     if (!in.text(part)) throw damaged("cut off");
     r.update = UpdateTriggers::from_packed(part);
   }
+  if ((has_update & 2) != 0 && (!read_packed_acl(in, r.acl, size) || r.acl.empty()))
+    throw damaged("a cut or empty ACL");
   if (!in.done()) throw damaged("bytes beyond its end");
   return r;
 }
@@ -1019,6 +1085,7 @@ nlohmann::json UserRecord::to_json() const {
   } else {
     j["stat"] = stat_to_json(stat);
     j["children"] = children;
+    if (!acl.empty()) j["acl"] = acl_to_json(acl);
   }
   if (update) j["update"] = update->to_json();
   return j;

@@ -25,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/model/acl.h"
 #include "core/model/bytes.h"
 #include "core/model/stat.h"
 #include "core/runtime/clock.h"
@@ -93,6 +94,7 @@ struct NodeState {
   std::vector<std::string> children;  // sorted
   int64_t creates = 0;                // children ever created: the sequential suffix
   bool container = false;             // a container node (CreateRequest::container)
+  Acl acl{};                          // stored form: empty for world:anyone, all (decision 50)
   bool operator==(const NodeState&) const = default;
   // A container that has had children and has none: the service deletes it.
   bool empty_container() const {
@@ -141,8 +143,9 @@ struct SessionRecord {
 
 // --- The writer queue -------------------------------------------------------------------------
 
-enum class WriteOp { Create, Delete, SetData, Close, Multi };
-const char* write_op_name(WriteOp op);  // create | delete | set_data | close | multi
+enum class WriteOp { Create, Delete, SetData, Close, Multi, SetAcl };
+// create | delete | set_data | close | multi | set_acl
+const char* write_op_name(WriteOp op);
 
 struct CreateRequest {
   std::string path;
@@ -151,6 +154,9 @@ struct CreateRequest {
   bool sequential = false;
   // ZooKeeper's container node: deleted once it has had children and has none again.
   bool container = false;
+  // The ACL the client asked for, before the writer's fixup (decision 50); none: world:anyone,
+  // all (clients of the HTTP API and scenarios, which have no ACLs).
+  std::optional<Acl> acl{};
 };
 struct DeleteRequest {
   std::string path;
@@ -180,6 +186,12 @@ const std::string& path_of(const MultiOp& op);
 struct MultiRequest {
   std::vector<MultiOp> ops;
 };
+// ZooKeeper's setACL: the node's ACL replaced if its aversion is `version` (-1: any).
+struct SetAclRequest {
+  std::string path;
+  Acl acl{};  // as the client asked, before the writer's fixup
+  int32_t version = -1;
+};
 struct CloseRequest {
   // Set for the heartbeat's close of an expired session: the last_seen it read. The close
   // happens only if the session has not answered since.
@@ -192,7 +204,13 @@ struct WriteRequest {
   // Empty for a request of the service's own that concerns no session (a container's cleanup).
   std::string session;
   int64_t req_no = 0;  // < 0: a system request (the heartbeat's close of an expired session)
-  std::variant<CreateRequest, DeleteRequest, SetDataRequest, CloseRequest, MultiRequest> op;
+  std::variant<CreateRequest, DeleteRequest, SetDataRequest, CloseRequest, MultiRequest,
+               SetAclRequest>
+      op;
+  // The session's identities when it sent the request (its connection's and its addauth's):
+  // what the writer checks ACLs against (decision 50). A system request is checked against
+  // nothing.
+  std::vector<Identity> auth{};
 
   WriteOp kind() const { return static_cast<WriteOp>(op.index()); }
   bool system() const { return req_no < 0; }
@@ -213,7 +231,9 @@ struct WriteRequest {
 
 // --- The distributor queue --------------------------------------------------------------------
 
-enum class ChangeKind { Create, Set, Delete, Parent, Keep };
+// Parent: the node's children changed (no event of its own; its children's creates and deletes
+// fire them). AclChange: its ACL and aversion changed (no event: ZooKeeper's setACL fires none).
+enum class ChangeKind { Create, Set, Delete, Parent, Keep, AclChange };
 const char* change_kind_name(ChangeKind k);
 
 // One node an update changes. `node` is the node's state after the update, except for the
@@ -381,6 +401,7 @@ struct UserRecord {
   Bytes data;
   Stat stat;
   std::vector<std::string> children;
+  Acl acl{};         // stored form (NodeState::acl)
   int64_t zxid = 0;  // 0: a record of the initial tree
   Epoch epoch;
   std::optional<UpdateTriggers> update;

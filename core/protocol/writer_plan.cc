@@ -52,6 +52,21 @@ NodeState parent_after(NodeState p, const std::string& child, int delta) {
   return p;
 }
 
+// Whether the request may do `wanted` on a node with `acl` (decision 50). A request of the
+// service's own (a heartbeat's close, a container's cleanup) may do anything.
+bool permitted(const WriteRequest& r, const Acl& acl, int32_t wanted) {
+  return r.system() || r.session.empty() || acl_permits(acl, wanted, r.auth);
+}
+
+// A create's ACL as stored, after ZooKeeper's fixup against the session's identities; nullopt:
+// InvalidACL. No ACL asked for: world:anyone, all.
+std::optional<Acl> create_acl(const WriteRequest& r, const CreateRequest& c) {
+  if (!c.acl) return Acl{};
+  auto fixed = fixup_acl(*c.acl, r.auth);
+  if (!fixed) return std::nullopt;
+  return stored_acl(std::move(*fixed));
+}
+
 bool is_zookeeper_own_node(const std::string& path) {
   return path == "/" || path == "/zookeeper" || path == "/zookeeper/config" ||
          path == "/zookeeper/quota";
@@ -59,10 +74,20 @@ bool is_zookeeper_own_node(const std::string& path) {
 
 void plan_create(const WriteRequest& r, const CreateRequest& c, const std::string& actual,
                  const LockedItems& items, Time now, WritePlan& plan) {
+  // ZooKeeper's order: the ACL's fixup, the parent, the parent's CREATE permission.
+  std::optional<Acl> acl = create_acl(r, c);
+  if (!acl) {
+    plan.error = Code::InvalidACL;
+    return;
+  }
   const std::string parent = parent_path(c.path);
   const NodeRecord parent_item = node_at(items, parent);
   if (!parent_item.node.exists) {
     plan.error = Code::NoNode;
+    return;
+  }
+  if (!permitted(r, parent_item.node.acl, perm::kCreate)) {
+    plan.error = Code::NoAuth;
     return;
   }
   plan.anchor.second = actual;
@@ -77,6 +102,7 @@ void plan_create(const WriteRequest& r, const CreateRequest& c, const std::strin
     NodeState node;
     node.exists = true;
     node.container = c.container;
+    node.acl = std::move(*acl);
     node.stat = fresh_stat(now, c.ephemeral ? std::optional<std::string>(r.session) : std::nullopt,
                            c.data.size());
     plan.changes.push_back(change(actual, ChangeKind::Create, std::move(node), c.data));
@@ -86,12 +112,16 @@ void plan_create(const WriteRequest& r, const CreateRequest& c, const std::strin
   }
 }
 
-void plan_delete(const DeleteRequest& d, const LockedItems& items, WritePlan& plan) {
+void plan_delete(const WriteRequest& r, const DeleteRequest& d, const LockedItems& items,
+                 WritePlan& plan) {
   const NodeRecord node_item = node_at(items, d.path);
+  const NodeRecord parent_item = node_at(items, parent_path(d.path));
   if (d.only_empty_container && !node_item.node.empty_container()) {
     plan.error = Code::NotEmpty;  // a child came, or it went already: nothing to clean
   } else if (is_zookeeper_own_node(d.path)) {
     plan.error = Code::BadArguments;  // ZooKeeper refuses to delete its own nodes
+  } else if (parent_item.node.exists && !permitted(r, parent_item.node.acl, perm::kDelete)) {
+    plan.error = Code::NoAuth;  // the parent's DELETE permission, before the node is looked up
   } else if (!node_item.node.exists) {
     plan.error = Code::NoNode;
   } else if (d.version != -1 && node_item.node.stat.version != d.version) {
@@ -99,18 +129,19 @@ void plan_delete(const DeleteRequest& d, const LockedItems& items, WritePlan& pl
   } else if (!node_item.node.children.empty()) {
     plan.error = Code::NotEmpty;
   } else {
-    const std::string parent = parent_path(d.path);
     plan.changes.push_back(change(d.path, ChangeKind::Delete, NodeState{}));
-    plan.changes.push_back(
-        change(parent, ChangeKind::Parent,
-               parent_after(node_at(items, parent).node, base_name(d.path), -1)));
+    plan.changes.push_back(change(parent_path(d.path), ChangeKind::Parent,
+                                  parent_after(parent_item.node, base_name(d.path), -1)));
   }
 }
 
-void plan_set_data(const SetDataRequest& s, const LockedItems& items, Time now, WritePlan& plan) {
+void plan_set_data(const WriteRequest& r, const SetDataRequest& s, const LockedItems& items,
+                   Time now, WritePlan& plan) {
   const NodeRecord node_item = node_at(items, s.path);
   if (!node_item.node.exists) {
     plan.error = Code::NoNode;
+  } else if (!permitted(r, node_item.node.acl, perm::kWrite)) {
+    plan.error = Code::NoAuth;
   } else if (s.version != -1 && node_item.node.stat.version != s.version) {
     plan.error = Code::BadVersion;
   } else {
@@ -119,6 +150,27 @@ void plan_set_data(const SetDataRequest& s, const LockedItems& items, Time now, 
     node.stat.mtime = ms(now);
     node.stat.data_length = static_cast<int32_t>(s.data.size());
     plan.changes.push_back(change(s.path, ChangeKind::Set, std::move(node), s.data));
+  }
+}
+
+// ZooKeeper's setACL: the fixup, the node, its ADMIN permission, its aversion.
+void plan_set_acl(const WriteRequest& r, const SetAclRequest& a, const LockedItems& items,
+                  WritePlan& plan) {
+  const NodeRecord node_item = node_at(items, a.path);
+  std::optional<Acl> fixed = fixup_acl(a.acl, r.auth);
+  if (!fixed) {
+    plan.error = Code::InvalidACL;
+  } else if (!node_item.node.exists) {
+    plan.error = Code::NoNode;
+  } else if (!permitted(r, node_item.node.acl, perm::kAdmin)) {
+    plan.error = Code::NoAuth;
+  } else if (a.version != -1 && node_item.node.stat.aversion != a.version) {
+    plan.error = Code::BadVersion;
+  } else {
+    NodeState node = node_item.node;
+    node.acl = stored_acl(std::move(*fixed));
+    node.stat.aversion += 1;
+    plan.changes.push_back(change(a.path, ChangeKind::AclChange, std::move(node)));
   }
 }
 
@@ -188,7 +240,8 @@ std::set<ItemKey> items_to_lock(const WriteRequest& r, const std::vector<std::st
     return keys;
   }
   if (!r.sequential_create()) keys.insert({kNodesTable, r.path()});
-  if (r.kind() != WriteOp::SetData) keys.insert({kNodesTable, parent_path(r.path())});
+  if (r.kind() != WriteOp::SetData && r.kind() != WriteOp::SetAcl)
+    keys.insert({kNodesTable, parent_path(r.path())});
   return keys;
 }
 
@@ -261,9 +314,12 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
     out.kind = kind_of(op);
     if (auto* c = std::get_if<CreateRequest>(&op)) {
       if (!validate_client_path(c->path, c->sequential).is_ok()) return fail(i, Code::BadArguments);
+      std::optional<Acl> acl = create_acl(r, *c);
+      if (!acl) return fail(i, Code::InvalidACL);
       const std::string parent = parent_path(c->path);
       NodeState& p = node(parent);
       if (!p.exists) return fail(i, Code::NoNode);
+      if (!permitted(r, p.acl, perm::kCreate)) return fail(i, Code::NoAuth);
       std::string actual = c->path;
       if (c->sequential) {
         actual += format_suffix(FKEMU_MUTANT(config, "sequential.from_cversion") ? p.stat.cversion
@@ -276,6 +332,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       NodeState n;
       n.exists = true;
       n.container = c->container;
+      n.acl = std::move(*acl);
       n.stat = fresh_stat(now, c->ephemeral ? std::optional<std::string>(r.session) : std::nullopt,
                           c->data.size());
       n.stat.czxid = n.stat.mzxid = n.stat.pzxid = kThisZxid;
@@ -290,6 +347,9 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       if (!validate_client_path(d->path, false).is_ok()) return fail(i, Code::BadArguments);
       const NodeState& n = node(d->path);
       if (is_zookeeper_own_node(d->path)) return fail(i, Code::BadArguments);
+      if (const NodeState& p = node(parent_path(d->path));
+          p.exists && !permitted(r, p.acl, perm::kDelete))
+        return fail(i, Code::NoAuth);
       if (!n.exists) return fail(i, Code::NoNode);
       if (d->version != -1 && n.stat.version != d->version) return fail(i, Code::BadVersion);
       if (!n.children.empty()) return fail(i, Code::NotEmpty);
@@ -304,6 +364,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       if (!validate_client_path(s->path, false).is_ok()) return fail(i, Code::BadArguments);
       NodeState& n = node(s->path);
       if (!n.exists) return fail(i, Code::NoNode);
+      if (!permitted(r, n.acl, perm::kWrite)) return fail(i, Code::NoAuth);
       if (s->version != -1 && n.stat.version != s->version) return fail(i, Code::BadVersion);
       n.stat.version += 1;
       n.stat.mtime = ms(now);
@@ -315,6 +376,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       if (!validate_client_path(k->path, false).is_ok()) return fail(i, Code::BadArguments);
       const NodeState& n = node(k->path);
       if (!n.exists) return fail(i, Code::NoNode);
+      if (!permitted(r, n.acl, perm::kRead)) return fail(i, Code::NoAuth);
       if (k->version != -1 && n.stat.version != k->version) return fail(i, Code::BadVersion);
     }
     plan.results.push_back(std::move(out));
@@ -355,9 +417,11 @@ WritePlan plan_write(const WriteRequest& r, const std::string& node_path, const 
   if (auto* c = std::get_if<CreateRequest>(&r.op)) {
     plan_create(r, *c, node_path, items, now, plan);
   } else if (auto* d = std::get_if<DeleteRequest>(&r.op)) {
-    plan_delete(*d, items, plan);
+    plan_delete(r, *d, items, plan);
   } else if (auto* s = std::get_if<SetDataRequest>(&r.op)) {
-    plan_set_data(*s, items, now, plan);
+    plan_set_data(r, *s, items, now, plan);
+  } else if (auto* a = std::get_if<SetAclRequest>(&r.op)) {
+    plan_set_acl(r, *a, items, plan);
   } else if (auto* m = std::get_if<MultiRequest>(&r.op)) {
     plan_multi(r, *m, items, now, config, plan, nullptr);
   } else {

@@ -332,7 +332,8 @@ class FkemuTarget(Target):
 
     def build_command(self):
         return [self.binary, "serve", "--data", self.data, "--listen", "127.0.0.1:0",
-                "--zookeeper", self.address] + ([] if self.verbose else ["-q"])
+                "--zookeeper", self.address, "--zookeeper-super-digest", SUPER_DIGEST] + (
+                    [] if self.verbose else ["-q"])
 
 
 # --------------------------------------------------------------------------------------------
