@@ -65,6 +65,8 @@ std::vector<AwsLatency::Price> make_prices() {
       {"distributor.record_progress", "dynamodb.write", 64, "a dropped update's progress"},
       {"distributor.epoch_read", "dynamodb.read", 64, "fkemu only: the epoch entry, again", true},
       {"distributor.close_read_session", "dynamodb.read", 64, "close only"},
+      {"distributor.add_watch", "dynamodb.write", 64,
+       "add_watch only: the persistent registration, one transaction"},
       // Watch function and registrations.
       {"watch.notify", "distributor.notify", kCall, "one client notification per session"},
       {"watch.epoch_remove", "dynamodb.write", 64, "after every notification is out"},

@@ -456,6 +456,14 @@ void ZkSession::write_next() {
 }
 
 void ZkSession::watch(const WatchedEvent& event) {
+  // One event per change and path, whatever number of the session's watches it fires (a
+  // getData and a getChildren watch on a deleted node, a persistent watch beside a one-shot
+  // one): ZooKeeper notifies a connection once, and its client hands the event to each.
+  if (event.zxid != sent_event_zxid_) {
+    sent_event_zxid_ = event.zxid;
+    sent_events_.clear();
+  }
+  if (!sent_events_.emplace(event.event, event.path).second) return;
   std::string frame = event_frame(event.event, event.path, event.zxid);
   // A data event (created, deleted, changed) may belong to a getData or exists watch, a
   // children event (children changed, deleted) to a getChildren one.
@@ -694,15 +702,15 @@ void ZkSession::on_request(const std::string& body) {
       auto data = in.strings("dataWatches");
       auto exist = in.strings("existWatches");
       auto child = in.strings("childWatches");
+      std::vector<std::string> persistent, recursive;
       if (static_cast<OpCode>(type) == OpCode::SetWatches2) {
-        const auto persistent = in.strings("persistentWatches");
-        const auto recursive = in.strings("persistentRecursiveWatches");
-        if (!persistent.empty() || !recursive.empty())
-          ++server_.unimplemented["addWatch"];  // persistent watches are not kept yet
+        persistent = in.strings("persistentWatches");
+        recursive = in.strings("persistentRecursiveWatches");
       }
       if (!in.ok()) return malformed();
-      return set_watches(open_slot(), xid, relative, std::move(data), std::move(exist),
-                         std::move(child));
+      return set_watches(open_slot(), xid, relative,
+                         {std::move(data), std::move(exist), std::move(child),
+                          std::move(persistent), std::move(recursive)});
     }
     case OpCode::Auth: {
       // ZooKeeper's digest and ip providers (decision 50). The identities take effect for the
@@ -798,7 +806,21 @@ void ZkSession::on_request(const std::string& body) {
       reply(open_slot(), xid, kErrAuthFailed);
       return close_after_writes();
     }
-    case OpCode::AddWatch:
+    case OpCode::AddWatch: {
+      std::string path = in.text("the path");
+      const int32_t mode = in.i32();  // 0 persistent, 1 persistent recursive
+      if (!in.ok() || mode < 0 || mode > 1) {
+        if (in.ok()) in.fail("an addWatch mode " + std::to_string(mode));
+        return malformed();
+      }
+      // Answered as ZooKeeper answers it: an error response of 0 (decision 51).
+      return run(open_slot(), xid, "addWatch", c->add_watch(std::move(path), mode == 1),
+                 [](const OpResult&) {
+                   jute::Writer w;
+                   w.i32(0);
+                   return w.bytes();
+                 });
+    }
     case OpCode::CreateSession:
     case OpCode::DeleteContainer:
       return unimplemented(open_slot(), xid, type);
@@ -869,9 +891,12 @@ namespace {
 
 // ZooKeeper's setWatches, on one session: each watch the client had before it reconnected fires
 // now if its node changed since `relative` (the last zxid the client saw), and is set again
-// otherwise. A watch the session still holds (it has not fired) is left as it is.
+// otherwise. A watch the session still holds (it has not fired) is left as it is. Persistent
+// watches are set again, with no event for what changed meanwhile (as ZooKeeper's setWatches2).
 Task<OpResult> restore_watches(ClientSession* c, int64_t relative, std::vector<std::string> data,
                                std::vector<std::string> exist, std::vector<std::string> child,
+                               std::vector<std::string> persistent,
+                               std::vector<std::string> recursive,
                                std::vector<WatchedEvent>* fire) {
   // The watches the session holds, looked up once (a list of thousands of paths must not cost
   // a scan of the session's watches each), and each path taken once per list.
@@ -911,6 +936,10 @@ Task<OpResult> restore_watches(ClientSession* c, int64_t relative, std::vector<s
       fire->push_back(WatchedEvent{EventType::NodeChildrenChanged, p, r.stat->pzxid});
     }
   }
+  for (const auto& [list, op] :
+       {std::pair(&persistent, "persistent"), std::pair(&recursive, "recursive")})
+    for (const std::string& p : *list)
+      if (take(op, p)) (void)co_await c->add_watch(p, list == &recursive);
   co_return OpResult{};  // (what it found is in `fire`)
 }
 
@@ -1129,13 +1158,12 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
        });
 }
 
-void ZkSession::set_watches(uint64_t slot, int32_t xid, int64_t relative,
-                            std::vector<std::string> data, std::vector<std::string> exist,
-                            std::vector<std::string> child) {
+void ZkSession::set_watches(uint64_t slot, int32_t xid, int64_t relative, WatchLists lists) {
   auto fire = std::make_shared<std::vector<WatchedEvent>>();
   then("setWatches",
-       restore_watches(remote_->client, relative, std::move(data), std::move(exist),
-                       std::move(child), fire.get()),
+       restore_watches(remote_->client, relative, std::move(lists.data), std::move(lists.exist),
+                       std::move(lists.child), std::move(lists.persistent),
+                       std::move(lists.recursive), fire.get()),
        [this, slot, xid, fire](const OpResult&) {
          for (const WatchedEvent& e : *fire) write(event_frame(e.event, e.path, e.zxid));
          reply(slot, xid, kErrOk);

@@ -162,8 +162,11 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   // then(), answering the reply `body` makes of the result, or its error code.
   void run(uint64_t slot, int32_t xid, const std::string& name, Task<OpResult> op,
            std::function<std::string(const OpResult&)> body);
-  void set_watches(uint64_t slot, int32_t xid, int64_t relative_zxid, std::vector<std::string> data,
-                   std::vector<std::string> exist, std::vector<std::string> child);
+  // A setWatches request's paths, per kind of watch.
+  struct WatchLists {
+    std::vector<std::string> data, exist, child, persistent, recursive;
+  };
+  void set_watches(uint64_t slot, int32_t xid, int64_t relative_zxid, WatchLists lists);
   void unimplemented(uint64_t slot, int32_t xid, int32_t type);
   void multi_read(uint64_t slot, int32_t xid, jute::Reader& in);
   void multi(uint64_t slot, int32_t xid, jute::Reader& in);
@@ -202,6 +205,9 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   uint64_t received_ = 0, sent_ = 0;
   int32_t timeout_ms_ = 0;
   int32_t last_cxid_ = 0;
+  // The events sent for the zxid of the last one (one per change and path: watch()).
+  int64_t sent_event_zxid_ = -1;
+  std::set<std::pair<EventType, std::string>> sent_events_;
   std::string last_op_ = "NA";
   std::chrono::system_clock::time_point established_ = std::chrono::system_clock::now();
 };

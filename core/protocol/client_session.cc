@@ -73,7 +73,9 @@ size_t ClientSession::forget_watches(std::string_view path, bool data, bool chil
   size_t n = 0;
   for (auto it = registrations_.begin(); it != registrations_.end();) {
     const Registration& reg = it->second;
-    const bool match = reg.path == path && (reg.type == WatchType::Data ? data : children);
+    const bool match = reg.path == path && (reg.type == WatchType::Data    ? data
+                                            : reg.type == WatchType::Child ? children
+                                                                           : data && children);
     if (!match) {
       ++it;
       continue;
@@ -85,6 +87,10 @@ size_t ClientSession::forget_watches(std::string_view path, bool data, bool chil
     }
     const std::string id = it->first;
     std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
+    if (reg.persistent()) {
+      ++*background_;
+      d_.ex.spawn("unwatch:" + name_, drop_registration(watch_key(reg.path, reg.type), id));
+    }
     it = registrations_.erase(it);
   }
   return n;
@@ -171,7 +177,14 @@ Task<void> ClientSession::pong(Time seen) {
 
 void ClientSession::fire(const std::string& id, EventType event, const std::string& path,
                          int64_t zxid) {
-  if (registrations_.erase(id) == 0) return;  // fired already: one-shot
+  auto it = registrations_.find(id);
+  if (it == registrations_.end() || it->second.persistent()) return;  // fired already
+  registrations_.erase(it);                                           // one-shot
+  emit(id, event, path, zxid);
+}
+
+void ClientSession::emit(const std::string& id, EventType event, const std::string& path,
+                         int64_t zxid) {
   if (closing_ || closed_) return;
   WatchedEvent e{event, path, zxid};
   if (holding()) {
@@ -240,7 +253,18 @@ void ClientSession::receive(const ClientMessage& message) {
     if (it != waiting_.end()) it->second->push(*answer);
   } else if (const auto* watch = std::get_if<WatchNotification>(&message)) {
     const int64_t zxid = watch->zxid;
-    for (const FiredEvent& e : watch->events) fire(e.id, e.event, e.path, zxid);
+    std::vector<std::string> persistent;  // fired in this notification
+    for (const FiredEvent& e : watch->events) {
+      auto it = registrations_.find(e.id);
+      if (it == registrations_.end() || !it->second.persistent()) {
+        fire(e.id, e.event, e.path, zxid);
+      } else if (zxid > it->second.zxid) {  // (not a notification delivered again)
+        emit(e.id, e.event, e.path, zxid);
+        persistent.push_back(e.id);
+      }
+    }
+    for (const std::string& id : persistent)
+      if (auto it = registrations_.find(id); it != registrations_.end()) it->second.zxid = zxid;
     last_event_zxid_ = std::max(last_event_zxid_, zxid);
     written_up_to(zxid);  // events are sent once their update's records are all written
     notified_.set();
@@ -321,7 +345,7 @@ std::optional<std::pair<EventType, int64_t>> ClientSession::local_event(
 void ClientSession::fire_local(const std::string& path, const std::optional<UserRecord>& record) {
   std::vector<std::pair<std::string, Registration>> mine;
   for (const auto& [id, reg] : registrations_)
-    if (reg.path == path) mine.emplace_back(id, reg);
+    if (reg.path == path && !reg.persistent()) mine.emplace_back(id, reg);
   for (const auto& [id, reg] : mine)
     if (auto e = local_event(reg, record)) fire(id, e->first, path, e->second);
 }
@@ -515,6 +539,48 @@ Task<OpResult> ClientSession::add_identities(std::vector<Identity> added) {
     if (std::find(now.begin(), now.end(), id) == now.end()) now.push_back(std::move(id));
   identities_ = std::make_shared<const Ids>(std::move(now));
   co_return OpResult{};
+}
+
+Task<OpResult> ClientSession::add_watch(std::string path, bool recursive) {
+  if (auto bad = check_path(path, false)) co_return *bad;
+  // Registered before the request goes: the distributor registers it with the update, so an
+  // event of a later update may come before the answer does (none of an earlier one can).
+  const std::string id = name_ + ":w" + std::to_string(next_reg_++);
+  Registration& reg = registrations_[id];
+  reg.path = path;
+  reg.type = recursive ? WatchType::Recursive : WatchType::Persistent;
+  reg.op = recursive ? "recursive" : "persistent";
+  reg.existed = true;
+  AddWatchRequest request;
+  request.path = std::move(path);
+  request.recursive = recursive;
+  request.id = id;
+  const std::string watched = request.path;
+  OpResult r = co_await write(std::move(request));
+  if (!r.status.is_ok()) {
+    registrations_.erase(id);
+    co_return r;
+  }
+  // One persistent watch per path, as ZooKeeper keeps one mode per path and connection: the new
+  // one replaces the one before, from this update on (every later notification comes after
+  // this answer).
+  for (auto it = registrations_.begin(); it != registrations_.end();) {
+    if (it->first == id || it->second.path != watched || !it->second.persistent()) {
+      ++it;
+      continue;
+    }
+    ++*background_;
+    d_.ex.spawn("unwatch:" + name_,
+                drop_registration(watch_key(it->second.path, it->second.type), it->first));
+    it = registrations_.erase(it);
+  }
+  co_return r;
+}
+
+Task<void> ClientSession::drop_registration(std::string key, std::string id) {
+  Ended ended{background_};
+  co_await remove_registrations_where(
+      d_, key, [&id](const Value& reg) { return WatchRegistration::id_of(reg) == id; });
 }
 
 Task<OpResult> ClientSession::get_acl(std::string path) {

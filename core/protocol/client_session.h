@@ -112,6 +112,12 @@ class ClientSession {
   // ADMIN; without ADMIN, digest ids are shown as "user:x", as ZooKeeper shows them.
   Task<OpResult> get_acl(std::string path);
   Task<OpResult> set_acl(std::string path, Acl acl, int version);
+  // ZooKeeper's addWatch (decision 51): a persistent watch on `path` (NodeCreated, NodeDeleted,
+  // NodeDataChanged and NodeChildrenChanged of the node), or a recursive one (NodeCreated,
+  // NodeDeleted and NodeDataChanged of the node and of every node below it), for every update
+  // after this one, until removed (forget_watches of both kinds) or the session closes. A
+  // session has one persistent watch per path: a second add_watch on it replaces the first.
+  Task<OpResult> add_watch(std::string path, bool recursive);
   // ZooKeeper's multi: the operations applied atomically, in order, or none of them; refused,
   // the result names the operation that failed (failed_op) and its error. At most
   // kMaxMultiOps operations (MarshallingError beyond: as many as zkCli's deleteall batches).
@@ -143,10 +149,11 @@ class ClientSession {
   // The watches still to fire, as (op, path) pairs (get_data, exists or get_children).
   std::set<std::pair<std::string, std::string>> watches() const;
   // Forgets the watches on `path` still to fire, those set by get_data and exists (`data`),
-  // by get_children (`children`) or both: they fire no event (ZooKeeper's removeWatches).
-  // With `dry_run`, only counts them (checkWatches). Their registrations stay in the system
-  // store until an update fires them, and the notification is then dropped, as one for a
-  // registration that fired already.
+  // by get_children (`children`) or both, and with both the persistent ones too: they fire no
+  // event (ZooKeeper's removeWatches). With `dry_run`, only counts them (checkWatches). A
+  // one-shot registration stays in the system store until an update fires it, and the
+  // notification is then dropped, as one for a registration that fired already; a persistent
+  // one, which no update removes, is removed from the store in the background.
   size_t forget_watches(std::string_view path, bool data, bool children, bool dry_run);
 
  private:
@@ -160,9 +167,17 @@ class ClientSession {
     std::string path;
     WatchType type = WatchType::Data;
     std::string op;
-    int64_t zxid = 0;      // version read
+    // One-shot: the version read. Persistent: the zxid of the last notification it fired in
+    // (a notification delivered again is dropped).
+    int64_t zxid = 0;
     bool existed = false;  // the node existed when the watch was set
+    bool persistent() const {
+      return type == WatchType::Persistent || type == WatchType::Recursive;
+    }
   };
+  // Hands a watch event to the listener, or holds it (fire() for a one-shot registration).
+  void emit(const std::string& id, EventType event, const std::string& path, int64_t zxid);
+  Task<void> drop_registration(std::string key, std::string id);
   Task<std::optional<UserRecord>> read_record(const std::string& path);
   // One read of the user store.
   Task<std::optional<UserRecord>> get_record(const std::string& path, std::string_view step);

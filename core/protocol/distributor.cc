@@ -1,7 +1,9 @@
 #include "core/protocol/distributor.h"
 
+#include <map>
 #include <set>
 
+#include "core/model/path.h"
 #include "core/protocol/mutants.h"
 #include "core/protocol/update.h"
 #include "core/protocol/watch.h"
@@ -112,6 +114,28 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   // A closing session's registrations go first: it gets no events, not even for the deletion
   //    of its own ephemerals (as in ZooKeeper), and can receive nothing more.
   if (upd.op == WriteOp::Close) co_await remove_registrations(session);
+  // An add_watch registers its persistent watch now, in its place among the updates: every
+  // later update is applied after this and finds it (decision 51). A repeat of this step (a
+  // duplicate delivery) adds a registration of the same id, which fires once all the same.
+  if (upd.op == WriteOp::AddWatch && upd.watch) {
+    WatchRegistration reg;
+    reg.id = upd.watch->id;
+    reg.session = session;
+    reg.zxid = zxid;
+    reg.op = upd.watch->recursive ? "recursive" : "persistent";
+    const std::string key = watch_key(
+        upd.watch->path, upd.watch->recursive ? WatchType::Recursive : WatchType::Persistent);
+    std::vector<KvWrite> ws(2);
+    ws[0].table = kWatchesTable;
+    ws[0].key = key;
+    ws[0].updates = {Update::append(attr::kRegs, Value(ValueList{reg.to_value()})),
+                     Update::add(attr::kVer, 1)};
+    ws[1].table = kSessionsTable;
+    ws[1].key = session;
+    ws[1].updates = {Update::append(attr::kWatchKeys, Value::strings({key}))};
+    (void)co_await ex.call("kv.transact", "distributor.add_watch", 0,
+                           [&] { return d_.system.transact(ws); });
+  }
   const std::vector<Trigger> triggers = triggers_for(upd, zxid);
   // The watch query: the registrations this update fires, per session in trigger order. The
   // watch function notifies exactly these (a close processed after this update can no longer
@@ -119,14 +143,43 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   WatchQuery fires;
   // The latency model prices one look as one query (the first key's read; the reference
   // distributor queries a node's watches in one call), the rest of its reads as part of it.
+  // The keys of the persistent watches an update may fire (decision 51): each trigger's node's
+  // persistent watches, and the recursive ones of the node and of every node above it for the
+  // triggers other than NodeChildrenChanged. They are read in one batch with the look's first
+  // read (DynamoDB's BatchGetItem), so an update costs the same number of calls whether or not
+  // anybody has a persistent watch.
+  std::vector<std::string> persistent_keys;
+  {
+    std::set<std::string> seen;
+    for (const Trigger& trig : triggers) {
+      std::vector<std::string> keys{watch_key(trig.path, WatchType::Persistent)};
+      if (trig.event != EventType::NodeChildrenChanged)
+        for (std::string p = trig.path;; p = parent_path(p)) {
+          keys.push_back(watch_key(p, WatchType::Recursive));
+          if (p == "/") break;
+        }
+      for (std::string& k : keys)
+        if (seen.insert(k).second) persistent_keys.push_back(std::move(k));
+    }
+  }
   auto query_watches = [&](std::string_view step) -> Task<void> {
-    std::set<std::string> seen_keys;  // one-shot: a second trigger of one key in one update
+    std::set<std::string> seen_keys;         // one-shot: a second trigger of one key in one update
+    std::map<std::string, Item> persistent;  // the persistent keys' registrations found
+    bool batched = false;
+    auto read_persistent = [&] {
+      if (batched) return;
+      batched = true;
+      for (const std::string& k : persistent_keys)
+        if (auto item = d_.system.get(kWatchesTable, k)) persistent.emplace(k, std::move(*item));
+    };
     for (const Trigger& trig : triggers)
       for (WatchType type : trig.types) {
         const std::string key = watch_key(trig.path, type);
         if (!seen_keys.insert(key).second) continue;
-        auto item =
-            co_await ex.call("kv.get", step, 0, [&] { return d_.system.get(kWatchesTable, key); });
+        auto item = co_await ex.call("kv.get", step, 0, [&] {
+          read_persistent();
+          return d_.system.get(kWatchesTable, key);
+        });
         step = "distributor.watch_query_more";
         if (!item) continue;
         for (const WatchRegistration& reg : WatchList::from_item(*item).regs) {
@@ -135,6 +188,24 @@ Task<void> Distributor::handle(ReceivedMessage message) {
           fires.add(key, reg, trig, before);
         }
       }
+    // Each trigger fires, once, every persistent watch of its node and every recursive one
+    // above it that was registered before this update (in the update order: an add_watch of a
+    // smaller zxid).
+    for (size_t i = 0; i < triggers.size() && !persistent.empty(); ++i) {
+      const Trigger& trig = triggers[i];
+      auto fire_key = [&](const std::string& key) {
+        auto it = persistent.find(key);
+        if (it == persistent.end()) return;
+        for (const WatchRegistration& reg : WatchList::from_item(it->second).regs)
+          if (reg.zxid < zxid) fires.add_persistent(key, reg, trig, i);
+      };
+      fire_key(watch_key(trig.path, WatchType::Persistent));
+      if (trig.event == EventType::NodeChildrenChanged) continue;
+      for (std::string p = trig.path;; p = parent_path(p)) {
+        fire_key(watch_key(p, WatchType::Recursive));
+        if (p == "/") break;
+      }
+    }
   };
   auto add_to_epoch = [&](const std::set<std::string>& owed) -> Task<std::vector<std::string>> {
     KvWrite w;

@@ -288,6 +288,8 @@ const char* write_op_name(WriteOp op) {
       return "multi";
     case WriteOp::SetAcl:
       return "set_acl";
+    case WriteOp::AddWatch:
+      return "add_watch";
   }
   return "?";
 }
@@ -295,7 +297,7 @@ const char* write_op_name(WriteOp op) {
 namespace {
 WriteOp write_op_from_name(const std::string& name) {
   for (WriteOp op : {WriteOp::Create, WriteOp::Delete, WriteOp::SetData, WriteOp::Close,
-                     WriteOp::Multi, WriteOp::SetAcl})
+                     WriteOp::Multi, WriteOp::SetAcl, WriteOp::AddWatch})
     if (name == write_op_name(op)) return op;
   throw std::invalid_argument("unknown write operation '" + name + "'");
 }
@@ -395,6 +397,17 @@ std::vector<Identity> identities_from(const Value& v) {
   }
   if (!in.done()) throw std::invalid_argument("damaged identities in a message");
   return ids;
+}
+
+// An add_watch's fields, in a request and in its update.
+void set_watch_fields(ValueMap& m, const AddWatchRequest& w) {
+  m.set("path", w.path);
+  m.set("recursive", w.recursive);
+  m.set("watch_id", w.id);
+}
+AddWatchRequest watch_from(const Value& body) {
+  return AddWatchRequest{body.at("path").as_string(), body.bool_or("recursive", false),
+                         body.at("watch_id").as_string()};
 }
 
 const char* multi_op_name(MultiOpKind k) {
@@ -505,6 +518,8 @@ Value WriteRequest::to_message() const {
     m.set("path", a->path);
     m.set("acl", acl_value(a->acl));
     m.set("version", a->version);
+  } else if (auto* w = std::get_if<AddWatchRequest>(&op)) {
+    set_watch_fields(m, *w);
   } else if (auto* cl = std::get_if<CloseRequest>(&op)) {
     if (cl->expired_last_seen) m.set("last_seen", *cl->expired_last_seen);
   } else if (auto* mu = std::get_if<MultiRequest>(&op)) {
@@ -540,6 +555,9 @@ WriteRequest WriteRequest::from_message(const Value& body) {
       break;
     case WriteOp::SetAcl:
       r.op = SetAclRequest{body.at("path").as_string(), acl_from(body.at("acl")), version()};
+      break;
+    case WriteOp::AddWatch:
+      r.op = watch_from(body);
       break;
     case WriteOp::Close: {
       CloseRequest c;
@@ -693,6 +711,7 @@ Value UpdateMessage::to_message() const {
   if (expired_last_seen) m.set("last_seen", *expired_last_seen);
   if (created_path) m.set("created_path", *created_path);
   if (op == WriteOp::Multi) m.set("results", outcomes_to_value(results));
+  if (watch) set_watch_fields(m, *watch);
   return Value(std::move(m));
 }
 
@@ -717,6 +736,7 @@ UpdateMessage UpdateMessage::from_message(const Value& body) {
   }
   if (body.at("created_path").is_string()) u.created_path = body.at("created_path").as_string();
   u.results = outcomes_from_value(body.at("results"));
+  if (u.op == WriteOp::AddWatch) u.watch = watch_from(body);
   return u;
 }
 
@@ -765,11 +785,24 @@ Progress Progress::from_item(const Item& item) {
 
 // --- Watches ----------------------------------------------------------------------------------
 
-const char* watch_type_name(WatchType t) { return t == WatchType::Data ? "data" : "child"; }
+const char* watch_type_name(WatchType t) {
+  switch (t) {
+    case WatchType::Data:
+      return "data";
+    case WatchType::Child:
+      return "child";
+    case WatchType::Persistent:
+      return "persistent";
+    case WatchType::Recursive:
+      return "recursive";
+  }
+  return "?";
+}
 
 std::optional<WatchType> watch_type_from_name(std::string_view name) {
-  if (name == "data") return WatchType::Data;
-  if (name == "child") return WatchType::Child;
+  for (WatchType t :
+       {WatchType::Data, WatchType::Child, WatchType::Persistent, WatchType::Recursive})
+    if (name == watch_type_name(t)) return t;
   return std::nullopt;
 }
 
@@ -792,7 +825,8 @@ const char* event_name(EventType e) {
 // registration list is read whole on every look at a node's watches, by the distributor twice
 // per update and by the watch function once: a map per registration cost five lookups by name.
 constexpr uint8_t kPackedRegistration = 1;
-constexpr std::string_view kWatchOps[] = {"get_data", "exists", "get_children"};
+constexpr std::string_view kWatchOps[] = {"get_data", "exists", "get_children", "persistent",
+                                          "recursive"};
 
 namespace {
 std::invalid_argument damaged_registration(const char* what) {

@@ -143,8 +143,8 @@ struct SessionRecord {
 
 // --- The writer queue -------------------------------------------------------------------------
 
-enum class WriteOp { Create, Delete, SetData, Close, Multi, SetAcl };
-// create | delete | set_data | close | multi | set_acl
+enum class WriteOp { Create, Delete, SetData, Close, Multi, SetAcl, AddWatch };
+// create | delete | set_data | close | multi | set_acl | add_watch
 const char* write_op_name(WriteOp op);
 
 struct CreateRequest {
@@ -192,6 +192,16 @@ struct SetAclRequest {
   Acl acl{};  // as the client asked, before the writer's fixup
   int32_t version = -1;
 };
+// ZooKeeper's addWatch (decision 51): a persistent watch on `path` (its data and children), or
+// a persistent recursive one (the data of `path` and of every node below it), which firing
+// never removes. It goes through the writer queue as an update of its own, so that it has a
+// place in the order of updates: the distributor registers it when it applies that update, and
+// every later update fires it, no earlier one. `id`: the registration's, chosen by the client.
+struct AddWatchRequest {
+  std::string path;
+  bool recursive = false;
+  std::string id;
+};
 struct CloseRequest {
   // Set for the heartbeat's close of an expired session: the last_seen it read. The close
   // happens only if the session has not answered since.
@@ -205,7 +215,7 @@ struct WriteRequest {
   std::string session;
   int64_t req_no = 0;  // < 0: a system request (the heartbeat's close of an expired session)
   std::variant<CreateRequest, DeleteRequest, SetDataRequest, CloseRequest, MultiRequest,
-               SetAclRequest>
+               SetAclRequest, AddWatchRequest>
       op;
   // The session's identities when it sent the request (its connection's and its addauth's):
   // what the writer checks ACLs against (decision 50). A system request is checked against
@@ -276,6 +286,7 @@ struct UpdateMessage {
   std::vector<Change> changes;
   std::optional<std::string> created_path;  // a create's answer: the node's (sequential) name
   std::vector<OpOutcome> results;           // a multi's, one per operation
+  std::optional<AddWatchRequest> watch;     // an add_watch's registration
   // Each node the update changes, once, as the update leaves it (a multi's changes folded).
   std::vector<Change> final_changes() const;
   // The ephemeral nodes it creates, in order.
@@ -321,7 +332,9 @@ struct Progress {
 
 // --- Watches ----------------------------------------------------------------------------------
 
-enum class WatchType { Data, Child };  // data: get_data and exists; child: get_children
+// data: get_data and exists; child: get_children; persistent and recursive: addWatch's
+// (decision 51; an update's triggers name data and child only).
+enum class WatchType { Data, Child, Persistent, Recursive };
 const char* watch_type_name(WatchType t);
 std::optional<WatchType> watch_type_from_name(std::string_view name);
 
@@ -333,7 +346,7 @@ struct WatchRegistration {
   std::string id;
   std::string session;
   int64_t zxid = 0;     // the version read
-  std::string op;       // get_data | exists | get_children
+  std::string op;       // get_data | exists | get_children | persistent | recursive
   bool existed = true;  // the node existed when the watch was set
   // Packed bytes (decision 43); from_value throws std::invalid_argument, naming the damage, on
   // anything else, and to_value on an operation other than the three.

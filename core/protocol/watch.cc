@@ -73,6 +73,13 @@ void WatchQuery::add(const std::string& key, const WatchRegistration& reg, const
       FiredEvent{reg.id, event_for(watch_key_type(key), reg.existed, reg.zxid, trig), trig.path});
 }
 
+void WatchQuery::add_persistent(const std::string& key, const WatchRegistration& reg,
+                                const Trigger& trig, size_t index) {
+  if (!persistent_added_.emplace(key, reg.id, index).second) return;
+  found.owed.insert(reg.session);
+  found.events[reg.session].push_back(FiredEvent{reg.id, trig.event, trig.path});
+}
+
 Task<void> WatchFunction::handle(ReceivedMessage message) {
   Executor& ex = d_.ex;
   WatchMessage body = WatchMessage::from_message(*message.body);

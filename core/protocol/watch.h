@@ -30,6 +30,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -71,6 +72,11 @@ struct WatchQuery {
   // One registration `reg` of watch key `key` fired by trigger `trig`; `before`: it was set on
   // data older than the update. A registration already added is ignored (the query runs twice).
   void add(const std::string& key, const WatchRegistration& reg, const Trigger& trig, bool before);
+  // One persistent or recursive registration (set before the update) fired by the update's
+  // trigger number `index`: the trigger's own event, each trigger once (the query runs twice);
+  // firing does not remove it.
+  void add_persistent(const std::string& key, const WatchRegistration& reg, const Trigger& trig,
+                      size_t index);
 
  private:
   // The ids of the registrations added, per watch key (an id names one registration of a
@@ -79,6 +85,7 @@ struct WatchQuery {
   std::map<std::string, std::unordered_set<std::string>> added_;
   std::unordered_set<std::string>* last_ = nullptr;
   const std::string* last_key_ = nullptr;
+  std::set<std::tuple<std::string, std::string, size_t>> persistent_added_;  // key, id, trigger
 };
 
 class WatchFunction {

@@ -163,6 +163,7 @@ Task<void> Writer::handle(ReceivedMessage message) {
     update.changes = std::move(plan.changes);
     update.created_path = std::move(plan.created_path);
     update.results = std::move(plan.results);
+    if (const auto* w = std::get_if<AddWatchRequest>(&r.op)) update.watch = *w;
     const size_t bytes = data_bytes;  // the changes carry the request's data, nothing more
     auto push = [&] {
       return d_.distributor_queue.send("updates", update.uid, update.to_message(),

@@ -219,6 +219,8 @@ std::vector<std::string> session_ephemerals(const std::optional<SessionRecord>& 
 
 std::set<ItemKey> items_to_lock(const WriteRequest& r, const std::vector<std::string>& ephemerals) {
   std::set<ItemKey> keys;
+  // An add_watch changes no node: it rides on the session's item, as a close does.
+  if (r.kind() == WriteOp::AddWatch) return {{kSessionsTable, r.session}};
   if (r.kind() == WriteOp::Close) {
     keys.insert({kSessionsTable, r.session});
     for (const auto& p : ephemerals) {
@@ -422,6 +424,10 @@ WritePlan plan_write(const WriteRequest& r, const std::string& node_path, const 
     plan_set_data(r, *s, items, now, plan);
   } else if (auto* a = std::get_if<SetAclRequest>(&r.op)) {
     plan_set_acl(r, *a, items, plan);
+  } else if (r.kind() == WriteOp::AddWatch) {
+    // No node to check (ZooKeeper's addWatch needs neither the node nor a permission): the
+    // update carries the registration, which the distributor makes when it applies it.
+    plan.anchor = {kSessionsTable, r.session};
   } else if (auto* m = std::get_if<MultiRequest>(&r.op)) {
     plan_multi(r, *m, items, now, config, plan, nullptr);
   } else {

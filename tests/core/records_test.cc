@@ -253,7 +253,7 @@ TEST_CASE("watch registrations are stored packed and read back exactly", "[recor
   CHECK_THROWS_AS((WatchRegistration{"s:w1", "s", 1, "set_data", true}.to_value()),
                   std::invalid_argument);
   std::string bad(WatchRegistration{"s:w1", "s", 1, "exists", true}.to_value().as_bytes().view());
-  bad[bad.size() - 2] = 3;
+  bad[bad.size() - 2] = 5;  // (0-4: get_data, exists, get_children, persistent, recursive)
   CHECK_THROWS_WITH(WatchRegistration::from_value(Value(Bytes(bad))),
                     Catch::Contains("an unknown operation"));
   bad[bad.size() - 2] = 1;
@@ -490,4 +490,39 @@ TEST_CASE("packed readers refuse random bytes by name, never read past them", "[
   }
   CHECK(decoded + refused == 120000);
   CHECK(refused > 0);
+}
+
+TEST_CASE("an add_watch request, its update and a persistent registration round-trip",
+          "[records][watch]") {
+  WriteRequest r;
+  r.session = "s";
+  r.req_no = 3;
+  r.op = AddWatchRequest{"/a/b", true, "s:w7"};
+  const WriteRequest back = WriteRequest::from_message(r.to_message());
+  REQUIRE(back.kind() == WriteOp::AddWatch);
+  const auto& w = std::get<AddWatchRequest>(back.op);
+  CHECK(w.path == "/a/b");
+  CHECK(w.recursive);
+  CHECK(w.id == "s:w7");
+  UpdateMessage u;
+  u.uid = "s:3:a1@1";
+  u.session = "s";
+  u.req = 3;
+  u.op = WriteOp::AddWatch;
+  u.anchor = {"sessions", "s"};
+  u.watch = w;
+  const UpdateMessage u2 = UpdateMessage::from_message(u.to_message());
+  REQUIRE(u2.watch.has_value());
+  CHECK(u2.watch->id == "s:w7");
+  CHECK(u2.changes.empty());
+  for (const char* op : {"persistent", "recursive"}) {
+    WatchRegistration reg;
+    reg.id = "s:w7";
+    reg.session = "s";
+    reg.zxid = 12;
+    reg.op = op;
+    CHECK(WatchRegistration::from_value(reg.to_value()).op == op);
+  }
+  CHECK(watch_type_from_name("recursive") == WatchType::Recursive);
+  CHECK(watch_type_from_name(watch_type_name(WatchType::Persistent)) == WatchType::Persistent);
 }

@@ -768,5 +768,67 @@ TEST_CASE("multi through the wire: atomic, with ZooKeeper's per-operation result
   CHECK(rc == ZNONODE);
 }
 
+TEST_CASE("addWatch: persistent and recursive watches through the wire, one event per change",
+          "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  RawZk watcher(server.server.zookeeper_port());
+  RawZk writer(server.server.zookeeper_port());
+  using jute::OpCode;
+  auto add_watch = [&](const std::string& path, int32_t mode) {
+    jute::Writer w;
+    w.buffer(path);
+    w.i32(mode);
+    return watcher.call(OpCode::AddWatch, w.bytes());
+  };
+  // The answer is ZooKeeper's: an error response of 0. A mode other than 0 and 1 does not read.
+  const RawZk::Reply added = add_watch("/r", 1);
+  CHECK(added.err == 0);
+  CHECK(added.body == std::string(4, '\0'));
+  CHECK(add_watch("/p", 0).err == 0);
+  CHECK(add_watch("/x", 7).err == static_cast<int32_t>(Code::MarshallingError));
+  // Each change is one event, with the path that changed.
+  auto event = [&] {
+    const RawZk::Reply r = watcher.reply();
+    REQUIRE(r.xid == jute::kNotificationXid);
+    jute::Reader in(r.body);
+    const int32_t type = in.i32();
+    (void)in.i32();
+    return std::to_string(type) + " " + in.text("the path");
+  };
+  for (const char* path : {"/r", "/r/a", "/r/a/b", "/p", "/p/c"})
+    REQUIRE(writer.call(OpCode::Create, create_request(path, 0)).err == 0);
+  CHECK(event() == "1 /r");  // NodeCreated
+  CHECK(event() == "1 /r/a");
+  CHECK(event() == "1 /r/a/b");
+  CHECK(event() == "1 /p");
+  CHECK(event() == "4 /p");  // NodeChildrenChanged: a persistent watch is not recursive
+  // A one-shot getData watch beside the persistent one: one event for the change, and the
+  // persistent watch goes on.
+  jute::Writer get;
+  get.buffer("/p");
+  get.boolean(true);
+  REQUIRE(watcher.call(OpCode::GetData, get.bytes()).err == 0);
+  jute::Writer set;
+  set.buffer("/p");
+  set.buffer("v");
+  set.i32(-1);
+  REQUIRE(writer.call(OpCode::SetData, set.bytes()).err == 0);
+  CHECK(event() == "3 /p");  // NodeDataChanged, once
+  REQUIRE(writer.call(OpCode::SetData, set.bytes()).err == 0);
+  CHECK(event() == "3 /p");
+  // removeWatches of any kind removes it: the next change is not sent, the one after a new
+  // watch is.
+  jute::Writer remove;
+  remove.buffer("/p");
+  remove.i32(3);
+  REQUIRE(watcher.call(OpCode::RemoveWatches, remove.bytes()).err == 0);
+  REQUIRE(writer.call(OpCode::SetData, set.bytes()).err == 0);
+  REQUIRE(add_watch("/p", 0).err == 0);
+  REQUIRE(writer.call(OpCode::SetData, set.bytes()).err == 0);
+  CHECK(event() == "3 /p");
+  const std::string wchs = four_letter(server.server.zookeeper_port(), "wchs");
+  CHECK(wchs.find("watching 2 paths") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace fkemu

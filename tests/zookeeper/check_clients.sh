@@ -124,12 +124,63 @@ PY
   fail "zkCli.sh's output (above) is not ZooKeeper's"
 echo "ok: zkCli.sh session"
 
-# 3. Curator: every check of CuratorRecipes.java but curator-cache, which needs persistent
-#    recursive watches (addWatch; not implemented yet, docs/zookeeper-protocol.md).
-checks=basic-ops,create-parent-containers,transaction,ephemeral-close,mutex,mutex-reentrant
-checks=$checks,leader-latch,distributed-queue,node-cache
+# 2b. zkCli.sh's addWatch: persistent and persistent recursive watches. The events, in their
+#     order, are what ZooKeeper 3.8 sends for the same session. (zkCli keeps the -m of its last
+#     addWatch: the second one is persistent too.)
+cat >"$work/watch.txt" <<'CLI'
+create /pv "a"
+addWatch -m PERSISTENT /pv
+create /pv/e ""
+set /pv/e "x"
+delete /pv/e
+set /pv "b"
+delete /pv
+create /pv "again"
+addWatch /rw
+create /rw ""
+create /rw/a ""
+create /rw/a/b ""
+set /rw/a/b "x"
+delete /rw/a/b
+get -w /rw
+set /rw "y"
+removewatches /rw
+set /rw "z"
+addWatch -m PERSISTENT_RECURSIVE /pv
+create /pv/x ""
+create /pv/x/y ""
+set /pv/x/y "1"
+delete /pv/x/y
+quit
+CLI
+cat >"$work/watch-events.txt" <<'EVENTS'
+WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/pv
+WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/pv
+WatchedEvent state:SyncConnected type:NodeDataChanged path:/pv
+WatchedEvent state:SyncConnected type:NodeDeleted path:/pv
+WatchedEvent state:SyncConnected type:NodeCreated path:/pv
+WatchedEvent state:SyncConnected type:NodeCreated path:/rw
+WatchedEvent state:SyncConnected type:NodeChildrenChanged path:/rw
+WatchedEvent state:SyncConnected type:NodeDataChanged path:/rw
+WatchedEvent state:SyncConnected type:PersistentWatchRemoved path:/rw
+WatchedEvent state:SyncConnected type:NodeCreated path:/pv/x
+WatchedEvent state:SyncConnected type:NodeCreated path:/pv/x/y
+WatchedEvent state:SyncConnected type:NodeDataChanged path:/pv/x/y
+WatchedEvent state:SyncConnected type:NodeDeleted path:/pv/x/y
+EVENTS
+timeout 120 "$zkcli" -server "127.0.0.1:$port" <"$work/watch.txt" >"$work/watch.out" 2>&1
+grep -a '^WatchedEvent state:SyncConnected type:[A-Z]' "$work/watch.out" | grep -v 'type:None' \
+  >"$work/watch-got.txt"
+diff "$work/watch-events.txt" "$work/watch-got.txt" >"$work/watch.diff" || {
+  cat "$work/watch.diff"
+  fail "zkCli.sh's addWatch events (diff above: expected, got) are not ZooKeeper's"
+}
+echo "ok: zkCli.sh addWatch session"
+
+# 3. Curator: every check of CuratorRecipes.java (curator-cache on persistent recursive
+#    watches, addWatch).
 timeout 300 bash "$root/tests/zookeeper/run_curator.sh" "127.0.0.1:$port" "$work/curator" \
-  --only "$checks" >"$work/curator.out" 2>&1 || {
+  >"$work/curator.out" 2>&1 || {
   cat "$work/curator.out"
   fail "Curator's recipes (above)"
 }
