@@ -150,8 +150,16 @@ Task<void> remove_registrations_where(Deployment& d, std::string key,
     KvWrite w;
     w.table = kWatchesTable;
     w.key = key;
-    w.conditions.push_back(Condition::eq(attr::kVer, item->number_or(attr::kVer, 0)));
-    w.updates = {Update::set(attr::kRegs, Value(std::move(keep))), Update::add(attr::kVer, 1)};
+    // On the condition that the list is still the one read. An emptied row is deleted (rows of
+    // nodes that never existed would otherwise stay for ever), and a row made again afterwards
+    // counts its version from 1 again: a condition on the version could match a stale read of
+    // the earlier row (ABA) and drop the new row's registrations; one on the list cannot.
+    w.conditions.push_back(Condition::eq(attr::kRegs, item->at(attr::kRegs)));
+    if (keep.empty()) {
+      w.kind = KvWrite::Kind::Delete;
+    } else {
+      w.updates = {Update::set(attr::kRegs, Value(std::move(keep))), Update::add(attr::kVer, 1)};
+    }
     auto r =
         co_await d.ex.call("kv.write", "registrations.write", 0, [&] { return d.system.write(w); });
     if (r.ok()) co_return;

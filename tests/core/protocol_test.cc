@@ -346,3 +346,17 @@ TEST_CASE("the event a registration fires is decided by what it saw", "[protocol
   CHECK(event_for(C, true, 4, Trigger{"/n", {C}, EventType::NodeChildrenChanged, 9}) ==
         EventType::NodeDeleted);
 }
+
+TEST_CASE("a watch row that empties is deleted: none stays for a node that never existed",
+          "[protocol][watch]") {
+  testing::Fixture f;
+  // A watch on a node that never exists, gone with its session's close; one that fires, gone
+  // when the watch function removes it.
+  REQUIRE(f.run("a", [](ClientSession& c) { return c.exists("/never", true); }).stat_null);
+  REQUIRE(f.run("b", [](ClientSession& c) { return c.exists("/later", true); }).stat_null);
+  CHECK(f.service.system_store().scan(kWatchesTable).size() == 2);
+  REQUIRE(f.close("a").status.is_ok());
+  REQUIRE(f.create("c", "/later").status.is_ok());
+  f.ex.run(f.ex.now() + 10 * kSecond);
+  CHECK(f.service.system_store().scan(kWatchesTable).empty());
+}
