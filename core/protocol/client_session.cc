@@ -728,8 +728,8 @@ Task<OpResult> ClientSession::get_data(std::string path, bool watch) {
 Task<OpResult> ClientSession::exists(std::string path, bool watch) {
   return read(std::move(path), "exists", watch);
 }
-Task<OpResult> ClientSession::get_children(std::string path, bool watch) {
-  return read(std::move(path), "get_children", watch);
+Task<OpResult> ClientSession::get_children(std::string path, bool watch, bool check_acl) {
+  return read(std::move(path), "get_children", watch, check_acl);
 }
 Task<OpResult> ClientSession::rewatch(std::string path, const char* op) {
   return read(std::move(path), op, true, /*check_acl=*/false);

@@ -102,7 +102,9 @@ class ClientSession {
                         bool container = false, std::optional<Acl> acl = std::nullopt);
   Task<OpResult> get_data(std::string path, bool watch);
   Task<OpResult> exists(std::string path, bool watch);
-  Task<OpResult> get_children(std::string path, bool watch);
+  // `check_acl` false: whatever the node's ACL (getAllChildrenNumber counts the nodes below
+  // one it may read, whoever may read them).
+  Task<OpResult> get_children(std::string path, bool watch, bool check_acl = true);
   // A watched read (get_data, exists or get_children) that sets the watch whatever the node's
   // ACL: ZooKeeper's setWatches, which checks no ACL, restores watches so.
   Task<OpResult> rewatch(std::string path, const char* op);

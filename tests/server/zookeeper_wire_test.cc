@@ -830,5 +830,50 @@ TEST_CASE("addWatch: persistent and recursive watches through the wire, one even
   CHECK(wchs.find("watching 2 paths") != std::string::npos);
 }
 
+TEST_CASE("ACLs through the wire: getAllChildrenNumber counts below a node it may read",
+          "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  RawZk owner(server.server.zookeeper_port());
+  RawZk other(server.server.zookeeper_port());
+  using jute::OpCode;
+  jute::Writer auth;
+  auth.i32(0);
+  auth.buffer("digest");
+  auth.buffer("alice:pw");
+  owner.send(OpCode::Auth, auth.bytes());
+  REQUIRE(owner.reply().err == 0);
+  auto create = [&](const std::string& path, const std::string& scheme, const std::string& id) {
+    jute::Writer w;
+    w.buffer(path);
+    w.buffer("");
+    w.i32(1);
+    w.i32(31);
+    w.buffer(scheme);
+    w.buffer(id);
+    w.i32(0);
+    return owner.call(OpCode::Create, w.bytes()).err;
+  };
+  REQUIRE(create("/top", "world", "anyone") == 0);
+  REQUIRE(create("/top/mine", "auth", "") == 0);
+  REQUIRE(create("/top/mine/a", "auth", "") == 0);
+  REQUIRE(create("/top/mine/b", "auth", "") == 0);
+  auto count = [&](RawZk& zk, const std::string& path) {
+    const RawZk::Reply r = zk.call(OpCode::GetAllChildrenNumber, path_request(path));
+    jute::Reader in(r.body);
+    return std::to_string(r.err) + ":" + std::to_string(r.err == 0 ? in.i32() : -1);
+  };
+  CHECK(count(other, "/top") == "0:3");  // READ on /top is enough, as on ZooKeeper
+  CHECK(count(other, "/top/mine") == "-102:-1");
+  CHECK(count(owner, "/top/mine") == "0:2");
+  // whoAmI: the address, then the digest's user.
+  const RawZk::Reply who = owner.call(OpCode::WhoAmI, "");
+  jute::Reader in(who.body);
+  REQUIRE(in.i32() == 2);
+  CHECK(in.text("scheme") == "ip");
+  CHECK(in.text("user") == "127.0.0.1");
+  CHECK(in.text("scheme") == "digest");
+  CHECK(in.text("user") == "alice");
+}
+
 }  // namespace
 }  // namespace fkemu
