@@ -1,6 +1,7 @@
 #include "emulator/local_service.h"
 
 #include <stdexcept>
+#include <string_view>
 
 #include "core/model/stat.h"
 #include "core/protocol/mutants.h"
@@ -163,7 +164,8 @@ void LocalService::seed_initial_tree() {
   // ZooKeeper 3.8 starts with "/" holding "zookeeper", which holds "config" and "quota", all
   // with zero zxids. Their children were not created by transactions, so the create count is
   // 0 and the reported cversion (creates + deletes = 2 * creates - numChildren) is negative;
-  // config's aversion is -1 (docs/zookeeper-facts.md).
+  // config's aversion is -1 (docs/zookeeper-facts.md). config is world-readable only, as on
+  // ZooKeeper (reconfig writes it); the others are open (decision 50).
   struct Seed {
     const char* path;
     std::vector<std::string> children;
@@ -179,7 +181,9 @@ void LocalService::seed_initial_tree() {
     st.cversion = s.cversion;
     st.aversion = s.aversion;
     st.num_children = static_cast<int32_t>(s.children.size());
-    const NodeState node{true, st, s.children, 0};
+    NodeState node{true, st, s.children, 0};
+    if (std::string_view(s.path) == "/zookeeper/config")
+      node.acl = {AclEntry{perm::kRead, "world", "anyone"}};
     KvWrite w;
     w.table = kNodesTable;
     w.key = s.path;
@@ -189,6 +193,7 @@ void LocalService::seed_initial_tree() {
     UserRecord record;
     record.stat = st;
     record.children = s.children;
+    record.acl = node.acl;
     const Status stored = user_->put(s.path, record.to_object());
     if (!seeded.ok() || !stored.is_ok())
       throw std::logic_error("seeding " + std::string(s.path) +

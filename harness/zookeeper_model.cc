@@ -42,6 +42,8 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
     const std::string parent = parent_path(w.sequential ? w.path + "0" : w.path);
     const NodeView p = lookup(parent);
     if (!p.exists) return "NoNode";
+    // /zookeeper/config is world-readable only (its ACL): nobody may create under it.
+    if (parent == "/zookeeper/config") return "NoAuth";
     const std::string name = w.sequential ? sequential_name(w.path, p.child_creates) : w.path;
     if (!validate_path(w.path, w.sequential).is_ok()) return "BadArguments";
     if (lookup(name).exists) return "NodeExists";
@@ -64,6 +66,7 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
     if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
     const NodeView n = lookup(w.path);
     if (!n.exists) return "NoNode";
+    if (w.path == "/zookeeper/config") return "NoAuth";  // world-readable only (its ACL)
     if (w.version != -1 && w.version != n.version) return "BadVersion";
     return {};
   }

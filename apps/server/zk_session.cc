@@ -456,14 +456,26 @@ void ZkSession::write_next() {
 }
 
 void ZkSession::watch(const WatchedEvent& event) {
-  // One event per change and path, whatever number of the session's watches it fires (a
-  // getData and a getChildren watch on a deleted node, a persistent watch beside a one-shot
-  // one): ZooKeeper notifies a connection once, and its client hands the event to each.
+  // One event per change, whatever number of the session's watches it fires (a getData and a
+  // getChildren watch on a deleted node, a persistent watch beside a one-shot one, recursive
+  // watches on two ancestors): ZooKeeper notifies a connection once per change, and its
+  // client hands the event to each watcher. A change is a trigger of the update; one update (a
+  // multi, a close) may make the same event on the same path several times, each sent. An
+  // event the client library fired itself (no trigger) counts once per kind and path.
   if (event.zxid != sent_event_zxid_) {
     sent_event_zxid_ = event.zxid;
+    sent_triggers_.clear();
     sent_events_.clear();
+    sent_untriggered_.clear();
   }
-  if (!sent_events_.emplace(event.event, event.path).second) return;
+  const std::pair<EventType, std::string> what(event.event, event.path);
+  if (event.trigger >= 0) {
+    if (sent_untriggered_.count(what) || !sent_triggers_.insert(event.trigger).second) return;
+    sent_events_.insert(what);
+  } else {
+    if (!sent_events_.insert(what).second) return;
+    sent_untriggered_.insert(what);
+  }
   std::string frame = event_frame(event.event, event.path, event.zxid);
   // A data event (created, deleted, changed) may belong to a getData or exists watch, a
   // children event (children changed, deleted) to a getChildren one.
@@ -716,9 +728,14 @@ void ZkSession::on_request(const std::string& body) {
       // ZooKeeper's digest and ip providers (decision 50). The identities take effect for the
       // requests after this one, in their order.
       (void)in.i32();
-      const std::string scheme = in.text("the scheme");
-      const std::string secret = in.buffer().value_or("");
+      const std::optional<std::string> given_scheme = in.buffer();
+      const std::optional<std::string> given_secret = in.buffer();
       if (!in.ok()) return malformed();
+      // (a null scheme, or a digest's null secret, fails as an unknown scheme does, as on
+      // ZooKeeper; the ip provider reads no secret)
+      const std::string scheme =
+          given_secret || given_scheme != "digest" ? given_scheme.value_or("") : std::string();
+      const std::string secret = given_secret.value_or("");
       std::vector<Identity> added;
       if (scheme == "digest") {
         const std::string user = secret.substr(0, secret.find(':'));

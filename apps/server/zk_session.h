@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -205,9 +206,11 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   uint64_t received_ = 0, sent_ = 0;
   int32_t timeout_ms_ = 0;
   int32_t last_cxid_ = 0;
-  // The events sent for the zxid of the last one (one per change and path: watch()).
+  // The events sent for the zxid of the last one (one per change: watch()): their triggers,
+  // their kinds and paths, and those of the events without a trigger.
   int64_t sent_event_zxid_ = -1;
-  std::set<std::pair<EventType, std::string>> sent_events_;
+  std::set<int64_t> sent_triggers_;
+  std::set<std::pair<EventType, std::string>> sent_events_, sent_untriggered_;
   std::string last_op_ = "NA";
   std::chrono::system_clock::time_point established_ = std::chrono::system_clock::now();
 };

@@ -72,11 +72,13 @@ size_t ClientSession::forget_watches(std::string_view path, bool data, bool chil
                                      bool dry_run) {
   size_t n = 0;
   for (auto it = registrations_.begin(); it != registrations_.end();) {
-    const Registration& reg = it->second;
-    const bool match = reg.path == path && (reg.type == WatchType::Data    ? data
-                                            : reg.type == WatchType::Child ? children
-                                                                           : data && children);
-    if (!match) {
+    Registration& reg = it->second;
+    // A persistent watch, recursive or not, is a data and a children watch, and each half goes
+    // on its own, as on ZooKeeper 3.8 (a recursive watch's children half fires nothing).
+    const bool data_part = data && reg.type != WatchType::Child && reg.data_half;
+    const bool child_part =
+        children && (reg.type == WatchType::Child || (reg.persistent() && reg.child_half));
+    if (reg.path != path || !(data_part || child_part)) {
       ++it;
       continue;
     }
@@ -84,6 +86,14 @@ size_t ClientSession::forget_watches(std::string_view path, bool data, bool chil
     if (dry_run) {
       ++it;
       continue;
+    }
+    if (reg.persistent()) {
+      reg.data_half = reg.data_half && !data_part;
+      reg.child_half = reg.child_half && !child_part;
+      if (reg.data_half || reg.child_half) {
+        ++it;
+        continue;
+      }
     }
     const std::string id = it->first;
     std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
@@ -176,17 +186,17 @@ Task<void> ClientSession::pong(Time seen) {
 }
 
 void ClientSession::fire(const std::string& id, EventType event, const std::string& path,
-                         int64_t zxid) {
+                         int64_t zxid, int64_t trigger) {
   auto it = registrations_.find(id);
   if (it == registrations_.end() || it->second.persistent()) return;  // fired already
   registrations_.erase(it);                                           // one-shot
-  emit(id, event, path, zxid);
+  emit(id, event, path, zxid, trigger);
 }
 
 void ClientSession::emit(const std::string& id, EventType event, const std::string& path,
-                         int64_t zxid) {
+                         int64_t zxid, int64_t trigger) {
   if (closing_ || closed_) return;
-  WatchedEvent e{event, path, zxid};
+  WatchedEvent e{event, path, zxid, trigger};
   if (holding()) {
     held_events_.push_back(HeldEvent{zxid, id, std::move(e)});
   } else if (on_event_) {
@@ -251,15 +261,27 @@ void ClientSession::receive(const ClientMessage& message) {
     // Answers to requests already released (redelivered duplicates) find no waiter.
     auto it = waiting_.find(answer->req);
     if (it != waiting_.end()) it->second->push(*answer);
+    // An add_watch's answer: from its update on, it replaces the session's persistent watch on
+    // the path (every later notification comes after this answer).
+    if (auto w = watch_requests_.find(answer->req); w != watch_requests_.end()) {
+      if (answer->error == Code::Ok) replace_persistent(w->second);
+      watch_requests_.erase(w);
+    }
   } else if (const auto* watch = std::get_if<WatchNotification>(&message)) {
     const int64_t zxid = watch->zxid;
     std::vector<std::string> persistent;  // fired in this notification
     for (const FiredEvent& e : watch->events) {
       auto it = registrations_.find(e.id);
       if (it == registrations_.end() || !it->second.persistent()) {
-        fire(e.id, e.event, e.path, zxid);
+        fire(e.id, e.event, e.path, zxid, e.trigger);
       } else if (zxid > it->second.zxid) {  // (not a notification delivered again)
-        emit(e.id, e.event, e.path, zxid);
+        // (an event of a half that was removed is not, but the notification counts)
+        const Registration& reg = it->second;
+        const bool wanted = reg.type == WatchType::Recursive            ? reg.data_half
+                            : e.event == EventType::NodeChildrenChanged ? reg.child_half
+                            : e.event == EventType::NodeDeleted ? reg.data_half || reg.child_half
+                                                                : reg.data_half;
+        if (wanted) emit(e.id, e.event, e.path, zxid, e.trigger);
         persistent.push_back(e.id);
       }
     }
@@ -306,7 +328,8 @@ void ClientSession::fire_from_update(const std::optional<UserRecord>& record) {
   if (!record || !record->update) return;
   const UpdateTriggers& u = *record->update;
   const int64_t zxid = u.zxid;
-  for (const Trigger& trig : u.triggers) {
+  for (size_t index = 0; index < u.triggers.size(); ++index) {
+    const Trigger& trig = u.triggers[index];
     const std::string& path = trig.path;
     std::vector<std::string> ids;
     for (const auto& [id, reg] : registrations_) {
@@ -316,7 +339,8 @@ void ClientSession::fire_from_update(const std::optional<UserRecord>& record) {
     }
     for (const auto& id : ids) {
       const Registration& reg = registrations_.at(id);
-      fire(id, event_for(reg.type, reg.existed, reg.zxid, trig), path, zxid);
+      fire(id, event_for(reg.type, reg.existed, reg.zxid, trig), path, zxid,
+           static_cast<int64_t>(index));
     }
   }
 }
@@ -414,6 +438,7 @@ Task<OpResult> ClientSession::write(decltype(WriteRequest::op) op) {
   request.req_no = req;
   request.op = std::move(op);
   request.auth = ids(auth);
+  if (const auto* w = std::get_if<AddWatchRequest>(&request.op)) watch_requests_[req] = w->id;
   auto& box = waiting_[req];
   box = std::make_unique<Mailbox<WriteAnswer>>(d_.ex, "client.answer");
   Mailbox<WriteAnswer>* inbox = box.get();
@@ -542,7 +567,8 @@ Task<OpResult> ClientSession::add_identities(std::vector<Identity> added) {
 }
 
 Task<OpResult> ClientSession::add_watch(std::string path, bool recursive) {
-  if (auto bad = check_path(path, false)) co_return *bad;
+  // The path is not checked, as ZooKeeper's server does not check it: a watch on a path no
+  // node can have ("a", "/a/") never fires.
   // Registered before the request goes: the distributor registers it with the update, so an
   // event of a later update may come before the answer does (none of an earlier one can).
   const std::string id = name_ + ":w" + std::to_string(next_reg_++);
@@ -555,17 +581,18 @@ Task<OpResult> ClientSession::add_watch(std::string path, bool recursive) {
   request.path = std::move(path);
   request.recursive = recursive;
   request.id = id;
-  const std::string watched = request.path;
   OpResult r = co_await write(std::move(request));
-  if (!r.status.is_ok()) {
-    registrations_.erase(id);
-    co_return r;
-  }
-  // One persistent watch per path, as ZooKeeper keeps one mode per path and connection: the new
-  // one replaces the one before, from this update on (every later notification comes after
-  // this answer).
+  std::erase_if(watch_requests_, [&id](const auto& w) { return w.second == id; });
+  if (!r.status.is_ok()) registrations_.erase(id);
+  co_return r;
+}
+
+void ClientSession::replace_persistent(const std::string& id) {
+  auto added = registrations_.find(id);
+  if (added == registrations_.end()) return;
+  const std::string path = added->second.path;
   for (auto it = registrations_.begin(); it != registrations_.end();) {
-    if (it->first == id || it->second.path != watched || !it->second.persistent()) {
+    if (it->first == id || it->second.path != path || !it->second.persistent()) {
       ++it;
       continue;
     }
@@ -574,7 +601,6 @@ Task<OpResult> ClientSession::add_watch(std::string path, bool recursive) {
                 drop_registration(watch_key(it->second.path, it->second.type), it->first));
     it = registrations_.erase(it);
   }
-  co_return r;
 }
 
 Task<void> ClientSession::drop_registration(std::string key, std::string id) {

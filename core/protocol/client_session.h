@@ -173,13 +173,22 @@ class ClientSession {
     // (a notification delivered again is dropped).
     int64_t zxid = 0;
     bool existed = false;  // the node existed when the watch was set
+    // A persistent watch's data and children halves, recursive or not (removeWatches takes
+    // them one by one; a recursive watch's events are its data half's).
+    bool data_half = true;
+    bool child_half = true;
     bool persistent() const {
       return type == WatchType::Persistent || type == WatchType::Recursive;
     }
   };
   // Hands a watch event to the listener, or holds it (fire() for a one-shot registration).
-  void emit(const std::string& id, EventType event, const std::string& path, int64_t zxid);
+  void emit(const std::string& id, EventType event, const std::string& path, int64_t zxid,
+            int64_t trigger);
   Task<void> drop_registration(std::string key, std::string id);
+  // One persistent watch per path, as ZooKeeper keeps one mode per path and connection: the
+  // add_watch `id`, answered, replaces the others on its path.
+  void replace_persistent(const std::string& id);
+  std::map<int64_t, std::string> watch_requests_;  // an add_watch's request -> its id
   Task<std::optional<UserRecord>> read_record(const std::string& path);
   // One read of the user store.
   Task<std::optional<UserRecord>> get_record(const std::string& path, std::string_view step);
@@ -197,7 +206,9 @@ class ClientSession {
       const Registration& reg, const std::optional<UserRecord>& record);
   // Fires this session's watches that the update which last wrote `record` triggered.
   void fire_from_update(const std::optional<UserRecord>& record);
-  void fire(const std::string& id, EventType event, const std::string& path, int64_t zxid);
+  // `trigger`: the update's trigger that fired it, -1 if the client fired it itself.
+  void fire(const std::string& id, EventType event, const std::string& path, int64_t zxid,
+            int64_t trigger = -1);
   // Events go to the listener in zxid order. A read that registers a watch may fire it itself
   // for a change older than events that arrive meanwhile: events are held while such a read
   // runs and released, sorted by zxid, when the last one ends (before its answer; no answer

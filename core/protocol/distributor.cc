@@ -172,8 +172,9 @@ Task<void> Distributor::handle(ReceivedMessage message) {
       for (const std::string& k : persistent_keys)
         if (auto item = d_.system.get(kWatchesTable, k)) persistent.emplace(k, std::move(*item));
     };
-    for (const Trigger& trig : triggers)
-      for (WatchType type : trig.types) {
+    for (size_t index = 0; index < triggers.size(); ++index)
+      for (WatchType type : triggers[index].types) {
+        const Trigger& trig = triggers[index];
         const std::string key = watch_key(trig.path, type);
         if (!seen_keys.insert(key).second) continue;
         auto item = co_await ex.call("kv.get", step, 0, [&] {
@@ -185,7 +186,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
         for (const WatchRegistration& reg : WatchList::from_item(*item).regs) {
           const bool before = reg.zxid < zxid;
           if (!before && !FKEMU_MUTANT(d_.config, "watch.ignore_registration_zxid")) continue;
-          fires.add(key, reg, trig, before);
+          fires.add(key, reg, trig, before, index);
         }
       }
     // Each trigger fires, once, every persistent watch of its node and every recursive one

@@ -936,8 +936,10 @@ Value WatchMessage::to_message() const {
     put_varint(out, list.size());
     for (const FiredEvent& e : list) {
       put_text(out, e.id);
-      out.push_back(static_cast<char>(e.event));
+      // The event's code; with bit 7, the trigger's index follows the path.
+      out.push_back(static_cast<char>(static_cast<int>(e.event) | (e.trigger >= 0 ? 0x80 : 0)));
       put_text(out, e.path);
+      if (e.trigger >= 0) put_varint(out, static_cast<uint64_t>(e.trigger));
     }
   }
   size_t keys = 0;
@@ -992,10 +994,16 @@ WatchMessage WatchMessage::from_message(const Value& body) {
     for (uint64_t j = 0; j < n; ++j) {
       std::string_view id, path;
       uint8_t event = 0;
+      uint64_t trigger = 0;
       if (!in.text(id) || !in.byte(event) || !in.text(path)) throw damaged("cut off");
+      const bool with_trigger = (event & 0x80) != 0;
+      event &= 0x7f;
       if (event > static_cast<uint8_t>(EventType::NodeChildrenChanged))
         throw damaged("an unknown event");
-      out.push_back(FiredEvent{std::string(id), static_cast<EventType>(event), std::string(path)});
+      if (with_trigger && (!in.varint(trigger) || trigger > INT32_MAX))
+        throw damaged("a cut or impossible trigger");
+      out.push_back(FiredEvent{std::string(id), static_cast<EventType>(event), std::string(path),
+                               with_trigger ? static_cast<int64_t>(trigger) : -1});
     }
   }
   if (!in.varint(count)) throw damaged("cut off");

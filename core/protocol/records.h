@@ -389,6 +389,9 @@ struct FiredEvent {
   std::string id;  // the registration
   EventType event = EventType::NodeCreated;
   std::string path;
+  // The update's trigger (triggers_for's index) that fired it: events of one trigger are one
+  // change, however many of a session's watches it fires; -1: not known.
+  int64_t trigger = -1;
 };
 
 // The distributor's message to the watch function.
@@ -441,6 +444,7 @@ struct WatchedEvent {
   EventType event = EventType::NodeCreated;
   std::string path;
   int64_t zxid = 0;
+  int64_t trigger = -1;  // FiredEvent::trigger; -1 for an event the client fired itself
 };
 struct WatchNotification {
   int64_t zxid = 0;

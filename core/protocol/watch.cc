@@ -60,7 +60,7 @@ EventType event_for(WatchType reg_type, bool existed, int64_t reg_zxid, const Tr
 }
 
 void WatchQuery::add(const std::string& key, const WatchRegistration& reg, const Trigger& trig,
-                     bool before) {
+                     bool before, size_t index) {
   if (!last_ || *last_key_ != key) {
     auto it = added_.try_emplace(key).first;
     last_key_ = &it->first;
@@ -70,14 +70,16 @@ void WatchQuery::add(const std::string& key, const WatchRegistration& reg, const
   found.fired[key].push_back(reg.id);
   if (before) found.owed.insert(reg.session);
   found.events[reg.session].push_back(
-      FiredEvent{reg.id, event_for(watch_key_type(key), reg.existed, reg.zxid, trig), trig.path});
+      FiredEvent{reg.id, event_for(watch_key_type(key), reg.existed, reg.zxid, trig), trig.path,
+                 static_cast<int64_t>(index)});
 }
 
 void WatchQuery::add_persistent(const std::string& key, const WatchRegistration& reg,
                                 const Trigger& trig, size_t index) {
   if (!persistent_added_.emplace(key, reg.id, index).second) return;
   found.owed.insert(reg.session);
-  found.events[reg.session].push_back(FiredEvent{reg.id, trig.event, trig.path});
+  found.events[reg.session].push_back(
+      FiredEvent{reg.id, trig.event, trig.path, static_cast<int64_t>(index)});
 }
 
 Task<void> WatchFunction::handle(ReceivedMessage message) {

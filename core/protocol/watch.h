@@ -69,9 +69,11 @@ Task<void> remove_registrations_where(Deployment& d, std::string key,
 // its zxid and with only the sessions whose registrations fire as owed.
 struct WatchQuery {
   WatchMessage found;
-  // One registration `reg` of watch key `key` fired by trigger `trig`; `before`: it was set on
-  // data older than the update. A registration already added is ignored (the query runs twice).
-  void add(const std::string& key, const WatchRegistration& reg, const Trigger& trig, bool before);
+  // One registration `reg` of watch key `key` fired by trigger `trig` (the update's number
+  // `index`); `before`: it was set on data older than the update. A registration already added
+  // is ignored (the query runs twice).
+  void add(const std::string& key, const WatchRegistration& reg, const Trigger& trig, bool before,
+           size_t index);
   // One persistent or recursive registration (set before the update) fired by the update's
   // trigger number `index`: the trigger's own event, each trigger once (the query runs twice);
   // firing does not remove it.

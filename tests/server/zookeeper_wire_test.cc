@@ -875,5 +875,84 @@ TEST_CASE("ACLs through the wire: getAllChildrenNumber counts below a node it ma
   CHECK(in.text("user") == "alice");
 }
 
+TEST_CASE("addWatch: every change of a multi is its own event; removeWatches takes a half",
+          "[server][zookeeper]") {
+  TestServer server(with_zookeeper());
+  RawZk watcher(server.server.zookeeper_port());
+  RawZk writer(server.server.zookeeper_port());
+  using jute::OpCode;
+  auto add_watch = [&](const std::string& path, int32_t mode) {
+    jute::Writer w;
+    w.buffer(path);
+    w.i32(mode);
+    return watcher.call(OpCode::AddWatch, w.bytes()).err;
+  };
+  auto event = [&] {
+    const RawZk::Reply r = watcher.reply();
+    REQUIRE(r.xid == jute::kNotificationXid);
+    jute::Reader in(r.body);
+    const int32_t type = in.i32();
+    (void)in.i32();
+    return std::to_string(type) + " " + in.text("the path");
+  };
+  auto set_request = [](const std::string& path) {
+    jute::Writer w;
+    w.buffer(path);
+    w.buffer("v");
+    w.i32(-1);
+    return w.bytes();
+  };
+  REQUIRE(writer.call(OpCode::Create, create_request("/pr", 0)).err == 0);
+  REQUIRE(add_watch("/pr", 1) == 0);
+  // One multi: create, set, delete and create /pr/x again: four changes, four events (the
+  // same event on the same path twice in one update is two changes, as on ZooKeeper).
+  jute::Writer m;
+  auto op = [&m](OpCode code, const std::string& body) {
+    m.i32(static_cast<int32_t>(code));
+    m.boolean(false);
+    m.i32(-1);
+    m.raw(body);
+  };
+  op(OpCode::Create, create_request("/pr/x", 0));
+  op(OpCode::SetData, set_request("/pr/x"));
+  jute::Writer del;
+  del.buffer("/pr/x");
+  del.i32(-1);
+  op(OpCode::Delete, del.bytes());
+  op(OpCode::Create, create_request("/pr/x", 0));
+  m.i32(-1);
+  m.boolean(true);
+  m.i32(-1);
+  REQUIRE(writer.call(OpCode::Multi, m.bytes()).err == 0);
+  CHECK(event() == "1 /pr/x");
+  CHECK(event() == "3 /pr/x");
+  CHECK(event() == "2 /pr/x");
+  CHECK(event() == "1 /pr/x");
+  // A persistent watch is a data and a children watch: removeWatches of the children kind (1)
+  // leaves the data half, which the data kind (2) then removes.
+  REQUIRE(writer.call(OpCode::Create, create_request("/pw", 0)).err == 0);
+  REQUIRE(add_watch("/pw", 0) == 0);
+  jute::Writer children;
+  children.buffer("/pw");
+  children.i32(1);
+  REQUIRE(watcher.call(OpCode::RemoveWatches, children.bytes()).err == 0);
+  REQUIRE(watcher.call(OpCode::CheckWatches, children.bytes()).err == -121);  // NoWatcher
+  REQUIRE(writer.call(OpCode::Create, create_request("/pw/c", 0)).err == 0);  // no event
+  REQUIRE(writer.call(OpCode::SetData, set_request("/pw")).err == 0);
+  CHECK(event() == "3 /pw");
+  jute::Writer data;
+  data.buffer("/pw");
+  data.i32(2);
+  REQUIRE(watcher.call(OpCode::RemoveWatches, data.bytes()).err == 0);
+  REQUIRE(watcher.call(OpCode::CheckWatches, data.bytes()).err == -121);
+  REQUIRE(writer.call(OpCode::SetData, set_request("/pw")).err == 0);
+  // /zookeeper/config is world-readable only, as on ZooKeeper.
+  CHECK(writer.call(OpCode::SetData, set_request("/zookeeper/config")).err ==
+        static_cast<int32_t>(Code::NoAuth));
+  // Nothing came after the data half went: the next frame is this ping's answer.
+  watcher.send(OpCode::Ping, "");
+  CHECK(watcher.reply().xid == jute::kPingXid);
+}
+
 }  // namespace
 }  // namespace fkemu
