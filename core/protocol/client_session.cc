@@ -186,16 +186,17 @@ Task<void> ClientSession::pong(Time seen) {
 }
 
 void ClientSession::fire(const std::string& id, EventType event, const std::string& path,
-                         int64_t zxid, int64_t trigger) {
+                         int64_t zxid, int64_t trigger, const Acl& acl) {
   auto it = registrations_.find(id);
   if (it == registrations_.end() || it->second.persistent()) return;  // fired already
   registrations_.erase(it);                                           // one-shot
-  emit(id, event, path, zxid, trigger);
+  emit(id, event, path, zxid, trigger, acl);
 }
 
 void ClientSession::emit(const std::string& id, EventType event, const std::string& path,
-                         int64_t zxid, int64_t trigger) {
+                         int64_t zxid, int64_t trigger, const Acl& acl) {
   if (closing_ || closed_) return;
+  if (!acl.empty() && !acl_permits(acl, perm::kRead, ids(identities_))) return;
   WatchedEvent e{event, path, zxid, trigger};
   if (holding()) {
     held_events_.push_back(HeldEvent{zxid, id, std::move(e)});
@@ -273,7 +274,7 @@ void ClientSession::receive(const ClientMessage& message) {
     for (const FiredEvent& e : watch->events) {
       auto it = registrations_.find(e.id);
       if (it == registrations_.end() || !it->second.persistent()) {
-        fire(e.id, e.event, e.path, zxid, e.trigger);
+        fire(e.id, e.event, e.path, zxid, e.trigger, e.acl);
       } else if (zxid > it->second.zxid) {  // (not a notification delivered again)
         // (an event of a half that was removed is not, but the notification counts)
         const Registration& reg = it->second;
@@ -281,7 +282,7 @@ void ClientSession::receive(const ClientMessage& message) {
                             : e.event == EventType::NodeChildrenChanged ? reg.child_half
                             : e.event == EventType::NodeDeleted ? reg.data_half || reg.child_half
                                                                 : reg.data_half;
-        if (wanted) emit(e.id, e.event, e.path, zxid, e.trigger);
+        if (wanted) emit(e.id, e.event, e.path, zxid, e.trigger, e.acl);
         persistent.push_back(e.id);
       }
     }
@@ -340,7 +341,7 @@ void ClientSession::fire_from_update(const std::optional<UserRecord>& record) {
     for (const auto& id : ids) {
       const Registration& reg = registrations_.at(id);
       fire(id, event_for(reg.type, reg.existed, reg.zxid, trig), path, zxid,
-           static_cast<int64_t>(index));
+           static_cast<int64_t>(index), trig.acl);
     }
   }
 }
@@ -371,7 +372,8 @@ void ClientSession::fire_local(const std::string& path, const std::optional<User
   for (const auto& [id, reg] : registrations_)
     if (reg.path == path && !reg.persistent()) mine.emplace_back(id, reg);
   for (const auto& [id, reg] : mine)
-    if (auto e = local_event(reg, record)) fire(id, e->first, path, e->second);
+    if (auto e = local_event(reg, record))
+      fire(id, e->first, path, e->second, -1, record && record->is_node() ? record->acl : Acl{});
 }
 
 void ClientSession::note_update_paths(const std::string& path,

@@ -182,8 +182,10 @@ class ClientSession {
     }
   };
   // Hands a watch event to the listener, or holds it (fire() for a one-shot registration).
+  // `acl`: the node's, which the session must be allowed to READ (else the event goes nowhere:
+  // a one-shot watch is spent all the same), as ZooKeeper's fix of CVE-2024-23944.
   void emit(const std::string& id, EventType event, const std::string& path, int64_t zxid,
-            int64_t trigger);
+            int64_t trigger, const Acl& acl);
   Task<void> drop_registration(std::string key, std::string id);
   // One persistent watch per path, as ZooKeeper keeps one mode per path and connection: the
   // add_watch `id`, answered, replaces the others on its path.
@@ -208,7 +210,7 @@ class ClientSession {
   void fire_from_update(const std::optional<UserRecord>& record);
   // `trigger`: the update's trigger that fired it, -1 if the client fired it itself.
   void fire(const std::string& id, EventType event, const std::string& path, int64_t zxid,
-            int64_t trigger = -1);
+            int64_t trigger = -1, const Acl& acl = {});
   // Events go to the listener in zxid order. A read that registers a watch may fire it itself
   // for a change older than events that arrive meanwhile: events are held while such a read
   // runs and released, sorted by zxid, when the last one ends (before its answer; no answer

@@ -73,12 +73,10 @@ void UpdateTriggers::append_packed(std::string& out) const {
     uint8_t types = 0;
     for (WatchType w : t.types) types |= w == WatchType::Data ? 1 : 2;
     out.push_back(static_cast<char>(types));
-    if (t.czxid) {
-      out.push_back(1);
-      put_signed(out, *t.czxid);
-    } else {
-      out.push_back(0);
-    }
+    // Flags: 1 the czxid follows, 2 then the node's ACL (decision 51).
+    out.push_back(static_cast<char>((t.czxid ? 1 : 0) | (t.acl.empty() ? 0 : 2)));
+    if (t.czxid) put_signed(out, *t.czxid);
+    if (!t.acl.empty()) append_packed_acl(out, t.acl);
   }
 }
 
@@ -116,16 +114,18 @@ UpdateTriggers UpdateTriggers::from_packed(std::string_view packed) {
     if (event > static_cast<uint8_t>(EventType::NodeChildrenChanged))
       throw damaged("an unknown event");
     if (types == 0 || types > 3) throw damaged("unknown watch types");
-    if (has_czxid > 1) throw damaged("a czxid flag other than 0 or 1");
+    if (has_czxid > 3) throw damaged("flags other than czxid and ACL");
     t.path = std::string(path);
     t.event = static_cast<EventType>(event);
     if (types & 1) t.types.push_back(WatchType::Data);
     if (types & 2) t.types.push_back(WatchType::Child);
-    if (has_czxid) {
+    if (has_czxid & 1) {
       int64_t czxid = 0;
       if (!in.signed_number(czxid)) throw damaged("cut off");
       t.czxid = czxid;
     }
+    if ((has_czxid & 2) != 0 && (!read_packed_acl(in, t.acl, packed.size()) || t.acl.empty()))
+      throw damaged("a cut or empty ACL");
     u.triggers.push_back(std::move(t));
   }
   if (!in.done()) throw damaged("bytes beyond its end");
@@ -936,10 +936,13 @@ Value WatchMessage::to_message() const {
     put_varint(out, list.size());
     for (const FiredEvent& e : list) {
       put_text(out, e.id);
-      // The event's code; with bit 7, the trigger's index follows the path.
-      out.push_back(static_cast<char>(static_cast<int>(e.event) | (e.trigger >= 0 ? 0x80 : 0)));
+      // The event's code; with bit 7, the trigger's index follows the path; with bit 6, then
+      // the node's ACL.
+      out.push_back(static_cast<char>(static_cast<int>(e.event) | (e.trigger >= 0 ? 0x80 : 0) |
+                                      (e.acl.empty() ? 0 : 0x40)));
       put_text(out, e.path);
       if (e.trigger >= 0) put_varint(out, static_cast<uint64_t>(e.trigger));
+      if (!e.acl.empty()) append_packed_acl(out, e.acl);
     }
   }
   size_t keys = 0;
@@ -997,13 +1000,17 @@ WatchMessage WatchMessage::from_message(const Value& body) {
       uint64_t trigger = 0;
       if (!in.text(id) || !in.byte(event) || !in.text(path)) throw damaged("cut off");
       const bool with_trigger = (event & 0x80) != 0;
-      event &= 0x7f;
+      const bool with_acl = (event & 0x40) != 0;
+      event &= 0x3f;
       if (event > static_cast<uint8_t>(EventType::NodeChildrenChanged))
         throw damaged("an unknown event");
       if (with_trigger && (!in.varint(trigger) || trigger > INT32_MAX))
         throw damaged("a cut or impossible trigger");
+      Acl acl;
+      if (with_acl && (!read_packed_acl(in, acl, body.as_bytes().size()) || acl.empty()))
+        throw damaged("a cut or empty ACL");
       out.push_back(FiredEvent{std::string(id), static_cast<EventType>(event), std::string(path),
-                               with_trigger ? static_cast<int64_t>(trigger) : -1});
+                               with_trigger ? static_cast<int64_t>(trigger) : -1, std::move(acl)});
     }
   }
   if (!in.varint(count)) throw damaged("cut off");

@@ -369,6 +369,9 @@ struct Trigger {
   std::vector<WatchType> types;
   EventType event = EventType::NodeCreated;
   std::optional<int64_t> czxid;  // of the node at `path` after the update; none if deleted
+  // The node's ACL (stored form; a deleted node's as it was): a session that may not READ the
+  // node gets no event of it, as ZooKeeper's fix of CVE-2024-23944 (decision 51).
+  Acl acl{};
   bool operator==(const Trigger&) const = default;
 };
 
@@ -392,6 +395,7 @@ struct FiredEvent {
   // The update's trigger (triggers_for's index) that fired it: events of one trigger are one
   // change, however many of a session's watches it fires; -1: not known.
   int64_t trigger = -1;
+  Acl acl{};  // the trigger's (Trigger::acl)
 };
 
 // The distributor's message to the watch function.

@@ -19,34 +19,44 @@ WatchType watch_key_type(const std::string& key) {
 }
 
 std::vector<Trigger> triggers_for(const UpdateMessage& update, int64_t zxid) {
-  // The czxid of each node an update leaves in place (a parent's comes with its change).
+  // The czxid of each node an update leaves in place (a parent's comes with its change), and
+  // the ACL of each parent as the update leaves it.
   std::map<std::string, int64_t> czxid;
+  std::map<std::string, const Acl*> acl;
   for (const Change& ch : update.changes) {
     if (ch.kind == ChangeKind::Create) {
       czxid[ch.path] = zxid;
     } else if (ch.kind == ChangeKind::Set || ch.kind == ChangeKind::Parent) {
       czxid[ch.path] = materialize_stat(ch.node.stat, zxid).czxid;  // (a multi's may be marked)
     }
+    if (ch.kind != ChangeKind::Delete) acl[ch.path] = &ch.node.acl;
   }
+  // `node_acl`: the ACL of the node the event is about (a deleted node's as it was: the
+  // delete's change carries it), which a watcher must be allowed to READ (decision 51).
   auto trigger = [&](const std::string& path, std::vector<WatchType> types, EventType event,
-                     bool with_czxid = true) {
-    Trigger t{path, std::move(types), event, std::nullopt};
+                     const Acl* node_acl, bool with_czxid = true) {
+    Trigger t{path, std::move(types), event, std::nullopt, {}};
     if (auto it = czxid.find(path); with_czxid && it != czxid.end()) t.czxid = it->second;
+    if (node_acl) t.acl = *node_acl;
     return t;
+  };
+  auto parent_acl = [&](const std::string& child) -> const Acl* {
+    auto it = acl.find(parent_path(child));
+    return it == acl.end() ? nullptr : it->second;
   };
   std::vector<Trigger> out;
   for (const Change& ch : update.changes) {
     if (ch.kind == ChangeKind::Create) {
-      out.push_back(trigger(ch.path, {WatchType::Data}, EventType::NodeCreated));
-      out.push_back(
-          trigger(parent_path(ch.path), {WatchType::Child}, EventType::NodeChildrenChanged));
+      out.push_back(trigger(ch.path, {WatchType::Data}, EventType::NodeCreated, &ch.node.acl));
+      out.push_back(trigger(parent_path(ch.path), {WatchType::Child},
+                            EventType::NodeChildrenChanged, parent_acl(ch.path)));
     } else if (ch.kind == ChangeKind::Delete) {
-      out.push_back(
-          trigger(ch.path, {WatchType::Data, WatchType::Child}, EventType::NodeDeleted, false));
-      out.push_back(
-          trigger(parent_path(ch.path), {WatchType::Child}, EventType::NodeChildrenChanged));
+      out.push_back(trigger(ch.path, {WatchType::Data, WatchType::Child}, EventType::NodeDeleted,
+                            &ch.node.acl, false));
+      out.push_back(trigger(parent_path(ch.path), {WatchType::Child},
+                            EventType::NodeChildrenChanged, parent_acl(ch.path)));
     } else if (ch.kind == ChangeKind::Set) {
-      out.push_back(trigger(ch.path, {WatchType::Data}, EventType::NodeDataChanged));
+      out.push_back(trigger(ch.path, {WatchType::Data}, EventType::NodeDataChanged, &ch.node.acl));
     }
   }
   return out;
@@ -71,7 +81,7 @@ void WatchQuery::add(const std::string& key, const WatchRegistration& reg, const
   if (before) found.owed.insert(reg.session);
   found.events[reg.session].push_back(
       FiredEvent{reg.id, event_for(watch_key_type(key), reg.existed, reg.zxid, trig), trig.path,
-                 static_cast<int64_t>(index)});
+                 static_cast<int64_t>(index), trig.acl});
 }
 
 void WatchQuery::add_persistent(const std::string& key, const WatchRegistration& reg,
@@ -79,7 +89,7 @@ void WatchQuery::add_persistent(const std::string& key, const WatchRegistration&
   if (!persistent_added_.emplace(key, reg.id, index).second) return;
   found.owed.insert(reg.session);
   found.events[reg.session].push_back(
-      FiredEvent{reg.id, trig.event, trig.path, static_cast<int64_t>(index)});
+      FiredEvent{reg.id, trig.event, trig.path, static_cast<int64_t>(index), trig.acl});
 }
 
 Task<void> WatchFunction::handle(ReceivedMessage message) {

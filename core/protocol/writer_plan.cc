@@ -38,6 +38,14 @@ Change change(const std::string& path, ChangeKind kind, NodeState node, Bytes da
   return Change{path, kind, std::move(node), std::move(data)};
 }
 
+// A delete's change: no node, but the ACL it had, which decides who may learn of its
+// deletion (decision 51).
+Change deletion(const std::string& path, const NodeState& was) {
+  NodeState gone;
+  gone.acl = was.acl;
+  return change(path, ChangeKind::Delete, std::move(gone));
+}
+
 // The parent's state after one child was created (delta +1) or deleted (-1).
 NodeState parent_after(NodeState p, const std::string& child, int delta) {
   p.stat.cversion += 1;
@@ -129,7 +137,7 @@ void plan_delete(const WriteRequest& r, const DeleteRequest& d, const LockedItem
   } else if (!node_item.node.children.empty()) {
     plan.error = Code::NotEmpty;
   } else {
-    plan.changes.push_back(change(d.path, ChangeKind::Delete, NodeState{}));
+    plan.changes.push_back(deletion(d.path, node_item.node));
     plan.changes.push_back(change(parent_path(d.path), ChangeKind::Parent,
                                   parent_after(parent_item.node, base_name(d.path), -1)));
   }
@@ -188,7 +196,7 @@ void plan_close(const WriteRequest& r, const LockedItems& items,
   }
   if (FKEMU_MUTANT(config, "ephemeral.cleanup_skipped")) live.clear();
   for (const auto& p : zookeeper_close_order(live, ephemerals.size())) {
-    plan.changes.push_back(change(p, ChangeKind::Delete, NodeState{}));
+    plan.changes.push_back(deletion(p, node_at(items, p).node));
     const std::string parent = parent_path(p);
     auto [it, fresh] = parents.try_emplace(parent);
     it->second = parent_after(fresh ? node_at(items, parent).node : it->second, base_name(p), -1);
@@ -356,11 +364,11 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       if (d->version != -1 && n.stat.version != d->version) return fail(i, Code::BadVersion);
       if (!n.children.empty()) return fail(i, Code::NotEmpty);
       const std::string parent = parent_path(d->path);
+      plan.changes.push_back(deletion(d->path, n));
       node(d->path) = NodeState{};
       NodeState& p = node(parent);
       p = parent_after(std::move(p), base_name(d->path), -1);
       p.stat.pzxid = kThisZxid;
-      plan.changes.push_back(change(d->path, ChangeKind::Delete, NodeState{}));
       parent_changed(parent);
     } else if (auto* s = std::get_if<SetDataRequest>(&op)) {
       if (!validate_client_path(s->path, false).is_ok()) return fail(i, Code::BadArguments);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/protocol/records.h"
+#include "core/protocol/watch.h"
 #include "core/protocol/writer_plan.h"
 
 using namespace fkemu;
@@ -114,6 +115,45 @@ TEST_CASE("a node's ACL round-trips in its packed form; a damaged one is refused
   CHECK(back.auth == w.auth);
   CHECK(std::get<SetAclRequest>(back.op).acl == Acl{kAliceAll});
   CHECK(std::get<SetAclRequest>(back.op).version == 3);
+}
+
+TEST_CASE("a trigger and a fired event carry the node's ACL; a delete the ACL it had",
+          "[acl][watch]") {
+  UpdateMessage u;
+  u.op = WriteOp::Delete;
+  NodeState gone;
+  gone.acl = {kAliceAll};
+  NodeState parent;
+  parent.exists = true;
+  u.changes = {Change{"/p/c", ChangeKind::Delete, gone, {}},
+               Change{"/p", ChangeKind::Parent, parent, {}}};
+  const std::vector<Trigger> t = triggers_for(u, 9);
+  REQUIRE(t.size() == 2);
+  CHECK(t[0].acl == Acl{kAliceAll});  // NodeDeleted of /p/c: only alice may learn of it
+  CHECK(t[1].acl.empty());            // NodeChildrenChanged of the open /p
+  UserRecord r;
+  r.zxid = 9;
+  r.update = UpdateTriggers{9, t};
+  CHECK(UserRecord::from_object(r.to_object()).update->triggers == t);
+  WatchMessage m;
+  m.zxid = 9;
+  m.events["s"] = {FiredEvent{"s:w1", EventType::NodeDeleted, "/p/c", 0, {kAliceAll}},
+                   FiredEvent{"s:w2", EventType::NodeChildrenChanged, "/p", 1, {}}};
+  const WatchMessage back = WatchMessage::from_message(m.to_message());
+  CHECK(back.events.at("s")[0].acl == Acl{kAliceAll});
+  CHECK(back.events.at("s")[0].trigger == 0);
+  CHECK(back.events.at("s")[1].acl.empty());
+  CHECK(back.events.at("s")[1].trigger == 1);
+  // The writer's delete carries the ACL the node had.
+  LockedItems items;
+  items[{"nodes", "/"}] = node_item(true, {}, 0, 0, {"p"});
+  items[{"nodes", "/p"}] = node_item(true, {kAliceAll});
+  const WritePlan plan =
+      plan_write(as({kAlice}, DeleteRequest{"/p"}), "/p", items, {}, 0, DeploymentConfig{});
+  REQUIRE(plan.error == Code::Ok);
+  CHECK(plan.changes[0].kind == ChangeKind::Delete);
+  CHECK_FALSE(plan.changes[0].node.exists);
+  CHECK(plan.changes[0].node.acl == Acl{kAliceAll});
 }
 
 TEST_CASE("the writer checks ACLs in ZooKeeper's order", "[acl][writer][plan]") {

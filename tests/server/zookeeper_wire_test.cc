@@ -163,6 +163,34 @@ std::string create_request(const std::string& path, int32_t flags) {
   return w.bytes();
 }
 
+// A client's persistent watches (addWatch) and the events they bring, on a RawZk.
+struct Watching {
+  RawZk& zk;
+  RawZk::Reply add_watch(const std::string& path, int32_t mode) {
+    jute::Writer w;
+    w.buffer(path);
+    w.i32(mode);
+    return zk.call(jute::OpCode::AddWatch, w.bytes());
+  }
+  // The next frame, which must be an event: "<type> <path>".
+  std::string event() {
+    const RawZk::Reply r = zk.reply();
+    REQUIRE(r.xid == jute::kNotificationXid);
+    jute::Reader in(r.body);
+    const int32_t type = in.i32();
+    (void)in.i32();
+    return std::to_string(type) + " " + in.text("the path");
+  }
+};
+
+std::string set_request(const std::string& path) {
+  jute::Writer w;
+  w.buffer(path);
+  w.buffer("v");
+  w.i32(-1);
+  return w.bytes();
+}
+
 std::string four_letter(uint16_t port, const std::string& word) {
   RawSocket s(port);
   s.send(word);
@@ -774,12 +802,9 @@ TEST_CASE("addWatch: persistent and recursive watches through the wire, one even
   RawZk watcher(server.server.zookeeper_port());
   RawZk writer(server.server.zookeeper_port());
   using jute::OpCode;
-  auto add_watch = [&](const std::string& path, int32_t mode) {
-    jute::Writer w;
-    w.buffer(path);
-    w.i32(mode);
-    return watcher.call(OpCode::AddWatch, w.bytes());
-  };
+  Watching w{watcher};
+  auto add_watch = [&w](const std::string& path, int32_t mode) { return w.add_watch(path, mode); };
+  auto event = [&w] { return w.event(); };
   // The answer is ZooKeeper's: an error response of 0. A mode other than 0 and 1 does not read.
   const RawZk::Reply added = add_watch("/r", 1);
   CHECK(added.err == 0);
@@ -787,14 +812,6 @@ TEST_CASE("addWatch: persistent and recursive watches through the wire, one even
   CHECK(add_watch("/p", 0).err == 0);
   CHECK(add_watch("/x", 7).err == static_cast<int32_t>(Code::MarshallingError));
   // Each change is one event, with the path that changed.
-  auto event = [&] {
-    const RawZk::Reply r = watcher.reply();
-    REQUIRE(r.xid == jute::kNotificationXid);
-    jute::Reader in(r.body);
-    const int32_t type = in.i32();
-    (void)in.i32();
-    return std::to_string(type) + " " + in.text("the path");
-  };
   for (const char* path : {"/r", "/r/a", "/r/a/b", "/p", "/p/c"})
     REQUIRE(writer.call(OpCode::Create, create_request(path, 0)).err == 0);
   CHECK(event() == "1 /r");  // NodeCreated
@@ -808,13 +825,9 @@ TEST_CASE("addWatch: persistent and recursive watches through the wire, one even
   get.buffer("/p");
   get.boolean(true);
   REQUIRE(watcher.call(OpCode::GetData, get.bytes()).err == 0);
-  jute::Writer set;
-  set.buffer("/p");
-  set.buffer("v");
-  set.i32(-1);
-  REQUIRE(writer.call(OpCode::SetData, set.bytes()).err == 0);
+  REQUIRE(writer.call(OpCode::SetData, set_request("/p")).err == 0);
   CHECK(event() == "3 /p");  // NodeDataChanged, once
-  REQUIRE(writer.call(OpCode::SetData, set.bytes()).err == 0);
+  REQUIRE(writer.call(OpCode::SetData, set_request("/p")).err == 0);
   CHECK(event() == "3 /p");
   // removeWatches of any kind removes it: the next change is not sent, the one after a new
   // watch is.
@@ -822,9 +835,9 @@ TEST_CASE("addWatch: persistent and recursive watches through the wire, one even
   remove.buffer("/p");
   remove.i32(3);
   REQUIRE(watcher.call(OpCode::RemoveWatches, remove.bytes()).err == 0);
-  REQUIRE(writer.call(OpCode::SetData, set.bytes()).err == 0);
+  REQUIRE(writer.call(OpCode::SetData, set_request("/p")).err == 0);
   REQUIRE(add_watch("/p", 0).err == 0);
-  REQUIRE(writer.call(OpCode::SetData, set.bytes()).err == 0);
+  REQUIRE(writer.call(OpCode::SetData, set_request("/p")).err == 0);
   CHECK(event() == "3 /p");
   const std::string wchs = four_letter(server.server.zookeeper_port(), "wchs");
   CHECK(wchs.find("watching 2 paths") != std::string::npos);
@@ -881,27 +894,11 @@ TEST_CASE("addWatch: every change of a multi is its own event; removeWatches tak
   RawZk watcher(server.server.zookeeper_port());
   RawZk writer(server.server.zookeeper_port());
   using jute::OpCode;
-  auto add_watch = [&](const std::string& path, int32_t mode) {
-    jute::Writer w;
-    w.buffer(path);
-    w.i32(mode);
-    return watcher.call(OpCode::AddWatch, w.bytes()).err;
+  Watching w{watcher};
+  auto add_watch = [&w](const std::string& path, int32_t mode) {
+    return w.add_watch(path, mode).err;
   };
-  auto event = [&] {
-    const RawZk::Reply r = watcher.reply();
-    REQUIRE(r.xid == jute::kNotificationXid);
-    jute::Reader in(r.body);
-    const int32_t type = in.i32();
-    (void)in.i32();
-    return std::to_string(type) + " " + in.text("the path");
-  };
-  auto set_request = [](const std::string& path) {
-    jute::Writer w;
-    w.buffer(path);
-    w.buffer("v");
-    w.i32(-1);
-    return w.bytes();
-  };
+  auto event = [&w] { return w.event(); };
   REQUIRE(writer.call(OpCode::Create, create_request("/pr", 0)).err == 0);
   REQUIRE(add_watch("/pr", 1) == 0);
   // One multi: create, set, delete and create /pr/x again: four changes, four events (the

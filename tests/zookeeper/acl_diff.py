@@ -107,8 +107,18 @@ def session(port):
     rec("get none", lambda: a.get("/p0")[0])
     rec("exists none", lambda: a.exists("/p0") is not None)
     rec("getacl none super", lambda: s.get_acls("/p0"))
+    # Watch events only go to a session that may READ the node they are about (Debian's 3.8,
+    # with the fix of CVE-2024-23944): b (bob) watches a node only alice may read.
+    hidden = []
+    rec("hidden node", lambda: a.create("/hidden", b"", acl=[make_digest_acl("alice", "pw", all=True)]))
+    rec("exists hidden", lambda: b.exists("/hidden", watch=lambda e: hidden.append(e.type)) is not None)
+    rec("open parent", lambda: a.create("/shown", b""))
+    rec("children shown", lambda: b.get_children("/shown", watch=lambda e: hidden.append(e.type)))
+    rec("set hidden", lambda: a.set("/hidden", b"s"))
+    rec("hidden child", lambda: a.create("/shown/h", b"", acl=[make_digest_acl("alice", "pw", all=True)]))
     time.sleep(0.5)
     rec("events", lambda: list(events))
+    rec("hidden events", lambda: list(hidden))
     for c in (a, b, s):
         c.stop()
         c.close()
