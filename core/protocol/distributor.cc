@@ -141,8 +141,6 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   // watch function notifies exactly these (a close processed after this update can no longer
   // take away an event the update owes).
   WatchQuery fires;
-  // The latency model prices one look as one query (the first key's read; the reference
-  // distributor queries a node's watches in one call), the rest of its reads as part of it.
   // The keys of the persistent watches an update may fire (decision 51): each trigger's node's
   // persistent watches, and the recursive ones of the node and of every node above it for the
   // triggers other than NodeChildrenChanged. They are read in one batch with the look's first
@@ -162,6 +160,8 @@ Task<void> Distributor::handle(ReceivedMessage message) {
         if (seen.insert(k).second) persistent_keys.push_back(std::move(k));
     }
   }
+  // The latency model prices one look as one query (the first key's read; the reference
+  // distributor queries a node's watches in one call), the rest of its reads as part of it.
   auto query_watches = [&](std::string_view step) -> Task<void> {
     std::set<std::string> seen_keys;         // one-shot: a second trigger of one key in one update
     std::map<std::string, Item> persistent;  // the persistent keys' registrations found
