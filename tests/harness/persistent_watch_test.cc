@@ -15,6 +15,7 @@
 #include "core/runtime/executor.h"
 #include "emulator/local_service.h"
 #include "emulator/quiescence.h"
+#include "tests/support/kill_hook.h"
 
 using namespace fkemu;
 
@@ -87,13 +88,7 @@ Outcome run(uint64_t seed, const std::string& prefix, int kill_at, Duration wait
   Outcome out;
   Executor ex{seed};
   LocalService service{ex, DeploymentConfig{}};
-  int seen = 0;
-  if (kill_at > 0)
-    ex.set_resume_hook([&](const ReadyEntry& e) {
-      if (out.reached || !ex.process_name(e.pid).starts_with(prefix)) return false;
-      if (++seen == kill_at) out.reached = true;
-      return out.reached;
-    });
+  testing::kill_nth_resumption(ex, prefix, kill_at, out.reached);
   ClientSession& a = service.open_session("a");
   ClientSession& b = service.open_session("b");
   std::vector<std::tuple<Time, Event>> got;

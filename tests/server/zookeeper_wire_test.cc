@@ -183,6 +183,14 @@ struct Watching {
   }
 };
 
+// A removeWatches or checkWatches request: the path and the kind (1 children, 2 data, 3 any).
+std::string watches_request(const std::string& path, int32_t kind) {
+  jute::Writer w;
+  w.buffer(path);
+  w.i32(kind);
+  return w.bytes();
+}
+
 std::string set_request(const std::string& path) {
   jute::Writer w;
   w.buffer(path);
@@ -831,10 +839,7 @@ TEST_CASE("addWatch: persistent and recursive watches through the wire, one even
   CHECK(event() == "3 /p");
   // removeWatches of any kind removes it: the next change is not sent, the one after a new
   // watch is.
-  jute::Writer remove;
-  remove.buffer("/p");
-  remove.i32(3);
-  REQUIRE(watcher.call(OpCode::RemoveWatches, remove.bytes()).err == 0);
+  REQUIRE(watcher.call(OpCode::RemoveWatches, watches_request("/p", 3)).err == 0);
   REQUIRE(writer.call(OpCode::SetData, set_request("/p")).err == 0);
   REQUIRE(add_watch("/p", 0).err == 0);
   REQUIRE(writer.call(OpCode::SetData, set_request("/p")).err == 0);
@@ -929,19 +934,13 @@ TEST_CASE("addWatch: every change of a multi is its own event; removeWatches tak
   // leaves the data half, which the data kind (2) then removes.
   REQUIRE(writer.call(OpCode::Create, create_request("/pw", 0)).err == 0);
   REQUIRE(add_watch("/pw", 0) == 0);
-  jute::Writer children;
-  children.buffer("/pw");
-  children.i32(1);
-  REQUIRE(watcher.call(OpCode::RemoveWatches, children.bytes()).err == 0);
-  REQUIRE(watcher.call(OpCode::CheckWatches, children.bytes()).err == -121);  // NoWatcher
-  REQUIRE(writer.call(OpCode::Create, create_request("/pw/c", 0)).err == 0);  // no event
+  REQUIRE(watcher.call(OpCode::RemoveWatches, watches_request("/pw", 1)).err == 0);
+  REQUIRE(watcher.call(OpCode::CheckWatches, watches_request("/pw", 1)).err == -121);  // none
+  REQUIRE(writer.call(OpCode::Create, create_request("/pw/c", 0)).err == 0);           // no event
   REQUIRE(writer.call(OpCode::SetData, set_request("/pw")).err == 0);
   CHECK(event() == "3 /pw");
-  jute::Writer data;
-  data.buffer("/pw");
-  data.i32(2);
-  REQUIRE(watcher.call(OpCode::RemoveWatches, data.bytes()).err == 0);
-  REQUIRE(watcher.call(OpCode::CheckWatches, data.bytes()).err == -121);
+  REQUIRE(watcher.call(OpCode::RemoveWatches, watches_request("/pw", 2)).err == 0);
+  REQUIRE(watcher.call(OpCode::CheckWatches, watches_request("/pw", 2)).err == -121);
   REQUIRE(writer.call(OpCode::SetData, set_request("/pw")).err == 0);
   // /zookeeper/config is world-readable only, as on ZooKeeper.
   CHECK(writer.call(OpCode::SetData, set_request("/zookeeper/config")).err ==
