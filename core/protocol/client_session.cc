@@ -97,10 +97,7 @@ size_t ClientSession::forget_watches(std::string_view path, bool data, bool chil
     }
     const std::string id = it->first;
     std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
-    if (reg.persistent()) {
-      ++*background_;
-      d_.ex.spawn("unwatch:" + name_, drop_registration(watch_key(reg.path, reg.type), id));
-    }
+    if (reg.persistent()) drop_registration(id, reg);
     it = registrations_.erase(it);
   }
   return n;
@@ -598,17 +595,24 @@ void ClientSession::replace_persistent(const std::string& id) {
       ++it;
       continue;
     }
-    ++*background_;
-    d_.ex.spawn("unwatch:" + name_,
-                drop_registration(watch_key(it->second.path, it->second.type), it->first));
+    drop_registration(it->first, it->second);
     it = registrations_.erase(it);
   }
 }
 
-Task<void> ClientSession::drop_registration(std::string key, std::string id) {
-  Ended ended{background_};
+Task<void> ClientSession::remove_registration(std::string key, std::string id) {
   co_await remove_registrations_where(
       d_, key, [&id](const Value& reg) { return WatchRegistration::id_of(reg) == id; });
+}
+
+void ClientSession::drop_registration(const std::string& id, const Registration& reg) {
+  ++*background_;
+  d_.ex.spawn("unwatch:" + name_, drop_in_background(watch_key(reg.path, reg.type), id));
+}
+
+Task<void> ClientSession::drop_in_background(std::string key, std::string id) {
+  Ended ended{background_};
+  co_await remove_registration(std::move(key), std::move(id));
 }
 
 Task<OpResult> ClientSession::get_acl(std::string path) {
@@ -701,9 +705,7 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch,
     // Withdrawn: its event, if one came meanwhile, was held and goes; later ones are dropped.
     registrations_.erase(id);
     std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
-    co_await remove_registrations_where(d_, watch_key(path, reg.type), [&id](const Value& g) {
-      return WatchRegistration::id_of(g) == id;
-    });
+    co_await remove_registration(watch_key(path, reg.type), id);
     record = std::move(again);
     exists = is_node(record);
     fire_from_update(record);

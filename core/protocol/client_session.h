@@ -186,7 +186,11 @@ class ClientSession {
   // a one-shot watch is spent all the same), as ZooKeeper's fix of CVE-2024-23944.
   void emit(const std::string& id, EventType event, const std::string& path, int64_t zxid,
             int64_t trigger, const Acl& acl);
-  Task<void> drop_registration(std::string key, std::string id);
+  // Removes registration `id` from the system store: now, or in the background (a persistent
+  // one the session forgot, which no update removes).
+  Task<void> remove_registration(std::string key, std::string id);
+  void drop_registration(const std::string& id, const Registration& reg);
+  Task<void> drop_in_background(std::string key, std::string id);
   // One persistent watch per path, as ZooKeeper keeps one mode per path and connection: the
   // add_watch `id`, answered, replaces the others on its path.
   void replace_persistent(const std::string& id);

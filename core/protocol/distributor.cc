@@ -146,19 +146,15 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   // triggers other than NodeChildrenChanged. They are read in one batch with the look's first
   // read (DynamoDB's BatchGetItem), so an update costs the same number of calls whether or not
   // anybody has a persistent watch.
-  std::vector<std::string> persistent_keys;
-  {
-    std::set<std::string> seen;
-    for (const Trigger& trig : triggers) {
-      std::vector<std::string> keys{watch_key(trig.path, WatchType::Persistent)};
-      if (trig.event != EventType::NodeChildrenChanged)
-        for (std::string p = trig.path;; p = parent_path(p)) {
-          keys.push_back(watch_key(p, WatchType::Recursive));
-          if (p == "/") break;
-        }
-      for (std::string& k : keys)
-        if (seen.insert(k).second) persistent_keys.push_back(std::move(k));
-    }
+  std::vector<std::vector<std::string>> persistent_keys(triggers.size());  // per trigger
+  for (size_t i = 0; i < triggers.size(); ++i) {
+    const Trigger& trig = triggers[i];
+    persistent_keys[i].push_back(watch_key(trig.path, WatchType::Persistent));
+    if (trig.event != EventType::NodeChildrenChanged)
+      for (std::string p = trig.path;; p = parent_path(p)) {
+        persistent_keys[i].push_back(watch_key(p, WatchType::Recursive));
+        if (p == "/") break;
+      }
   }
   // The latency model prices one look as one query (the first key's read; the reference
   // distributor queries a node's watches in one call), the rest of its reads as part of it.
@@ -169,8 +165,12 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     auto read_persistent = [&] {
       if (batched) return;
       batched = true;
-      for (const std::string& k : persistent_keys)
-        if (auto item = d_.system.get(kWatchesTable, k)) persistent.emplace(k, std::move(*item));
+      std::set<std::string_view> looked;  // (a multi's triggers share their ancestors' keys)
+      for (const auto& keys : persistent_keys)
+        for (const std::string& k : keys)
+          if (looked.insert(k).second)
+            if (auto item = d_.system.get(kWatchesTable, k))
+              persistent.emplace(k, std::move(*item));
     };
     for (size_t index = 0; index < triggers.size(); ++index)
       for (WatchType type : triggers[index].types) {
@@ -192,21 +192,13 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     // Each trigger fires, once, every persistent watch of its node and every recursive one
     // above it that was registered before this update (in the update order: an add_watch of a
     // smaller zxid).
-    for (size_t i = 0; i < triggers.size() && !persistent.empty(); ++i) {
-      const Trigger& trig = triggers[i];
-      auto fire_key = [&](const std::string& key) {
+    for (size_t i = 0; i < triggers.size() && !persistent.empty(); ++i)
+      for (const std::string& key : persistent_keys[i]) {
         auto it = persistent.find(key);
-        if (it == persistent.end()) return;
+        if (it == persistent.end()) continue;
         for (const WatchRegistration& reg : WatchList::from_item(it->second).regs)
-          if (reg.zxid < zxid) fires.add_persistent(key, reg, trig, i);
-      };
-      fire_key(watch_key(trig.path, WatchType::Persistent));
-      if (trig.event == EventType::NodeChildrenChanged) continue;
-      for (std::string p = trig.path;; p = parent_path(p)) {
-        fire_key(watch_key(p, WatchType::Recursive));
-        if (p == "/") break;
+          if (reg.zxid < zxid) fires.add_persistent(key, reg, triggers[i], i);
       }
-    }
   };
   auto add_to_epoch = [&](const std::set<std::string>& owed) -> Task<std::vector<std::string>> {
     KvWrite w;
