@@ -67,6 +67,8 @@ std::vector<AwsLatency::Price> make_prices() {
       {"distributor.close_read_session", "dynamodb.read", 64, "close only"},
       {"distributor.add_watch", "dynamodb.write", 64,
        "add_watch only: the persistent registration, one transaction"},
+      {"distributor.clean_container", "client.send", 4,
+       "an SQS send of a container's delete request (decision 48), as the heartbeat's close"},
       // Watch function and registrations.
       {"watch.notify", "distributor.notify", kCall, "one client notification per session"},
       {"watch.epoch_remove", "dynamodb.write", 64, "after every notification is out"},

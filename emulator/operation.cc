@@ -1,5 +1,6 @@
 #include "emulator/operation.h"
 
+#include "core/model/path.h"
 #include "core/text/base64.h"
 #include "emulator/json_fields.h"
 
@@ -8,8 +9,9 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::set<std::string> kNodeOps = {"create",       "get_data", "exists",
-                                        "get_children", "set_data", "delete"};
+const std::set<std::string> kNodeOps = {"create",   "get_data", "exists",   "get_children",
+                                        "set_data", "delete",   "add_watch"};
+const std::set<std::string> kMultiOps = {"create", "delete", "set_data", "check"};
 const std::set<std::string> kSessionOps = {"close", "expire"};
 const std::set<std::string> kReadOps = {"get_data", "exists", "get_children"};
 
@@ -36,6 +38,33 @@ void parse_expect(const json& e) {
     throw FieldError{"expect.stat must be an object or null"};
 }
 
+// The fields of a node operation (a step's, or one of a multi's ops).
+void parse_node_fields(const json& s, Step& st);
+
+// A multi's "ops": an array of operations, each create, delete, set_data or check.
+std::vector<Step> parse_multi_ops(const json& ops) {
+  if (!ops.is_array()) throw FieldError{"field \"ops\" must be an array of operations"};
+  std::vector<Step> out;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    try {
+      const json& o = ops[i];
+      if (!o.is_object()) throw FieldError{"must be an object"};
+      if (!o.contains("op")) throw FieldError{"missing field \"op\""};
+      Step sub;
+      sub.index = i;
+      sub.op = get_string(o, "op", "the operation");
+      if (!kMultiOps.count(sub.op))
+        throw FieldError{"op \"" + sub.op +
+                         "\" cannot be part of a multi (create, delete, set_data, check)"};
+      parse_node_fields(o, sub);
+      out.push_back(std::move(sub));
+    } catch (const FieldError& f) {
+      throw FieldError{"ops[" + std::to_string(i) + "]: " + f.msg};
+    }
+  }
+  return out;
+}
+
 Step parse_step_or_throw(const json& s, size_t index, const std::set<std::string>& sessions) {
   if (!s.is_object()) throw FieldError{"a step must be an object"};
   Step st;
@@ -48,28 +77,48 @@ Step parse_step_or_throw(const json& s, size_t index, const std::set<std::string
   }
   if (!s.contains("op")) throw FieldError{"missing field \"op\""};
   st.op = get_string(s, "op", "the step");
-  if (!kNodeOps.count(st.op) && !kSessionOps.count(st.op))
+  if (!kNodeOps.count(st.op) && !kSessionOps.count(st.op) && st.op != "multi")
     throw FieldError{"unknown op \"" + st.op + "\""};
   if (!s.contains("session")) throw FieldError{"missing field \"session\""};
   st.session = get_string(s, "session", "the step");
   if (!sessions.count(st.session))
     throw FieldError{"session \"" + st.session + "\" is not declared in \"sessions\""};
 
-  std::set<std::string> allowed = {"op", "session", "expect"};
-  if (kNodeOps.count(st.op)) allowed.insert("path");
+  if (st.op == "multi") {
+    check_fields(s, {"op", "session", "expect", "ops"}, "a multi step");
+    if (!s.contains("ops")) throw FieldError{"missing field \"ops\""};
+    st.ops = parse_multi_ops(s["ops"]);
+  } else if (kNodeOps.count(st.op)) {
+    parse_node_fields(s, st);
+  } else {
+    check_fields(s, {"op", "session", "expect"}, "a " + st.op + " step");
+  }
+  if (s.contains("expect")) {
+    parse_expect(s["expect"]);
+    st.expect = s["expect"];
+  }
+  return st;
+}
+
+void parse_node_fields(const json& s, Step& st) {
+  const bool in_multi = st.session.empty();
+  std::set<std::string> allowed = {"op", "path"};
+  if (!in_multi) {
+    allowed.insert("session");
+    allowed.insert("expect");
+  }
   if (st.op == "create" || st.op == "set_data") {
     allowed.insert("data");
     allowed.insert("data_b64");
   }
   if (st.op == "create") allowed.insert("flags");
   if (kReadOps.count(st.op)) allowed.insert("watch");
-  if (st.op == "set_data" || st.op == "delete") allowed.insert("version");
-  check_fields(s, allowed, "a " + st.op + " step");
+  if (st.op == "add_watch") allowed.insert("recursive");
+  if (st.op == "set_data" || st.op == "delete" || st.op == "check") allowed.insert("version");
+  check_fields(s, allowed, in_multi ? "a multi's " + st.op : "a " + st.op + " step");
 
-  if (kNodeOps.count(st.op)) {
-    if (!s.contains("path")) throw FieldError{"missing field \"path\""};
-    st.path = get_string(s, "path", "the step");
-  }
+  if (!s.contains("path")) throw FieldError{"missing field \"path\""};
+  st.path = get_string(s, "path", "the step");
   if (s.contains("data") && s.contains("data_b64"))
     throw FieldError{"give \"data\" or \"data_b64\", not both"};
   if (s.contains("data")) st.data = get_string(s, "data", "the step");
@@ -87,23 +136,27 @@ Step parse_step_or_throw(const json& s, size_t index, const std::set<std::string
         st.ephemeral = true;
       } else if (flag == "sequential") {
         st.sequential = true;
+      } else if (flag == "container") {
+        st.container = true;
       } else {
-        throw FieldError{"unknown flag \"" + flag + "\" (known: ephemeral, sequential)"};
+        throw FieldError{"unknown flag \"" + flag + "\" (known: ephemeral, sequential, container)"};
       }
       st.flags.push_back(flag);
     }
+    // ZooKeeper's create modes: a container is neither ephemeral nor sequential.
+    if (st.container && (st.ephemeral || st.sequential))
+      throw FieldError{"flag \"container\" cannot be combined with ephemeral or sequential"};
   }
   if (s.contains("watch")) {
     if (!s["watch"].is_boolean()) throw FieldError{"field \"watch\" must be true or false"};
     st.watch = s["watch"].get<bool>();
   }
+  if (s.contains("recursive")) {
+    if (!s["recursive"].is_boolean()) throw FieldError{"field \"recursive\" must be true or false"};
+    st.recursive = s["recursive"].get<bool>();
+  }
   if (s.contains("version"))
     st.version = static_cast<int>(get_int(s, "version", "the step", -1, INT32_MAX));
-  if (s.contains("expect")) {
-    parse_expect(s["expect"]);
-    st.expect = s["expect"];
-  }
-  return st;
 }
 
 }  // namespace
@@ -134,12 +187,43 @@ Result<Step> parse_operation(const json& op, const std::string& session) {
 }
 
 Task<OpResult> perform_step(ClientSession& s, const Step& st) {
-  if (st.op == "create") co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential);
+  if (st.op == "create")
+    co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential, st.container);
   if (st.op == "get_data") co_return co_await s.get_data(st.path, st.watch);
   if (st.op == "exists") co_return co_await s.exists(st.path, st.watch);
   if (st.op == "get_children") co_return co_await s.get_children(st.path, st.watch);
   if (st.op == "set_data") co_return co_await s.set_data(st.path, st.data, st.version);
   if (st.op == "delete") co_return co_await s.remove(st.path, st.version);
+  if (st.op == "multi") {
+    std::vector<MultiOp> ops;
+    for (const Step& o : st.ops) {
+      if (o.op == "create") {
+        CreateRequest c;
+        c.path = o.path;
+        c.data = o.data;
+        c.ephemeral = o.ephemeral;
+        c.sequential = o.sequential;
+        c.container = o.container;
+        ops.emplace_back(std::move(c));
+      } else if (o.op == "delete") {
+        ops.emplace_back(DeleteRequest{o.path, o.version});
+      } else if (o.op == "set_data") {
+        SetDataRequest d;
+        d.path = o.path;
+        d.data = o.data;
+        d.version = o.version;
+        ops.emplace_back(std::move(d));
+      } else {
+        ops.emplace_back(CheckRequest{o.path, o.version});
+      }
+    }
+    co_return co_await s.multi(std::move(ops));
+  }
+  if (st.op == "add_watch") {
+    // ZooKeeper's clients check the path before they send an addWatch.
+    if (Status bad = validate_client_path(st.path); !bad.is_ok()) co_return OpResult::failure(bad);
+    co_return co_await s.add_watch(st.path, st.recursive);
+  }
   if (st.op == "close") co_return co_await s.close();
   if (st.op == "expire") s.stop_answering_heartbeats();
   co_return OpResult{};
@@ -147,11 +231,19 @@ Task<OpResult> perform_step(ClientSession& s, const Step& st) {
 
 json invocation_fields(const Step& st) {
   json inv{{"op", st.op}};
+  if (st.op == "multi") {
+    json ops = json::array();
+    for (const Step& o : st.ops) ops.push_back(invocation_fields(o));
+    inv["ops"] = std::move(ops);
+    return inv;
+  }
   if (st.op != "close" && st.op != "expire") inv["path"] = st.path;
   if (st.op == "create" || st.op == "set_data") put_data_field(st.data, "data", "data_b64", inv);
   if (st.op == "create" && !st.flags.empty()) inv["flags"] = st.flags;
   if (st.watch) inv["watch"] = true;
-  if ((st.op == "set_data" || st.op == "delete") && st.version != -1) inv["version"] = st.version;
+  if (st.recursive) inv["recursive"] = true;
+  if ((st.op == "set_data" || st.op == "delete" || st.op == "check") && st.version != -1)
+    inv["version"] = st.version;
   return inv;
 }
 
@@ -163,6 +255,7 @@ json answer_fields(const OpResult& r) {
     if (r.zxid) ans["zxid"] = r.zxid;  // the committed write's zxid, for the checker
   } else {
     ans["error"] = std::string(code_name(r.status.code()));
+    if (r.failed_op >= 0) ans["failed_op"] = r.failed_op;
   }
   return ans;
 }

@@ -23,14 +23,19 @@ struct Step {
   bool is_wait = false;
   int64_t wait_ms = 0;
   std::string session;
-  std::string op;  // create get_data exists get_children set_data delete close expire
+  // create get_data exists get_children set_data delete multi add_watch close expire; in a
+  // multi's ops: create delete set_data check
+  std::string op;
   std::string path;
   std::string data;  // bytes (from data or data_b64)
   bool ephemeral = false;
   bool sequential = false;
+  bool container = false;
   std::vector<std::string> flags;  // as written, for the history
   bool watch = false;
+  bool recursive = false;  // add_watch
   int version = -1;
+  std::vector<Step> ops;  // multi: its operations, in order
   nlohmann::json expect;  // null when absent
 };
 

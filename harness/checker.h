@@ -14,7 +14,10 @@
 //       smaller zxid; an error answer (NoNode, NodeExists, NotEmpty, BadVersion,
 //       NoChildrenForEphemerals, BadArguments) is what the model answers at some state between
 //       the writes answered before the invoke and the writes invoked before the answer;
-//       committed zxids are unique and every ok write names its zxid.
+//       committed zxids are unique and every ok write names its zxid. A multi is one write: the
+//       model applies its operations at its zxid and answers its results; refused, the model
+//       refuses it with the same error at the same operation (failed_op). A "service" line (a
+//       container the service deleted) must delete an empty container that has had children.
 //   G2  per session, answers arrive in invocation order and write zxids grow in that order.
 //   G3  per session and node, a read never shows that node older than the session saw it
 //       (its reads, its acknowledged writes, its watch events on it).
@@ -31,6 +34,9 @@
 //       write invoked before it; a session that stays open to the end (no close, expire or
 //       SessionExpired) has received the event of every registration whose change committed.
 //       The event line may come before its read's answer (the client fires it itself).
+//       A persistent watch (add_watch, at its answer's zxid) owes its session an event for
+//       every matching change after it and none before (G6), each before any later answer of
+//       the session that reflects that change (G5).
 //   G8  after a session's close (answered or inferred from an expiry), the model deletes its
 //       ephemerals at the close's zxid; no read invoked after the close answer (or later than
 //       expire + timeout + 2 heartbeat periods) shows the tree as before that close; later ops

@@ -206,8 +206,12 @@ std::vector<Pair> align(const std::vector<json>& e, const std::vector<json>& a) 
 }  // namespace
 
 std::vector<json> canonicalize_history(const std::vector<json>& history, bool drop_watch_zxid) {
-  std::vector<json> out = history;
+  std::vector<json> out;
   std::set<int64_t> zxids;
+  // ZooKeeper's client sees no "service" line (fkemu's container cleanup): compared are the
+  // lines both have.
+  for (const json& line : history)
+    if (!is_kind(line, "service")) out.push_back(line);
   for (json& line : out) {
     if (!line.is_object()) continue;
     line.erase("t");
@@ -226,6 +230,10 @@ std::vector<json> canonicalize_history(const std::vector<json>& history, bool dr
     // The zxid fkemu reports for a committed write is an absolute value ZooKeeper's client does
     // not report; its relative order shows in the stats.
     if (is_kind(line, "ok")) line.erase("zxid");
+    // A multi's creates: the C client's multi gives their names, not their stats.
+    if (is_kind(line, "ok") && line.contains("results") && line["results"].is_array())
+      for (json& r : line["results"])
+        if (r.is_object() && r.contains("op") && r["op"] == "create") r.erase("stat");
     strip_and_collect(line, &zxids);
     if (watch && line.contains("zxid") && line["zxid"].is_number_integer()) {
       zxids.insert(line["zxid"].get<int64_t>());

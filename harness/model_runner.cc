@@ -11,6 +11,19 @@ namespace fkemu {
 
 using json = nlohmann::json;
 
+namespace {
+
+// The model's form of a write step (a multi's operations included).
+ModelWrite model_write(const Step& st) {
+  ModelWrite w{st.op, st.session, st.path, st.data, st.ephemeral, st.sequential, st.version};
+  w.container = st.container;
+  w.recursive = st.recursive;
+  for (const Step& o : st.ops) w.ops.push_back(model_write(o));
+  return w;
+}
+
+}  // namespace
+
 Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
   if (sc.mode != ScenarioMode::Sequential)
     return Status(Code::BadArguments, "only sequential scenarios run on the model");
@@ -36,17 +49,38 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
       ans["error"] = e;
     };
     std::vector<ModelEvent> events;
-    if (closed.count(st.session)) {
-      // The client's own checks come first (path rules, data size, the root), then the
-      // closed session.
-      const bool writes_data = st.op == "create" || st.op == "set_data";
+    // The client's own checks come first (path rules, data size, the root); a multi's, each
+    // operation's in turn.
+    std::string client_error;
+    int client_failed = -1;
+    auto client_check = [&](const Step& o) -> std::string {
+      const bool writes_data = o.op == "create" || o.op == "set_data";
+      if (!validate_client_path(o.path, o.op == "create" && o.sequential).is_ok() ||
+          (o.op == "delete" && o.path == "/"))
+        return "BadArguments";
+      if (writes_data && o.data.size() > 1024 * 1024) return "MarshallingError";
+      return {};
+    };
+    if (st.op == "multi") {
+      if (st.ops.size() > ClientSession::kMaxMultiOps) client_error = "MarshallingError";
+      for (size_t i = 0; i < st.ops.size() && client_error.empty(); ++i)
+        if (std::string e = client_check(st.ops[i]); !e.empty()) {
+          client_error = e;
+          client_failed = static_cast<int>(i);
+        }
+    } else if (st.op != "close" && st.op != "get_data" && st.op != "exists" &&
+               st.op != "get_children") {
+      client_error = client_check(st);
+    }
+    if (!client_error.empty()) {
+      error(client_error);
+      if (client_failed >= 0) ans["failed_op"] = client_failed;
+    } else if (closed.count(st.session)) {
       if (st.op == "close") {
         ans["kind"] = "ok";
-      } else if (!validate_client_path(st.path, st.op == "create" && st.sequential).is_ok() ||
-                 (st.op == "delete" && st.path == "/")) {
-        error("BadArguments");
-      } else if (writes_data && st.data.size() > 1024 * 1024) {
-        error("MarshallingError");
+      } else if ((st.op == "get_data" || st.op == "exists" || st.op == "get_children") &&
+                 !validate_client_path(st.path).is_ok()) {
+        error("BadArguments");  // a read's path (a write's was checked above)
       } else {
         error("SessionExpired");
       }
@@ -56,23 +90,32 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
       events = r.events;
       ans["kind"] = "ok";
       ans["zxid"] = zxid;
-    } else if (st.op == "create" || st.op == "set_data" || st.op == "delete") {
-      // The client checks the path, then the data's size (then the server decides).
-      if ((st.op == "create" || st.op == "set_data") && st.data.size() > 1024 * 1024 &&
-          validate_client_path(st.path, st.op == "create" && st.sequential).is_ok()) {
-        error("MarshallingError");
+    } else if (st.op == "multi" && st.ops.empty()) {
+      ans["kind"] = "ok";  // nothing to apply: no zxid
+    } else if (st.op == "create" || st.op == "set_data" || st.op == "delete" || st.op == "multi" ||
+               st.op == "add_watch") {
+      const ModelWrite w = model_write(st);
+      int failed = -1;
+      if (std::string e = m.check(w, nullptr, &failed); !e.empty()) {
+        error(e);
+        if (failed >= 0) ans["failed_op"] = failed;
       } else {
-        ModelWrite w{st.op, st.session, st.path, st.data, st.ephemeral, st.sequential, st.version};
-        if (std::string e = m.check(w); !e.empty()) {
-          error(e);
-        } else {
-          const ModelWriteResult r = m.apply(w, ++zxid);
-          events = r.events;
-          ans["kind"] = "ok";
-          if (st.op == "create") ans["path"] = r.path;
-          if (r.stat) ans["stat"] = stat_to_json(*r.stat);
-          ans["zxid"] = zxid;
+        const ModelWriteResult r = m.apply(w, ++zxid);
+        events = r.events;
+        ans["kind"] = "ok";
+        if (st.op == "create") ans["path"] = r.path;
+        if (r.stat) ans["stat"] = stat_to_json(*r.stat);
+        if (!r.results.empty()) {
+          json rs = json::array();
+          for (const ModelOpResult& o : r.results) {
+            json one{{"op", o.op}};
+            if (o.op == "create") one["path"] = o.path;
+            if (o.stat) one["stat"] = stat_to_json(*o.stat);
+            rs.push_back(std::move(one));
+          }
+          ans["results"] = std::move(rs);
         }
+        ans["zxid"] = zxid;
       }
     } else {
       const ModelReadResult r = st.op == "get_data" ? m.get_data(st.path)
@@ -93,18 +136,40 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
         }
       }
     }
-    auto event_line = [&](const ModelEvent& e) {
-      return json{{"kind", "watch"}, {"session", e.session}, {"event", e.event},
-                  {"path", e.path},  {"zxid", zxid},         {"t", 0}};
+    // Containers the step left empty, after they had children, are deleted at once, each by
+    // an update of the service's own (decision 48): a "service" line at the end of the step,
+    // the events after the step's.
+    std::vector<std::pair<int64_t, std::string>> cleaned;
+    const size_t step_events = events.size();
+    std::vector<int64_t> event_zxids(events.size(), zxid);
+    for (std::vector<std::string> empty = m.empty_containers(); !empty.empty();
+         empty = m.empty_containers())
+      for (const std::string& path : empty) {
+        const ModelWriteResult r = m.apply(make_write("delete", "", path), ++zxid);
+        cleaned.emplace_back(zxid, path);
+        for (const ModelEvent& e : r.events) {
+          events.push_back(e);
+          event_zxids.push_back(zxid);
+        }
+      }
+    auto event_line = [&](size_t k) {
+      const ModelEvent& e = events[k];
+      return json{{"kind", "watch"}, {"session", e.session},   {"event", e.event},
+                  {"path", e.path},  {"zxid", event_zxids[k]}, {"t", 0}};
     };
-    for (const ModelEvent& e : events)
-      if (e.session == st.session) h.push_back(event_line(e));
+    for (size_t k = 0; k < step_events; ++k)
+      if (events[k].session == st.session) h.push_back(event_line(k));
     ans["t"] = 0;
     h.push_back(std::move(ans));
+    for (size_t k = step_events; k < events.size(); ++k)
+      if (events[k].session == st.session) h.push_back(event_line(k));
     for (const std::string& s : sc.sessions)
       if (s != st.session)
-        for (const ModelEvent& e : events)
-          if (e.session == s) h.push_back(event_line(e));
+        for (size_t k = 0; k < events.size(); ++k)
+          if (events[k].session == s) h.push_back(event_line(k));
+    for (const auto& [z, path] : cleaned)
+      h.push_back(
+          json{{"kind", "service"}, {"op", "delete"}, {"path", path}, {"zxid", z}, {"t", 0}});
   }
   return h;
 }

@@ -37,6 +37,9 @@ class Runner {
       if (!m.is_ok()) throw std::runtime_error(m.status().message());
       ex_.set_latency_model(*m);
     }
+    service_.deployment().on_service_update = [this](int64_t zxid, const UpdateMessage& u) {
+      on_service_update(zxid, u);
+    };
     if (opt.setup) opt.setup(ex_, service_);
     finish_ = opt.finish;
     settle_limit_ = opt.settle_limit;
@@ -119,6 +122,26 @@ class Runner {
     }
   }
 
+  // An update of the service's own (a container's cleanup) is recorded as a "service" line
+  // (docs/scenarios.md): no client observes it, but the checker needs its zxid. Once per zxid
+  // (a redelivery reports it again). Sequential mode puts it at the end of its step.
+  void on_service_update(int64_t zxid, const UpdateMessage& u) {
+    if (!service_zxids_.insert(zxid).second) return;
+    for (const Change& ch : u.changes) {
+      if (ch.kind != ChangeKind::Delete) continue;
+      json line{{"kind", "service"},
+                {"op", "delete"},
+                {"path", ch.path},
+                {"zxid", zxid},
+                {"t", ex_.now()}};
+      if (sc_.mode == ScenarioMode::Concurrent) {
+        history_.push_back(std::move(line));
+      } else {
+        service_lines_.push_back(std::move(line));
+      }
+    }
+  }
+
   void flush_events() {
     if (!acting_.empty()) {
       for (auto& l : buffered_[acting_]) history_.push_back(std::move(l));
@@ -127,6 +150,8 @@ class Runner {
     for (const auto& name : sc_.sessions) {
       for (auto& l : buffered_[name]) history_.push_back(std::move(l));
     }
+    for (auto& l : service_lines_) history_.push_back(std::move(l));
+    service_lines_.clear();
     buffered_.clear();
     acting_.clear();
   }
@@ -216,6 +241,8 @@ class Runner {
   std::string acting_;
   bool answered_ = false;
   std::map<std::string, std::vector<json>> buffered_;
+  std::vector<json> service_lines_;
+  std::set<int64_t> service_zxids_;
   int64_t next_id_ = 1;
 };
 

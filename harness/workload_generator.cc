@@ -39,8 +39,8 @@ class Generator {
       for (size_t i = 0; i < k; ++i) ensure_exists(parents_[i], any_session());
     }
     while (steps_.size() < target_) {
-      switch (
-          weighted({5, 4, sessions_.size() > 1 ? 3u : 1u, 2, 1, sessions_.size() > 1 ? 2u : 0u})) {
+      switch (weighted({5, 4, sessions_.size() > 1 ? 3u : 1u, 2, 1, sessions_.size() > 1 ? 2u : 0u,
+                        2, o_.comparable ? 0u : 2u, o_.comparable ? 0u : 1u})) {
         case 0:
           random_op();
           break;
@@ -56,8 +56,17 @@ class Generator {
         case 4:
           session_end();
           break;
-        default:
+        case 5:
           both_records_of_an_update();
+          break;
+        case 6:
+          multi();
+          break;
+        case 7:
+          persistent_watch();
+          break;
+        default:
+          container_churn();
           break;
       }
     }
@@ -229,19 +238,25 @@ class Generator {
     return steps_.back();
   }
 
-  void create(const std::string& s, const std::string& path, bool ephemeral, bool sequential) {
+  void create(const std::string& s, const std::string& path, bool ephemeral, bool sequential,
+              bool container = false) {
     json& st = add(s, "create");
     st["path"] = path;
     put_data(st);
-    if (ephemeral || sequential) {
-      json flags = json::array();
-      if (ephemeral) flags.push_back("ephemeral");
-      if (sequential) flags.push_back("sequential");
-      if (flags.size() == 2 && rng_.chance(0.5)) std::swap(flags[0], flags[1]);
-      st["flags"] = flags;
-    }
+    put_flags(st, ephemeral, sequential, container);
     ModelWrite w{"create", s, path, "", ephemeral, sequential, -1};
+    w.container = container;
     apply(w);
+  }
+
+  void put_flags(json& st, bool ephemeral, bool sequential, bool container) {
+    if (!ephemeral && !sequential && !container) return;
+    json flags = json::array();
+    if (ephemeral) flags.push_back("ephemeral");
+    if (sequential) flags.push_back("sequential");
+    if (container) flags.push_back("container");
+    if (flags.size() == 2 && rng_.chance(0.5)) std::swap(flags[0], flags[1]);
+    st["flags"] = flags;
   }
 
   void read(const std::string& s, const std::string& op, const std::string& path, bool watch) {
@@ -287,7 +302,10 @@ class Generator {
 
   void close(const std::string& s) {
     add(s, "close");
-    if (!gone_.count(s)) (void)model_.close_session(s, ++zxid_);  // the model tracks the tree
+    if (!gone_.count(s)) {
+      (void)model_.close_session(s, ++zxid_);  // the model tracks the tree
+      clean_containers();
+    }
     gone_.insert(s);
   }
 
@@ -305,11 +323,19 @@ class Generator {
     if (past_expiry) {
       for (const auto& s : expiring_) (void)model_.close_session(s, ++zxid_);  // (as in close)
       expiring_.clear();
+      clean_containers();
     }
   }
 
   void apply(const ModelWrite& w) {
     if (model_.check(w).empty()) (void)model_.apply(w, ++zxid_);  // checked first: it applies
+    clean_containers();
+  }
+
+  // The service deletes the containers a write left empty (decision 48).
+  void clean_containers() {
+    for (auto empty = model_.empty_containers(); !empty.empty(); empty = model_.empty_containers())
+      for (const std::string& c : empty) (void)model_.apply(make_write("delete", "", c), ++zxid_);
   }
 
   // Creates `path` (and its parents) if the model says it is missing.
@@ -531,6 +557,110 @@ class Generator {
         read(r, "get_children", p, rng_.chance(0.3));
       }
     }
+  }
+
+  // A multi of one to four operations, often on each other's nodes: a create and then its
+  // child, a delete and the same create again, a set_data and a check of the version it leaves.
+  void multi() {
+    const std::string s = live_session();
+    json& st = add(s, "multi");
+    json ops = json::array();
+    ModelWrite w = make_write("multi", s, "");
+    std::string last;  // the previous operation's path
+    const size_t n = 1 + weighted({2, 3, 2, 1});
+    for (size_t i = 0; i < n; ++i) {
+      json op;
+      ModelWrite one;
+      const bool follow = !last.empty() && rng_.chance(0.5);
+      switch (weighted({4, 2, 3, 2})) {
+        case 0: {
+          const bool seq = rng_.chance(0.2);
+          std::string p;
+          if (seq) {
+            p = pick(parents_) + "/s-";
+          } else if (follow && validate_client_path(last).is_ok() && last.size() < 40) {
+            p = (last == "/" ? "" : last) + "/" + pick(names_);  // a child of the last one
+          } else {
+            p = path(rng_.chance(0.7) ? 0 : -1);
+          }
+          op = {{"op", "create"}, {"path", p}};
+          put_data(op);
+          one.ephemeral = rng_.chance(0.2);
+          one.sequential = seq;
+          put_flags(op, one.ephemeral, seq, false);
+          break;
+        }
+        case 1:
+          op = {{"op", "delete"}, {"path", follow ? last : leaf_or_any()}};
+          version(op, op["path"].get<std::string>());
+          break;
+        case 2:
+          op = {{"op", "set_data"}, {"path", follow ? last : path(rng_.chance(0.8) ? 1 : -1)}};
+          put_data(op);
+          version(op, op["path"].get<std::string>());
+          break;
+        default:
+          op = {{"op", "check"}, {"path", follow ? last : path(rng_.chance(0.8) ? 1 : -1)}};
+          version(op, op["path"].get<std::string>());
+          if (follow && rng_.chance(0.5)) op["version"] = op.value("version", 0) + 1;
+          break;
+      }
+      one.op = op["op"].get<std::string>();
+      one.path = op["path"].get<std::string>();
+      one.version = op.value("version", -1);
+      last = one.path;
+      w.ops.push_back(std::move(one));
+      ops.push_back(std::move(op));
+    }
+    st["ops"] = std::move(ops);
+    apply(w);
+  }
+
+  // A session watches a subtree with a persistent (or persistent recursive) watch; others
+  // change nodes in it, and its own node.
+  void persistent_watch() {
+    const std::string w = live_session();
+    const std::string p = rng_.chance(0.8) ? pick(parents_) : rng_.chance(0.5) ? "/" : path(-1);
+    json& st = add(w, "add_watch");
+    st["path"] = p;
+    ModelWrite aw = make_write("add_watch", w, p);
+    aw.recursive = rng_.chance(0.5);
+    if (aw.recursive) st["recursive"] = true;
+    apply(aw);
+    const size_t changes = 1 + rng_.below(3);
+    for (size_t i = 0; i < changes; ++i) {
+      std::string x = p;
+      if (validate_client_path(p).is_ok() && rng_.chance(0.7))
+        x = (p == "/" ? "" : p) + "/" + pick(names_);
+      change(rng_.chance(0.8) ? live_session(w) : w, x);
+    }
+    if (rng_.chance(0.3)) read(w, "get_children", p, false);
+  }
+
+  // A container gets children and loses them (deleted, or the ephemerals of a session that
+  // ends): the service deletes it, while others watch it and create in it.
+  void container_churn() {
+    const std::string s = live_session();
+    std::string c = pick(parents_);
+    if (exists(c)) c += "/k";
+    ensure_exists(parent_path(c), s);
+    if (!exists(c)) create(s, c, false, false, true);
+    const std::string owner = live_session();
+    const size_t k = 1 + rng_.below(2);
+    std::vector<std::string> kids;
+    for (size_t i = 0; i < k; ++i) {
+      const std::string kid = c + "/" + pick(names_);
+      const bool eph = owner != s && rng_.chance(0.5);
+      create(eph ? owner : s, kid, eph, false);
+      kids.push_back(kid);
+    }
+    if (rng_.chance(0.7))
+      read(live_session(), rng_.chance(0.5) ? "exists" : "get_children", c, true);
+    for (const std::string& kid : kids)
+      if (rng_.chance(0.8)) remove(live_session(), kid);
+    if (rng_.chance(0.3)) close(owner);
+    if (rng_.chance(0.4)) create(live_session(), c + "/" + pick(names_), false, false);
+    if (rng_.chance(0.5)) read(live_session(), "exists", c, rng_.chance(0.5));
   }
 
   void session_end() {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
+#include <string_view>
 
 #include "core/model/close_order.h"
 #include "core/model/path.h"
@@ -34,8 +35,69 @@ std::string ZooKeeperModel::sequential_name(const std::string& prefix, int64_t c
   return prefix + suffix;
 }
 
+namespace {
+
+bool is_zookeeper_own_node(const std::string& path) {
+  return path == "/" || path == "/zookeeper" || path == "/zookeeper/config" ||
+         path == "/zookeeper/quota";
+}
+
+// A multi's checks: the client's path rules for every operation first (ZooKeeper's clients
+// refuse the whole multi before sending it), then each operation against the tree as the
+// earlier ones leave it, seen through an overlay of the nodes they changed.
+std::string check_multi(const ModelWrite& w, const NodeLookup& lookup, int* failed_op) {
+  auto fail = [&](size_t i, std::string e) {
+    if (failed_op) *failed_op = static_cast<int>(i);
+    return e;
+  };
+  for (size_t i = 0; i < w.ops.size(); ++i) {
+    const ModelWrite& op = w.ops[i];
+    const bool known =
+        op.op == "create" || op.op == "delete" || op.op == "set_data" || op.op == "check";
+    if (!known || !validate_client_path(op.path, op.op == "create" && op.sequential).is_ok() ||
+        (op.op == "delete" && op.path == "/"))
+      return fail(i, "BadArguments");
+  }
+  std::map<std::string, NodeView> overlay;
+  const NodeLookup look = [&](const std::string& p) {
+    auto it = overlay.find(p);
+    return it != overlay.end() ? it->second : lookup(p);
+  };
+  auto at = [&](const std::string& p) -> NodeView& {
+    auto it = overlay.find(p);
+    if (it == overlay.end()) it = overlay.emplace(p, lookup(p)).first;
+    return it->second;
+  };
+  for (size_t i = 0; i < w.ops.size(); ++i) {
+    const ModelWrite& op = w.ops[i];
+    std::string name;
+    if (std::string e = ZooKeeperModel::check(op, look, &name); !e.empty()) return fail(i, e);
+    if (op.op == "create") {
+      NodeView& p = at(parent_path(name));
+      p.num_children += 1;
+      p.child_creates += 1;
+      NodeView& n = at(name);
+      n = NodeView{};
+      n.exists = true;
+      if (op.ephemeral) n.ephemeral_owner = w.session;
+    } else if (op.op == "delete") {
+      at(op.path) = NodeView{};
+      at(parent_path(op.path)).num_children -= 1;
+    } else if (op.op == "set_data") {
+      at(op.path).version += 1;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
-                                  std::string* created_path) {
+                                  std::string* created_path, int* failed_op) {
+  if (w.op == "multi") return check_multi(w, lookup, failed_op);
+  if (w.op == "add_watch") {
+    return validate_client_path(w.path).is_ok() ? std::string() : std::string("BadArguments");
+  }
   if (w.op == "create") {
     if (!validate_client_path(w.path, w.sequential).is_ok()) return "BadArguments";
     if (!w.sequential && w.path == "/") return "NodeExists";
@@ -53,9 +115,7 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
   }
   if (w.op == "delete") {
     if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
-    if (w.path == "/" || w.path == "/zookeeper" || w.path == "/zookeeper/config" ||
-        w.path == "/zookeeper/quota")
-      return "BadArguments";
+    if (is_zookeeper_own_node(w.path)) return "BadArguments";
     const NodeView n = lookup(w.path);
     if (!n.exists) return "NoNode";
     if (w.version != -1 && w.version != n.version) return "BadVersion";
@@ -70,14 +130,22 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
     if (w.version != -1 && w.version != n.version) return "BadVersion";
     return {};
   }
+  if (w.op == "check") {  // a multi's check: the node and its version
+    if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
+    const NodeView n = lookup(w.path);
+    if (!n.exists) return "NoNode";
+    if (w.version != -1 && w.version != n.version) return "BadVersion";
+    return {};
+  }
   if (w.op == "close") return {};
   return "BadArguments";
 }
 
-std::string ZooKeeperModel::check(const ModelWrite& w, std::string* created_path) const {
+std::string ZooKeeperModel::check(const ModelWrite& w, std::string* created_path,
+                                  int* failed_op) const {
   if (closed(w.session) && w.op != "close") return "SessionExpired";
   return check(
-      w, [this](const std::string& p) { return view(p); }, created_path);
+      w, [this](const std::string& p) { return view(p); }, created_path, failed_op);
 }
 
 NodeView ZooKeeperModel::view(const std::string& path) const {
@@ -100,6 +168,20 @@ void ZooKeeperModel::fire(const std::string& path, WatchKind kind, const char* e
   watches_.erase(it);
 }
 
+void ZooKeeperModel::fire_persistent(const std::string& path, const char* event,
+                                     std::vector<ModelEvent>* out) {
+  if (persistent_.empty()) return;
+  const bool children = std::string_view(event) == "NodeChildrenChanged";
+  for (std::string p = path;;) {
+    if (auto it = persistent_.find(p); it != persistent_.end())
+      for (const Persistent& r : it->second)
+        if (r.recursive ? !children : p == path)
+          out->push_back(ModelEvent{r.session, r.id, event, path, true});
+    if (p == "/") break;
+    p = parent_path(p);
+  }
+}
+
 void ZooKeeperModel::remove_node(const std::string& path, int64_t zxid, ModelWriteResult* r) {
   auto it = nodes_.find(path);
   if (it == nodes_.end()) return;
@@ -119,16 +201,25 @@ void ZooKeeperModel::remove_node(const std::string& path, int64_t zxid, ModelWri
   r->changed.push_back(parent);
   fire(path, WatchKind::Data, "NodeDeleted", &r->events);
   fire(path, WatchKind::Child, "NodeDeleted", &r->events);
+  fire_persistent(path, "NodeDeleted", &r->events);
   fire(parent, WatchKind::Child, "NodeChildrenChanged", &r->events);
+  fire_persistent(parent, "NodeChildrenChanged", &r->events);
 }
 
 ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_t time_ms,
-                                       const std::string* observed_name) {
+                                       const std::string* observed_name,
+                                       const std::vector<std::string>* observed_names) {
   if (w.op == "close") return close_session(w.session, zxid);
+  if (w.op == "multi") return apply_multi(w, zxid, time_ms, observed_names);
   ModelWriteResult r;
   std::string name;
   r.error = check(w, &name);
   if (!r.ok()) return r;
+  if (w.op == "add_watch") {
+    add_persistent(w.session, w.path, w.recursive, w.watch_id);
+    return r;
+  }
+  if (w.op == "check") return r;
 
   if (w.op == "create") {
     r.path = name;
@@ -146,6 +237,7 @@ ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_
     p.stat.num_children += 1;
     ModelNode n;
     n.data = w.data;
+    n.container = w.container;
     n.stat.czxid = n.stat.mzxid = n.stat.pzxid = zxid;
     n.stat.ctime = n.stat.mtime = time_ms;
     n.stat.data_length = static_cast<int32_t>(w.data.size());
@@ -159,7 +251,9 @@ ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_
     nodes_[where] = std::move(n);
     r.changed = {where, parent};
     fire(where, WatchKind::Data, "NodeCreated", &r.events);
+    fire_persistent(where, "NodeCreated", &r.events);
     fire(parent, WatchKind::Child, "NodeChildrenChanged", &r.events);
+    fire_persistent(parent, "NodeChildrenChanged", &r.events);
   } else if (w.op == "set_data") {
     ModelNode& n = nodes_.at(w.path);
     n.data = w.data;
@@ -170,15 +264,64 @@ ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_
     r.stat = n.stat;
     r.changed = {w.path};
     fire(w.path, WatchKind::Data, "NodeDataChanged", &r.events);
+    fire_persistent(w.path, "NodeDataChanged", &r.events);
   } else if (w.op == "delete") {
     remove_node(w.path, zxid, &r);
   }
   return r;
 }
 
+// Each operation applied in turn at the multi's zxid, as ZooKeeper applies a multi's
+// transactions one after the other (each fires its watches; a one-shot watch fires once).
+ModelWriteResult ZooKeeperModel::apply_multi(const ModelWrite& w, int64_t zxid, int64_t time_ms,
+                                             const std::vector<std::string>* observed_names) {
+  ModelWriteResult r;
+  r.error = check(w, nullptr, &r.failed_op);
+  if (!r.ok()) return r;
+  size_t named = 0;
+  for (const ModelWrite& op : w.ops) {
+    ModelWrite one = op;
+    one.session = w.session;
+    const std::string* observed = nullptr;
+    if (op.op == "create" && op.sequential && observed_names && named < observed_names->size())
+      observed = &(*observed_names)[named++];
+    ModelWriteResult sub = apply(one, zxid, time_ms, observed);
+    ModelOpResult res;
+    res.op = op.op;
+    if (op.op == "create") res.path = sub.path;
+    res.stat = sub.stat;  // a create's and a set_data's
+    r.results.push_back(std::move(res));
+    for (auto& p : sub.changed) r.changed.push_back(std::move(p));
+    for (auto& p : sub.deleted) r.deleted.push_back(std::move(p));
+    for (auto& e : sub.events) r.events.push_back(std::move(e));
+  }
+  return r;
+}
+
+std::vector<std::string> ZooKeeperModel::empty_containers() const {
+  std::vector<std::string> out;
+  for (const auto& [path, n] : nodes_)
+    if (n.empty_container()) out.push_back(path);
+  return out;
+}
+
+int64_t ZooKeeperModel::add_persistent(const std::string& session, const std::string& path,
+                                       bool recursive, int64_t id) {
+  if (id < 0) id = next_watch_id_++;
+  if (closed(session)) return id;
+  auto& regs = persistent_[path];
+  std::erase_if(regs, [&](const Persistent& p) { return p.session == session; });
+  regs.push_back(Persistent{id, session, recursive});
+  return id;
+}
+
 ModelWriteResult ZooKeeperModel::close_session(const std::string& session, int64_t zxid) {
   ModelWriteResult r;
   if (!closed_.insert(session).second) return r;
+  for (auto it = persistent_.begin(); it != persistent_.end();) {
+    std::erase_if(it->second, [&](const Persistent& p) { return p.session == session; });
+    it = it->second.empty() ? persistent_.erase(it) : std::next(it);
+  }
   for (auto it = watches_.begin(); it != watches_.end();) {
     auto& regs = it->second;
     regs.erase(std::remove_if(regs.begin(), regs.end(),
@@ -238,6 +381,7 @@ int64_t ZooKeeperModel::add_watch(const std::string& session, const std::string&
 
 size_t ZooKeeperModel::watch_count() const {
   size_t n = 0;
+  for (const auto& [path, regs] : persistent_) n += regs.size();
   for (const auto& [key, regs] : watches_) n += regs.size();
   return n;
 }

@@ -49,6 +49,9 @@ struct ModelNode {
   Stat stat;
   int64_t child_creates = 0;       // children ever created here: the sequential counter
   std::set<std::string> children;  // names, byte order
+  bool container = false;          // ZooKeeper's container node
+  // An empty container that has had children: ZooKeeper's container manager deletes it.
+  bool empty_container() const { return container && children.empty() && stat.cversion > 0; }
 };
 
 // What a write's checks look at, for one node (exists == false: nothing else is meaningful).
@@ -62,20 +65,42 @@ struct NodeView {
 using NodeLookup = std::function<NodeView(const std::string& path)>;
 
 struct ModelWrite {
-  std::string op;  // create | set_data | delete | close
+  // (Brace-initialized positionally in places: new members go last, each with a default.)
+  std::string op;  // create | set_data | delete | close | check | multi | add_watch
   std::string session;
   std::string path;
   std::string data;
   bool ephemeral = false;
   bool sequential = false;
   int32_t version = -1;
+  bool container = false;            // create: a container node
+  bool recursive = false;            // add_watch: persistent recursive
+  int64_t watch_id = -1;             // add_watch: the registration's id (-1: a fresh one)
+  std::vector<ModelWrite> ops = {};  // multi: its operations (create, delete, set_data, check)
 };
+
+// A write of `op` on `path` by `session`, the other members at their defaults.
+inline ModelWrite make_write(std::string op, std::string session, std::string path) {
+  ModelWrite w;
+  w.op = std::move(op);
+  w.session = std::move(session);
+  w.path = std::move(path);
+  return w;
+}
 
 struct ModelEvent {
   std::string session;
   int64_t registration = 0;
   std::string event;  // NodeCreated NodeDeleted NodeDataChanged NodeChildrenChanged
   std::string path;
+  bool persistent = false;  // fired by an add_watch registration (which stays)
+};
+
+// One operation's answer in a multi that succeeded: a create's name, a set_data's stat.
+struct ModelOpResult {
+  std::string op;
+  std::string path;
+  std::optional<Stat> stat;
 };
 
 struct ModelWriteResult {
@@ -85,6 +110,8 @@ struct ModelWriteResult {
   std::vector<std::string> deleted;  // delete: the node; close: the ephemerals, in order
   std::vector<std::string> changed;  // every node whose record changed (incl. parents)
   std::vector<ModelEvent> events;    // in the order ZooKeeper fires them
+  int failed_op = -1;                // a refused multi: the operation that failed
+  std::vector<ModelOpResult> results;  // a multi's, one per operation
   bool ok() const { return error.empty(); }
 };
 
@@ -105,16 +132,22 @@ class ZooKeeperModel {
   // differs from ZooKeeper's but is a free name under the same parent, the node is created
   // there (the answer still names ZooKeeper's), so that one wrong suffix does not make every
   // later read of that node disagree.
+  // A multi's `observed_names` are its sequential creates' answered names, in order.
   ModelWriteResult apply(const ModelWrite& w, int64_t zxid, int64_t time_ms = 0,
-                         const std::string* observed_name = nullptr);
+                         const std::string* observed_name = nullptr,
+                         const std::vector<std::string>* observed_names = nullptr);
   ModelWriteResult close_session(const std::string& session, int64_t zxid);
 
-  // The error ZooKeeper answers to `w` (empty: it succeeds) without applying it.
-  std::string check(const ModelWrite& w, std::string* created_path = nullptr) const;
+  // The error ZooKeeper answers to `w` (empty: it succeeds) without applying it; a refused
+  // multi's failing operation goes to *failed_op.
+  std::string check(const ModelWrite& w, std::string* created_path = nullptr,
+                    int* failed_op = nullptr) const;
   // The same rules over any view of the tree (the checker asks about past states with it).
-  // Session state is not part of it: SessionExpired is the instance's check.
+  // Session state is not part of it: SessionExpired is the instance's check. A multi's
+  // operations are checked as ZooKeeper checks them: every path by the client's rules first,
+  // then each operation against the tree as the ones before it leave it.
   static std::string check(const ModelWrite& w, const NodeLookup& lookup,
-                           std::string* created_path = nullptr);
+                           std::string* created_path = nullptr, int* failed_op = nullptr);
   static std::string sequential_name(const std::string& prefix, int64_t count);
 
   ModelReadResult get_data(const std::string& path) const;
@@ -126,6 +159,16 @@ class ZooKeeperModel {
     return it == nodes_.end() ? nullptr : &it->second;
   }
   NodeView view(const std::string& path) const;
+
+  // The empty containers that have had children, in path order: what ZooKeeper's container
+  // manager would delete now (fkemu deletes each at once, through its writer: decision 48).
+  std::vector<std::string> empty_containers() const;
+
+  // Registers a persistent watch (addWatch; `recursive`: the node and every node below it,
+  // data changes, creates and deletes) and returns its id. It replaces the session's earlier
+  // one on the same path, as fkemu's client library keeps one per path (decision 51).
+  int64_t add_persistent(const std::string& session, const std::string& path, bool recursive,
+                         int64_t id = -1);
 
   // Registers a one-shot watch and returns its id (`id` if given, else a fresh one). A closed
   // session registers nothing (the id is returned all the same and never fires).
@@ -142,8 +185,18 @@ class ZooKeeperModel {
     int64_t id;
     std::string session;
   };
+  struct Persistent {
+    int64_t id;
+    std::string session;
+    bool recursive;
+  };
   void fire(const std::string& path, WatchKind kind, const char* event,
             std::vector<ModelEvent>* out);
+  // The persistent watches a change of `path` fires: its own, and for every event but
+  // NodeChildrenChanged the recursive ones at it and above it.
+  void fire_persistent(const std::string& path, const char* event, std::vector<ModelEvent>* out);
+  ModelWriteResult apply_multi(const ModelWrite& w, int64_t zxid, int64_t time_ms,
+                               const std::vector<std::string>* observed_names);
   void remove_node(const std::string& path, int64_t zxid, ModelWriteResult* r);
 
   std::map<std::string, ModelNode> nodes_;
@@ -151,6 +204,7 @@ class ZooKeeperModel {
   std::map<std::string, size_t> peak_;                          // session -> most held at once
   std::set<std::string> closed_;
   std::map<std::pair<std::string, WatchKind>, std::vector<Registration>> watches_;
+  std::map<std::string, std::vector<Persistent>> persistent_;  // path -> registrations
   int64_t next_watch_id_ = 1;
 };
 

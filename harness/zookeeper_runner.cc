@@ -44,14 +44,24 @@ constexpr size_t kJuteMaxBuffer = 1048575;
 // ---------------------------------------------------------------------------
 // Steps (emulator/operation.h) as the C client takes them.
 
-enum class Op { kCreate, kGetData, kExists, kGetChildren, kSetData, kDelete, kClose, kWait };
+enum class Op {
+  kCreate,
+  kGetData,
+  kExists,
+  kGetChildren,
+  kSetData,
+  kDelete,
+  kMulti,
+  kClose,
+  kWait
+};
 
 Op op_of(const Step& step) {
   static const std::map<std::string, Op> kOps = {
       {"create", Op::kCreate},    {"get_data", Op::kGetData},
       {"exists", Op::kExists},    {"get_children", Op::kGetChildren},
       {"set_data", Op::kSetData}, {"delete", Op::kDelete},
-      {"close", Op::kClose}};
+      {"multi", Op::kMulti},      {"close", Op::kClose}};
   if (step.is_wait) return Op::kWait;
   return kOps.at(step.op);  // "expire" was refused: scenario_comparable_with_zookeeper()
 }
@@ -76,7 +86,7 @@ json invoke_fields(const Scenario& sc, const Step& step) {
     return inv;
   }
   json inv{{"session", step.session}, {"op", step.op}};
-  for (const char* key : {"path", "data", "data_b64", "flags", "version", "watch"}) {
+  for (const char* key : {"path", "data", "data_b64", "flags", "version", "watch", "ops"}) {
     if (written.contains(key)) inv[key] = written[key];
   }
   return inv;
@@ -95,6 +105,11 @@ size_t request_body_bytes(const Step& step) {
       return 47 + step.path.size() + step.data.size();
     case Op::kSetData:
       return 20 + step.path.size() + step.data.size();
+    case Op::kMulti: {
+      size_t n = 16;
+      for (const Step& o : step.ops) n += 16 + request_body_bytes(o);
+      return n;
+    }
     default:
       return 20 + step.path.size();
   }
@@ -152,6 +167,11 @@ struct Pending {
   bool has_stat = false;
   ::Stat stat{};
   std::vector<std::string> children;
+  // A multi's operations and results, which the C client fills until the answer runs.
+  std::vector<zoo_op_t> ops;
+  std::vector<zoo_op_result_t> results;
+  std::vector<std::vector<char>> names;  // each create's buffer for its name
+  std::vector<::Stat> stats;             // each set_data's stat
 };
 
 struct Run {
@@ -549,10 +569,15 @@ class Runner {
     if (s->closed) {
       // The client's own path check comes first, as for an open session (the Java client,
       // too, checks the path before it finds its connection closed).
-      if (op != Op::kClose)
+      if (op == Op::kMulti) {
+        const int bad = multi_client_error(step);
+        set_error(bad >= 0 ? ZBADARGUMENTS : ZSESSIONEXPIRED);
+        if (bad >= 0) answer["failed_op"] = bad;
+      } else if (op != Op::kClose) {
         set_error(validate_client_path(step.path, op == Op::kCreate && step.sequential).is_ok()
                       ? ZSESSIONEXPIRED
                       : ZBADARGUMENTS);
+      }
       answer_t = run_.now_us();
     } else if (op == Op::kClose) {
       const int rc = close_session(s);
@@ -562,7 +587,13 @@ class Runner {
       // The barrier below only covers what the server applied before the
       // other sessions' sync: wait for the close itself first.
       if (Status st = await_ephemerals_gone({s}); !st.is_ok()) return st;
-    } else if (!validate_client_path(step.path, op == Op::kCreate && step.sequential).is_ok()) {
+    } else if (op == Op::kMulti && multi_client_error(step) >= 0) {
+      // Each operation's path by the Java client's rule, before anything is sent.
+      set_error(ZBADARGUMENTS);
+      answer["failed_op"] = multi_client_error(step);
+      answer_t = run_.now_us();
+    } else if (op != Op::kMulti &&
+               !validate_client_path(step.path, op == Op::kCreate && step.sequential).is_ok()) {
       // The Java client's path rule, which fkemu's client applies (docs/decisions.md); the C
       // client would send what it does not check itself (U+007F, say) and the server would
       // answer a read of it with NoNode.
@@ -595,6 +626,9 @@ class Runner {
         case Op::kDelete:
           rc = zoo_adelete(s->zh, path, step.version, void_done, p);
           break;
+        case Op::kMulti:
+          rc = start_multi(s->zh, step, p);
+          break;
         default:
           return Status(Code::SystemError, "internal: unexpected op");
       }
@@ -623,6 +657,12 @@ class Runner {
         answer_t = p->t;
         before = p->events_before;
         fill_answer(op, *p, &answer, set_error);
+        if (op == Op::kMulti && p->rc != ZOK)  // the operation that failed: the first result
+          for (size_t i = 0; i < p->results.size(); ++i)  // neither ok nor rolled back
+            if (p->results[i].err != ZOK && p->results[i].err != ZRUNTIMEINCONSISTENCY) {
+              answer["failed_op"] = static_cast<int>(i);
+              break;
+            }
         if (op == Op::kCreate && p->rc == ZOK && p->has_stat &&
             p->stat.ephemeralOwner == s->client_id && s->client_id != 0) {
           s->ephemerals.push_back(Ephemeral{p->value, p->stat.czxid});
@@ -676,9 +716,74 @@ class Runner {
       case Op::kSetData:
         (*answer)["stat"] = stat_json(p.stat);
         break;
+      case Op::kMulti: {
+        json rs = json::array();
+        for (size_t i = 0; i < p.ops.size(); ++i) {
+          const zoo_op_t& o = p.ops[i];
+          json one;
+          switch (o.type) {
+            case ZOO_CREATE_OP:
+              one = {{"op", "create"}, {"path", std::string(p.names[i].data())}};
+              break;
+            case ZOO_DELETE_OP:
+              one = {{"op", "delete"}};
+              break;
+            case ZOO_SETDATA_OP:
+              one = {{"op", "set_data"}, {"stat", stat_json(p.stats[i])}};
+              break;
+            default:
+              one = {{"op", "check"}};
+              break;
+          }
+          rs.push_back(std::move(one));
+        }
+        if (!rs.empty()) (*answer)["results"] = std::move(rs);
+        break;
+      }
       default:
         break;
     }
+  }
+
+  // The first operation of a multi whose path the Java client refuses; -1 if none.
+  static int multi_client_error(const Step& step) {
+    for (size_t i = 0; i < step.ops.size(); ++i) {
+      const Step& o = step.ops[i];
+      if (!validate_client_path(o.path, o.op == "create" && o.sequential).is_ok() ||
+          (o.op == "delete" && o.path == "/"))
+        return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  // Sends a multi; its buffers live in `p` until the answer has run.
+  static int start_multi(zhandle_t* zh, const Step& step, Pending* p) {
+    const size_t n = step.ops.size();
+    p->ops.resize(n);
+    p->results.assign(n, zoo_op_result_t{});
+    p->names.resize(n);
+    p->stats.assign(n, ::Stat{});
+    for (size_t i = 0; i < n; ++i) {
+      const Step& o = step.ops[i];
+      const int len = static_cast<int>(o.data.size());
+      if (o.op == "create") {
+        p->names[i].assign(o.path.size() + 16, '\0');
+        zoo_create_op_init(&p->ops[i], o.path.c_str(), o.data.data(), len, &ZOO_OPEN_ACL_UNSAFE,
+                           create_mode(o), p->names[i].data(),
+                           static_cast<int>(p->names[i].size()));
+      } else if (o.op == "delete") {
+        zoo_delete_op_init(&p->ops[i], o.path.c_str(), o.version);
+      } else if (o.op == "set_data") {
+        zoo_set_op_init(&p->ops[i], o.path.c_str(), o.data.data(), len, o.version, &p->stats[i]);
+      } else {
+        zoo_check_op_init(&p->ops[i], o.path.c_str(), o.version);
+      }
+    }
+    if (n == 0) {  // the C client does not send an empty multi: answer it here, as ZooKeeper
+      complete(p, ZOK, [](Pending*) {});
+      return ZOK;
+    }
+    return zoo_amulti(zh, static_cast<int>(n), p->ops.data(), p->results.data(), void_done, p);
   }
 
   const Scenario& sc_;
@@ -780,6 +885,15 @@ Status scenario_comparable_with_zookeeper(const Scenario& scenario) {
       return refuse("step " + std::to_string(step.index) +
                     " is \"expire\", which cannot be caused on a real ZooKeeper");
     }
+    if (!step.is_wait && step.op == "add_watch")
+      return refuse("step " + std::to_string(step.index) +
+                    " is \"add_watch\", which ZooKeeper 3.8's C client does not have");
+    bool container = step.container;
+    for (const Step& o : step.ops) container = container || o.container;
+    if (container)
+      return refuse("step " + std::to_string(step.index) +
+                    " creates a container, which ZooKeeper's container manager deletes up to a "
+                    "minute later, fkemu at once (decision 48)");
   }
   return Status::ok();
 }

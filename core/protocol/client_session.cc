@@ -37,6 +37,19 @@ json OpResult::fields() const {
   if (stat) f["stat"] = stat_to_json(*stat);
   if (stat_null) f["stat"] = nullptr;
   if (children) f["children"] = *children;
+  if (!results.empty()) {
+    // A multi's, per operation: a create's name and stat (as ZooKeeper's create2 in a multi
+    // answers), a set_data's stat.
+    json rs = json::array();
+    for (const OpOutcome& o : results) {
+      static constexpr const char* kNames[] = {"create", "delete", "set_data", "check"};
+      json one{{"op", kNames[static_cast<int>(o.kind)]}};
+      if (o.kind == MultiOpKind::Create && o.path) one["path"] = *o.path;
+      if (o.stat) one["stat"] = stat_to_json(*o.stat);
+      rs.push_back(std::move(one));
+    }
+    f["results"] = std::move(rs);
+  }
   return f;
 }
 
@@ -260,9 +273,11 @@ void ClientSession::receive(const ClientMessage& message) {
     auto it = waiting_.find(answer->req);
     if (it != waiting_.end()) it->second->push(*answer);
     // An add_watch's answer: from its update on, it replaces the session's persistent watch on
-    // the path (every later notification comes after this answer).
+    // the path. Notifications of later updates may arrive before the answer is released, those
+    // of earlier ones still do (the answer waits for them): the replaced watch fires for the
+    // earlier ones only, until add_watch() removes it.
     if (auto w = watch_requests_.find(answer->req); w != watch_requests_.end()) {
-      if (answer->error == Code::Ok) replace_persistent(w->second);
+      if (answer->error == Code::Ok) mark_replaced(w->second, answer->zxid);
       watch_requests_.erase(w);
     }
   } else if (const auto* watch = std::get_if<WatchNotification>(&message)) {
@@ -272,6 +287,8 @@ void ClientSession::receive(const ClientMessage& message) {
       auto it = registrations_.find(e.id);
       if (it == registrations_.end() || !it->second.persistent()) {
         fire(e.id, e.event, e.path, zxid, e.trigger, e.acl);
+      } else if (const int64_t until = it->second.replaced_at; until >= 0 && zxid > until) {
+        continue;                           // replaced by an add_watch before this update
       } else if (zxid > it->second.zxid) {  // (not a notification delivered again)
         // (an event of a half that was removed is not, but the notification counts)
         const Registration& reg = it->second;
@@ -281,6 +298,7 @@ void ClientSession::receive(const ClientMessage& message) {
                                                                 : reg.data_half;
         if (wanted) emit(e.id, e.event, e.path, zxid, e.trigger, e.acl);
         persistent.push_back(e.id);
+        if (FKEMU_MUTANT(d_.config, "persistent.removed_on_fire")) registrations_.erase(it);
       }
     }
     for (const std::string& id : persistent)
@@ -500,7 +518,15 @@ Task<OpResult> ClientSession::multi(std::vector<MultiOp> ops) {
       co_return *bad;
     }
   }
-  if (ops.empty()) co_return OpResult{};  // nothing to apply: ZooKeeper answers at once
+  if (ops.empty()) {
+    // Nothing to apply: answered at once, in its place among the session's answers, and
+    // SessionExpired once the session is gone, as ZooKeeper's server answers it.
+    const uint64_t ticket = next_ticket_++;
+    const Status live = co_await reconnect_if_needed();
+    OpResult r = closed_ || !live.is_ok() ? failed(Code::SessionExpired) : OpResult{};
+    co_await release_in_order(ticket);
+    co_return r;
+  }
   MultiRequest request;
   request.ops = std::move(ops);
   co_return co_await write(std::move(request));
@@ -570,8 +596,10 @@ Task<OpResult> ClientSession::add_watch(std::string path, bool recursive) {
   // node can have ("a", "/a/") never fires.
   // Registered before the request goes: the distributor registers it with the update, so an
   // event of a later update may come before the answer does (none of an earlier one can).
-  const std::string id = name_ + ":w" + std::to_string(next_reg_++);
+  const uint64_t order = next_reg_++;
+  const std::string id = name_ + ":w" + std::to_string(order);
   Registration& reg = registrations_[id];
+  reg.order = order;
   reg.path = path;
   reg.type = recursive ? WatchType::Recursive : WatchType::Persistent;
   reg.op = recursive ? "recursive" : "persistent";
@@ -582,8 +610,21 @@ Task<OpResult> ClientSession::add_watch(std::string path, bool recursive) {
   request.id = id;
   OpResult r = co_await write(std::move(request));
   std::erase_if(watch_requests_, [&id](const auto& w) { return w.second == id; });
-  if (!r.status.is_ok()) registrations_.erase(id);
+  if (!r.status.is_ok()) {
+    registrations_.erase(id);
+  } else {
+    replace_persistent(id);
+  }
   co_return r;
+}
+
+void ClientSession::mark_replaced(const std::string& id, int64_t zxid) {
+  auto added = registrations_.find(id);
+  if (added == registrations_.end()) return;
+  for (auto& [other, reg] : registrations_)
+    if (other != id && reg.path == added->second.path && reg.persistent() &&
+        reg.order < added->second.order && (reg.replaced_at < 0 || reg.replaced_at > zxid))
+      reg.replaced_at = zxid;
 }
 
 void ClientSession::replace_persistent(const std::string& id) {
@@ -591,7 +632,8 @@ void ClientSession::replace_persistent(const std::string& id) {
   if (added == registrations_.end()) return;
   const std::string path = added->second.path;
   for (auto it = registrations_.begin(); it != registrations_.end();) {
-    if (it->first == id || it->second.path != path || !it->second.persistent()) {
+    if (it->first == id || it->second.path != path || !it->second.persistent() ||
+        it->second.order > added->second.order) {
       ++it;
       continue;
     }

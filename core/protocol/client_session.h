@@ -177,6 +177,11 @@ class ClientSession {
     // them one by one; a recursive watch's events are its data half's).
     bool data_half = true;
     bool child_half = true;
+    // A persistent watch that a later add_watch on its path replaces: the zxid of that
+    // add_watch. It still fires for the updates before it (they come before the add_watch's
+    // answer is released), none after; it is removed once that answer is released.
+    int64_t replaced_at = -1;
+    uint64_t order = 0;  // a persistent watch's place among the session's add_watch calls
     bool persistent() const {
       return type == WatchType::Persistent || type == WatchType::Recursive;
     }
@@ -194,6 +199,8 @@ class ClientSession {
   // One persistent watch per path, as ZooKeeper keeps one mode per path and connection: the
   // add_watch `id`, answered, replaces the others on its path.
   void replace_persistent(const std::string& id);
+  // Marks the session's other persistent watches on add_watch `id`'s path replaced from `zxid`.
+  void mark_replaced(const std::string& id, int64_t zxid);
   std::map<int64_t, std::string> watch_requests_;  // an add_watch's request -> its id
   Task<std::optional<UserRecord>> read_record(const std::string& path);
   // One read of the user store.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/protocol/client_channel.h"
@@ -45,6 +46,8 @@ inline std::string epoch_key(int64_t zxid) {
   return std::string(20 - std::min<size_t>(20, digits.size()), '0') + digits;
 }
 
+struct UpdateMessage;  // core/protocol/records.h
+
 struct Deployment {
   Executor& ex;
   DeploymentConfig config;
@@ -55,6 +58,10 @@ struct Deployment {
   ClientChannel& channel;
   FifoQueue& watch_queue;
   uint64_t next_attempt = 1;  // lock-owner ids of writer attempts; deterministic
+  // Called when the distributor has applied an update of the service's own (a container's
+  // cleanup), with its zxid; possibly more than once for one zxid (a redelivery). Nobody is
+  // answered for such an update, so this is how a harness learns of it.
+  std::function<void(int64_t zxid, const UpdateMessage&)> on_service_update = {};
 };
 
 }  // namespace fkemu

@@ -1,5 +1,6 @@
 #include "core/protocol/distributor.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -21,7 +22,10 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   const size_t data_bytes = upd.data_bytes();
 
   auto send = [&](const WriteAnswer& answer) -> Task<void> {
-    if (session.empty()) co_return;  // a request of the service's own: nobody waits for it
+    if (session.empty()) {  // a request of the service's own: nobody waits for it
+      if (d_.on_service_update) d_.on_service_update(zxid, upd);
+      co_return;
+    }
     const ClientMessage m = answer;
     co_await ex.call("channel.send", "distributor.notify", 0, [&] { d_.channel.send(session, m); });
   };
@@ -32,8 +36,10 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   auto clean_containers = [&]() -> Task<void> {
     for (const Change& ch : upd.final_changes()) {
       const NodeState node = ch.materialized(zxid);
-      if (ch.kind == ChangeKind::Delete || ch.kind == ChangeKind::Keep || !node.empty_container())
-        continue;
+      const bool empty = FKEMU_MUTANT(d_.config, "container.clean_unused")
+                             ? node.exists && node.container && node.children.empty()
+                             : node.empty_container();
+      if (ch.kind == ChangeKind::Delete || ch.kind == ChangeKind::Keep || !empty) continue;
       WriteRequest cleanup;
       cleanup.req_no = -1;
       DeleteRequest del;
@@ -317,6 +323,14 @@ Task<void> Distributor::handle(ReceivedMessage message) {
     }
   }
   if (!notify_sessions.empty() || !fires.found.events.empty()) {
+    // The events in the order of the changes that fire them (the second look's come after the
+    // first's, a trigger's persistent watches after all the one-shot ones): a session gets a
+    // trigger's one-shot events, then its persistent ones, then the next trigger's, as ZooKeeper
+    // sends each change and its client fires one-shot watches before persistent ones.
+    for (auto& [owner, events] : fires.found.events)
+      std::stable_sort(events.begin(), events.end(), [](const FiredEvent& x, const FiredEvent& y) {
+        return x.trigger < y.trigger;
+      });
     WatchMessage msg = std::move(fires.found);
     msg.zxid = zxid;
     msg.owed = std::move(notify_sessions);

@@ -36,6 +36,12 @@ inline const std::vector<MutantInfo>& protocol_mutants() {
        "the sequential suffix is taken from cversion instead of the create count"},
       {"timelock.never_expires", "a timelock is never considered expired"},
       {"fifo.dedup_off", "the FIFO queues do not deduplicate"},
+      {"multi.checks_against_start",
+       "the writer checks a multi's operations against the nodes as they were before the multi, "
+       "not as its earlier operations left them"},
+      {"persistent.removed_on_fire",
+       "the client library drops a persistent watch once it has fired, as a one-shot watch"},
+      {"container.clean_unused", "the service deletes an empty container that never had a child"},
   };
   return m;
 }

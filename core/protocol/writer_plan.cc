@@ -121,10 +121,14 @@ void plan_create(const WriteRequest& r, const CreateRequest& c, const std::strin
 }
 
 void plan_delete(const WriteRequest& r, const DeleteRequest& d, const LockedItems& items,
-                 WritePlan& plan) {
+                 [[maybe_unused]] const DeploymentConfig& config, WritePlan& plan) {
   const NodeRecord node_item = node_at(items, d.path);
   const NodeRecord parent_item = node_at(items, parent_path(d.path));
-  if (d.only_empty_container && !node_item.node.empty_container()) {
+  const NodeState& n = node_item.node;
+  const bool empty_container = FKEMU_MUTANT(config, "container.clean_unused")
+                                   ? n.exists && n.container && n.children.empty()
+                                   : n.empty_container();
+  if (d.only_empty_container && !empty_container) {
     plan.error = Code::NotEmpty;  // a child came, or it went already: nothing to clean
   } else if (is_zookeeper_own_node(d.path)) {
     plan.error = Code::BadArguments;  // ZooKeeper refuses to delete its own nodes
@@ -328,7 +332,9 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       if (!acl) return fail(i, Code::InvalidACL);
       const std::string parent = parent_path(c->path);
       NodeState& p = node(parent);
-      if (!p.exists) return fail(i, Code::NoNode);
+      const bool start_only = FKEMU_MUTANT(config, "multi.checks_against_start");
+      if (!p.exists || (start_only && !node_at(items, parent).node.exists))
+        return fail(i, Code::NoNode);
       if (!permitted(r, p.acl, perm::kCreate)) return fail(i, Code::NoAuth);
       std::string actual = c->path;
       if (c->sequential) {
@@ -337,7 +343,8 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
         if (names) names->push_back(actual);
       }
       if (!validate_path(actual).is_ok()) return fail(i, Code::BadArguments);
-      if (node(actual).exists) return fail(i, Code::NodeExists);
+      if (node(actual).exists || (start_only && node_at(items, actual).node.exists))
+        return fail(i, Code::NodeExists);
       if (p.stat.ephemeral_owner) return fail(i, Code::NoChildrenForEphemerals);
       NodeState n;
       n.exists = true;
@@ -360,7 +367,9 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       if (const NodeState& p = node(parent_path(d->path));
           p.exists && !permitted(r, p.acl, perm::kDelete))
         return fail(i, Code::NoAuth);
-      if (!n.exists) return fail(i, Code::NoNode);
+      if (!n.exists || (FKEMU_MUTANT(config, "multi.checks_against_start") &&
+                        !node_at(items, d->path).node.exists))
+        return fail(i, Code::NoNode);
       if (d->version != -1 && n.stat.version != d->version) return fail(i, Code::BadVersion);
       if (!n.children.empty()) return fail(i, Code::NotEmpty);
       const std::string parent = parent_path(d->path);
@@ -427,7 +436,7 @@ WritePlan plan_write(const WriteRequest& r, const std::string& node_path, const 
   if (auto* c = std::get_if<CreateRequest>(&r.op)) {
     plan_create(r, *c, node_path, items, now, plan);
   } else if (auto* d = std::get_if<DeleteRequest>(&r.op)) {
-    plan_delete(r, *d, items, plan);
+    plan_delete(r, *d, items, config, plan);
   } else if (auto* s = std::get_if<SetDataRequest>(&r.op)) {
     plan_set_data(r, *s, items, now, plan);
   } else if (auto* a = std::get_if<SetAclRequest>(&r.op)) {

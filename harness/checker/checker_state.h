@@ -115,6 +115,19 @@ struct Registration {
   int matched_candidate = -1;
 };
 
+// An event a persistent watch (an add_watch) fires: its session must record it.
+struct PersistentFire {
+  int session = 0;
+  int path = 0;
+  std::string_view event;
+  int64_t zxid = 0;
+  int op = 0;  // the add_watch
+  int matched_line = -1;
+};
+// Ids of add_watch registrations in the checker's models: this plus the add_watch's index in
+// ops_ (one-shot registrations use registration * kMaxCandidates + candidate, far below).
+constexpr int64_t kPersistentIds = int64_t{1} << 48;
+
 // A session's first expiry (sessions.cc): a close by the heartbeat, to be placed at a zxid.
 struct ExpiryCandidate {
   int session = -1;
@@ -295,6 +308,9 @@ class Checker {
   void parse();
   void parse_line(size_t i, const Fields& f, Stat* stat);
   std::string_view bytes_of(const Fields& f);
+  static void read_flags(const nlohmann::json* flags, bool* ephemeral, bool* sequential,
+                         bool* container);
+  int read_multi(const nlohmann::json* ops, const std::string& session);
   void order_checks();
 
   // ---- commits.cc: committed writes, their replay (G1, G9) ---------------------------------
@@ -314,6 +330,7 @@ class Checker {
   ModelWriteResult apply_commit(ZooKeeperModel& m, const Commit& c, Scratch* s) const;
 
   void replay_writes();
+  void check_multi_results(const Op& o, const ModelWriteResult& r);
   int changed_id(const Commit& c, const std::string& path);
   void snapshot(const ZooKeeperModel& m, int path, int64_t z, int commit);
   // Per parent node incarnation (its path and czxid): the last sequential suffix, and its line.
@@ -381,8 +398,9 @@ class Checker {
   Names paths_;               // every path the checker has met
   std::vector<int> parents_;  // path -> its parent path, -1 until asked
   std::vector<Op> ops_;
-  std::vector<Stat> stats_;        // the stats of answers (Op::stat)
-  std::deque<std::string> bytes_;  // the data of lines (Op::bytes)
+  std::vector<Stat> stats_;         // the stats of answers (Op::stat)
+  std::deque<std::string> bytes_;   // the data of lines (Op::bytes)
+  std::vector<ModelWrite> multis_;  // the operations of each multi (Op::multi)
   IdIndex by_id_;
   std::vector<std::vector<int>> session_ops_;  // session -> its invocations, in order
   const std::vector<SilentStop>& silent_stops_;
@@ -420,8 +438,9 @@ class Checker {
   std::vector<Timeline> timelines_;  // path -> its states
   ModelWrite failed_write_;          // judge_failed_write's, reused
   std::vector<Registration> regs_;
-  std::vector<Candidate> cands_;  // the registrations' candidate states
-  std::vector<Fire> fires_;       // what the model fired for each of them
+  std::vector<Candidate> cands_;                  // the registrations' candidate states
+  std::vector<Fire> fires_;                       // what the model fired for each of them
+  std::vector<PersistentFire> persistent_fires_;  // in commit order
 };
 
 }  // namespace fkemu::checker_detail

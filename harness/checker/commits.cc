@@ -16,6 +16,8 @@
 
 namespace fkemu::checker_detail {
 
+using json = nlohmann::json;
+
 std::string stat_diff(const Stat& got, const Stat& want) {
   std::ostringstream o;
   auto field = [&](const char* name, auto g, auto w) {
@@ -156,6 +158,14 @@ void Checker::build_commits() {
 
 // The model's form of a write (into *w, reusing its strings' storage).
 void Checker::write_of(const Op& o, ModelWrite* w) const {
+  if (o.multi >= 0) {
+    *w = multis_[o.multi];
+    return;
+  }
+  w->ops.clear();
+  w->container = o.container;
+  w->recursive = o.recursive;
+  w->watch_id = o.kind == OpKind::AddWatch ? kPersistentIds + (&o - ops_.data()) : -1;
   w->op.assign(o.op);
   w->session = name(o.session);
   w->path = path_of(o.path);
@@ -171,7 +181,23 @@ ModelWriteResult Checker::apply_commit(ZooKeeperModel& m, const Commit& c, Scrat
   const Op& o = ops_[c.op];
   int64_t t = 0;
   if (o.stat >= 0) t = o.kind == OpKind::Create ? stats_[o.stat].ctime : stats_[o.stat].mtime;
+  if (o.kind == OpKind::Multi && o.results)  // its operations share one time: any stat's
+    for (const json& x : *o.results)
+      if (const json* st = find_member(x, "stat"); st && st->is_object()) {
+        t = num(*st, str(find_member(x, "op")) == "create" ? "ctime" : "mtime");
+        break;
+      }
   write_of(o, &s->write);
+  if (o.kind == OpKind::Multi) {
+    // Its sequential creates' answered names, so that one wrong name does not make every
+    // later read disagree.
+    std::vector<std::string> names;
+    if (o.results)
+      for (size_t i = 0; i < o.results->size() && i < s->write.ops.size(); ++i)
+        if (s->write.ops[i].op == "create" && s->write.ops[i].sequential)
+          names.emplace_back(str(find_member((*o.results)[i], "path")));
+    return m.apply(s->write, c.zxid, t, nullptr, &names);
+  }
   if (o.kind != OpKind::Create) return m.apply(s->write, c.zxid, t, nullptr);
   s->observed = path_of(o.created);
   return m.apply(s->write, c.zxid, t, &s->observed);
@@ -193,7 +219,24 @@ void Checker::replay_writes() {
   };
   for (size_t k = 0; k < commits_.size(); ++k) {
     const Commit& c = commits_[k];
+    if (c.op >= 0 && ops_[c.op].service) {
+      // The service deletes a container only once it is empty after it has had children.
+      const Op& o = ops_[c.op];
+      const ModelNode* n = m.node(path_of(o.path));
+      if (!n || !n->empty_container())
+        rep_.add("G1",
+                 "the service deleted " + path_of(o.path) + " (zxid " + std::to_string(c.zxid) +
+                     "), which is " +
+                     (!n              ? std::string("not there")
+                      : !n->container ? std::string("not a container")
+                      : !n->children.empty()
+                          ? "a container with " + std::to_string(n->children.size()) + " children"
+                          : std::string("a container that never had a child")) +
+                     " at that point of the order",
+                 {}, {}, {c.zxid}, {o.answer, touched(o.path)});
+    }
     const ModelWriteResult r = apply_commit(m, c, &scratch);
+    if (c.op >= 0 && ops_[c.op].kind == OpKind::Multi && r.ok()) check_multi_results(ops_[c.op], r);
     if (c.op >= 0) {
       const Op& o = ops_[c.op];
       const size_t before = touched(o.path);
@@ -247,6 +290,43 @@ void Checker::replay_writes() {
       t[k].next_absent = next;
     }
   }
+}
+
+// G1: an ok multi's results are the model's: one per operation, a create's name, a set_data's
+// stat.
+void Checker::check_multi_results(const Op& o, const ModelWriteResult& r) {
+  const json* got = o.results;
+  std::string problem;
+  const size_t n = got ? got->size() : 0;
+  if (n != r.results.size()) {
+    problem =
+        std::to_string(n) + " results for " + std::to_string(r.results.size()) + " operations";
+  } else {
+    for (size_t i = 0; i < n && problem.empty(); ++i) {
+      const json& x = (*got)[i];
+      const ModelOpResult& want = r.results[i];
+      const std::string at = "operation " + std::to_string(i) + " (" + want.op + ")";
+      if (str(find_member(x, "op")) != want.op) {
+        problem = at + " answered as " + std::string(str(find_member(x, "op")));
+      } else if (want.op == "create" && str(find_member(x, "path")) != want.path) {
+        problem = at + " answered path " + std::string(str(find_member(x, "path"))) +
+                  ", ZooKeeper's is " + want.path;
+      } else if (want.stat && (want.op == "set_data" || find_member(x, "stat"))) {
+        const json* st = find_member(x, "stat");
+        if (!st || !st->is_object()) {
+          problem = at + " answered no stat";
+        } else if (const Stat g = tolerant_stat(*st); !(g == *want.stat)) {
+          problem =
+              at + " answered a stat that differs from ZooKeeper's: " + stat_diff(g, *want.stat);
+        }
+      }
+    }
+  }
+  if (!problem.empty())
+    rep_.add(
+        "G1",
+        "multi (id " + std::to_string(o.id) + ", zxid " + std::to_string(o.zxid) + "): " + problem,
+        {name(o.session)}, {o.id}, {o.zxid}, {o.invoke, o.answer});
 }
 
 // The id of a path a commit changed: mostly the write's own node, whose id is at hand.

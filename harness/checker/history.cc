@@ -24,7 +24,8 @@ struct Fields {
   std::string_view kind, session, op, path, error, event;
   const json *id = nullptr, *data = nullptr, *data_b64 = nullptr, *flags = nullptr,
              *watch = nullptr, *version = nullptr, *zxid = nullptr, *stat = nullptr,
-             *children = nullptr;
+             *children = nullptr, *ops = nullptr, *results = nullptr, *failed_op = nullptr,
+             *recursive = nullptr;
 };
 
 namespace {
@@ -38,6 +39,8 @@ OpKind op_kind(std::string_view op) {
   if (op == "exists") return OpKind::Exists;
   if (op == "get_children") return OpKind::GetChildren;
   if (op == "expire") return OpKind::Expire;
+  if (op == "multi") return OpKind::Multi;
+  if (op == "add_watch") return OpKind::AddWatch;
   return OpKind::Other;
 }
 
@@ -85,6 +88,11 @@ void set_field(Fields* f, std::string_view key, const json& value) {
       break;
     case 'o':
       if (is_key(key, "op")) f->op = str(v);
+      if (is_key(key, "ops")) f->ops = v;
+      break;
+    case 'r':
+      if (is_key(key, "results")) f->results = v;
+      if (is_key(key, "recursive")) f->recursive = v;
       break;
     case 'p':
       if (is_key(key, "path")) f->path = str(v);
@@ -98,6 +106,7 @@ void set_field(Fields* f, std::string_view key, const json& value) {
       break;
     case 'f':
       if (is_key(key, "flags")) f->flags = v;
+      if (is_key(key, "failed_op")) f->failed_op = v;
       break;
     case 'w':
       if (is_key(key, "watch")) f->watch = v;
@@ -157,6 +166,13 @@ void set_stat_field(Stat* s, std::string_view key, const json& value) {
 }
 
 }  // namespace
+
+Stat tolerant_stat(const json& st) {
+  Stat s;
+  if (st.is_object())
+    for (const auto& [key, value] : st.items()) set_stat_field(&s, key, value);
+  return s;
+}
 
 // A line's bytes: `data`, else `data_b64` decoded, else empty. They are copied into bytes_
 // (the replays read them in zxid order, and the history's JSON is far away by then).
@@ -231,12 +247,10 @@ void Checker::parse_line(size_t i, const Fields& f, Stat* stat) {
     o.kind = op_kind(o.op);
     o.path = paths_.id(f.path);
     o.bytes = bytes_of(f);
-    if (f.flags && f.flags->is_array())
-      for (const auto& x : *f.flags) {
-        if (str(&x) == "ephemeral") o.ephemeral = true;
-        if (str(&x) == "sequential") o.sequential = true;
-      }
+    read_flags(f.flags, &o.ephemeral, &o.sequential, &o.container);
     o.watch = f.watch && f.watch->is_boolean() && f.watch->get<bool>();
+    o.recursive = f.recursive && f.recursive->is_boolean() && f.recursive->get<bool>();
+    if (o.kind == OpKind::Multi) o.multi = read_multi(f.ops, name(session));
     o.version = static_cast<int32_t>(num(f.version, -1));
     o.invoke = i;
     o.answered_max = answered_max_;
@@ -272,6 +286,8 @@ void Checker::parse_line(size_t i, const Fields& f, Stat* stat) {
       stats_.push_back(std::move(*stat));
     }
     o.stat_null = f.stat && f.stat->is_null();
+    o.failed_op = static_cast<int>(num(f.failed_op, -1));
+    if (o.kind == OpKind::Multi && f.results && f.results->is_array()) o.results = f.results;
     if (o.ok && o.kind == OpKind::Create) o.created = paths_.id(f.path);
     if (o.kind == OpKind::GetData) o.bytes = bytes_of(f);
     if (o.kind == OpKind::GetChildren) o.children = f.children;
@@ -306,11 +322,71 @@ void Checker::parse_line(size_t i, const Fields& f, Stat* stat) {
         }
       }
     }
+  } else if (kind == "service") {
+    // An update of the service's own (a container's cleanup, the only one so far): committed
+    // by this line, invoked by nobody (so no write has to be answered before it), and it
+    // belongs to no session (the empty name).
+    const size_t k = ops_.size();
+    Op& o = ops_.emplace_back();
+    o.service = true;
+    o.session = sessions_.id("");
+    o.op = f.op;
+    o.kind = op_kind(o.op);
+    o.path = paths_.id(f.path);
+    o.zxid = num(f.zxid, kNone);
+    o.id = o.zxid == kNone ? kNone : -o.zxid;
+    o.invoke = 0;
+    o.answer = i;
+    o.ok = true;
+    std::vector<int>& sess = ops_of(o.session);
+    o.seq = static_cast<uint32_t>(sess.size());
+    sess.push_back(static_cast<int>(k));
+    roles_.push_back(Role{Role::Answer, static_cast<uint32_t>(k)});
+    if (o.committed() && o.zxid > answered_max_) {  // invoked later, a write comes after it
+      answered_max_ = o.zxid;
+      answered_by_zxid_.emplace_back(o.zxid, k);
+    }
+    if (o.kind != OpKind::Delete || !o.committed())
+      rep_.add("G1",
+               "a service line must be a delete with a zxid (got " + std::string(o.op) + " " +
+                   path_of(o.path) + ")",
+               {}, {}, {}, {i});
   } else if (kind == "watch") {
     roles_.push_back(Role{Role::Watch, static_cast<uint32_t>(watches_.size())});
     watches_.push_back(
         WatchLine{i, sessions_.id(f.session), f.event, paths_.id(f.path), num(f.zxid)});
   }
+}
+
+// A line's flags.
+void Checker::read_flags(const json* flags, bool* ephemeral, bool* sequential, bool* container) {
+  if (!flags || !flags->is_array()) return;
+  for (const auto& x : *flags) {
+    if (str(&x) == "ephemeral") *ephemeral = true;
+    if (str(&x) == "sequential") *sequential = true;
+    if (str(&x) == "container") *container = true;
+  }
+}
+
+// A multi's operations as the model's writes (into multis_); its index there.
+int Checker::read_multi(const json* ops, const std::string& session) {
+  ModelWrite& m = multis_.emplace_back();
+  m.op = "multi";
+  m.session = session;
+  if (!ops || !ops->is_array()) return static_cast<int>(multis_.size() - 1);
+  for (const json& x : *ops) {
+    ModelWrite& w = m.ops.emplace_back();
+    w.session = session;
+    if (!x.is_object()) continue;
+    Fields f;
+    for (const auto& [key, value] : x.items()) set_field(&f, key, value);
+    w.op = f.op;
+    w.path = f.path;
+    w.data = bytes_of(f);
+    w.version = static_cast<int32_t>(num(f.version, -1));
+    read_flags(f.flags, &w.ephemeral, &w.sequential, &w.container);
+  }
+  return static_cast<int>(multis_.size() - 1);
 }
 
 // G2: per session, answers in invocation order and write zxids growing in that order; G10: every

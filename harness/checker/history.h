@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/model/stat.h"
 #include "harness/checker/containers.h"
 
 namespace fkemu::checker_detail {
@@ -24,11 +25,15 @@ enum class OpKind : uint8_t {
   Exists,
   GetChildren,
   Expire,
+  Multi,
+  AddWatch,
   Other
 };
 
+// (add_watch counts as a write: in fkemu it is an update with a zxid of its own, decision 51.)
 inline bool is_write_op(OpKind k) {
-  return k == OpKind::Create || k == OpKind::SetData || k == OpKind::Delete || k == OpKind::Close;
+  return k == OpKind::Create || k == OpKind::SetData || k == OpKind::Delete || k == OpKind::Close ||
+         k == OpKind::Multi || k == OpKind::AddWatch;
 }
 inline bool is_read_op(OpKind k) {
   return k == OpKind::GetData || k == OpKind::Exists || k == OpKind::GetChildren;
@@ -36,7 +41,7 @@ inline bool is_read_op(OpKind k) {
 // Errors the server decides from the tree (a failed write must be one the model gives).
 inline bool is_tree_error(std::string_view e) {
   return e == "NoNode" || e == "NodeExists" || e == "NotEmpty" || e == "BadVersion" ||
-         e == "NoChildrenForEphemerals" || e == "BadArguments";
+         e == "NoChildrenForEphemerals" || e == "BadArguments" || e == "NoAuth";
 }
 // Errors a closed session may still get: the client refuses these before looking at it.
 inline bool is_client_side_error(std::string_view e) {
@@ -51,10 +56,19 @@ inline std::string_view str(const nlohmann::json* v) {
 inline int64_t num(const nlohmann::json* v, int64_t dflt = 0) {
   return v && v->is_number_integer() ? v->get<int64_t>() : dflt;
 }
+// j[k], or null when j is not an object or has no member k.
+inline const nlohmann::json* find_member(const nlohmann::json& j, const char* k) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(k);
+  return it == j.end() ? nullptr : &*it;
+}
 inline int64_t num(const nlohmann::json& j, const char* k, int64_t dflt = 0) {
   auto it = j.find(k);
   return it != j.end() ? num(&*it, dflt) : dflt;
 }
+
+// A stat object as the history has it, mistyped fields read as 0.
+Stat tolerant_stat(const nlohmann::json& st);
 
 struct Op {
   // The invocation.
@@ -68,6 +82,12 @@ struct Op {
   uint32_t seq = 0;  // position among its session's invocations
   OpKind kind = OpKind::Other;
   bool ephemeral = false, sequential = false, watch = false;
+  bool container = false, recursive = false;
+  bool service = false;  // a "service" line: an update of the service's own (a container's
+                         // cleanup), committed at that line, invoked by nobody
+  int multi = -1;        // a multi: index into Checker::multis_ (its operations)
+  int failed_op = -1;    // a refused multi: the operation its answer names
+  const nlohmann::json* results = nullptr;  // an ok multi: its "results"
   // The answer, as parse() read it (later passes do not look at the history's JSON again).
   bool ok = false;
   bool stat_null = false;  // its "stat" is null (exists: no such node)

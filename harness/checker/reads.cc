@@ -67,7 +67,9 @@ void Checker::judge_in_history_order() {
         o.reflects = o.zxid;
         seen[o.session].raise(o.zxid, i);
         const int path = o.kind == OpKind::Create ? o.created : o.path;
-        if (o.kind != OpKind::Close) seen_node.at(o.session, path).raise(o.zxid, i);
+        // (A multi's nodes are not followed one by one; an add_watch changes no node.)
+        if (o.kind == OpKind::Create || o.kind == OpKind::SetData || o.kind == OpKind::Delete)
+          seen_node.at(o.session, path).raise(o.zxid, i);
         if (o.kind == OpKind::Create || o.kind == OpKind::Delete)
           seen_node.at(o.session, parent_of(path)).raise(o.zxid, i);
       } else if (is_read_op(o.kind)) {
@@ -333,12 +335,33 @@ void Checker::judge_failed_write(const Op& o) {
     return ZooKeeperModel::check(
         w, [&](const std::string& p) { return view_at(timeline_named(p), z); });
   };
+  // A refused multi names the operation that failed: the model's must be the same one.
+  int failed_op = -1;
+  auto answer_at_op = [&](int64_t z) {
+    std::string e = ZooKeeperModel::check(
+        w, [&](const std::string& p) { return view_at(timeline_named(p), z); }, nullptr,
+        &failed_op);
+    if (o.kind == OpKind::Multi && !e.empty() && failed_op != o.failed_op)
+      e += " at operation " + std::to_string(failed_op);
+    return e;
+  };
   // Mostly it failed as it does at the oldest state it can have met, the first one below.
-  const std::string at_lo = answer_at(lo);
+  const std::string at_lo = o.kind == OpKind::Multi ? answer_at_op(lo) : answer_at(lo);
   if (at_lo == o.error) return;
-  std::array<const Timeline*, 2> nodes = {timeline(o.path), nullptr};
-  if (o.kind == OpKind::Create && (o.sequential || w.path != "/"))
-    nodes[1] = timeline_named(parent_path(o.sequential ? w.path + "0" : w.path));
+  std::vector<const Timeline*> nodes = {timeline(o.path)};
+  auto with_parent = [&](const ModelWrite& x) {
+    if (x.op == "create" && (x.sequential || x.path != "/"))
+      nodes.push_back(timeline_named(parent_path(x.sequential ? x.path + "0" : x.path)));
+    if (x.op == "delete" && x.path != "/") nodes.push_back(timeline_named(parent_path(x.path)));
+  };
+  if (o.kind == OpKind::Multi) {
+    for (const ModelWrite& x : w.ops) {
+      nodes.push_back(timeline_named(x.path));
+      with_parent(x);
+    }
+  } else if (o.kind == OpKind::Create) {
+    with_parent(w);
+  }
   // The states in [lo, hi] that differ for this write: lo and every change of its nodes.
   std::vector<int64_t> points = {lo};
   bool truncated = false;
@@ -362,15 +385,20 @@ void Checker::judge_failed_write(const Op& o) {
   }
   std::set<std::string> answers;
   for (int64_t z : points) {
-    const std::string e = z == lo ? at_lo : answer_at(z);
+    const std::string e = z == lo                   ? at_lo
+                          : o.kind == OpKind::Multi ? answer_at_op(z)
+                                                    : answer_at(z);
     if (e == o.error) return;
     answers.insert(e.empty() ? "ok" : e);
   }
   if (truncated) return;  // it may be one of the states not looked at
   std::string said;
   for (const auto& s : answers) said += (said.empty() ? "" : " or ") + s;
+  const std::string answered =
+      std::string(o.error) +
+      (o.kind == OpKind::Multi ? " at operation " + std::to_string(o.failed_op) : "");
   rep_.add("G1",
-           op_path(o) + " answered " + std::string(o.error) + ", but ZooKeeper answers " + said +
+           op_path(o) + " answered " + answered + ", but ZooKeeper answers " + said +
                " at every state from zxid " + std::to_string(lo) + " to " + std::to_string(hi),
            {name(o.session)}, {o.id}, {lo, hi}, {o.invoke, o.answer});
 }

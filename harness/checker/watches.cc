@@ -7,9 +7,11 @@
 // registration) and names a committed write invoked before it, and a session that stays open
 // receives every event its registrations fire.
 #include <algorithm>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "harness/checker/checker_state.h"
@@ -71,6 +73,12 @@ void Checker::replay_watches() {
     add_until(c.zxid);
     const ModelWriteResult res = apply_commit(m, c, &scratch);
     for (const ModelEvent& e : res.events) {
+      if (e.persistent) {
+        const int op = static_cast<int>(e.registration - kPersistentIds);
+        persistent_fires_.push_back(PersistentFire{ops_[op].session, paths_.id(e.path),
+                                                   event_name(e.event), c.zxid, op, -1});
+        continue;
+      }
       const Registration& r = regs_[e.registration / kMaxCandidates];
       Fire& f = fires_[r.first + e.registration % kMaxCandidates];
       f.fired = true;
@@ -150,8 +158,25 @@ void Checker::match_events() {
   }
   std::sort(group_regs.begin(), group_regs.end());
   std::stable_sort(open.begin(), open.end(), fire_before);
+  // The persistent watches' events, by (session, path, event, zxid): each is one line's.
+  std::map<std::tuple<int, int, std::string_view, int64_t>, std::vector<size_t>> persistent;
+  for (size_t f = 0; f < persistent_fires_.size(); ++f) {
+    const PersistentFire& p = persistent_fires_[f];
+    persistent[{p.session, p.path, p.event, p.zxid}].push_back(f);
+  }
   for (size_t k = 0; k < watches_.size(); ++k) {
     const WatchLine& w = watches_[k];
+    if (auto it = persistent.find({w.session, w.path, w.event, w.zxid}); it != persistent.end()) {
+      bool taken = false;
+      for (size_t f : it->second) {
+        PersistentFire& p = persistent_fires_[f];
+        if (p.matched_line >= 0 || ops_[p.op].invoke > w.line) continue;
+        p.matched_line = static_cast<int>(k);
+        taken = true;
+        break;
+      }
+      if (taken) continue;
+    }
     const uint64_t group = pair_key(w.session, w.path);
     // The latest key (event, zxid) <= the line's, going back over its event's earlier zxids.
     int found = -1;
@@ -203,6 +228,36 @@ void Checker::judge_registrations() {
       v.push_back(o.answered() && o.kind != OpKind::Close && o.answer < cl ? o.reflects : kNone);
     }
     reflect.emplace_back(v);
+  }
+  // A persistent watch's events: each before any later answer that reflects its zxid (G5), and
+  // every one delivered to a session that stays open (G6).
+  for (const PersistentFire& p : persistent_fires_) {
+    const Op& o = ops_[p.op];
+    const WatchLine* w = p.matched_line >= 0 ? &watches_[p.matched_line] : nullptr;
+    const Commit& cm = commits_.at(commit_index(p.zxid));
+    const std::string what =
+        std::string(p.event) + " " + path_of(p.path) + " (zxid " + std::to_string(p.zxid) + ", " +
+        (cm.op >= 0 ? op_path(ops_[cm.op]) : "close of " + name(cm.session)) +
+        ") of the persistent watch of id " + std::to_string(o.id) + " (" + op_path(o) + ")";
+    if (const size_t j = reflect[o.session].find(o.seq + 1, p.zxid); j != kNoLine) {
+      const Op& later = ops_[ops_of(o.session)[j]];
+      if (!w || w->line > later.answer) {
+        rep_.add("G5",
+                 "session " + name(o.session) + " was owed " + what + ", but the answer to id " +
+                     std::to_string(later.id) + " (" + op_path(later) + ") reflects zxid " +
+                     std::to_string(later.reflects) +
+                     (w ? " and came before the event" : " and no event came before it"),
+                 {name(o.session)}, {o.id, later.id}, {p.zxid, later.reflects},
+                 {o.answer, w ? w->line : kNoLine, later.invoke, later.answer, cm.answer});
+        continue;
+      }
+    }
+    if (!w && closing[o.session] == kNoLine && !maybe_expired_[o.session] &&
+        close_zxid_[o.session] == kNone)
+      rep_.add("G6",
+               "session " + name(o.session) + " never recorded " + what +
+                   ", though it stayed open (a persistent watch fires on every change)",
+               {name(o.session)}, {o.id}, {p.zxid}, {o.invoke, o.answer, cm.answer});
   }
   for (const Registration& r : regs_) {
     const Op& o = ops_[r.op];

@@ -1,0 +1,368 @@
+// ZooKeeper's extensions in the scenario format, the model and the checker (issue 16): multi,
+// containers and persistent watches. The model answers as ZooKeeper 3.8 does; the checker finds
+// nothing in fkemu's histories of the bundled scenarios that use them, and names the right
+// guarantee once one thing in such a history is changed.
+#include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "emulator/operation.h"
+#include "harness/checker.h"
+#include "harness/explorer.h"
+#include "harness/model_runner.h"
+#include "harness/scenario.h"
+#include "harness/scenario_runner.h"
+#include "harness/zookeeper_model.h"
+
+using namespace fkemu;
+using json = nlohmann::json;
+
+namespace {
+
+ModelWrite op(const std::string& kind, const std::string& path, int version = -1) {
+  ModelWrite w;
+  w.op = kind;
+  w.path = path;
+  w.version = version;
+  return w;
+}
+
+ModelWrite multi(std::vector<ModelWrite> ops) {
+  ModelWrite w;
+  w.op = "multi";
+  w.session = "a";
+  w.ops = std::move(ops);
+  return w;
+}
+
+Scenario load(const std::string& name) {
+  auto sc = load_scenario(std::string(FKEMU_SOURCE_DIR) + "/scenarios/" + name);
+  REQUIRE(sc.is_ok());
+  return *sc;
+}
+
+std::string report(const std::vector<Violation>& vs) {
+  std::string out;
+  for (const auto& v : vs) out += "\n" + violation_to_string(v);
+  return out;
+}
+
+bool names(const std::vector<Violation>& vs, const std::string& g) {
+  for (const auto& v : vs)
+    if (v.guarantee == g) return true;
+  return false;
+}
+
+// Runs `scenario` (its history must be clean), changes the history with `mutate`, and returns
+// the checker's verdict on the changed one.
+std::vector<Violation> corrupted(const std::string& scenario,
+                                 const std::function<void(std::vector<json>&)>& mutate) {
+  const Scenario sc = load(scenario);
+  RunOptions opt;
+  std::vector<json> h = run_scenario(sc, opt).history;
+  const auto clean = check_history(sc, h);
+  INFO(scenario << " before the change:" << report(clean));
+  REQUIRE(clean.empty());
+  mutate(h);
+  return check_history(sc, h);
+}
+
+json& line(std::vector<json>& h, const std::function<bool(const json&)>& pred) {
+  for (json& l : h)
+    if (pred(l)) return l;
+  FAIL("no such line in the history");
+  return h.front();
+}
+
+}  // namespace
+
+TEST_CASE("the model checks a multi's operations against the ones before them", "[model]") {
+  ZooKeeperModel m;
+  // A create and its child, a set_data and a check of the version it leaves.
+  ModelWrite w = multi({op("create", "/app"), op("create", "/app/c"), op("set_data", "/app/c", 0),
+                        op("check", "/app/c", 1)});
+  int failed = -1;
+  CHECK(m.check(w, nullptr, &failed).empty());
+  const ModelWriteResult r = m.apply(w, 1);
+  REQUIRE(r.ok());
+  REQUIRE(r.results.size() == 4);
+  CHECK(r.results[1].path == "/app/c");
+  CHECK(r.results[2].stat->version == 1);
+  CHECK(r.results[2].stat->mzxid == 1);
+  CHECK(m.node("/app")->stat.cversion == 1);
+
+  // Refused: the failing operation is named, and nothing of the others stays.
+  ModelWrite bad = multi({op("create", "/app/d"), op("delete", "/app/c", 7), op("delete", "/x")});
+  CHECK(m.check(bad, nullptr, &failed) == "BadVersion");
+  CHECK(failed == 1);
+  const ModelWriteResult refused = m.apply(bad, 2);
+  CHECK(refused.error == "BadVersion");
+  CHECK(m.node("/app/d") == nullptr);
+  // A delete and the same create again; the delete of a node with children fails as NotEmpty
+  // only while the child is there.
+  CHECK(m.check(multi({op("delete", "/app/c"), op("create", "/app/c")})).empty());
+  CHECK(m.check(multi({op("delete", "/app"), op("delete", "/app/c")}), nullptr, &failed) ==
+        "NotEmpty");
+  CHECK(failed == 0);
+  CHECK(m.check(multi({op("delete", "/app/c"), op("delete", "/app")})).empty());
+  // Every path by the client's rules first: a bad path later refuses the multi there.
+  CHECK(m.check(multi({op("delete", "/nothing"), op("create", "bad")}), nullptr, &failed) ==
+        "BadArguments");
+  CHECK(failed == 1);
+  // Sequential names count the multi's own creates.
+  ModelWrite seq = multi({op("create", "/app/s-"), op("create", "/app/s-")});
+  seq.ops[0].sequential = seq.ops[1].sequential = true;
+  const ModelWriteResult named = m.apply(seq, 3);
+  REQUIRE(named.ok());
+  CHECK(named.results[0].path == "/app/s-0000000001");
+  CHECK(named.results[1].path == "/app/s-0000000002");
+}
+
+TEST_CASE("the model fires a one-shot watch once per multi, with its first event", "[model]") {
+  ZooKeeperModel m;
+  m.add_watch("b", "/n", WatchKind::Data);
+  ModelWrite w = multi({op("create", "/n"), op("set_data", "/n"), op("delete", "/n")});
+  const ModelWriteResult r = m.apply(w, 1);
+  REQUIRE(r.ok());
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].event == "NodeCreated");
+}
+
+TEST_CASE("the model's persistent watches fire on every change after them and stay", "[model]") {
+  ZooKeeperModel m;
+  ModelWrite aw = op("add_watch", "/app");
+  aw.session = "w";
+  aw.recursive = true;
+  REQUIRE(m.apply(aw, 1).ok());
+  ModelWrite pw = op("add_watch", "/cfg");
+  pw.session = "w";
+  REQUIRE(m.apply(pw, 2).ok());
+  auto events = [&](const ModelWrite& w, int64_t z) {
+    std::vector<std::string> out;
+    for (const auto& e : m.apply(w, z).events) out.push_back(e.event + " " + e.path);
+    return out;
+  };
+  CHECK(events(op("create", "/app"), 3) == std::vector<std::string>{"NodeCreated /app"});
+  CHECK(events(op("create", "/app/x"), 4) == std::vector<std::string>{"NodeCreated /app/x"});
+  CHECK(events(op("set_data", "/app/x"), 5) == std::vector<std::string>{"NodeDataChanged /app/x"});
+  // A persistent watch (not recursive): its node's changes and its children's list.
+  CHECK(events(op("create", "/cfg"), 6) == std::vector<std::string>{"NodeCreated /cfg"});
+  CHECK(events(op("create", "/cfg/k"), 7) == std::vector<std::string>{"NodeChildrenChanged /cfg"});
+  CHECK(events(op("set_data", "/cfg/k"), 8).empty());
+  // A second add_watch on a path replaces the first: /app's is no longer recursive.
+  pw.path = "/app";
+  REQUIRE(m.apply(pw, 9).ok());
+  CHECK(events(op("set_data", "/app/x"), 10).empty());
+  CHECK(events(op("delete", "/app/x"), 11) == std::vector<std::string>{"NodeChildrenChanged /app"});
+  // A closed session's persistent watches are gone.
+  m.close_session("w", 12);
+  CHECK(events(op("set_data", "/app"), 13).empty());
+}
+
+TEST_CASE("the model knows the containers ZooKeeper's container manager deletes", "[model]") {
+  ZooKeeperModel m;
+  ModelWrite c = op("create", "/c");
+  c.container = true;
+  REQUIRE(m.apply(c, 1).ok());
+  CHECK(m.empty_containers().empty());  // never had a child
+  REQUIRE(m.apply(op("create", "/c/k"), 2).ok());
+  CHECK(m.empty_containers().empty());
+  REQUIRE(m.apply(op("delete", "/c/k"), 3).ok());
+  CHECK(m.empty_containers() == std::vector<std::string>{"/c"});
+}
+
+TEST_CASE("the operation format reads multi, add_watch and the container flag strictly",
+          "[scenario]") {
+  const std::set<std::string> sessions = {"a"};
+  auto parse = [&](const char* text) { return parse_step(json::parse(text), 3, sessions); };
+  auto ok = parse(
+      R"({"session":"a","op":"multi","ops":[{"op":"create","path":"/x","data":"d","flags":["container"]},)"
+      R"({"op":"check","path":"/x","version":0}]})");
+  REQUIRE(ok.is_ok());
+  REQUIRE(ok->ops.size() == 2);
+  CHECK(ok->ops[0].container);
+  CHECK(ok->ops[1].version == 0);
+  CHECK(invocation_fields(*ok)["ops"][1] ==
+        json::parse(R"({"op":"check","path":"/x","version":0})"));
+  auto refused = [&](const char* text, const std::string& says) {
+    auto r = parse(text);
+    INFO(text);
+    REQUIRE_FALSE(r.is_ok());
+    CHECK_THAT(r.status().message(), Catch::Contains(says));
+  };
+  refused(R"({"session":"a","op":"multi","ops":[{"op":"get_data","path":"/x"}]})",
+          "cannot be part of a multi");
+  refused(R"({"session":"a","op":"multi","ops":[{"op":"delete","path":"/x","watch":true}]})",
+          "ops[0]: unknown field \"watch\"");
+  refused(R"({"session":"a","op":"multi","ops":{}})", "must be an array");
+  refused(R"({"session":"a","op":"multi"})", "missing field \"ops\"");
+  refused(R"({"session":"a","op":"create","path":"/x","flags":["container","ephemeral"]})",
+          "cannot be combined");
+  refused(R"({"session":"a","op":"add_watch","path":"/x","recursive":1})", "true or false");
+  refused(R"({"session":"a","op":"add_watch","path":"/x","version":1})", "unknown field");
+}
+
+TEST_CASE("fkemu answers the extension scenarios as the model does", "[model]") {
+  for (const char* name : {"multi-all-or-nothing.json", "container-cleanup.json"}) {
+    const Scenario sc = load(name);
+    auto model = run_scenario_on_model(sc);
+    REQUIRE(model.is_ok());
+    RunOptions opt;
+    const std::vector<json> mine = run_scenario(sc, opt).history;
+    REQUIRE(mine.size() == model->size());
+    for (size_t i = 0; i < mine.size(); ++i) {
+      json a = mine[i], b = (*model)[i];
+      for (json* l : {&a, &b}) l->erase("t");
+      // (stat times: the model's clock is 0)
+      for (json* l : {&a, &b}) {
+        if (l->contains("stat") && (*l)["stat"].is_object()) {
+          (*l)["stat"].erase("ctime");
+          (*l)["stat"].erase("mtime");
+        }
+        if (l->contains("results"))
+          for (json& r : (*l)["results"])
+            if (r.contains("stat")) {
+              r["stat"].erase("ctime");
+              r["stat"].erase("mtime");
+            }
+      }
+      INFO(name << " line " << i);
+      CHECK(a == b);
+    }
+  }
+}
+
+TEST_CASE("the checker finds nothing in the extension scenarios under faults", "[checker]") {
+  for (const char* name : {"multi-all-or-nothing.json", "multi-torn-read.json",
+                           "persistent-watch-tree.json", "container-cleanup.json"}) {
+    const Scenario sc = load(name);
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      RunOptions opt;
+      opt.seed = seed;
+      const RunOutcome out = run_scenario(sc, opt);
+      const auto vs = check_history(sc, out.history, out.silent_stops);
+      INFO(name << " seed " << seed << report(vs));
+      CHECK(vs.empty());
+    }
+  }
+}
+
+TEST_CASE("G1: a multi answered with a result ZooKeeper would not give", "[checker]") {
+  const auto vs = corrupted("multi-all-or-nothing.json", [](std::vector<json>& h) {
+    json& ok = line(h, [](const json& l) { return l.contains("results"); });
+    ok["results"][2]["path"] = "/app/job-0000000007";
+  });
+  INFO(report(vs));
+  CHECK(names(vs, "G1"));
+}
+
+TEST_CASE("G1: a refused multi that names another operation than ZooKeeper's", "[checker]") {
+  const auto vs = corrupted("multi-all-or-nothing.json", [](std::vector<json>& h) {
+    json& refused = line(h, [](const json& l) { return l.value("error", "") == "BadVersion"; });
+    refused["failed_op"] = 0;
+  });
+  INFO(report(vs));
+  CHECK(names(vs, "G1"));
+}
+
+TEST_CASE("G4: a read that shows half of a multi", "[checker]") {
+  const auto vs = corrupted("multi-all-or-nothing.json", [](std::vector<json>& h) {
+    // The first multi created /app/cfg as "x" and set it to "y" (version 1): a reader shows
+    // the state between the two, which no zxid had.
+    json& read = line(
+        h, [](const json& l) { return l.value("kind", "") == "ok" && l.value("data", "") == "y"; });
+    read["data"] = "x";
+    read["stat"]["version"] = 0;
+  });
+  INFO(report(vs));
+  CHECK(names(vs, "G4"));
+}
+
+TEST_CASE("G6: a persistent watch that missed a change", "[checker]") {
+  const auto vs = corrupted("persistent-watch-tree.json", [](std::vector<json>& h) {
+    for (size_t i = 0; i < h.size(); ++i)
+      if (h[i].value("kind", "") == "watch" && h[i].value("session", "") == "w" &&
+          h[i].value("event", "") == "NodeDataChanged") {
+        h.erase(h.begin() + static_cast<std::ptrdiff_t>(i));
+        return;
+      }
+    FAIL("no data event of w");
+  });
+  INFO(report(vs));
+  CHECK(names(vs, "G6"));
+}
+
+TEST_CASE("G6: a persistent watch's event for a change before it was added", "[checker]") {
+  const auto vs = corrupted("persistent-watch-tree.json", [](std::vector<json>& h) {
+    // /cfg was created (zxid 2) before w's persistent watch on it: no event for that.
+    const json& created = line(h, [](const json& l) {
+      return l.value("kind", "") == "ok" && l.value("path", "") == "/cfg";
+    });
+    const int64_t z = created["zxid"];
+    json w = {{"kind", "watch"}, {"session", "w"}, {"event", "NodeCreated"},
+              {"path", "/cfg"},  {"zxid", z},      {"t", h.back()["t"]}};
+    h.push_back(w);
+  });
+  INFO(report(vs));
+  CHECK(names(vs, "G6"));
+}
+
+TEST_CASE("G1: the service deletes a container that is not an empty used one", "[checker]") {
+  const auto vs = corrupted("container-cleanup.json", [](std::vector<json>& h) {
+    // The last cleanup (/q) shown as the cleanup of /locks's child container before its child
+    // went: a container with a child.
+    json& svc = line(h, [](const json& l) { return l.value("kind", "") == "service"; });
+    svc["path"] = "/q";
+  });
+  INFO(report(vs));
+  CHECK(names(vs, "G1"));
+}
+
+// Found by the explorer once the checker judged these operations (decision 52), each from the
+// schedule seed that found it:
+//   * a session replaced its recursive watch on /app by a persistent one while another session
+//     created /app: the create's event (owed to the old watch, an update before the new
+//     add_watch) arrived after the add_watch's answer, which had dropped the old watch on
+//     arrival; the event was lost and the answer came without it (G5). The old watch now stays
+//     until the answer is released and fires for the updates before it.
+//   * an empty multi was answered ok at once, after its session had been answered
+//     SessionExpired (G8), and out of its place among the session's answers.
+TEST_CASE("the schedules that found the extensions' bugs violate nothing now",
+          "[explore][faults]") {
+  const Scenario replaced = [] {
+    auto sc = parse_scenario(json::parse(R"({"name":"multi-basic","sessions":["a","b"],
+      "mode":"concurrent","steps":[
+      {"session":"b","op":"add_watch","path":"/app","recursive":true},
+      {"session":"b","op":"add_watch","path":"/app"},
+      {"session":"a","op":"create","path":"/app","data":""},
+      {"session":"b","op":"exists","path":"/app/x","watch":true},
+      {"session":"a","op":"multi","ops":[{"op":"create","path":"/app/x","data":"1"},
+        {"op":"set_data","path":"/app/x","data":"2","version":0},
+        {"op":"create","path":"/app/s-","data":"","flags":["sequential"]},
+        {"op":"check","path":"/app","version":0}]},
+      {"session":"a","op":"multi","ops":[{"op":"delete","path":"/app/x"},
+        {"op":"create","path":"/app/x/y","data":""}]},
+      {"session":"a","op":"create","path":"/c","data":"","flags":["container"]},
+      {"session":"a","op":"create","path":"/c/k","data":"","flags":["ephemeral"]},
+      {"session":"b","op":"exists","path":"/c","watch":true},
+      {"session":"a","op":"close"},
+      {"session":"b","op":"exists","path":"/c"},
+      {"session":"b","op":"get_children","path":"/app"}]})"));
+    REQUIRE(sc.is_ok());
+    return *sc;
+  }();
+  ExploreConfig cfg;
+  cfg.faults = true;
+  const std::pair<const Scenario*, uint64_t> found[] = {{&replaced, 3300396939954709236ull}};
+  for (const auto& [sc, seed] : found) {
+    const ScheduleRun r = run_schedule(*sc, cfg, seed);
+    std::string report;
+    for (const auto& f : r.findings) report += f.guarantee + " " + f.message + "\n";
+    INFO(sc->name << " seed " << seed << "\n" << report);
+    CHECK(r.findings.empty());
+  }
+  const ScheduleRun empty =
+      run_schedule(load("multi-all-or-nothing.json"), cfg, 15808104680245001728ull);
+  CHECK(empty.findings.empty());
+}
