@@ -67,6 +67,8 @@ std::vector<AwsLatency::Price> make_prices() {
       {"distributor.close_read_session", "dynamodb.read", 64, "close only"},
       {"distributor.add_watch", "dynamodb.write", 64,
        "add_watch only: the persistent registration, one transaction"},
+      {"client.auth_horizon", "dynamodb.read", 64,
+       "an addauth: the distributor's progress, which orders it among the updates' events"},
       {"distributor.clean_container", "client.send", 4,
        "an SQS send of a container's delete request (decision 48), as the heartbeat's close"},
       // Watch function and registrations.

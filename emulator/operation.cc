@@ -2,6 +2,7 @@
 
 #include "core/model/path.h"
 #include "core/text/base64.h"
+#include "emulator/digest.h"
 #include "emulator/json_fields.h"
 
 namespace fkemu {
@@ -9,10 +10,11 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::set<std::string> kNodeOps = {"create",   "get_data", "exists",   "get_children",
-                                        "set_data", "delete",   "add_watch"};
+const std::set<std::string> kNodeOps = {"create",       "get_data", "exists",
+                                        "get_children", "set_data", "delete",
+                                        "add_watch",    "set_acl",  "get_acl"};
 const std::set<std::string> kMultiOps = {"create", "delete", "set_data", "check"};
-const std::set<std::string> kSessionOps = {"close", "expire"};
+const std::set<std::string> kSessionOps = {"close", "expire", "add_auth"};
 const std::set<std::string> kReadOps = {"get_data", "exists", "get_children"};
 
 void parse_expect(const json& e) {
@@ -36,6 +38,28 @@ void parse_expect(const json& e) {
   }
   if (e.contains("stat") && !e["stat"].is_object() && !e["stat"].is_null())
     throw FieldError{"expect.stat must be an object or null"};
+}
+
+// An ACL: an array of {"scheme", "id", "perms"} (perms: letters out of "cdrwa").
+Acl parse_acl(const json& a) {
+  if (!a.is_array()) throw FieldError{"field \"acl\" must be an array of entries"};
+  Acl out;
+  for (const json& e : a) {
+    if (!e.is_object()) throw FieldError{"an acl entry must be an object"};
+    check_fields(e, {"scheme", "id", "perms"}, "an acl entry");
+    for (const char* k : {"scheme", "id", "perms"})
+      if (!e.contains(k)) throw FieldError{std::string("an acl entry needs \"") + k + "\""};
+    AclEntry entry;
+    entry.scheme = get_string(e, "scheme", "an acl entry");
+    entry.id = get_string(e, "id", "an acl entry");
+    const std::string letters = get_string(e, "perms", "an acl entry");
+    auto perms = perms_from_letters(letters);
+    if (!perms)
+      throw FieldError{"acl perms \"" + letters + "\" must be letters out of \"cdrwa\", each once"};
+    entry.perms = *perms;
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 // The fields of a node operation (a step's, or one of a multi's ops).
@@ -84,7 +108,15 @@ Step parse_step_or_throw(const json& s, size_t index, const std::set<std::string
   if (!sessions.count(st.session))
     throw FieldError{"session \"" + st.session + "\" is not declared in \"sessions\""};
 
-  if (st.op == "multi") {
+  if (st.op == "add_auth") {
+    check_fields(s, {"op", "session", "expect", "scheme", "auth"}, "an add_auth step");
+    if (!s.contains("scheme")) throw FieldError{"missing field \"scheme\""};
+    st.scheme = get_string(s, "scheme", "the step");
+    if (st.scheme != "digest")
+      throw FieldError{"scheme \"" + st.scheme + "\" is not supported (only \"digest\")"};
+    if (!s.contains("auth")) throw FieldError{"missing field \"auth\" (user:password)"};
+    st.auth = get_string(s, "auth", "the step");
+  } else if (st.op == "multi") {
     check_fields(s, {"op", "session", "expect", "ops"}, "a multi step");
     if (!s.contains("ops")) throw FieldError{"missing field \"ops\""};
     st.ops = parse_multi_ops(s["ops"]);
@@ -112,9 +144,11 @@ void parse_node_fields(const json& s, Step& st) {
     allowed.insert("data_b64");
   }
   if (st.op == "create") allowed.insert("flags");
+  if (st.op == "create" || st.op == "set_acl") allowed.insert("acl");
   if (kReadOps.count(st.op)) allowed.insert("watch");
   if (st.op == "add_watch") allowed.insert("recursive");
-  if (st.op == "set_data" || st.op == "delete" || st.op == "check") allowed.insert("version");
+  if (st.op == "set_data" || st.op == "delete" || st.op == "check" || st.op == "set_acl")
+    allowed.insert("version");
   check_fields(s, allowed, in_multi ? "a multi's " + st.op : "a " + st.op + " step");
 
   if (!s.contains("path")) throw FieldError{"missing field \"path\""};
@@ -151,6 +185,8 @@ void parse_node_fields(const json& s, Step& st) {
     if (!s["watch"].is_boolean()) throw FieldError{"field \"watch\" must be true or false"};
     st.watch = s["watch"].get<bool>();
   }
+  if (s.contains("acl")) st.acl = parse_acl(s["acl"]);
+  if (st.op == "set_acl" && !st.acl) throw FieldError{"missing field \"acl\""};
   if (s.contains("recursive")) {
     if (!s["recursive"].is_boolean()) throw FieldError{"field \"recursive\" must be true or false"};
     st.recursive = s["recursive"].get<bool>();
@@ -188,7 +224,17 @@ Result<Step> parse_operation(const json& op, const std::string& session) {
 
 Task<OpResult> perform_step(ClientSession& s, const Step& st) {
   if (st.op == "create")
-    co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential, st.container);
+    co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential, st.container,
+                                st.acl);
+  if (st.op == "add_auth") {
+    if (s.closed()) co_return OpResult::failure(Status(Code::SessionExpired, "session closed"));
+    // (one element pushed: GCC 12 mis-builds a braced list inside a coroutine)
+    std::vector<Identity> added;
+    added.push_back(digest_identity(st.auth));
+    co_return co_await s.add_identities(std::move(added));
+  }
+  if (st.op == "set_acl") co_return co_await s.set_acl(st.path, *st.acl, st.version);
+  if (st.op == "get_acl") co_return co_await s.get_acl(st.path);
   if (st.op == "get_data") co_return co_await s.get_data(st.path, st.watch);
   if (st.op == "exists") co_return co_await s.exists(st.path, st.watch);
   if (st.op == "get_children") co_return co_await s.get_children(st.path, st.watch);
@@ -204,6 +250,7 @@ Task<OpResult> perform_step(ClientSession& s, const Step& st) {
         c.ephemeral = o.ephemeral;
         c.sequential = o.sequential;
         c.container = o.container;
+        c.acl = o.acl;
         ops.emplace_back(std::move(c));
       } else if (o.op == "delete") {
         ops.emplace_back(DeleteRequest{o.path, o.version});
@@ -237,20 +284,35 @@ json invocation_fields(const Step& st) {
     inv["ops"] = std::move(ops);
     return inv;
   }
+  if (st.op == "add_auth") {
+    inv["scheme"] = st.scheme;
+    inv["auth"] = st.auth;
+    return inv;
+  }
   if (st.op != "close" && st.op != "expire") inv["path"] = st.path;
+  if (st.acl) inv["acl"] = acl_json(*st.acl);
   if (st.op == "create" || st.op == "set_data") put_data_field(st.data, "data", "data_b64", inv);
   if (st.op == "create" && !st.flags.empty()) inv["flags"] = st.flags;
   if (st.watch) inv["watch"] = true;
   if (st.recursive) inv["recursive"] = true;
-  if ((st.op == "set_data" || st.op == "delete" || st.op == "check") && st.version != -1)
+  if ((st.op == "set_data" || st.op == "delete" || st.op == "check" || st.op == "set_acl") &&
+      st.version != -1)
     inv["version"] = st.version;
   return inv;
+}
+
+json acl_json(const Acl& acl) {
+  json out = json::array();
+  for (const AclEntry& e : acl)
+    out.push_back(json{{"scheme", e.scheme}, {"id", e.id}, {"perms", perms_letters(e.perms)}});
+  return out;
 }
 
 json answer_fields(const OpResult& r) {
   json ans{{"kind", r.status.is_ok() ? "ok" : "error"}};
   if (r.status.is_ok()) {
     ans.update(r.fields());
+    if (r.acl) ans["acl"] = acl_json(*r.acl);
     if (r.has_data) put_data_field(r.data.view(), "data", "data_b64", ans);
     if (r.zxid) ans["zxid"] = r.zxid;  // the committed write's zxid, for the checker
   } else {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,10 +35,17 @@ struct Step {
   std::vector<std::string> flags;  // as written, for the history
   bool watch = false;
   bool recursive = false;  // add_watch
-  int version = -1;
-  std::vector<Step> ops;  // multi: its operations, in order
-  nlohmann::json expect;  // null when absent
+  int version = -1;        // set_acl: the aversion
+  std::optional<Acl> acl;  // create (absent: world:anyone, all) and set_acl
+  std::string scheme;      // add_auth: "digest"
+  std::string auth;        // add_auth: "user:password"
+  std::vector<Step> ops;   // multi: its operations, in order
+  nlohmann::json expect;   // null when absent
 };
+
+// An ACL as the operation format writes it: [{"scheme": "digest", "id": "u:hash", "perms":
+// "cdrwa"}, ...] (zkCli's permission letters).
+nlohmann::json acl_json(const Acl& acl);
 
 // Step `index` of a scenario whose sessions are `sessions`: refused (BadArguments, naming the
 // problem but not the step, which the caller names) if a field is unknown, missing or mistyped,

@@ -208,6 +208,7 @@ std::vector<Pair> align(const std::vector<json>& e, const std::vector<json>& a) 
 std::vector<json> canonicalize_history(const std::vector<json>& history, bool drop_watch_zxid) {
   std::vector<json> out;
   std::set<int64_t> zxids;
+  std::set<int64_t> set_acls;  // ids of set_acl invocations
   // ZooKeeper's client sees no "service" line (fkemu's container cleanup): compared are the
   // lines both have.
   for (const json& line : history)
@@ -222,6 +223,9 @@ std::vector<json> canonicalize_history(const std::vector<json>& history, bool dr
       for (const char* key : {"kind", "id", "session", "op", "path"}) {
         if (line.contains(key)) kept[key] = line[key];
       }
+      if (kept.value("op", "") == "set_acl" && kept.contains("id") &&
+          kept["id"].is_number_integer())
+        set_acls.insert(kept["id"].get<int64_t>());
       line = std::move(kept);
       continue;
     }
@@ -230,6 +234,10 @@ std::vector<json> canonicalize_history(const std::vector<json>& history, bool dr
     // The zxid fkemu reports for a committed write is an absolute value ZooKeeper's client does
     // not report; its relative order shows in the stats.
     if (is_kind(line, "ok")) line.erase("zxid");
+    // The C client does not report setACL's stat.
+    if (is_kind(line, "ok") && line.contains("id") && line["id"].is_number_integer() &&
+        set_acls.count(line["id"].get<int64_t>()))
+      line.erase("stat");
     // A multi's creates: the C client's multi gives their names, not their stats.
     if (is_kind(line, "ok") && line.contains("results") && line["results"].is_array())
       for (json& r : line["results"])

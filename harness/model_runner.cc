@@ -1,9 +1,11 @@
 #include "harness/model_runner.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "core/model/path.h"
+#include "emulator/digest.h"
 #include "harness/scenario_runner.h"
 #include "harness/zookeeper_model.h"
 
@@ -18,8 +20,13 @@ ModelWrite model_write(const Step& st) {
   ModelWrite w{st.op, st.session, st.path, st.data, st.ephemeral, st.sequential, st.version};
   w.container = st.container;
   w.recursive = st.recursive;
+  w.acl = st.acl;
   for (const Step& o : st.ops) w.ops.push_back(model_write(o));
   return w;
+}
+
+bool is_read(const std::string& op) {
+  return op == "get_data" || op == "exists" || op == "get_children" || op == "get_acl";
 }
 
 }  // namespace
@@ -33,7 +40,8 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
   ZooKeeperModel m;
   std::vector<json> h;
   std::set<std::string> closed;
-  std::map<int64_t, std::string> watch_session;  // registration id -> session
+  std::map<int64_t, std::string> watch_session;      // registration id -> session
+  std::map<std::string, std::vector<Identity>> ids;  // session -> its identities (add_auth)
   int64_t zxid = 0;
   int64_t id = 0;
   for (const Step& st : sc.steps) {
@@ -68,8 +76,7 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
           client_error = e;
           client_failed = static_cast<int>(i);
         }
-    } else if (st.op != "close" && st.op != "get_data" && st.op != "exists" &&
-               st.op != "get_children") {
+    } else if (st.op != "close" && st.op != "add_auth" && !is_read(st.op)) {
       client_error = client_check(st);
     }
     if (!client_error.empty()) {
@@ -78,8 +85,7 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
     } else if (closed.count(st.session)) {
       if (st.op == "close") {
         ans["kind"] = "ok";
-      } else if ((st.op == "get_data" || st.op == "exists" || st.op == "get_children") &&
-                 !validate_client_path(st.path).is_ok()) {
+      } else if (is_read(st.op) && !validate_client_path(st.path).is_ok()) {
         error("BadArguments");  // a read's path (a write's was checked above)
       } else {
         error("SessionExpired");
@@ -90,11 +96,18 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
       events = r.events;
       ans["kind"] = "ok";
       ans["zxid"] = zxid;
+    } else if (st.op == "add_auth") {
+      std::vector<Identity>& mine = ids[st.session];
+      const Identity added = digest_identity(st.auth);
+      if (std::find(mine.begin(), mine.end(), added) == mine.end()) mine.push_back(added);
+      m.set_identities(st.session, mine, mine);
+      ans["kind"] = "ok";
     } else if (st.op == "multi" && st.ops.empty()) {
       ans["kind"] = "ok";  // nothing to apply: no zxid
     } else if (st.op == "create" || st.op == "set_data" || st.op == "delete" || st.op == "multi" ||
-               st.op == "add_watch") {
-      const ModelWrite w = model_write(st);
+               st.op == "add_watch" || st.op == "set_acl") {
+      ModelWrite w = model_write(st);
+      w.auth = ids[st.session];
       int failed = -1;
       if (std::string e = m.check(w, nullptr, &failed); !e.empty()) {
         error(e);
@@ -118,9 +131,11 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
         ans["zxid"] = zxid;
       }
     } else {
-      const ModelReadResult r = st.op == "get_data" ? m.get_data(st.path)
-                                : st.op == "exists" ? m.exists(st.path)
-                                                    : m.get_children(st.path);
+      const std::vector<Identity>& as = ids[st.session];
+      const ModelReadResult r = st.op == "get_data"  ? m.get_data(st.path, as)
+                                : st.op == "exists"  ? m.exists(st.path)
+                                : st.op == "get_acl" ? m.get_acl(st.path, as)
+                                                     : m.get_children(st.path, as);
       if (!r.ok()) {
         error(r.error);
       } else {
@@ -128,6 +143,7 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
         ans["stat"] = r.stat ? stat_to_json(*r.stat) : json(nullptr);
         if (st.op == "get_data") put_data_field(r.data, "data", "data_b64", ans);
         if (st.op == "get_children") ans["children"] = r.children;
+        if (st.op == "get_acl") ans["acl"] = acl_json(r.acl);
         const bool registers = st.op == "exists" || r.stat.has_value();
         if (st.watch && registers) {
           const int64_t w = m.add_watch(

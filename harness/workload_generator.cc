@@ -9,6 +9,8 @@
 #include "core/model/path.h"
 #include "core/runtime/rng.h"
 #include "core/text/base64.h"
+#include "emulator/digest.h"
+#include "emulator/operation.h"
 #include "harness/zookeeper_model.h"
 
 namespace fkemu {
@@ -40,7 +42,7 @@ class Generator {
     }
     while (steps_.size() < target_) {
       switch (weighted({5, 4, sessions_.size() > 1 ? 3u : 1u, 2, 1, sessions_.size() > 1 ? 2u : 0u,
-                        2, o_.comparable ? 0u : 2u, o_.comparable ? 0u : 1u})) {
+                        2, o_.comparable ? 0u : 2u, o_.comparable ? 0u : 1u, 2})) {
         case 0:
           random_op();
           break;
@@ -65,8 +67,11 @@ class Generator {
         case 7:
           persistent_watch();
           break;
-        default:
+        case 8:
           container_churn();
+          break;
+        default:
+          acl_guarded();
           break;
       }
     }
@@ -246,6 +251,7 @@ class Generator {
     put_flags(st, ephemeral, sequential, container);
     ModelWrite w{"create", s, path, "", ephemeral, sequential, -1};
     w.container = container;
+    w.auth = ids_[s];
     apply(w);
   }
 
@@ -262,6 +268,7 @@ class Generator {
   void read(const std::string& s, const std::string& op, const std::string& path, bool watch) {
     json& st = add(s, op);
     st["path"] = path;
+    if (op == "get_acl") return;  // (sets no watch)
     if (watch) {
       st["watch"] = true;
     } else if (rng_.chance(0.1)) {
@@ -290,14 +297,18 @@ class Generator {
     st["path"] = path;
     put_data(st);
     version(st, path);
-    apply(ModelWrite{"set_data", s, path, "", false, false, st.value("version", -1)});
+    ModelWrite w{"set_data", s, path, "", false, false, st.value("version", -1)};
+    w.auth = ids_[s];
+    apply(w);
   }
 
   void remove(const std::string& s, const std::string& path) {
     json& st = add(s, "delete");
     st["path"] = path;
     version(st, path);
-    apply(ModelWrite{"delete", s, path, "", false, false, st.value("version", -1)});
+    ModelWrite w{"delete", s, path, "", false, false, st.value("version", -1)};
+    w.auth = ids_[s];
+    apply(w);
   }
 
   void close(const std::string& s) {
@@ -566,6 +577,7 @@ class Generator {
     json& st = add(s, "multi");
     json ops = json::array();
     ModelWrite w = make_write("multi", s, "");
+    w.auth = ids_[s];
     std::string last;  // the previous operation's path
     const size_t n = 1 + weighted({2, 3, 2, 1});
     for (size_t i = 0; i < n; ++i) {
@@ -663,6 +675,103 @@ class Generator {
     if (rng_.chance(0.5)) read(live_session(), "exists", c, rng_.chance(0.5));
   }
 
+  // A session authenticates and guards a node with an ACL; others (some with the same user,
+  // some with another, some with none) read it, list its ACL, write it, create and delete
+  // under it and watch it; the owner may open it up again.
+  void acl_guarded() {
+    static const char* kUsers[] = {"alice:pw", "bob:pw", "alice:wrong"};
+    const std::string owner = live_session();
+    auth(owner, kUsers[0]);
+    for (const std::string& s : sessions_)
+      if (s != owner && rng_.chance(0.4)) auth(s, kUsers[rng_.below(3)]);
+    const std::string p = pick(parents_);
+    ensure_exists(parent_path(p) == "/" ? p : parent_path(p), owner);
+    const std::string x = exists(p) ? p + "/" + pick(names_) : p;
+    json& st = add(owner, "create");
+    st["path"] = x;
+    put_data(st);
+    ModelWrite w = make_write("create", owner, x);
+    w.acl = draw_acl();
+    w.auth = ids_[owner];
+    st["acl"] = acl_json(*w.acl);
+    apply(w);
+    const size_t tries = 2 + rng_.below(4);
+    for (size_t i = 0; i < tries; ++i) {
+      const std::string s = live_session();
+      switch (weighted({3, 2, 2, 2, 1, 2, 1})) {
+        case 0:
+          read(s, "get_data", x, rng_.chance(0.3));
+          break;
+        case 1:
+          read(s, "get_acl", x, false);
+          break;
+        case 2:
+          set_data(s, x);
+          break;
+        case 3:
+          if (exists(x + "/" + names_[0])) {
+            remove(s, x + "/" + names_[0]);
+          } else {
+            create(s, x + "/" + names_[0], false, false);
+          }
+          break;
+        case 4:
+          read(s, "exists", x, true);
+          break;
+        case 5:
+          read(s, "get_children", x, rng_.chance(0.3));
+          break;
+        default:
+          remove(s, x);
+          break;
+      }
+    }
+    if (rng_.chance(0.5)) {
+      const std::string s = rng_.chance(0.7) ? owner : live_session();
+      json& sa = add(s, "set_acl");
+      sa["path"] = x;
+      ModelWrite a = make_write("set_acl", s, x);
+      a.acl = rng_.chance(0.6) ? Acl{AclEntry{perm::kAll, "world", "anyone"}} : draw_acl();
+      a.auth = ids_[s];
+      sa["acl"] = acl_json(*a.acl);
+      const ModelNode* n = model_.node(x);
+      if (rng_.chance(0.5)) {
+        sa["version"] = n ? n->stat.aversion + static_cast<int>(rng_.below(2)) : 0;
+        a.version = sa["version"];
+      }
+      apply(a);
+      if (rng_.chance(0.6)) read(live_session(), "get_data", x, false);
+    }
+  }
+
+  void auth(const std::string& s, const std::string& user_password) {
+    json& st = add(s, "add_auth");
+    st["scheme"] = "digest";
+    st["auth"] = user_password;
+    if (gone_.count(s)) return;
+    const Identity id = digest_identity(user_password);
+    std::vector<Identity>& mine = ids_[s];
+    if (std::find(mine.begin(), mine.end(), id) == mine.end()) mine.push_back(id);
+    model_.set_identities(s, mine, mine);
+  }
+
+  // An ACL: mostly the session's own (auth) with some permissions for the world, sometimes a
+  // digest id of another user, sometimes one ZooKeeper refuses (InvalidACL).
+  Acl draw_acl() {
+    auto perms = [&] { return static_cast<int32_t>(1 + rng_.below(31)); };
+    switch (weighted({4, 3, 2, 1})) {
+      case 0:
+        return {AclEntry{perms(), "auth", ""}};
+      case 1:
+        return {AclEntry{perms(), "world", "anyone"}, AclEntry{perm::kAll, "auth", ""}};
+      case 2:
+        return {AclEntry{perms(), "digest", digest_identity("bob:pw").id},
+                AclEntry{perm::kAll, "auth", ""}};
+      default:
+        return rng_.chance(0.5) ? Acl{AclEntry{perm::kRead, "digest", "nohash"}} : Acl{};
+    }
+  }
+
   void session_end() {
     const std::string s = live_session();
     if (!o_.comparable && rng_.chance(0.5)) {
@@ -697,6 +806,7 @@ class Generator {
   int64_t zxid_ = 0;
   std::set<std::string> gone_;      // closed or expiring, as far as the generator knows
   std::set<std::string> expiring_;  // expire steps not yet waited out
+  std::map<std::string, std::vector<Identity>> ids_;  // session -> identities (add_auth)
 };
 
 }  // namespace

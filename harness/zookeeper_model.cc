@@ -23,6 +23,7 @@ ZooKeeperModel::ZooKeeperModel() {
   zk.children = {"config", "quota"};
   ModelNode config;
   config.stat.aversion = -1;
+  config.acl = {AclEntry{perm::kRead, "world", "anyone"}};  // world-readable only
   nodes_["/"] = std::move(root);
   nodes_["/zookeeper"] = std::move(zk);
   nodes_["/zookeeper/config"] = std::move(config);
@@ -69,7 +70,8 @@ std::string check_multi(const ModelWrite& w, const NodeLookup& lookup, int* fail
     return it->second;
   };
   for (size_t i = 0; i < w.ops.size(); ++i) {
-    const ModelWrite& op = w.ops[i];
+    ModelWrite op = w.ops[i];
+    op.auth = w.auth;  // the multi's identities
     std::string name;
     if (std::string e = ZooKeeperModel::check(op, look, &name); !e.empty()) return fail(i, e);
     if (op.op == "create") {
@@ -80,6 +82,7 @@ std::string check_multi(const ModelWrite& w, const NodeLookup& lookup, int* fail
       n = NodeView{};
       n.exists = true;
       if (op.ephemeral) n.ephemeral_owner = w.session;
+      if (op.acl) n.acl = stored_acl(*fixup_acl(*op.acl, w.auth));
     } else if (op.op == "delete") {
       at(op.path) = NodeView{};
       at(parent_path(op.path)).num_children -= 1;
@@ -102,10 +105,11 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
     if (!validate_client_path(w.path, w.sequential).is_ok()) return "BadArguments";
     if (!w.sequential && w.path == "/") return "NodeExists";
     const std::string parent = parent_path(w.sequential ? w.path + "0" : w.path);
+    // ZooKeeper's order: the ACL's fixup, the parent, its CREATE permission (decision 50).
+    if (w.acl && !fixup_acl(*w.acl, w.auth)) return "InvalidACL";
     const NodeView p = lookup(parent);
     if (!p.exists) return "NoNode";
-    // /zookeeper/config is world-readable only (its ACL): nobody may create under it.
-    if (parent == "/zookeeper/config") return "NoAuth";
+    if (!acl_permits(p.acl, perm::kCreate, w.auth)) return "NoAuth";
     const std::string name = w.sequential ? sequential_name(w.path, p.child_creates) : w.path;
     if (!validate_path(w.path, w.sequential).is_ok()) return "BadArguments";
     if (lookup(name).exists) return "NodeExists";
@@ -116,6 +120,10 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
   if (w.op == "delete") {
     if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
     if (is_zookeeper_own_node(w.path)) return "BadArguments";
+    // The parent's DELETE permission, before the node is looked up.
+    if (const NodeView p = lookup(parent_path(w.path));
+        p.exists && !acl_permits(p.acl, perm::kDelete, w.auth))
+      return "NoAuth";
     const NodeView n = lookup(w.path);
     if (!n.exists) return "NoNode";
     if (w.version != -1 && w.version != n.version) return "BadVersion";
@@ -126,14 +134,24 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
     if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
     const NodeView n = lookup(w.path);
     if (!n.exists) return "NoNode";
-    if (w.path == "/zookeeper/config") return "NoAuth";  // world-readable only (its ACL)
+    if (!acl_permits(n.acl, perm::kWrite, w.auth)) return "NoAuth";
     if (w.version != -1 && w.version != n.version) return "BadVersion";
+    return {};
+  }
+  if (w.op == "set_acl") {  // the ACL's fixup, the node, ADMIN, the aversion
+    if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
+    if (!w.acl || !fixup_acl(*w.acl, w.auth)) return "InvalidACL";
+    const NodeView n = lookup(w.path);
+    if (!n.exists) return "NoNode";
+    if (!acl_permits(n.acl, perm::kAdmin, w.auth)) return "NoAuth";
+    if (w.version != -1 && w.version != n.aversion) return "BadVersion";
     return {};
   }
   if (w.op == "check") {  // a multi's check: the node and its version
     if (!validate_client_path(w.path, false).is_ok()) return "BadArguments";
     const NodeView n = lookup(w.path);
     if (!n.exists) return "NoNode";
+    if (!acl_permits(n.acl, perm::kRead, w.auth)) return "NoAuth";
     if (w.version != -1 && w.version != n.version) return "BadVersion";
     return {};
   }
@@ -157,26 +175,40 @@ NodeView ZooKeeperModel::view(const std::string& path) const {
   v.version = n->stat.version;
   v.num_children = n->stat.num_children;
   v.child_creates = n->child_creates;
+  v.aversion = n->stat.aversion;
+  v.acl = n->acl;
   return v;
 }
 
-void ZooKeeperModel::fire(const std::string& path, WatchKind kind, const char* event,
-                          std::vector<ModelEvent>* out) {
-  auto it = watches_.find({path, kind});
-  if (it == watches_.end()) return;
-  for (const Registration& r : it->second) out->push_back(ModelEvent{r.session, r.id, event, path});
-  watches_.erase(it);
+bool ZooKeeperModel::may_read(const std::string& session, const Acl& acl, bool surely) const {
+  if (acl.empty()) return true;
+  const auto& table = surely ? sure_identities_ : identities_;
+  auto it = table.find(session);
+  static const std::vector<Identity> kNone;
+  return acl_permits(acl, perm::kRead, it == table.end() ? kNone : it->second);
 }
 
-void ZooKeeperModel::fire_persistent(const std::string& path, const char* event,
+void ZooKeeperModel::fire(const std::string& path, WatchKind kind, const char* event,
+                          const Acl& acl, std::vector<ModelEvent>* out) {
+  auto it = watches_.find({path, kind});
+  if (it == watches_.end()) return;
+  for (const Registration& r : it->second)
+    if (may_read(r.session, acl))
+      out->push_back(
+          ModelEvent{r.session, r.id, event, path, false, may_read(r.session, acl, true), change_});
+  watches_.erase(it);  // spent, delivered or not
+}
+
+void ZooKeeperModel::fire_persistent(const std::string& path, const char* event, const Acl& acl,
                                      std::vector<ModelEvent>* out) {
   if (persistent_.empty()) return;
   const bool children = std::string_view(event) == "NodeChildrenChanged";
   for (std::string p = path;;) {
     if (auto it = persistent_.find(p); it != persistent_.end())
       for (const Persistent& r : it->second)
-        if (r.recursive ? !children : p == path)
-          out->push_back(ModelEvent{r.session, r.id, event, path, true});
+        if ((r.recursive ? !children : p == path) && may_read(r.session, acl))
+          out->push_back(ModelEvent{r.session, r.id, event, path, true,
+                                    may_read(r.session, acl, true), change_});
     if (p == "/") break;
     p = parent_path(p);
   }
@@ -189,6 +221,7 @@ void ZooKeeperModel::remove_node(const std::string& path, int64_t zxid, ModelWri
     auto& live = ephemerals_[*owner];
     live.erase(std::remove(live.begin(), live.end(), path), live.end());
   }
+  const Acl acl = std::move(it->second.acl);
   nodes_.erase(it);
   const std::string parent = parent_path(path);
   ModelNode& p = nodes_.at(parent);
@@ -199,11 +232,13 @@ void ZooKeeperModel::remove_node(const std::string& path, int64_t zxid, ModelWri
   r->deleted.push_back(path);
   r->changed.push_back(path);
   r->changed.push_back(parent);
-  fire(path, WatchKind::Data, "NodeDeleted", &r->events);
-  fire(path, WatchKind::Child, "NodeDeleted", &r->events);
-  fire_persistent(path, "NodeDeleted", &r->events);
-  fire(parent, WatchKind::Child, "NodeChildrenChanged", &r->events);
-  fire_persistent(parent, "NodeChildrenChanged", &r->events);
+  ++change_;
+  fire(path, WatchKind::Data, "NodeDeleted", acl, &r->events);
+  fire(path, WatchKind::Child, "NodeDeleted", acl, &r->events);
+  fire_persistent(path, "NodeDeleted", acl, &r->events);
+  ++change_;
+  fire(parent, WatchKind::Child, "NodeChildrenChanged", p.acl, &r->events);
+  fire_persistent(parent, "NodeChildrenChanged", p.acl, &r->events);
 }
 
 ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_t time_ms,
@@ -220,6 +255,14 @@ ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_
     return r;
   }
   if (w.op == "check") return r;
+  if (w.op == "set_acl") {  // no zxid of the node moves, no watch fires
+    ModelNode& n = nodes_.at(w.path);
+    n.acl = stored_acl(*fixup_acl(*w.acl, w.auth));
+    n.stat.aversion += 1;
+    r.stat = n.stat;
+    r.changed = {w.path};
+    return r;
+  }
 
   if (w.op == "create") {
     r.path = name;
@@ -238,6 +281,7 @@ ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_
     ModelNode n;
     n.data = w.data;
     n.container = w.container;
+    if (w.acl) n.acl = stored_acl(*fixup_acl(*w.acl, w.auth));
     n.stat.czxid = n.stat.mzxid = n.stat.pzxid = zxid;
     n.stat.ctime = n.stat.mtime = time_ms;
     n.stat.data_length = static_cast<int32_t>(w.data.size());
@@ -250,10 +294,13 @@ ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_
     r.stat = n.stat;
     nodes_[where] = std::move(n);
     r.changed = {where, parent};
-    fire(where, WatchKind::Data, "NodeCreated", &r.events);
-    fire_persistent(where, "NodeCreated", &r.events);
-    fire(parent, WatchKind::Child, "NodeChildrenChanged", &r.events);
-    fire_persistent(parent, "NodeChildrenChanged", &r.events);
+    const Acl& acl = nodes_.at(where).acl;
+    ++change_;
+    fire(where, WatchKind::Data, "NodeCreated", acl, &r.events);
+    fire_persistent(where, "NodeCreated", acl, &r.events);
+    ++change_;
+    fire(parent, WatchKind::Child, "NodeChildrenChanged", p.acl, &r.events);
+    fire_persistent(parent, "NodeChildrenChanged", p.acl, &r.events);
   } else if (w.op == "set_data") {
     ModelNode& n = nodes_.at(w.path);
     n.data = w.data;
@@ -263,8 +310,9 @@ ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_
     n.stat.data_length = static_cast<int32_t>(w.data.size());
     r.stat = n.stat;
     r.changed = {w.path};
-    fire(w.path, WatchKind::Data, "NodeDataChanged", &r.events);
-    fire_persistent(w.path, "NodeDataChanged", &r.events);
+    ++change_;
+    fire(w.path, WatchKind::Data, "NodeDataChanged", n.acl, &r.events);
+    fire_persistent(w.path, "NodeDataChanged", n.acl, &r.events);
   } else if (w.op == "delete") {
     remove_node(w.path, zxid, &r);
   }
@@ -282,6 +330,7 @@ ModelWriteResult ZooKeeperModel::apply_multi(const ModelWrite& w, int64_t zxid, 
   for (const ModelWrite& op : w.ops) {
     ModelWrite one = op;
     one.session = w.session;
+    one.auth = w.auth;
     const std::string* observed = nullptr;
     if (op.op == "create" && op.sequential && observed_names && named < observed_names->size())
       observed = &(*observed_names)[named++];
@@ -336,11 +385,16 @@ ModelWriteResult ZooKeeperModel::close_session(const std::string& session, int64
   return r;
 }
 
-ModelReadResult ZooKeeperModel::get_data(const std::string& path) const {
+ModelReadResult ZooKeeperModel::get_data(const std::string& path,
+                                         const std::vector<Identity>& ids) const {
   ModelReadResult r;
   if (!validate_client_path(path).is_ok()) {
     r.error = "BadArguments";
   } else if (const ModelNode* n = node(path)) {
+    if (!acl_permits(n->acl, perm::kRead, ids)) {
+      r.error = "NoAuth";
+      return r;
+    }
     r.data = n->data;
     r.stat = n->stat;
   } else {
@@ -359,11 +413,34 @@ ModelReadResult ZooKeeperModel::exists(const std::string& path) const {
   return r;
 }
 
-ModelReadResult ZooKeeperModel::get_children(const std::string& path) const {
+ModelReadResult ZooKeeperModel::get_acl(const std::string& path,
+                                        const std::vector<Identity>& ids) const {
   ModelReadResult r;
   if (!validate_client_path(path).is_ok()) {
     r.error = "BadArguments";
   } else if (const ModelNode* n = node(path)) {
+    if (!acl_permits(n->acl, perm::kRead | perm::kAdmin, ids)) {
+      r.error = "NoAuth";
+      return r;
+    }
+    r.stat = n->stat;
+    r.acl = acl_as_read(n->acl, acl_permits(n->acl, perm::kAdmin, ids));
+  } else {
+    r.error = "NoNode";
+  }
+  return r;
+}
+
+ModelReadResult ZooKeeperModel::get_children(const std::string& path,
+                                             const std::vector<Identity>& ids) const {
+  ModelReadResult r;
+  if (!validate_client_path(path).is_ok()) {
+    r.error = "BadArguments";
+  } else if (const ModelNode* n = node(path)) {
+    if (!acl_permits(n->acl, perm::kRead, ids)) {
+      r.error = "NoAuth";
+      return r;
+    }
     r.stat = n->stat;
     r.children.assign(n->children.begin(), n->children.end());
   } else {

@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/model/acl.h"
 #include "core/model/stat.h"
 
 namespace fkemu {
@@ -50,6 +51,7 @@ struct ModelNode {
   int64_t child_creates = 0;       // children ever created here: the sequential counter
   std::set<std::string> children;  // names, byte order
   bool container = false;          // ZooKeeper's container node
+  Acl acl;                         // stored form (core/model/acl.h): empty = world:anyone, all
   // An empty container that has had children: ZooKeeper's container manager deletes it.
   bool empty_container() const { return container && children.empty() && stat.cversion > 0; }
 };
@@ -61,6 +63,8 @@ struct NodeView {
   int32_t version = 0;
   int32_t num_children = 0;
   int64_t child_creates = 0;
+  int32_t aversion = 0;
+  Acl acl;  // stored form
 };
 using NodeLookup = std::function<NodeView(const std::string& path)>;
 
@@ -73,10 +77,12 @@ struct ModelWrite {
   bool ephemeral = false;
   bool sequential = false;
   int32_t version = -1;
-  bool container = false;            // create: a container node
-  bool recursive = false;            // add_watch: persistent recursive
-  int64_t watch_id = -1;             // add_watch: the registration's id (-1: a fresh one)
-  std::vector<ModelWrite> ops = {};  // multi: its operations (create, delete, set_data, check)
+  bool container = false;                 // create: a container node
+  bool recursive = false;                 // add_watch: persistent recursive
+  int64_t watch_id = -1;                  // add_watch: the registration's id (-1: a fresh one)
+  std::vector<ModelWrite> ops = {};       // multi: its operations (create, delete, set_data, check)
+  std::optional<Acl> acl = std::nullopt;  // create (none: world:anyone, all) and set_acl
+  std::vector<Identity> auth = {};        // the session's identities when it was invoked
 };
 
 // A write of `op` on `path` by `session`, the other members at their defaults.
@@ -94,6 +100,14 @@ struct ModelEvent {
   std::string event;  // NodeCreated NodeDeleted NodeDataChanged NodeChildrenChanged
   std::string path;
   bool persistent = false;  // fired by an add_watch registration (which stays)
+  // Delivered for certain: the session may READ the node with the identities it surely had
+  // (set_identities' `surely`); otherwise it may or may not be, as the identities it had when
+  // the change was applied are not known.
+  bool certain = true;
+  // The change (one node's create, data change or delete, or a parent's children list) that
+  // fired it, numbered in the order the model applies them: a session receives the events
+  // of one zxid in this order (those of one change in any order).
+  int64_t change = 0;
 };
 
 // One operation's answer in a multi that succeeded: a create's name, a set_data's stat.
@@ -120,6 +134,7 @@ struct ModelReadResult {
   std::string data;
   std::optional<Stat> stat;
   std::vector<std::string> children;  // sorted
+  Acl acl;                            // get_acl: as ZooKeeper lists it
   bool ok() const { return error.empty(); }
 };
 
@@ -150,9 +165,21 @@ class ZooKeeperModel {
                            std::string* created_path = nullptr, int* failed_op = nullptr);
   static std::string sequential_name(const std::string& prefix, int64_t count);
 
-  ModelReadResult get_data(const std::string& path) const;
+  // Reads as `ids` (NoAuth without READ; get_acl: without READ and ADMIN).
+  ModelReadResult get_data(const std::string& path, const std::vector<Identity>& ids = {}) const;
   ModelReadResult exists(const std::string& path) const;
-  ModelReadResult get_children(const std::string& path) const;
+  ModelReadResult get_children(const std::string& path,
+                               const std::vector<Identity>& ids = {}) const;
+  ModelReadResult get_acl(const std::string& path, const std::vector<Identity>& ids = {}) const;
+  // A session's identities, which decide the watch events it may receive (only for nodes it
+  // may READ, as ZooKeeper 3.8 with the fix of CVE-2024-23944; a one-shot watch is spent all
+  // the same).
+  // `surely`: those it surely had by then (a subset; the same when they are known exactly).
+  void set_identities(const std::string& session, std::vector<Identity> ids,
+                      std::vector<Identity> surely) {
+    identities_[session] = std::move(ids);
+    sure_identities_[session] = std::move(surely);
+  }
 
   const ModelNode* node(const std::string& path) const {
     auto it = nodes_.find(path);
@@ -190,11 +217,14 @@ class ZooKeeperModel {
     std::string session;
     bool recursive;
   };
-  void fire(const std::string& path, WatchKind kind, const char* event,
+  // (`acl`: the node's whose change it is, which the watching session must be allowed to READ)
+  void fire(const std::string& path, WatchKind kind, const char* event, const Acl& acl,
             std::vector<ModelEvent>* out);
+  bool may_read(const std::string& session, const Acl& acl, bool surely = false) const;
   // The persistent watches a change of `path` fires: its own, and for every event but
   // NodeChildrenChanged the recursive ones at it and above it.
-  void fire_persistent(const std::string& path, const char* event, std::vector<ModelEvent>* out);
+  void fire_persistent(const std::string& path, const char* event, const Acl& acl,
+                       std::vector<ModelEvent>* out);
   ModelWriteResult apply_multi(const ModelWrite& w, int64_t zxid, int64_t time_ms,
                                const std::vector<std::string>* observed_names);
   void remove_node(const std::string& path, int64_t zxid, ModelWriteResult* r);
@@ -205,6 +235,9 @@ class ZooKeeperModel {
   std::set<std::string> closed_;
   std::map<std::pair<std::string, WatchKind>, std::vector<Registration>> watches_;
   std::map<std::string, std::vector<Persistent>> persistent_;  // path -> registrations
+  std::map<std::string, std::vector<Identity>> identities_;    // session -> its identities
+  std::map<std::string, std::vector<Identity>> sure_identities_;
+  int64_t change_ = 0;  // ModelEvent::change of the change being fired
   int64_t next_watch_id_ = 1;
 };
 

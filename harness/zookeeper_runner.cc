@@ -6,16 +6,19 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "core/model/path.h"
 #include "core/model/stat.h"
 #include "emulator/operation.h"
+#include "harness/zookeeper_server.h"
 
 namespace fkemu::zkref {
 namespace {
@@ -52,6 +55,9 @@ enum class Op {
   kSetData,
   kDelete,
   kMulti,
+  kAddAuth,
+  kSetAcl,
+  kGetAcl,
   kClose,
   kWait
 };
@@ -61,7 +67,9 @@ Op op_of(const Step& step) {
       {"create", Op::kCreate},    {"get_data", Op::kGetData},
       {"exists", Op::kExists},    {"get_children", Op::kGetChildren},
       {"set_data", Op::kSetData}, {"delete", Op::kDelete},
-      {"multi", Op::kMulti},      {"close", Op::kClose}};
+      {"multi", Op::kMulti},      {"close", Op::kClose},
+      {"add_auth", Op::kAddAuth}, {"set_acl", Op::kSetAcl},
+      {"get_acl", Op::kGetAcl}};
   if (step.is_wait) return Op::kWait;
   return kOps.at(step.op);  // "expire" was refused: scenario_comparable_with_zookeeper()
 }
@@ -86,7 +94,8 @@ json invoke_fields(const Scenario& sc, const Step& step) {
     return inv;
   }
   json inv{{"session", step.session}, {"op", step.op}};
-  for (const char* key : {"path", "data", "data_b64", "flags", "version", "watch", "ops"}) {
+  for (const char* key :
+       {"path", "data", "data_b64", "flags", "version", "watch", "ops", "acl", "scheme", "auth"}) {
     if (written.contains(key)) inv[key] = written[key];
   }
   return inv;
@@ -172,6 +181,27 @@ struct Pending {
   std::vector<zoo_op_result_t> results;
   std::vector<std::vector<char>> names;  // each create's buffer for its name
   std::vector<::Stat> stats;             // each set_data's stat
+  // ACLs sent (their strings and entries live here until the answer has run), and getACL's.
+  struct OwnedAcl {
+    std::deque<std::string> strings;
+    std::vector<::ACL> entries;
+    ::ACL_vector vector{};
+  };
+  std::deque<OwnedAcl> acls;
+  Acl acl_answer;
+  // The C form of `acl` (kept in this pending request), or ZooKeeper's open ACL if none.
+  ::ACL_vector* c_acl(const std::optional<Acl>& acl) {
+    if (!acl) return &ZOO_OPEN_ACL_UNSAFE;
+    OwnedAcl& o = acls.emplace_back();
+    for (const AclEntry& e : *acl) {
+      char* scheme = o.strings.emplace_back(e.scheme).data();
+      char* id = o.strings.emplace_back(e.id).data();
+      o.entries.push_back(::ACL{e.perms, ::Id{scheme, id}});
+    }
+    o.vector.count = static_cast<int32_t>(o.entries.size());
+    o.vector.data = o.entries.data();
+    return &o.vector;
+  }
 };
 
 struct Run {
@@ -257,6 +287,20 @@ void data_done(int rc, const char* value, int value_len, const ::Stat* stat, con
     if (rc != ZOK) return;
     p->has_value = true;
     if (value != nullptr && value_len > 0) p->value.assign(value, static_cast<size_t>(value_len));
+    if (stat != nullptr) {
+      p->has_stat = true;
+      p->stat = *stat;
+    }
+  });
+}
+
+void acl_done(int rc, ::ACL_vector* acl, ::Stat* stat, const void* data) {
+  complete(data, rc, [&](Pending* p) {
+    if (rc != ZOK) return;
+    if (acl != nullptr)
+      for (int32_t i = 0; i < acl->count; ++i)
+        p->acl_answer.push_back(
+            AclEntry{acl->data[i].perms, acl->data[i].id.scheme, acl->data[i].id.id});
     if (stat != nullptr) {
       p->has_stat = true;
       p->stat = *stat;
@@ -569,7 +613,9 @@ class Runner {
     if (s->closed) {
       // The client's own path check comes first, as for an open session (the Java client,
       // too, checks the path before it finds its connection closed).
-      if (op == Op::kMulti) {
+      if (op == Op::kAddAuth) {
+        set_error(ZSESSIONEXPIRED);
+      } else if (op == Op::kMulti) {
         const int bad = multi_client_error(step);
         set_error(bad >= 0 ? ZBADARGUMENTS : ZSESSIONEXPIRED);
         if (bad >= 0) answer["failed_op"] = bad;
@@ -592,7 +638,7 @@ class Runner {
       set_error(ZBADARGUMENTS);
       answer["failed_op"] = multi_client_error(step);
       answer_t = run_.now_us();
-    } else if (op != Op::kMulti &&
+    } else if (op != Op::kMulti && op != Op::kAddAuth &&
                !validate_client_path(step.path, op == Op::kCreate && step.sequential).is_ok()) {
       // The Java client's path rule, which fkemu's client applies (docs/decisions.md); the C
       // client would send what it does not check itself (U+007F, say) and the server would
@@ -608,7 +654,7 @@ class Runner {
       int rc = ZOK;
       switch (op) {
         case Op::kCreate:
-          rc = zoo_acreate2(s->zh, path, step.data.data(), len, &ZOO_OPEN_ACL_UNSAFE,
+          rc = zoo_acreate2(s->zh, path, step.data.data(), len, p->c_acl(step.acl),
                             create_mode(step), string_stat_done, p);
           break;
         case Op::kGetData:
@@ -628,6 +674,16 @@ class Runner {
           break;
         case Op::kMulti:
           rc = start_multi(s->zh, step, p);
+          break;
+        case Op::kAddAuth:
+          rc = zoo_add_auth(s->zh, step.scheme.c_str(), step.auth.data(),
+                            static_cast<int>(step.auth.size()), void_done, p);
+          break;
+        case Op::kSetAcl:
+          rc = zoo_aset_acl(s->zh, path, step.version, p->c_acl(step.acl), void_done, p);
+          break;
+        case Op::kGetAcl:
+          rc = zoo_aget_acl(s->zh, path, acl_done, p);
           break;
         default:
           return Status(Code::SystemError, "internal: unexpected op");
@@ -716,6 +772,10 @@ class Runner {
       case Op::kSetData:
         (*answer)["stat"] = stat_json(p.stat);
         break;
+      case Op::kGetAcl:
+        (*answer)["acl"] = acl_json(p.acl_answer);
+        (*answer)["stat"] = stat_json(p.stat);
+        break;
       case Op::kMulti: {
         json rs = json::array();
         for (size_t i = 0; i < p.ops.size(); ++i) {
@@ -768,7 +828,7 @@ class Runner {
       const int len = static_cast<int>(o.data.size());
       if (o.op == "create") {
         p->names[i].assign(o.path.size() + 16, '\0');
-        zoo_create_op_init(&p->ops[i], o.path.c_str(), o.data.data(), len, &ZOO_OPEN_ACL_UNSAFE,
+        zoo_create_op_init(&p->ops[i], o.path.c_str(), o.data.data(), len, p->c_acl(o.acl),
                            create_mode(o), p->names[i].data(),
                            static_cast<int>(p->names[i].size()));
       } else if (o.op == "delete") {
@@ -935,6 +995,11 @@ Status clear_zookeeper_tree(const std::string& host_port) {
                               [&] { return s.zk_state == ZOO_CONNECTED_STATE || s.zk_state < 0; });
     connected = connected && s.zk_state == ZOO_CONNECTED_STATE;
   }
+  // As the super user of the servers ZooKeeperServer starts (nodes may have ACLs); an addauth
+  // is applied before the requests after it.
+  if (connected)
+    zoo_add_auth(s.zh, "digest", kZooKeeperSuperUser,
+                 static_cast<int>(std::strlen(kZooKeeperSuperUser)), nullptr, nullptr);
   const int rc = connected ? delete_children(s.zh, "/") : ZOK;
   zookeeper_close(s.zh);  // joins the client's threads
   s.zh = nullptr;

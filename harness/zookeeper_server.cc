@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "emulator/digest.h"
+
 namespace fkemu::zkref {
 namespace {
 
@@ -203,17 +205,13 @@ Status ZooKeeperServer::launch(const std::string& java, const std::string& class
     if (null_fd >= 0) ::close(null_fd);
     return status;
   }
-  std::vector<std::string> args = {java,
-                                   "-Xms32m",
-                                   "-Xmx512m",
-                                   "-XX:+UseSerialGC",
-                                   "-XX:TieredStopAtLevel=1",
-                                   "-Djava.awt.headless=true",
-                                   "-Dzookeeper.admin.enableServer=false",
-                                   "-cp",
-                                   classpath,
-                                   "org.apache.zookeeper.server.ZooKeeperServerMain",
-                                   cfg_path};
+  std::vector<std::string> args = {
+      java, "-Xms32m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+      "-Djava.awt.headless=true", "-Dzookeeper.admin.enableServer=false",
+      // the super user, who clears ACL-guarded trees between runs
+      "-Dzookeeper.DigestAuthenticationProvider.superDigest=" +
+          digest_identity(kZooKeeperSuperUser).id,
+      "-cp", classpath, "org.apache.zookeeper.server.ZooKeeperServerMain", cfg_path};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -31,6 +31,9 @@
 
 namespace fkemu::zkref {
 
+// The super user (user:password) of the servers ZooKeeperServer starts: it may delete any node.
+inline constexpr const char* kZooKeeperSuperUser = "fkemu-super:clear";
+
 class ZooKeeperServer {
  public:
   // Starts a server; an error (SystemError) saying why it did not start.

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/uuid/detail/sha1.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +15,7 @@
 #include "apps/server/executor_loop.h"
 #include "core/json/json_text.h"
 #include "core/protocol/deployment.h"
+#include "emulator/digest.h"
 
 namespace fkemu {
 
@@ -93,17 +93,6 @@ std::shared_ptr<RemoteSession> SessionRegistry::any_open() const {
   for (const auto& [id, r] : remotes_)
     if (!r->client->closed()) found = r;
   return found;
-}
-
-std::string sha1(std::string_view data) {
-  boost::uuids::detail::sha1 h;
-  h.process_bytes(data.data(), data.size());
-  unsigned int words[5];
-  h.get_digest(words);
-  std::string out;
-  for (unsigned int w : words)
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(w >> shift));
-  return out;
 }
 
 namespace {

@@ -41,7 +41,6 @@ std::string random_hex(size_t bytes);
 std::string to_hex(std::string_view raw);
 std::string from_hex(std::string_view hex);
 // SHA-1 of `data`: 20 raw bytes.
-std::string sha1(std::string_view data);
 
 // The key sessions' secrets derive from: for a state file, the one in STATE.session-key (made,
 // mode 0600, if there is none), so that a restarted server knows its sessions' secrets; in

@@ -14,6 +14,7 @@
 #include "core/model/path.h"
 #include "core/protocol/records.h"
 #include "core/text/base64.h"
+#include "emulator/digest.h"
 
 namespace fkemu {
 
@@ -738,8 +739,7 @@ void ZkSession::on_request(const std::string& body) {
       const std::string secret = given_secret.value_or("");
       std::vector<Identity> added;
       if (scheme == "digest") {
-        const std::string user = secret.substr(0, secret.find(':'));
-        const Identity id{"digest", user + ":" + base64_encode(sha1(secret))};
+        const Identity id = digest_identity(secret);
         if (!server_.super_digest.empty() && id.id == server_.super_digest)
           added.push_back(Identity{"super", ""});
         added.push_back(id);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <utility>
 
 namespace fkemu {
 
@@ -159,6 +160,42 @@ nlohmann::json acl_to_json(const Acl& acl) {
   for (const AclEntry& a : effective_acl(acl))
     out.push_back({{"perms", a.perms}, {"scheme", a.scheme}, {"id", a.id}});
   return out;
+}
+
+Acl acl_as_read(const Acl& stored, bool admin) {
+  Acl out = effective_acl(stored);
+  if (!admin)
+    for (AclEntry& a : out)
+      if (a.scheme == "digest" && a.id.find(':') != std::string::npos)
+        a.id = a.id.substr(0, a.id.find(':')) + ":x";
+  return out;
+}
+
+namespace {
+constexpr std::pair<char, int32_t> kLetters[] = {{'c', perm::kCreate},
+                                                 {'d', perm::kDelete},
+                                                 {'r', perm::kRead},
+                                                 {'w', perm::kWrite},
+                                                 {'a', perm::kAdmin}};
+}  // namespace
+
+std::string perms_letters(int32_t perms) {
+  std::string out;
+  for (const auto& [letter, bit] : kLetters)
+    if (perms & bit) out.push_back(letter);
+  return out;
+}
+
+std::optional<int32_t> perms_from_letters(std::string_view letters) {
+  int32_t perms = 0;
+  for (char ch : letters) {
+    int32_t bit = 0;
+    for (const auto& [letter, b] : kLetters)
+      if (letter == ch) bit = b;
+    if (bit == 0 || (perms & bit)) return std::nullopt;
+    perms |= bit;
+  }
+  return perms;
 }
 
 }  // namespace fkemu

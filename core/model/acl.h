@@ -64,6 +64,14 @@ std::optional<Acl> fixup_acl(const Acl& requested, const std::vector<Identity>& 
 // with `stored` (stored form). The super identity may do everything.
 bool acl_permits(const Acl& stored, int32_t wanted, const std::vector<Identity>& identities);
 
+// The ACL getACL answers for a node with `stored`: its effective list, each digest's hash hidden
+// ("user:x") from a session without ADMIN on it, as ZooKeeper hides it.
+Acl acl_as_read(const Acl& stored, bool admin);
+// zkCli's letters for a permission set ("cdrwa", in that order), and back (any order; nullopt
+// for a letter not among them, or one given twice).
+std::string perms_letters(int32_t perms);
+std::optional<int32_t> perms_from_letters(std::string_view letters);
+
 // ZooKeeper's IP provider: an IPv4 address, optionally with a prefix length ("10.0.0.0/8").
 bool ip_acl_valid(std::string_view expr);
 bool ip_acl_matches(std::string_view address, std::string_view expr);

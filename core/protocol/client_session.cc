@@ -206,7 +206,7 @@ void ClientSession::fire(const std::string& id, EventType event, const std::stri
 void ClientSession::emit(const std::string& id, EventType event, const std::string& path,
                          int64_t zxid, int64_t trigger, const Acl& acl) {
   if (closing_ || closed_) return;
-  if (!acl.empty() && !acl_permits(acl, perm::kRead, ids(identities_))) return;
+  if (!acl.empty() && !acl_permits(acl, perm::kRead, identities_for_event(zxid))) return;
   WatchedEvent e{event, path, zxid, trigger};
   if (holding()) {
     held_events_.push_back(HeldEvent{zxid, id, std::move(e)});
@@ -578,8 +578,29 @@ Task<OpResult> ClientSession::set_acl(std::string path, Acl acl, int version) {
   co_return co_await write(std::move(request));
 }
 
+const ClientSession::Ids& ClientSession::identities_for_event(int64_t zxid) const {
+  static const Ids kNone;
+  const std::shared_ptr<const Ids>* in_effect = &first_identities_;
+  for (const AuthChange& c : auth_changes_)
+    if (c.horizon < zxid) in_effect = &c.ids;
+  return *in_effect ? **in_effect : kNone;
+}
+
+// Records an identity change (identities_ is already the new set) with its horizon: the
+// distributor's progress now.
+Task<void> ClientSession::note_auth_change(std::shared_ptr<const Ids> before) {
+  if (auth_changes_.empty()) first_identities_ = std::move(before);
+  const size_t k = auth_changes_.size();
+  auth_changes_.push_back(AuthChange{INT64_MAX, identities_});
+  auto item = co_await d_.ex.call("kv.get", "client.auth_horizon", 0,
+                                  [&] { return d_.system.get(kProgressTable, "distributor"); });
+  auth_changes_[k].horizon = item ? Progress::from_item(*item).last_zxid : 0;
+}
+
 Task<OpResult> ClientSession::use_identities(std::vector<Identity> ids) {
+  std::shared_ptr<const Ids> before = identities_;
   identities_ = std::make_shared<const Ids>(std::move(ids));
+  co_await note_auth_change(std::move(before));
   co_return OpResult{};
 }
 
@@ -587,7 +608,9 @@ Task<OpResult> ClientSession::add_identities(std::vector<Identity> added) {
   Ids now = identities();
   for (Identity& id : added)
     if (std::find(now.begin(), now.end(), id) == now.end()) now.push_back(std::move(id));
+  std::shared_ptr<const Ids> before = identities_;
   identities_ = std::make_shared<const Ids>(std::move(now));
+  co_await note_auth_change(std::move(before));
   co_return OpResult{};
 }
 
@@ -691,7 +714,8 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch,
   const int32_t wanted = which == "exists"    ? 0
                          : which == "get_acl" ? perm::kRead | perm::kAdmin
                                               : perm::kRead;
-  if (exists && check_acl && wanted != 0 && !acl_permits(record->acl, wanted, ids(auth))) {
+  if (exists && check_acl && wanted != 0 && !acl_permits(record->acl, wanted, ids(auth)) &&
+      !(FKEMU_MUTANT(d_.config, "acl.reads_unchecked") && which != "get_acl")) {
     if (watch) end_registration();
     co_return co_await finish(failed(Code::NoAuth));
   }
@@ -784,12 +808,8 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch,
     std::sort(children.begin(), children.end());
     r.children = std::move(children);
   } else if (which == "get_acl") {
-    r.acl = effective_acl(record->acl);
-    // Without ADMIN a digest's hash is hidden, as ZooKeeper hides it.
-    if (!acl_permits(record->acl, perm::kAdmin, ids(auth)))
-      for (AclEntry& a : *r.acl)
-        if (a.scheme == "digest" && a.id.find(':') != std::string::npos)
-          a.id = a.id.substr(0, a.id.find(':')) + ":x";
+    // (Without ADMIN a digest's hash is hidden, as ZooKeeper hides it.)
+    r.acl = acl_as_read(record->acl, acl_permits(record->acl, perm::kAdmin, ids(auth)));
   }
   co_return co_await finish(std::move(r));
 }

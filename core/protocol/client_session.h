@@ -18,6 +18,7 @@
 // Runs on the deployment's executor; deliver() is called by the client channel.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -266,6 +267,19 @@ class ClientSession {
   using Ids = std::vector<Identity>;
   // Shared: an operation keeps the identities it started with at the cost of a count.
   std::shared_ptr<const Ids> identities_;
+  // Which identities decide whether a watch event may be delivered (the session must READ its
+  // node): ZooKeeper checks with those its connection has when the change is applied. Each
+  // identity change is recorded with the distributor's progress read when it was made (every
+  // update applied by then has a zxid at or below it): an event of a later zxid is judged
+  // with the identities after that change, one of an earlier zxid with those before it.
+  struct AuthChange {
+    int64_t horizon = INT64_MAX;  // until the progress is read: no event is after it
+    std::shared_ptr<const Ids> ids;
+  };
+  std::vector<AuthChange> auth_changes_;
+  const Ids& identities_for_event(int64_t zxid) const;
+  Task<void> note_auth_change(std::shared_ptr<const Ids> before);
+  std::shared_ptr<const Ids> first_identities_;  // before any change
   const Ids& ids(const std::shared_ptr<const Ids>& held) const {
     static const Ids none;
     return held ? *held : none;

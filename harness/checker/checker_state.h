@@ -68,6 +68,7 @@ struct Version {
   Stat stat;
   std::string data;
   int64_t child_creates = 0;
+  Acl acl;               // stored form
   int commit = -1;       // -1: the initial tree
   int next_absent = -1;  // first version at or after this one where the node is absent
 };
@@ -104,6 +105,7 @@ struct Fire {
   bool fired = false;
   std::string_view event;  // one of the model's event names
   int64_t zxid = 0;
+  bool certain = true;  // delivered whatever identities the session had then (ModelEvent)
 };
 
 struct Registration {
@@ -123,6 +125,7 @@ struct PersistentFire {
   int64_t zxid = 0;
   int op = 0;  // the add_watch
   int matched_line = -1;
+  bool certain = true;  // ModelEvent::certain
 };
 // Ids of add_watch registrations in the checker's models: this plus the add_watch's index in
 // ops_ (one-shot registrations use registration * kMaxCandidates + candidate, far below).
@@ -370,6 +373,7 @@ class Checker {
   Candidates nearest_absent(int path, int64_t lo) const;
   bool ephemeral_after_close(const Op& o, const Timeline& t, int v);
   void judge_failed_write(const Op& o);
+  void judge_no_auth(const Op& o);
 
   // ---- watches.cc: the watches through the model, G5 and G6 --------------------------------
 
@@ -387,6 +391,7 @@ class Checker {
   void judge_event_lines();
   void match_events();
   void judge_registrations();
+  void judge_change_order();
   void diagnose_unmatched(const WatchLine& w, std::span<const GroupReg> regs);
 
   // ---- the state ---------------------------------------------------------------------------
@@ -401,6 +406,31 @@ class Checker {
   std::vector<Stat> stats_;         // the stats of answers (Op::stat)
   std::deque<std::string> bytes_;   // the data of lines (Op::bytes)
   std::vector<ModelWrite> multis_;  // the operations of each multi (Op::multi)
+  // Identities (add_auth): the sets sessions had (Op::ids; 0: none), each session's current
+  // one while parsing, and per session the lines from which each of its sets holds.
+  std::vector<std::vector<Identity>> identity_sets_ = {{}};
+  std::vector<int> session_ids_;
+  std::vector<std::vector<std::pair<size_t, int>>> id_changes_;
+  // The identities of the add_auths of session s answered before line `line`.
+  const std::vector<Identity>& identities_answered_before(int s, size_t line) const {
+    int set = 0;
+    if (static_cast<size_t>(s) < id_changes_.size())
+      for (const auto& [from, k] : id_changes_[s])
+        if (from <= line) {
+          auto it = auth_answers_.find(from);
+          if (it != auth_answers_.end() && it->second < line) set = k;
+        }
+    return identity_sets_[set];
+  }
+  std::map<size_t, size_t> auth_answers_;  // an add_auth's invoke line -> its answer line
+  // The identities session s has from line `line` on.
+  const std::vector<Identity>& identities_at(int s, size_t line) const {
+    int set = 0;
+    if (static_cast<size_t>(s) < id_changes_.size())
+      for (const auto& [from, k] : id_changes_[s])
+        if (from <= line) set = k;
+    return identity_sets_[set];
+  }
   IdIndex by_id_;
   std::vector<std::vector<int>> session_ops_;  // session -> its invocations, in order
   const std::vector<SilentStop>& silent_stops_;
@@ -441,6 +471,13 @@ class Checker {
   std::vector<Candidate> cands_;                  // the registrations' candidate states
   std::vector<Fire> fires_;                       // what the model fired for each of them
   std::vector<PersistentFire> persistent_fires_;  // in commit order
+  // The model's events per (session, zxid), in the order of their changes.
+  struct ChangeOrder {
+    std::string_view event;
+    int path;
+    int64_t change;
+  };
+  std::map<std::pair<int, int64_t>, std::vector<ChangeOrder>> change_order_;
 };
 
 }  // namespace fkemu::checker_detail

@@ -160,8 +160,11 @@ void Checker::build_commits() {
 void Checker::write_of(const Op& o, ModelWrite* w) const {
   if (o.multi >= 0) {
     *w = multis_[o.multi];
+    w->auth = identity_sets_[o.ids];
     return;
   }
+  w->auth = identity_sets_[o.ids];
+  w->acl = o.acl ? std::optional<Acl>(acl_of(*o.acl)) : std::nullopt;
   w->ops.clear();
   w->container = o.container;
   w->recursive = o.recursive;
@@ -254,7 +257,8 @@ void Checker::replay_writes() {
                        ", but ZooKeeper answers " + r.error + " at that point of the order",
                    {name(o.session)}, {o.id}, {c.zxid}, lines());
         }
-      } else if (o.kind == OpKind::Create || o.kind == OpKind::SetData) {
+      } else if (o.kind == OpKind::Create || o.kind == OpKind::SetData ||
+                 o.kind == OpKind::SetAcl) {
         if (o.kind == OpKind::Create) {
           const std::string& got = path_of(o.created);
           if (o.sequential) {
@@ -358,6 +362,7 @@ void Checker::snapshot(const ZooKeeperModel& m, int path, int64_t z, int commit)
     v->stat = n->stat;
     v->data = n->data;
     v->child_creates = n->child_creates;
+    v->acl = n->acl;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/text/base64.h"
+#include "emulator/digest.h"
 #include "harness/checker/checker_state.h"
 
 namespace fkemu::checker_detail {
@@ -25,7 +26,7 @@ struct Fields {
   const json *id = nullptr, *data = nullptr, *data_b64 = nullptr, *flags = nullptr,
              *watch = nullptr, *version = nullptr, *zxid = nullptr, *stat = nullptr,
              *children = nullptr, *ops = nullptr, *results = nullptr, *failed_op = nullptr,
-             *recursive = nullptr;
+             *recursive = nullptr, *acl = nullptr, *auth = nullptr;
 };
 
 namespace {
@@ -41,6 +42,9 @@ OpKind op_kind(std::string_view op) {
   if (op == "expire") return OpKind::Expire;
   if (op == "multi") return OpKind::Multi;
   if (op == "add_watch") return OpKind::AddWatch;
+  if (op == "set_acl") return OpKind::SetAcl;
+  if (op == "get_acl") return OpKind::GetAcl;
+  if (op == "add_auth") return OpKind::AddAuth;
   return OpKind::Other;
 }
 
@@ -78,6 +82,10 @@ void set_field(Fields* f, std::string_view key, const json& value) {
   switch (key.empty() ? '\0' : key[0]) {
     case 'k':
       if (is_key(key, "kind")) f->kind = str(v);
+      break;
+    case 'a':
+      if (is_key(key, "acl")) f->acl = v;
+      if (is_key(key, "auth")) f->auth = v;
       break;
     case 'i':
       if (is_key(key, "id")) f->id = v;
@@ -167,6 +175,19 @@ void set_stat_field(Stat* s, std::string_view key, const json& value) {
 
 }  // namespace
 
+Acl acl_of(const json& a) {
+  Acl out;
+  if (!a.is_array()) return out;
+  for (const json& e : a) {
+    AclEntry entry;
+    entry.scheme = std::string(str(find_member(e, "scheme")));
+    entry.id = std::string(str(find_member(e, "id")));
+    entry.perms = perms_from_letters(str(find_member(e, "perms"))).value_or(0);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 Stat tolerant_stat(const json& st) {
   Stat s;
   if (st.is_object())
@@ -251,6 +272,20 @@ void Checker::parse_line(size_t i, const Fields& f, Stat* stat) {
     o.watch = f.watch && f.watch->is_boolean() && f.watch->get<bool>();
     o.recursive = f.recursive && f.recursive->is_boolean() && f.recursive->get<bool>();
     if (o.kind == OpKind::Multi) o.multi = read_multi(f.ops, name(session));
+    if (o.kind == OpKind::Create || o.kind == OpKind::SetAcl) o.acl = f.acl;
+    // The session's identities: as they are when it is invoked (an add_auth counts from its
+    // own invocation on, as fkemu's client library takes it at once).
+    if (static_cast<size_t>(session) >= session_ids_.size()) session_ids_.resize(session + 1, 0);
+    if (o.kind == OpKind::AddAuth && f.auth && f.auth->is_string()) {
+      std::vector<Identity> now = identity_sets_[session_ids_[session]];
+      const Identity added = digest_identity(str(f.auth));
+      if (std::find(now.begin(), now.end(), added) == now.end()) now.push_back(added);
+      identity_sets_.push_back(std::move(now));
+      session_ids_[session] = static_cast<int>(identity_sets_.size() - 1);
+      if (static_cast<size_t>(session) >= id_changes_.size()) id_changes_.resize(session + 1);
+      id_changes_[session].emplace_back(i, session_ids_[session]);
+    }
+    o.ids = session_ids_[session];
     o.version = static_cast<int32_t>(num(f.version, -1));
     o.invoke = i;
     o.answered_max = answered_max_;
@@ -288,6 +323,8 @@ void Checker::parse_line(size_t i, const Fields& f, Stat* stat) {
     o.stat_null = f.stat && f.stat->is_null();
     o.failed_op = static_cast<int>(num(f.failed_op, -1));
     if (o.kind == OpKind::Multi && f.results && f.results->is_array()) o.results = f.results;
+    if (o.kind == OpKind::GetAcl) o.acl = f.acl;
+    if (o.kind == OpKind::AddAuth) auth_answers_[o.invoke] = i;
     if (o.ok && o.kind == OpKind::Create) o.created = paths_.id(f.path);
     if (o.kind == OpKind::GetData) o.bytes = bytes_of(f);
     if (o.kind == OpKind::GetChildren) o.children = f.children;
@@ -385,6 +422,7 @@ int Checker::read_multi(const json* ops, const std::string& session) {
     w.data = bytes_of(f);
     w.version = static_cast<int32_t>(num(f.version, -1));
     read_flags(f.flags, &w.ephemeral, &w.sequential, &w.container);
+    if (f.acl) w.acl = acl_of(*f.acl);
   }
   return static_cast<int>(multis_.size() - 1);
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/model/acl.h"
 #include "core/model/stat.h"
 #include "harness/checker/containers.h"
 
@@ -27,21 +28,26 @@ enum class OpKind : uint8_t {
   Expire,
   Multi,
   AddWatch,
+  SetAcl,
+  GetAcl,
+  AddAuth,
   Other
 };
 
 // (add_watch counts as a write: in fkemu it is an update with a zxid of its own, decision 51.)
 inline bool is_write_op(OpKind k) {
   return k == OpKind::Create || k == OpKind::SetData || k == OpKind::Delete || k == OpKind::Close ||
-         k == OpKind::Multi || k == OpKind::AddWatch;
+         k == OpKind::Multi || k == OpKind::AddWatch || k == OpKind::SetAcl;
 }
 inline bool is_read_op(OpKind k) {
-  return k == OpKind::GetData || k == OpKind::Exists || k == OpKind::GetChildren;
+  return k == OpKind::GetData || k == OpKind::Exists || k == OpKind::GetChildren ||
+         k == OpKind::GetAcl;
 }
 // Errors the server decides from the tree (a failed write must be one the model gives).
 inline bool is_tree_error(std::string_view e) {
   return e == "NoNode" || e == "NodeExists" || e == "NotEmpty" || e == "BadVersion" ||
-         e == "NoChildrenForEphemerals" || e == "BadArguments" || e == "NoAuth";
+         e == "NoChildrenForEphemerals" || e == "BadArguments" || e == "NoAuth" ||
+         e == "InvalidACL";
 }
 // Errors a closed session may still get: the client refuses these before looking at it.
 inline bool is_client_side_error(std::string_view e) {
@@ -67,6 +73,9 @@ inline int64_t num(const nlohmann::json& j, const char* k, int64_t dflt = 0) {
   return it != j.end() ? num(&*it, dflt) : dflt;
 }
 
+// An ACL as the history writes it ([{"scheme", "id", "perms": "cdrwa"}]); malformed entries
+// read as empty fields.
+Acl acl_of(const nlohmann::json& a);
 // A stat object as the history has it, mistyped fields read as 0.
 Stat tolerant_stat(const nlohmann::json& st);
 
@@ -88,6 +97,8 @@ struct Op {
   int multi = -1;        // a multi: index into Checker::multis_ (its operations)
   int failed_op = -1;    // a refused multi: the operation its answer names
   const nlohmann::json* results = nullptr;  // an ok multi: its "results"
+  const nlohmann::json* acl = nullptr;      // create, set_acl: the ACL asked for; get_acl: answered
+  int ids = 0;  // the session's identities when it was invoked: Checker::identity_sets_
   // The answer, as parse() read it (later passes do not look at the history's JSON again).
   bool ok = false;
   bool stat_null = false;  // its "stat" is null (exists: no such node)

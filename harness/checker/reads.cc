@@ -97,6 +97,7 @@ void Checker::judge_read(int k) {
                  {}, {o.invoke, o.answer});
       return;
     }
+    if (o.error == "NoAuth" && o.kind != OpKind::Exists) return judge_no_auth(o);
     if (o.error != "NoNode" || o.kind == OpKind::Exists) return;  // SessionExpired etc.: G8
   }
   const int64_t lo = o.seen;
@@ -138,8 +139,16 @@ void Checker::judge_read(int k) {
       auto it = std::lower_bound(t->begin(), t->end(), from,
                                  [](const Version& x, int64_t z) { return x.from < z; });
       if (it != t->end() && it->from == from && it->exists && it->stat.czxid == got.czxid &&
-          it->stat.mzxid == got.mzxid && it->stat.pzxid == got.pzxid)
+          it->stat.mzxid == got.mzxid && it->stat.pzxid == got.pzxid) {
         v = static_cast<int>(it - t->begin());
+        // A setACL changes no zxid of the node, only its aversion: the states after it share
+        // these zxids, and the aversion tells them apart.
+        for (int j = v + 1;
+             j < static_cast<int>(t->size()) && (*t)[j].exists && (*t)[j].stat.czxid == got.czxid &&
+             (*t)[j].stat.mzxid == got.mzxid && (*t)[j].stat.pzxid == got.pzxid;
+             ++j)
+          if ((*t)[j].stat.aversion == got.aversion) v = j;
+      }
     }
     if (v < 0) {
       rep_.add("G4",
@@ -155,6 +164,16 @@ void Checker::judge_read(int k) {
       diff += std::string(diff.empty() ? "" : ", ") + "data differs";
     if (o.kind == OpKind::GetChildren && !children_match(o.children, path, x))
       diff += std::string(diff.empty() ? "" : ", ") + "children differ";
+    const std::vector<Identity>& ids = identity_sets_[o.ids];
+    if (o.kind == OpKind::GetAcl &&
+        (!o.acl || acl_of(*o.acl) != acl_as_read(x.acl, acl_permits(x.acl, perm::kAdmin, ids))))
+      diff += std::string(diff.empty() ? "" : ", ") + "acl differs";
+    const int32_t wanted = o.kind == OpKind::GetAcl   ? perm::kRead | perm::kAdmin
+                           : o.kind == OpKind::Exists ? 0
+                                                      : perm::kRead;
+    if (wanted != 0 && !acl_permits(x.acl, wanted, ids))
+      diff += std::string(diff.empty() ? "" : ", ") +
+              "the node's ACL does not let the session read it (ZooKeeper answers NoAuth)";
     if (!diff.empty()) {
       rep_.add("G4",
                op_path(o) + " answered a result that differs from ZooKeeper's state " +
@@ -200,6 +219,27 @@ void Checker::judge_read(int k) {
   for (const Candidate& c : valid) o.reflects = std::min(o.reflects, std::max(c.a, int64_t{0}));
   for (Candidate& c : valid) c.a = std::max(c.a, lo);  // any point in the window will do
   add_registration(k, valid);
+}
+
+// G4: a read answered NoAuth finds, at some state it can have met, the node there with an ACL
+// that does not let its session (as it was when the read was invoked) do what the read needs.
+void Checker::judge_no_auth(const Op& o) {
+  const int64_t lo = o.seen;
+  const int64_t hi = committed_bound(o.answer);
+  const std::vector<Identity>& ids = identity_sets_[o.ids];
+  const int32_t wanted = o.kind == OpKind::GetAcl ? perm::kRead | perm::kAdmin : perm::kRead;
+  if (const Timeline* t = timeline(o.path)) {
+    for (int k = std::max(0, version_at(*t, lo)); k < static_cast<int>(t->size()); ++k) {
+      const Version& x = (*t)[k];
+      if (x.from > hi) break;
+      if (x.exists && !acl_permits(x.acl, wanted, ids)) return;
+    }
+  }
+  rep_.add("G4",
+           op_path(o) + " answered NoAuth, but at every state from zxid " + std::to_string(lo) +
+               " to " + std::to_string(hi) +
+               " the node is missing or its ACL lets the session read it",
+           {name(o.session)}, {o.id}, {lo, hi}, {o.invoke, o.answer});
 }
 
 // Whether a get_children answer lists exactly the children of `x`, the state of `path` it
@@ -249,6 +289,8 @@ NodeView Checker::view_at(const Timeline* t, int64_t z) const {
   v.version = x.stat.version;
   v.num_children = x.stat.num_children;
   v.child_creates = x.child_creates;
+  v.aversion = x.stat.aversion;
+  v.acl = x.acl;
   return v;
 }
 bool Checker::exists_at(std::string_view path, int64_t z) const {

@@ -20,11 +20,13 @@
 #include <vector>
 
 #include "apps/server/jute.h"
+#include "emulator/digest.h"
 #include "harness/history_diff.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
 #include "harness/workload_generator.h"
 #include "harness/zookeeper_runner.h"
+#include "harness/zookeeper_server.h"
 #include "tests/server/test_server.h"
 #include "tests/support/http_client.h"
 
@@ -35,6 +37,9 @@ ServerOptions with_zookeeper(DeploymentConfig config = {}) {
   ServerOptions o;
   o.zookeeper_port = 0;
   o.config = config;
+  // The super user that clear_zookeeper_tree() authenticates as (generated scenarios guard
+  // nodes with ACLs).
+  o.zookeeper_super_digest = digest_identity(zkref::kZooKeeperSuperUser).id;
   return o;
 }
 
