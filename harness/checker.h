@@ -32,7 +32,8 @@
 //       change after the state the read saw, never for an earlier zxid, and never after the
 //       session's close; every event line belongs to such a registration and names a committed
 //       write invoked before it; a session that stays open to the end (no close, expire or
-//       SessionExpired) has received the event of every registration whose change committed.
+//       SessionExpired) has received the event of every registration whose change committed,
+//       and one that ends by a close it was answered, of every change before that close.
 //       The event line may come before its read's answer (the client fires it itself).
 //       A persistent watch (add_watch, at its answer's zxid) owes its session an event for
 //       every matching change after it and none before (G6), each before any later answer of

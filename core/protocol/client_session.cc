@@ -205,7 +205,7 @@ void ClientSession::fire(const std::string& id, EventType event, const std::stri
 
 void ClientSession::emit(const std::string& id, EventType event, const std::string& path,
                          int64_t zxid, int64_t trigger, const Acl& acl) {
-  if (closing_ || closed_) return;
+  if (closed_) return;  // (closing: events of updates before the close still come)
   if (!acl.empty() && !acl_permits(acl, perm::kRead, identities_for_event(zxid))) return;
   WatchedEvent e{event, path, zxid, trigger};
   if (holding()) {
@@ -226,7 +226,7 @@ void ClientSession::release_held() {
                    [](const HeldEvent& x, const HeldEvent& y) { return x.zxid < y.zxid; });
   std::vector<HeldEvent> out = std::move(held_events_);
   held_events_.clear();
-  if (on_event_ && !closing_ && !closed_)
+  if (on_event_ && !closed_)
     for (const HeldEvent& h : out) on_event_(h.event);
   events_out_.set();
 }
@@ -329,7 +329,7 @@ void ClientSession::receive(const ClientMessage& message) {
 Task<void> ClientSession::wait_for_epoch(const Epoch& epoch) {
   if (FKEMU_MUTANT(d_.config, "reads.not_stalled")) co_return;
   auto owed = [&] {
-    if (closing_ || closed_) return false;
+    if (closed_) return false;
     for (const EpochEntry& e : epoch) {
       if (e.zxid <= last_event_zxid_) continue;
       for (const auto& s : e.sessions)

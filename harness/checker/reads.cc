@@ -401,8 +401,8 @@ void Checker::judge_failed_write(const Op& o) {
       nodes.push_back(timeline_named(x.path));
       with_parent(x);
     }
-  } else if (o.kind == OpKind::Create) {
-    with_parent(w);
+  } else if (o.kind == OpKind::Create || o.kind == OpKind::Delete) {
+    with_parent(w);  // (a delete's answer depends on its parent's ACL too)
   }
   // The states in [lo, hi] that differ for this write: lo and every change of its nodes.
   std::vector<int64_t> points = {lo};

@@ -181,9 +181,10 @@ size_t Checker::first_line_at(int64_t t) const {
 
 // Whether an op's answer says anything about its session being alive: an expire step does
 // not, nor an answer the client gave without asking the service (BadArguments,
-// MarshallingError), nor one never given.
+// MarshallingError, an add_auth), nor one never given.
 bool Checker::tells_liveness(const Op& o) const {
-  return o.kind != OpKind::Expire && o.answered() && (o.ok || !is_client_side_error(o.error));
+  return o.kind != OpKind::Expire && o.kind != OpKind::AddAuth && o.answered() &&
+         (o.ok || !is_client_side_error(o.error));
 }
 
 // The closes of expired sessions, from what the lines show: at each zxid no answer names,
@@ -407,9 +408,11 @@ void Checker::judge_sessions() {
         how = "its expiry (more than session timeout + 2 heartbeat periods after expire)";
       }
       if (since != kNoLine && o.invoke > since && o.answered() && o.kind != OpKind::Expire) {
-        const bool fine = o.kind == OpKind::Close ? o.ok && !o.committed()
-                                                  : !o.ok && (o.error == "SessionExpired" ||
-                                                              is_client_side_error(o.error));
+        // (An add_auth asks the service nothing about the session: the client answers it.)
+        const bool fine = o.kind == OpKind::AddAuth ? true
+                          : o.kind == OpKind::Close ? o.ok && !o.committed()
+                                                    : !o.ok && (o.error == "SessionExpired" ||
+                                                                is_client_side_error(o.error));
         if (!fine) {
           rep_.add("G8",
                    "id " + std::to_string(o.id) + " (" + std::string(o.op) +

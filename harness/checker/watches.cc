@@ -272,6 +272,12 @@ void Checker::match_events() {
 void Checker::judge_registrations() {
   std::vector<FirstAtLeast> reflect;
   std::vector<size_t> closing;
+  // Per session, the zxid before which every event it is owed must be recorded: all of them if
+  // it stays open; those before its close if it ends by a close it was answered (ZooKeeper
+  // sends the events of every change before a close before the close's answer); none is
+  // demanded of a session that expired, may have, or stopped answering (its connection may be
+  // gone before they come).
+  std::vector<int64_t> owed_below(sessions_.size(), kInf);
   reflect.reserve(sessions_.size());
   closing.reserve(sessions_.size());
   for (int s = 0; s < sessions_.size(); ++s) {
@@ -284,6 +290,22 @@ void Checker::judge_registrations() {
       v.push_back(o.answered() && o.kind != OpKind::Close && o.answer < cl ? o.reflects : kNone);
     }
     reflect.emplace_back(v);
+    bool expired = maybe_expired_[s];
+    for (int k : ops_of(s)) {
+      const Op& o = ops_[k];
+      expired =
+          expired || o.kind == OpKind::Expire || (o.answered() && o.error == "SessionExpired");
+    }
+    for (const SilentStop& stop : silent_stops_) expired = expired || stop.session == name(s);
+    if (expired) {
+      owed_below[s] = kNone;
+    } else if (cl != kNoLine || close_zxid_[s] != kNone) {
+      const size_t c = close_zxid_[s] == kNone ? kNoLine : commit_index(close_zxid_[s]);
+      const bool answered_close = c != kNoLine && commits_[c].op >= 0 &&
+                                  ops_[commits_[c].op].kind == OpKind::Close &&
+                                  ops_[commits_[c].op].answered();
+      owed_below[s] = answered_close ? close_zxid_[s] : kNone;
+    }
   }
   // A persistent watch's events: each before any later answer that reflects its zxid (G5), and
   // every one delivered to a session that stays open (G6).
@@ -308,11 +330,11 @@ void Checker::judge_registrations() {
         continue;
       }
     }
-    if (!w && p.certain && closing[o.session] == kNoLine && !maybe_expired_[o.session] &&
-        close_zxid_[o.session] == kNone)
+    if (!w && p.certain && p.zxid < owed_below[o.session])
       rep_.add("G6",
                "session " + name(o.session) + " never recorded " + what +
-                   ", though it stayed open (a persistent watch fires on every change)",
+                   ", though the session was open until after it (a persistent watch fires on "
+                   "every change)",
                {name(o.session)}, {o.id}, {p.zxid}, {o.invoke, o.answer, cm.answer});
   }
   for (const Registration& r : regs_) {
@@ -357,12 +379,11 @@ void Checker::judge_registrations() {
         continue;
       }
     }
-    if (!w && closing[o.session] == kNoLine && !maybe_expired_[o.session] &&
-        close_zxid_[o.session] == kNone) {
+    if (!w && z < owed_below[o.session]) {
       rep_.add("G6",
                "the watch of id " + std::to_string(o.id) + " (" + op_path(o) + ", session " +
                    name(o.session) + ") never fired, though " + change() +
-                   " triggers it and the session stayed open",
+                   " triggers it and the session was open until after it",
                {name(o.session)}, {o.id}, {z}, {o.invoke, o.answer, cm.answer});
     }
   }

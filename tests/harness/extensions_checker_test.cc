@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "emulator/digest.h"
@@ -14,6 +15,7 @@
 #include "harness/model_runner.h"
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
+#include "harness/workload_generator.h"
 #include "harness/zookeeper_model.h"
 
 using namespace fkemu;
@@ -369,6 +371,46 @@ TEST_CASE("the schedules that found the extensions' bugs violate nothing now",
   const ScheduleRun empty =
       run_schedule(load("multi-all-or-nothing.json"), cfg, 15808104680245001728ull);
   CHECK(empty.findings.empty());
+  // Checker false positives the explorer found on generated scenarios with ACLs: a delete's
+  // NoAuth (its parent's ACL) was judged at its own node's states only; an add_auth answered
+  // after an expire step was taken for a sign the session lived, so its close went unplaced.
+  for (const auto& [scenario, schedule, strategy] :
+       {std::tuple{0x15424f203a12ccc1ull, 2066342744140010583ull, "pct"},
+        std::tuple{0x4e78ac7d0dd656f2ull, 6250954496008578482ull, "random"}}) {
+    ExploreConfig c = cfg;
+    c.strategy = strategy;
+    const ScheduleRun r = run_schedule(generate_scenario(scenario), c, schedule);
+    std::string report;
+    for (const auto& f : r.findings) report += f.guarantee + " " + f.message + "\n";
+    INFO("gen " << scenario << " schedule " << schedule << "\n" << report);
+    CHECK(r.findings.empty());
+  }
+}
+
+// From an outside review: a session that ends by a close it was answered had been excused
+// every event; ZooKeeper sends the events of the changes before the close before its answer.
+TEST_CASE("G6: a session that closes misses an event of a change before its close", "[checker]") {
+  auto sc = parse_scenario(json::parse(R"({"name":"close-owed","sessions":["w","a"],"steps":[
+    {"session":"w","op":"add_watch","path":"/x","recursive":true},
+    {"session":"w","op":"exists","path":"/y","watch":true},
+    {"session":"a","op":"create","path":"/x","data":""},
+    {"session":"a","op":"create","path":"/y","data":""},
+    {"session":"w","op":"close"}]})"));
+  REQUIRE(sc.is_ok());
+  RunOptions opt;
+  std::vector<json> h = run_scenario(*sc, opt).history;
+  REQUIRE(check_history(*sc, h).empty());
+  for (const char* path : {"/x", "/y"}) {
+    std::vector<json> cut = h;
+    const auto before = cut.size();
+    std::erase_if(cut, [&](const json& l) {
+      return l.value("kind", "") == "watch" && l.value("path", "") == path;
+    });
+    REQUIRE(cut.size() == before - 1);
+    const auto vs = check_history(*sc, cut);
+    INFO(path << report(vs));
+    CHECK(names(vs, "G6"));
+  }
 }
 
 TEST_CASE("the model applies ACLs as ZooKeeper 3.8 does", "[model]") {
