@@ -14,8 +14,11 @@
 #include "harness/scenario.h"
 #include "harness/scenario_runner.h"
 #include "harness/zookeeper_model.h"
+#include "tests/support/violations.h"
 
 using namespace fkemu;
+using fkemu::testing::names;
+using fkemu::testing::report;
 using json = nlohmann::json;
 
 namespace {
@@ -30,18 +33,6 @@ std::vector<json> history_of(const Scenario& sc, uint64_t seed = 1) {
   RunOptions opt;
   opt.seed = seed;
   return run_scenario(sc, opt).history;
-}
-
-std::string report(const std::vector<Violation>& vs) {
-  std::string out;
-  for (const auto& v : vs) out += "\n" + violation_to_string(v);
-  return out;
-}
-
-bool names(const std::vector<Violation>& vs, const std::string& g) {
-  for (const auto& v : vs)
-    if (v.guarantee == g) return true;
-  return false;
 }
 
 size_t find_line(const std::vector<json>& h, const std::function<bool(const json&)>& pred,

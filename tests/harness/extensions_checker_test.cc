@@ -17,8 +17,11 @@
 #include "harness/scenario_runner.h"
 #include "harness/workload_generator.h"
 #include "harness/zookeeper_model.h"
+#include "tests/support/violations.h"
 
 using namespace fkemu;
+using fkemu::testing::names;
+using fkemu::testing::report;
 using json = nlohmann::json;
 
 namespace {
@@ -43,18 +46,6 @@ Scenario load(const std::string& name) {
   auto sc = load_scenario(std::string(FKEMU_SOURCE_DIR) + "/scenarios/" + name);
   REQUIRE(sc.is_ok());
   return *sc;
-}
-
-std::string report(const std::vector<Violation>& vs) {
-  std::string out;
-  for (const auto& v : vs) out += "\n" + violation_to_string(v);
-  return out;
-}
-
-bool names(const std::vector<Violation>& vs, const std::string& g) {
-  for (const auto& v : vs)
-    if (v.guarantee == g) return true;
-  return false;
 }
 
 // Runs `scenario` (its history must be clean), changes the history with `mutate`, and returns
