@@ -589,6 +589,8 @@ const ClientSession::Ids& ClientSession::identities_for_event(int64_t zxid) cons
 // Records an identity change (identities_ is already the new set) with its horizon: the
 // distributor's progress now.
 Task<void> ClientSession::note_auth_change(std::shared_ptr<const Ids> before) {
+  // (An addauth that adds nothing new changes nothing: the list grows only with identities.)
+  if (before && *before == *identities_) co_return;
   if (auth_changes_.empty()) first_identities_ = std::move(before);
   const size_t k = auth_changes_.size();
   auth_changes_.push_back(AuthChange{INT64_MAX, identities_});
