@@ -107,6 +107,11 @@ bool matches(const json& expected, const json& actual, std::string& why, const s
     }
     return true;
   }
+  if (expected.is_array() && actual.is_array() && expected.size() == actual.size()) {
+    for (size_t i = 0; i < expected.size(); ++i)  // element by element, each as above
+      if (!matches(expected[i], actual[i], why, at + "[" + std::to_string(i) + "]")) return false;
+    return true;
+  }
   if (expected != actual) {
     why = at + ": expected " + expected.dump() + ", got " + actual.dump();
     return false;
