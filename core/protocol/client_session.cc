@@ -716,8 +716,11 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch,
   const int32_t wanted = which == "exists"    ? 0
                          : which == "get_acl" ? perm::kRead | perm::kAdmin
                                               : perm::kRead;
-  if (exists && check_acl && wanted != 0 && !acl_permits(record->acl, wanted, ids(auth)) &&
-      !(FKEMU_MUTANT(d_.config, "acl.reads_unchecked") && which != "get_acl")) {
+  auto forbidden = [&](const std::optional<UserRecord>& rec) {
+    return is_node(rec) && check_acl && wanted != 0 && !acl_permits(rec->acl, wanted, ids(auth)) &&
+           !(FKEMU_MUTANT(d_.config, "acl.reads_unchecked") && which != "get_acl");
+  };
+  if (forbidden(record)) {
     if (watch) end_registration();
     co_return co_await finish(failed(Code::NoAuth));
   }
@@ -778,6 +781,13 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch,
     exists = is_node(record);
     fire_from_update(record);
     fire_local(path, record);
+    // The node read again may have an ACL the session may no longer read (a setACL between the
+    // reads): answered from it, the read is checked against it, as ZooKeeper checks the node it
+    // answers from (found by an outside review).
+    if (forbidden(record)) {
+      end_registration();
+      co_return co_await finish(failed(Code::NoAuth));
+    }
   }
   if (watch) end_registration();
   // The session stopped answering pings (or pings went missing) while the read ran: it may have

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "harness/checker/checker_state.h"
@@ -165,8 +166,17 @@ void Checker::judge_read(int k) {
     if (o.kind == OpKind::GetChildren && !children_match(o.children, path, x))
       diff += std::string(diff.empty() ? "" : ", ") + "children differ";
     const std::vector<Identity>& ids = identity_sets_[o.ids];
+    // (Compared as sets: the order of the entries means nothing to ZooKeeper, and those an
+    // `auth` entry expands to come in its hash set's order, fkemu's in the order they were added.)
+    auto sorted = [](Acl a) {
+      std::sort(a.begin(), a.end(), [](const AclEntry& e, const AclEntry& f) {
+        return std::tie(e.scheme, e.id, e.perms) < std::tie(f.scheme, f.id, f.perms);
+      });
+      return a;
+    };
     if (o.kind == OpKind::GetAcl &&
-        (!o.acl || acl_of(*o.acl) != acl_as_read(x.acl, acl_permits(x.acl, perm::kAdmin, ids))))
+        (!o.acl || sorted(acl_of(*o.acl)) !=
+                       sorted(acl_as_read(x.acl, acl_permits(x.acl, perm::kAdmin, ids)))))
       diff += std::string(diff.empty() ? "" : ", ") + "acl differs";
     const int32_t wanted = o.kind == OpKind::GetAcl   ? perm::kRead | perm::kAdmin
                            : o.kind == OpKind::Exists ? 0

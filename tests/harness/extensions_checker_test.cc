@@ -378,6 +378,21 @@ TEST_CASE("the schedules that found the extensions' bugs violate nothing now",
   }
 }
 
+// From an outside review of the ACL operations: a read whose watch registration was withdrawn
+// read the node again and answered from that record without checking its ACL, so a session
+// that a setACL had just shut out read the node (G4). The schedule that showed it (pct, no
+// faults) answers NoAuth now.
+TEST_CASE("a read answered from a record read again checks that record's ACL", "[explore][acl]") {
+  ExploreConfig cfg;
+  cfg.strategy = "pct";
+  const ScheduleRun r =
+      run_schedule(load("acl-revoked-while-watching.json"), cfg, 17035948171226019732ull);
+  std::string found;
+  for (const auto& f : r.findings) found += f.guarantee + " " + f.message + "\n";
+  INFO(found);
+  CHECK(r.findings.empty());
+}
+
 // From an outside review: a session that ends by a close it was answered had been excused
 // every event; ZooKeeper sends the events of the changes before the close before its answer.
 TEST_CASE("G6: a session that closes misses an event of a change before its close", "[checker]") {
