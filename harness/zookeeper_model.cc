@@ -385,48 +385,48 @@ ModelWriteResult ZooKeeperModel::close_session(const std::string& session, int64
   return r;
 }
 
+// The node a read answers from, or nullptr with r->error set: BadArguments (the client's path
+// rules), NoNode, or NoAuth when `ids` may not do `wanted` on it (0: no permission needed).
+const ModelNode* ZooKeeperModel::read_node(const std::string& path,
+                                           const std::vector<Identity>& ids, int32_t wanted,
+                                           ModelReadResult* r) const {
+  if (!validate_client_path(path).is_ok()) {
+    r->error = "BadArguments";
+    return nullptr;
+  }
+  const ModelNode* n = node(path);
+  if (!n) {
+    r->error = "NoNode";
+  } else if (wanted != 0 && !acl_permits(n->acl, wanted, ids)) {
+    r->error = "NoAuth";
+    n = nullptr;
+  }
+  return n;
+}
+
 ModelReadResult ZooKeeperModel::get_data(const std::string& path,
                                          const std::vector<Identity>& ids) const {
   ModelReadResult r;
-  if (!validate_client_path(path).is_ok()) {
-    r.error = "BadArguments";
-  } else if (const ModelNode* n = node(path)) {
-    if (!acl_permits(n->acl, perm::kRead, ids)) {
-      r.error = "NoAuth";
-      return r;
-    }
+  if (const ModelNode* n = read_node(path, ids, perm::kRead, &r)) {
     r.data = n->data;
     r.stat = n->stat;
-  } else {
-    r.error = "NoNode";
   }
   return r;
 }
 
 ModelReadResult ZooKeeperModel::exists(const std::string& path) const {
   ModelReadResult r;
-  if (!validate_client_path(path).is_ok()) {
-    r.error = "BadArguments";
-  } else if (const ModelNode* n = node(path)) {
-    r.stat = n->stat;
-  }
+  if (const ModelNode* n = read_node(path, {}, 0, &r)) r.stat = n->stat;
+  if (r.error == "NoNode") r.error.clear();  // exists answers a missing node with no stat
   return r;
 }
 
 ModelReadResult ZooKeeperModel::get_acl(const std::string& path,
                                         const std::vector<Identity>& ids) const {
   ModelReadResult r;
-  if (!validate_client_path(path).is_ok()) {
-    r.error = "BadArguments";
-  } else if (const ModelNode* n = node(path)) {
-    if (!acl_permits(n->acl, perm::kRead | perm::kAdmin, ids)) {
-      r.error = "NoAuth";
-      return r;
-    }
+  if (const ModelNode* n = read_node(path, ids, perm::kRead | perm::kAdmin, &r)) {
     r.stat = n->stat;
     r.acl = acl_as_read(n->acl, acl_permits(n->acl, perm::kAdmin, ids));
-  } else {
-    r.error = "NoNode";
   }
   return r;
 }
@@ -434,17 +434,9 @@ ModelReadResult ZooKeeperModel::get_acl(const std::string& path,
 ModelReadResult ZooKeeperModel::get_children(const std::string& path,
                                              const std::vector<Identity>& ids) const {
   ModelReadResult r;
-  if (!validate_client_path(path).is_ok()) {
-    r.error = "BadArguments";
-  } else if (const ModelNode* n = node(path)) {
-    if (!acl_permits(n->acl, perm::kRead, ids)) {
-      r.error = "NoAuth";
-      return r;
-    }
+  if (const ModelNode* n = read_node(path, ids, perm::kRead, &r)) {
     r.stat = n->stat;
     r.children.assign(n->children.begin(), n->children.end());
-  } else {
-    r.error = "NoNode";
   }
   return r;
 }

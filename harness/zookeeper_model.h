@@ -221,6 +221,8 @@ class ZooKeeperModel {
   void fire(const std::string& path, WatchKind kind, const char* event, const Acl& acl,
             std::vector<ModelEvent>* out);
   bool may_read(const std::string& session, const Acl& acl, bool surely = false) const;
+  const ModelNode* read_node(const std::string& path, const std::vector<Identity>& ids,
+                             int32_t wanted, ModelReadResult* r) const;
   // The persistent watches a change of `path` fires: its own, and for every event but
   // NodeChildrenChanged the recursive ones at it and above it.
   void fire_persistent(const std::string& path, const char* event, const Acl& acl,

@@ -17,6 +17,16 @@
 
 namespace fkemu::checker_detail {
 
+namespace {
+
+// What a read needs on its node, as ZooKeeper checks it: READ, READ or ADMIN for get_acl,
+// nothing for exists.
+int32_t read_permission(OpKind k) {
+  return k == OpKind::GetAcl ? perm::kRead | perm::kAdmin : k == OpKind::Exists ? 0 : perm::kRead;
+}
+
+}  // namespace
+
 using json = nlohmann::json;
 
 namespace {
@@ -178,9 +188,7 @@ void Checker::judge_read(int k) {
         (!o.acl || sorted(acl_of(*o.acl)) !=
                        sorted(acl_as_read(x.acl, acl_permits(x.acl, perm::kAdmin, ids)))))
       diff += std::string(diff.empty() ? "" : ", ") + "acl differs";
-    const int32_t wanted = o.kind == OpKind::GetAcl   ? perm::kRead | perm::kAdmin
-                           : o.kind == OpKind::Exists ? 0
-                                                      : perm::kRead;
+    const int32_t wanted = read_permission(o.kind);
     if (wanted != 0 && !acl_permits(x.acl, wanted, ids))
       diff += std::string(diff.empty() ? "" : ", ") +
               "the node's ACL does not let the session read it (ZooKeeper answers NoAuth)";
@@ -237,7 +245,7 @@ void Checker::judge_no_auth(const Op& o) {
   const int64_t lo = o.seen;
   const int64_t hi = committed_bound(o.answer);
   const std::vector<Identity>& ids = identity_sets_[o.ids];
-  const int32_t wanted = o.kind == OpKind::GetAcl ? perm::kRead | perm::kAdmin : perm::kRead;
+  const int32_t wanted = read_permission(o.kind);
   if (const Timeline* t = timeline(o.path)) {
     for (int k = std::max(0, version_at(*t, lo)); k < static_cast<int>(t->size()); ++k) {
       const Version& x = (*t)[k];
