@@ -22,7 +22,8 @@ LocalService::LocalService(Executor& ex, DeploymentConfig config)
       writer_(deployment_),
       distributor_(deployment_),
       watch_(deployment_),
-      heartbeat_(deployment_) {
+      heartbeat_(deployment_),
+      ttl_(deployment_) {
   seed_initial_tree();
   if (FKEMU_MUTANT(config, "fifo.dedup_off")) {
     writer_queue_.disable_deduplication();
@@ -53,6 +54,11 @@ Task<void> LocalService::heartbeat_schedule() {
     co_await ex_.sleep(deployment_.config.heartbeat_period, "heartbeat.timer");
     ++heartbeats_;
     ex_.spawn("heartbeat#" + std::to_string(heartbeats_), heartbeat_.tick());
+    // The TTL function runs on the same schedule, where TTL nodes are on (decision 53).
+    if (deployment_.config.ttl_nodes) {
+      ++ttl_sweeps_;
+      ex_.spawn("ttl#" + std::to_string(ttl_sweeps_), ttl_.sweep());
+    }
   }
 }
 
@@ -60,15 +66,16 @@ Status LocalService::make_durable(
     StateJournal& journal,
     const std::vector<std::tuple<std::string, std::string, std::string>>& rows) {
   MemoryFifoQueue* queues[] = {&writer_queue_, &distributor_queue_, &watch_queue_};
-  bool upgraded_from_7 = false;
+  bool upgraded_from_older = false;
   if (!rows.empty()) {
     std::string format = "1";  // files of fkemu before the format row have no format row
     for (const auto& [space, key, value] : rows)
       if (space == "meta" && key == "format") format = value;
-    // Format 7 is format 8 without ACLs (decision 50): read as it is, and marked 8 below, so
-    // that an fkemu that reads 7 only refuses it once it may hold ACLs.
-    upgraded_from_7 = format == "7";
-    if (format != kStateFormat && !upgraded_from_7)
+    // Format 7 is format 9 without ACLs (decision 50), format 8 without TTL nodes (decision
+    // 53): read as they are, and marked 9 below, so that an fkemu that reads only the older one
+    // refuses the file once it may hold what that one lacks.
+    upgraded_from_older = format == "7" || format == "8";
+    if (format != kStateFormat && !upgraded_from_older)
       return Status(Code::BadArguments,
                     "the state file has format " + format + " and this fkemu reads format " +
                         kStateFormat +
@@ -149,7 +156,7 @@ Status LocalService::make_durable(
   user_kv_.attach_journal(&journal, "user");
   objects_.attach_journal(&journal, "user");
   for (MemoryFifoQueue* q : queues) q->attach_journal(&journal);
-  if (upgraded_from_7) journal.record("meta", "format", std::string(kStateFormat));
+  if (upgraded_from_older) journal.record("meta", "format", std::string(kStateFormat));
   if (rows.empty()) {
     journal.record("meta", "format", std::string(kStateFormat));
     system_.record_all();

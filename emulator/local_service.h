@@ -17,6 +17,7 @@
 #include "core/protocol/deployment.h"
 #include "core/protocol/distributor.h"
 #include "core/protocol/heartbeat.h"
+#include "core/protocol/ttl.h"
 #include "core/protocol/watch.h"
 #include "core/protocol/writer.h"
 #include "emulator/function_runtime.h"
@@ -54,6 +55,7 @@ class LocalService {
   uint64_t distributor_invocations() const { return distributor_esm_->invocations(); }
   uint64_t watch_invocations() const { return watch_esm_->invocations(); }
   uint64_t heartbeat_invocations() const { return heartbeats_; }
+  uint64_t ttl_invocations() const { return ttl_sweeps_; }
 
   // Durable state (fkemu serve --data FILE). Before the executor has run anything: restores
   // every store from `rows` (space, key, value) if there are any, else records the whole
@@ -61,9 +63,9 @@ class LocalService {
   // A row no store knows is an error naming it (the file is from something else).
   // A file of another state format is refused, by name, and left as it is.
   // 6: packed records (decision 41); 7: packed watch registrations and messages (decision 43);
-  // 8: ACLs in node items and user records (decision 50; a file of format 7 is read, and marked
-  // 8).
-  static constexpr const char* kStateFormat = "8";
+  // 8: ACLs in node items and user records (decision 50); 9: TTL nodes in stats (decision 53).
+  // A file of format 7 or 8 is read, and marked 9.
+  static constexpr const char* kStateFormat = "9";
   Status make_durable(StateJournal& journal,
                       const std::vector<std::tuple<std::string, std::string, std::string>>& rows);
   // Lock owners found in the restored state: instances of the run before, gone.
@@ -88,10 +90,12 @@ class LocalService {
   Distributor distributor_;
   WatchFunction watch_;
   HeartbeatFunction heartbeat_;
+  TtlFunction ttl_;
   std::unique_ptr<EventSourceMapping> writer_esm_;
   std::unique_ptr<EventSourceMapping> distributor_esm_;
   std::unique_ptr<EventSourceMapping> watch_esm_;
   uint64_t heartbeats_ = 0;
+  uint64_t ttl_sweeps_ = 0;
   ProcessId heartbeat_pid_ = 0;
   std::map<std::string, std::unique_ptr<ClientSession>> sessions_;
   std::set<std::string> restored_lock_owners_;

@@ -143,7 +143,10 @@ void parse_node_fields(const json& s, Step& st) {
     allowed.insert("data");
     allowed.insert("data_b64");
   }
-  if (st.op == "create") allowed.insert("flags");
+  if (st.op == "create") {
+    allowed.insert("flags");
+    allowed.insert("ttl_ms");
+  }
   if (st.op == "create" || st.op == "set_acl") allowed.insert("acl");
   if (kReadOps.count(st.op)) allowed.insert("watch");
   if (st.op == "add_watch") allowed.insert("recursive");
@@ -193,6 +196,7 @@ void parse_node_fields(const json& s, Step& st) {
   }
   if (s.contains("version"))
     st.version = static_cast<int>(get_int(s, "version", "the step", -1, INT32_MAX));
+  if (s.contains("ttl_ms")) st.ttl_ms = get_int(s, "ttl_ms", "the step", INT64_MIN, INT64_MAX);
 }
 
 }  // namespace
@@ -224,8 +228,8 @@ Result<Step> parse_operation(const json& op, const std::string& session) {
 
 Task<OpResult> perform_step(ClientSession& s, const Step& st) {
   if (st.op == "create")
-    co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential, st.container,
-                                st.acl);
+    co_return co_await s.create(st.path, st.data, st.ephemeral, st.sequential, st.container, st.acl,
+                                st.ttl_ms);
   if (st.op == "add_auth") {
     if (s.closed()) co_return OpResult::failure(Status(Code::SessionExpired, "session closed"));
     // (one element pushed: GCC 12 mis-builds a braced list inside a coroutine)
@@ -250,6 +254,7 @@ Task<OpResult> perform_step(ClientSession& s, const Step& st) {
         c.ephemeral = o.ephemeral;
         c.sequential = o.sequential;
         c.container = o.container;
+        c.ttl_ms = o.ttl_ms;
         c.acl = o.acl;
         ops.emplace_back(std::move(c));
       } else if (o.op == "delete") {
@@ -293,6 +298,7 @@ json invocation_fields(const Step& st) {
   if (st.acl) inv["acl"] = acl_json(*st.acl);
   if (st.op == "create" || st.op == "set_data") put_data_field(st.data, "data", "data_b64", inv);
   if (st.op == "create" && !st.flags.empty()) inv["flags"] = st.flags;
+  if (st.ttl_ms) inv["ttl_ms"] = *st.ttl_ms;
   if (st.watch) inv["watch"] = true;
   if (st.recursive) inv["recursive"] = true;
   if ((st.op == "set_data" || st.op == "delete" || st.op == "check" || st.op == "set_acl") &&

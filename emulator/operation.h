@@ -32,6 +32,9 @@ struct Step {
   bool ephemeral = false;
   bool sequential = false;
   bool container = false;
+  // create: a TTL node's time to live (ZooKeeper's TTL modes; decision 53); the writer answers
+  // BadArguments for one out of 1..2^40-1 or with the ephemeral or container flag.
+  std::optional<int64_t> ttl_ms;
   std::vector<std::string> flags;  // as written, for the history
   bool watch = false;
   bool recursive = false;  // add_watch

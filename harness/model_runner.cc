@@ -16,12 +16,14 @@ using json = nlohmann::json;
 namespace {
 
 // The model's form of a write step (a multi's operations included).
-ModelWrite model_write(const Step& st) {
+ModelWrite model_write(const Step& st, bool ttl_nodes) {
   ModelWrite w{st.op, st.session, st.path, st.data, st.ephemeral, st.sequential, st.version};
   w.container = st.container;
   w.recursive = st.recursive;
   w.acl = st.acl;
-  for (const Step& o : st.ops) w.ops.push_back(model_write(o));
+  w.ttl_ms = st.ttl_ms;
+  w.ttl_nodes = ttl_nodes;
+  for (const Step& o : st.ops) w.ops.push_back(model_write(o, ttl_nodes));
   return w;
 }
 
@@ -37,6 +39,19 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
   for (const Step& st : sc.steps)
     if (!st.is_wait && st.op == "expire")
       return Status(Code::BadArguments, "an expire step has no sequential meaning");
+  // A TTL node goes once its time has passed (decision 53): the model, which has no time,
+  // follows a scenario with TTL nodes only where no time passes (no wait, no latency model),
+  // and then none goes.
+  bool ttl = false, time_passes = sc.config.latency_model != "zero";
+  for (const Step& st : sc.steps) {
+    time_passes = time_passes || st.is_wait;
+    ttl = ttl || st.ttl_ms;
+    for (const Step& o : st.ops) ttl = ttl || o.ttl_ms;
+  }
+  if (ttl && time_passes && sc.config.ttl_nodes.value_or(false))
+    return Status(Code::BadArguments,
+                  "TTL nodes in a scenario where time passes: when the service deletes them "
+                  "depends on time, which the model does not follow");
   ZooKeeperModel m;
   std::vector<json> h;
   std::set<std::string> closed;
@@ -106,7 +121,7 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
       ans["kind"] = "ok";  // nothing to apply: no zxid
     } else if (st.op == "create" || st.op == "set_data" || st.op == "delete" || st.op == "multi" ||
                st.op == "add_watch" || st.op == "set_acl") {
-      ModelWrite w = model_write(st);
+      ModelWrite w = model_write(st, sc.config.ttl_nodes.value_or(false));
       w.auth = ids[st.session];
       int failed = -1;
       if (std::string e = m.check(w, nullptr, &failed); !e.empty()) {

@@ -15,6 +15,16 @@ namespace {
 
 using json = nlohmann::json;
 
+// Whether a step (or an operation of a multi) creates a TTL node.
+bool creates_ttl_nodes(const std::vector<Step>& steps) {
+  for (const Step& st : steps) {
+    if (st.ttl_ms) return true;
+    for (const Step& o : st.ops)
+      if (o.ttl_ms) return true;
+  }
+  return false;
+}
+
 std::string where(const std::string& file, std::optional<size_t> step) {
   std::string w = file.empty() ? "scenario" : file;
   if (step) w += ": step " + std::to_string(*step);
@@ -25,7 +35,7 @@ ScenarioConfig parse_config(const json& c) {
   if (!c.is_object()) throw FieldError{"\"config\" must be an object"};
   check_fields(c,
                {"writer_groups", "user_store", "session_timeout_ms", "heartbeat_period_ms",
-                "latency_model", "function_memory_mb"},
+                "latency_model", "function_memory_mb", "ttl_nodes"},
                "config");
   ScenarioConfig cfg;
   if (c.contains("writer_groups")) {
@@ -44,6 +54,10 @@ ScenarioConfig parse_config(const json& c) {
     cfg.session_timeout_ms = get_int(c, "session_timeout_ms", "config", 1, 3600 * 1000);
   if (c.contains("heartbeat_period_ms"))
     cfg.heartbeat_period_ms = get_int(c, "heartbeat_period_ms", "config", 1, 3600 * 1000);
+  if (c.contains("ttl_nodes")) {
+    if (!c["ttl_nodes"].is_boolean()) throw FieldError{"config.ttl_nodes must be true or false"};
+    cfg.ttl_nodes = c["ttl_nodes"].get<bool>();
+  }
   if (c.contains("latency_model")) {
     cfg.latency_model = get_string(c, "latency_model", "config");
     if (cfg.latency_model != "zero" && cfg.latency_model != "aws-2024")
@@ -65,7 +79,10 @@ ScenarioConfig parse_config(const json& c) {
 }  // namespace
 
 Result<Scenario> parse_scenario(const json& j, const std::string& file) {
-  std::optional<size_t> step_index;
+  // The step being read (none: the scenario's other fields). (A plain number: GCC 12 warns of
+  // an optional's value read in the handlers.)
+  constexpr size_t kNoStep = SIZE_MAX;
+  size_t step_index = kNoStep;
   try {
     if (!j.is_object()) throw FieldError{"a scenario must be a JSON object"};
     check_fields(j, {"name", "description", "config", "sessions", "mode", "steps", "faults"},
@@ -107,7 +124,8 @@ Result<Scenario> parse_scenario(const json& j, const std::string& file) {
       if (!st.is_ok()) throw FieldError{st.status().message()};
       sc.steps.push_back(std::move(*st));
     }
-    step_index.reset();
+    step_index = kNoStep;
+    if (!sc.config.ttl_nodes) sc.config.ttl_nodes = creates_ttl_nodes(sc.steps);
     if (j.contains("faults")) {
       if (!j["faults"].is_object())
         throw FieldError{"field \"faults\" must be an object of site: probability"};
@@ -125,9 +143,15 @@ Result<Scenario> parse_scenario(const json& j, const std::string& file) {
     }
     return sc;
   } catch (const FieldError& f) {
-    return Status(Code::BadArguments, where(file, step_index) + ": " + f.msg);
+    return Status(
+        Code::BadArguments,
+        where(file, step_index == kNoStep ? std::nullopt : std::optional<size_t>(step_index)) +
+            ": " + f.msg);
   } catch (const json::exception& e) {
-    return Status(Code::BadArguments, where(file, step_index) + ": " + e.what());
+    return Status(
+        Code::BadArguments,
+        where(file, step_index == kNoStep ? std::nullopt : std::optional<size_t>(step_index)) +
+            ": " + e.what());
   }
 }
 
@@ -162,6 +186,7 @@ DeploymentConfig deployment_config(const ScenarioConfig& c) {
   d.user_store_kv = c.user_store == "kv";
   d.session_timeout = c.session_timeout_ms * kMillisecond;
   d.heartbeat_period = c.heartbeat_period_ms * kMillisecond;
+  d.ttl_nodes = c.ttl_nodes.value_or(false);
   return d;
 }
 

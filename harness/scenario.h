@@ -28,6 +28,9 @@ struct ScenarioConfig {
   int64_t heartbeat_period_ms = 1000;
   std::string latency_model = "zero";  // zero | aws-2024 (emulator/aws_latency.h)
   int function_memory_mb = 2048;       // the aws-2024 model's Lambda memory: 512 | 1024 | 2048
+  // TTL nodes on (DeploymentConfig::ttl_nodes; decision 53): the config's "ttl_nodes", else
+  // whether a step creates a TTL node ("ttl_ms").
+  std::optional<bool> ttl_nodes;
 };
 
 struct Scenario {

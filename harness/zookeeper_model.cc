@@ -103,6 +103,15 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
   }
   if (w.op == "create") {
     if (!validate_client_path(w.path, w.sequential).is_ok()) return "BadArguments";
+    // A TTL mode's checks come first on the server (validateCreateRequest): a time with a mode
+    // that is not a TTL mode, TTL nodes off, a time out of 1..2^40-1, or a TTL with an
+    // ephemeral or container node.
+    if (w.ttl_ms) {
+      if (*w.ttl_ms < 0) return "BadArguments";
+      if (!w.ttl_nodes) return "Unimplemented";
+      if (*w.ttl_ms == 0 || *w.ttl_ms >= (int64_t{1} << 40) || w.ephemeral || w.container)
+        return "BadArguments";
+    }
     if (!w.sequential && w.path == "/") return "NodeExists";
     const std::string parent = parent_path(w.sequential ? w.path + "0" : w.path);
     // ZooKeeper's order: the ACL's fixup, the parent, its CREATE permission (decision 50).
@@ -285,6 +294,7 @@ ModelWriteResult ZooKeeperModel::apply(const ModelWrite& w, int64_t zxid, int64_
     n.stat.czxid = n.stat.mzxid = n.stat.pzxid = zxid;
     n.stat.ctime = n.stat.mtime = time_ms;
     n.stat.data_length = static_cast<int32_t>(w.data.size());
+    n.stat.ttl_ms = w.ttl_ms.value_or(0);
     if (w.ephemeral) {
       n.stat.ephemeral_owner = w.session;
       auto& live = ephemerals_[w.session];

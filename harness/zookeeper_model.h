@@ -54,6 +54,9 @@ struct ModelNode {
   Acl acl;                         // stored form (core/model/acl.h): empty = world:anyone, all
   // An empty container that has had children: ZooKeeper's container manager deletes it.
   bool empty_container() const { return container && children.empty() && stat.cversion > 0; }
+  // A TTL node without children: ZooKeeper's container manager deletes it once its data has
+  // not changed for longer than its time to live.
+  bool childless_ttl() const { return stat.ttl_ms > 0 && children.empty(); }
 };
 
 // What a write's checks look at, for one node (exists == false: nothing else is meaningful).
@@ -83,6 +86,11 @@ struct ModelWrite {
   std::vector<ModelWrite> ops = {};       // multi: its operations (create, delete, set_data, check)
   std::optional<Acl> acl = std::nullopt;  // create (none: world:anyone, all) and set_acl
   std::vector<Identity> auth = {};        // the session's identities when it was invoked
+  // create: a TTL mode's time to live as the client gave it (negative: a time given with a
+  // mode that is not a TTL mode); ttl_nodes: whether the server has TTL nodes on (ZooKeeper's
+  // zookeeper.extendedTypesEnabled).
+  std::optional<int64_t> ttl_ms = std::nullopt;
+  bool ttl_nodes = true;
 };
 
 // A write of `op` on `path` by `session`, the other members at their defaults.

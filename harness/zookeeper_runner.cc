@@ -948,6 +948,12 @@ Status scenario_comparable_with_zookeeper(const Scenario& scenario) {
     if (!step.is_wait && step.op == "add_watch")
       return refuse("step " + std::to_string(step.index) +
                     " is \"add_watch\", which ZooKeeper 3.8's C client does not have");
+    bool ttl = step.ttl_ms.has_value();
+    for (const Step& o : step.ops) ttl = ttl || o.ttl_ms.has_value();
+    if (ttl)
+      return refuse("step " + std::to_string(step.index) +
+                    " creates a TTL node, which a ZooKeeper of the default configuration "
+                    "refuses and one with extended types deletes on its own timer (decision 53)");
     bool container = step.container;
     for (const Step& o : step.ops) container = container || o.container;
     if (container)

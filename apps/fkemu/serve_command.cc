@@ -56,6 +56,9 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   cmd->add_flag("--inspect", a.inspect,
                 "Print the state of the --data file as JSON and exit (read-only: a server may "
                 "be running on it)");
+  cmd->add_flag("--no-ttl-nodes", a.no_ttl_nodes,
+                "Refuse TTL nodes (Unimplemented) and run no TTL function, as a ZooKeeper "
+                "without zookeeper.extendedTypesEnabled, its default");
   cmd->add_option("--session-timeout-ms", a.session_timeout_ms,
                   "Session timeout (at least twice the heartbeat period)")
       ->capture_default_str();
@@ -129,6 +132,7 @@ int serve(const ServeArgs& a, const CLI::App& command) {
   o.data_path = a.data_path;
   o.config.session_timeout = timeout_ms * kMillisecond;
   o.config.heartbeat_period = heartbeat_ms * kMillisecond;
+  o.config.ttl_nodes = !a.no_ttl_nodes;
   if (Status st = check_session_settings(o.config); !st.is_ok()) {
     std::fprintf(stderr, "fkemu serve: %s\n", st.message().c_str());
     return kExitUsage;

@@ -20,6 +20,7 @@ struct ServeArgs {
   std::string max_sessions = "100000";
   std::string admin_token, admin_token_file;
   bool inspect = false;
+  bool no_ttl_nodes = false;
   bool quiet = false;
   std::string latency = "zero";
   std::string memory = "2048";

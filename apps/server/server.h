@@ -50,7 +50,13 @@ struct ServerOptions {
   // "super:BASE64(SHA1(super:PASSWORD))"; a session whose `addauth digest` gives this id may do
   // everything. Empty: no super user.
   std::string zookeeper_super_digest;
-  DeploymentConfig config;
+  // The deployment; a server has TTL nodes on (decision 53: fkemu serve --no-ttl-nodes turns
+  // them off).
+  DeploymentConfig config = [] {
+    DeploymentConfig c;
+    c.ttl_nodes = true;
+    return c;
+  }();
   size_t max_body_bytes = 1536 * 1024;  // a request body (data of 1 MiB in base64 fits)
   // Per connection, a token bucket of one second: far above what one client sends on loopback
   // (about 20,000 sequential requests a second), so it only stops a runaway loop.

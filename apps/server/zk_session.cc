@@ -606,18 +606,20 @@ void ZkSession::on_request(const std::string& body) {
     case OpCode::Create2:
     case OpCode::CreateContainer:
     case OpCode::CreateTtl: {
-      ZkCreate z = read_create(in, type);
+      ZkCreate z = read_create(in, type, false);
       if (!in.ok()) return malformed();
       const uint64_t slot = open_slot();
       reply_zxid(nullptr);
       if (z.flags < 0 || z.flags > 6) return reply(slot, xid, kErrBadArguments);
-      if (!z.supported) return unimplemented(slot, xid, type);
-      const bool with_stat = static_cast<OpCode>(type) == OpCode::Create2 ||
-                             static_cast<OpCode>(type) == OpCode::CreateContainer;
+      // TTL nodes off (--no-ttl-nodes): as a ZooKeeper without extended types, its default.
+      if (z.ttl_mode && !server_.config.ttl_nodes) return unimplemented(slot, xid, type);
+      // create2, createContainer and createTTL answer with the stat (ZooKeeper's
+      // Create2Response); create with the name alone.
+      const bool with_stat = static_cast<OpCode>(type) != OpCode::Create;
       CreateRequest& cr = z.request;
       return run(slot, xid, "create",
                  c->create(std::move(cr.path), std::move(cr.data), cr.ephemeral, cr.sequential,
-                           cr.container, std::move(cr.acl)),
+                           cr.container, std::move(cr.acl), cr.ttl_ms),
                  [this, with_stat](const OpResult& r) {
                    jute::Writer w;
                    w.buffer(r.path.value_or(""));
@@ -854,19 +856,40 @@ void ZkSession::on_request(const std::string& body) {
 }
 
 // A create request (create, create2, createContainer, createTTL; alone or in a multi).
-ZkSession::ZkCreate ZkSession::read_create(jute::Reader& in, int32_t type) const {
+ZkSession::ZkCreate ZkSession::read_create(jute::Reader& in, int32_t type, bool in_multi) const {
   ZkCreate z;
   CreateRequest& c = z.request;
   c.path = in.text("the path");
   c.data = data_of(in.buffer());
   c.acl = read_acl(in);
   z.flags = in.i32();
-  if (static_cast<OpCode>(type) == OpCode::CreateTtl) (void)in.i64();
-  // TTL nodes answer as a ZooKeeper without extended types (its default) answers them.
-  z.supported = static_cast<OpCode>(type) != OpCode::CreateTtl && z.flags >= 0 && z.flags <= 4;
-  c.container = static_cast<OpCode>(type) == OpCode::CreateContainer || z.flags == 4;
-  c.ephemeral = !c.container && (z.flags & 1) != 0;
-  c.sequential = !c.container && (z.flags & 2) != 0;
+  // The modes: 0 persistent, 1 ephemeral, 2 persistent sequential, 3 ephemeral sequential, 4
+  // container, 5 persistent with TTL, 6 persistent sequential with TTL.
+  const OpCode op = static_cast<OpCode>(type);
+  const int64_t ttl = op == OpCode::CreateTtl ? in.i64() : -1;
+  z.ttl_mode = z.flags == 5 || z.flags == 6;
+  // What kind of node, as ZooKeeper 3.8 decides it (checked on the real server): in a multi
+  // by the mode alone (it rebuilds each create from its flags); alone, a createContainer makes
+  // a container whatever the mode (with its sequential bit), a create or create2 never does
+  // (the container mode makes a persistent node there), a createTTL by the mode.
+  c.container = in_multi
+                    ? z.flags == 4
+                    : op == OpCode::CreateContainer || (op == OpCode::CreateTtl && z.flags == 4);
+  c.ephemeral = !c.container && z.flags >= 0 && z.flags <= 3 && (z.flags & 1) != 0;
+  c.sequential = z.flags != 4 && (z.flags & 2) != 0;
+  // A TTL mode's time goes to the writer, which checks it as ZooKeeper does (decision 53): a
+  // missing or non-positive one as 0 (BadArguments, or Unimplemented where TTL nodes are off).
+  // A time of 0 or more with a mode that is not a TTL mode is BadArguments (-1 tells the
+  // writer), but in a multi, whose createTTL ZooKeeper makes a plain create of that mode; a
+  // negative one asks for no TTL. (ZooKeeper 3.8.0 takes a lone createTTL of a plain mode with
+  // a negative time, then fails to apply it and stops, for good: fkemu makes the plain create
+  // it validated.) A mode ZooKeeper does not have is BadArguments too, first (in a multi, at
+  // its index).
+  if (z.ttl_mode) {
+    c.ttl_ms = std::max<int64_t>(ttl, 0);
+  } else if ((ttl >= 0 && !in_multi) || z.flags < 0 || z.flags > 6) {
+    c.ttl_ms = -1;
+  }
   return z;
 }
 
@@ -1082,19 +1105,25 @@ void ZkSession::multi_read(uint64_t slot, int32_t xid, jute::Reader& in) {
 void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
   std::vector<MultiOp> ops;
   std::vector<int32_t> types;
-  bool unsupported = false, unimplemented_op = false;
+  bool unsupported = false;
   for (;;) {
     const int32_t type = in.i32();
     const bool done = in.boolean();
     (void)in.i32();
     if (!in.ok() || done) break;
+    // The type its result has: a create's is create or create2 by the node it makes.
+    int32_t answered_as = type;
     switch (static_cast<OpCode>(type)) {
       case OpCode::Create:
       case OpCode::Create2:
       case OpCode::CreateContainer:
       case OpCode::CreateTtl: {
-        ZkCreate z = read_create(in, type);
-        if (!z.supported) unimplemented_op = true;
+        ZkCreate z = read_create(in, type, true);
+        // A TTL mode in a create, create2 or createContainer of a multi (which carry no time):
+        // ZooKeeper refuses the whole multi as one it cannot read.
+        if (z.ttl_mode && static_cast<OpCode>(type) != OpCode::CreateTtl) unsupported = true;
+        answered_as = static_cast<int32_t>(z.request.container || z.ttl_mode ? OpCode::Create2
+                                                                             : OpCode::Create);
         ops.emplace_back(std::move(z.request));
         break;
       }
@@ -1125,7 +1154,7 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
         break;
     }
     if (unsupported) break;
-    types.push_back(type);
+    types.push_back(answered_as);
   }
   if (unsupported) return reply(slot, xid, kErrMarshalling);  // the rest is not read
   if (!in.ok()) {
@@ -1133,7 +1162,6 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
     server_.log.line("ZooKeeper client " + peer_ + ": a malformed multi request: " + in.error());
     return reply(slot, xid, kErrMarshalling);
   }
-  if (unimplemented_op) return unimplemented(slot, xid, static_cast<int32_t>(OpCode::Multi));
   const size_t n = ops.size();
   ZkSession* self = this;  // (then() keeps the session alive until the answer)
   then("multi", remote_->client->multi(std::move(ops)),
@@ -1159,14 +1187,17 @@ void ZkSession::multi(uint64_t slot, int32_t xid, jute::Reader& in) {
            const OpOutcome none;
            const OpOutcome& o = i < res.results.size() ? res.results[i] : none;
            const OpCode type = static_cast<OpCode>(types[i]);
-           // Every create of a multi is answered as a plain create (type 1, the name alone),
-           // as ZooKeeper 3.8 answers a create2 inside one (checked on the real server).
-           const bool create = type == OpCode::Create || type == OpCode::Create2 ||
-                               type == OpCode::CreateContainer || type == OpCode::CreateTtl;
-           w.i32(create ? static_cast<int32_t>(OpCode::Create) : types[i]);
+           // A create that made a container or a TTL node is answered as a create2 (type 15,
+           // the name and the stat), any other as a plain create (type 1, the name alone),
+           // whatever its request's type, as ZooKeeper 3.8 answers them (checked on the real
+           // server).
+           const bool create = type == OpCode::Create;
+           const bool create2 = type == OpCode::Create2;
+           w.i32(types[i]);
            w.boolean(false);
            w.i32(kErrOk);
-           if (create) w.buffer(o.path.value_or(""));
+           if (create || create2) w.buffer(o.path.value_or(""));
+           if (create2) w.raw(self->stat_body(o.stat.value_or(Stat{})));
            if (type == OpCode::SetData) w.raw(self->stat_body(o.stat.value_or(Stat{})));
          }
          w.i32(-1);

@@ -139,9 +139,10 @@ class ZkSession : public EventSink, public std::enable_shared_from_this<ZkSessio
   struct ZkCreate {
     CreateRequest request;
     int32_t flags = 0;
-    bool supported = false;  // not a TTL node, a mode fkemu has
+    bool ttl_mode = false;  // mode 5 or 6: a TTL node
   };
-  ZkCreate read_create(jute::Reader& in, int32_t type) const;
+  // `in_multi`: one of a multi's operations (ZooKeeper reads a createTTL there differently).
+  ZkCreate read_create(jute::Reader& in, int32_t type, bool in_multi) const;
   void fail(const std::string& why);
 
   // Opens an answer slot for the next request; complete() fills it.

@@ -20,9 +20,13 @@ void append_packed_stat(std::string& out, const Stat& s) {
   for (int64_t v : {s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime}) put_signed(out, v);
   for (int64_t v : {s.version, s.cversion, s.aversion, s.data_length, s.num_children})
     put_signed(out, v);
+  // The owner byte: 0 none, 1 a session's name follows, 2 a TTL node's time to live follows.
   if (s.ephemeral_owner) {
     out.push_back(1);
     put_text(out, *s.ephemeral_owner);
+  } else if (s.ttl_ms != 0) {
+    out.push_back(2);
+    put_signed(out, s.ttl_ms);
   } else {
     out.push_back(0);
   }
@@ -43,8 +47,10 @@ Stat read_packed_stat(std::string_view packed) {
   uint8_t has_owner = 0;
   std::string_view owner;
   if (!whole || !in.byte(has_owner)) throw damaged("cut off");
-  if (has_owner > 1) throw damaged("an owner flag other than 0 or 1");
+  if (has_owner > 2) throw damaged("an owner flag other than 0, 1 or 2");
   if (has_owner == 1 && !in.text(owner)) throw damaged("cut off");
+  if (has_owner == 2 && (!in.signed_number(s.ttl_ms) || s.ttl_ms <= 0))
+    throw damaged("a cut or non-positive time to live");
   if (!in.done()) throw damaged("bytes beyond its end");
   for (int64_t n : small)
     if (n < std::numeric_limits<int32_t>::min() || n > std::numeric_limits<int32_t>::max())
@@ -71,18 +77,20 @@ Stat stat_from_value(const Value& v) {
 }
 
 nlohmann::json stat_to_json(const Stat& s) {
-  return nlohmann::json{{"czxid", s.czxid},
-                        {"mzxid", s.mzxid},
-                        {"pzxid", s.pzxid},
-                        {"ctime", s.ctime},
-                        {"mtime", s.mtime},
-                        {"version", s.version},
-                        {"cversion", s.cversion},
-                        {"aversion", s.aversion},
-                        {"ephemeralOwner", s.ephemeral_owner ? nlohmann::json(*s.ephemeral_owner)
-                                                             : nlohmann::json(nullptr)},
-                        {"dataLength", s.data_length},
-                        {"numChildren", s.num_children}};
+  nlohmann::json j{{"czxid", s.czxid},
+                   {"mzxid", s.mzxid},
+                   {"pzxid", s.pzxid},
+                   {"ctime", s.ctime},
+                   {"mtime", s.mtime},
+                   {"version", s.version},
+                   {"cversion", s.cversion},
+                   {"aversion", s.aversion},
+                   {"ephemeralOwner", s.ephemeral_owner ? nlohmann::json(*s.ephemeral_owner)
+                                                        : nlohmann::json(nullptr)},
+                   {"dataLength", s.data_length},
+                   {"numChildren", s.num_children}};
+  if (s.ttl_ms != 0) j["ttl_ms"] = s.ttl_ms;
+  return j;
 }
 
 Stat stat_from_json(const nlohmann::json& j) {
@@ -110,6 +118,7 @@ Stat stat_from_json(const nlohmann::json& j) {
   s.aversion = static_cast<int32_t>(number("aversion"));
   s.data_length = static_cast<int32_t>(number("dataLength"));
   s.num_children = static_cast<int32_t>(number("numChildren"));
+  s.ttl_ms = number("ttl_ms");
   if (auto it = j.find("ephemeralOwner"); it != j.end() && !it->is_null()) {
     if (!it->is_string())
       throw std::invalid_argument("a stat's ephemeralOwner must be a string or null, not " +

@@ -30,6 +30,9 @@ struct Stat {
   std::optional<std::string> ephemeral_owner;  // session name
   int32_t data_length = 0;
   int32_t num_children = 0;
+  // A TTL node's time to live in milliseconds; 0 for every other node. (ZooKeeper keeps it in
+  // its stored ephemeralOwner, 0xff00000000000000 | ttl, and shows its clients 0 there.)
+  int64_t ttl_ms = 0;
 
   bool operator==(const Stat&) const = default;
 };
@@ -44,8 +47,8 @@ Stat stat_from_value(const Value& v);
 void append_packed_stat(std::string& out, const Stat& s);
 Stat read_packed_stat(std::string_view packed);
 // The JSON object of histories and dumps (fields named as in docs/scenarios.md;
-// "ephemeralOwner": session name or null); std::invalid_argument names a field of the wrong
-// type. Absent fields read as 0.
+// "ephemeralOwner": session name or null; "ttl_ms" only for a TTL node); std::invalid_argument
+// names a field of the wrong type. Absent fields read as 0.
 nlohmann::json stat_to_json(const Stat& s);
 Stat stat_from_json(const nlohmann::json& j);
 

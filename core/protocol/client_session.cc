@@ -533,7 +533,8 @@ Task<OpResult> ClientSession::multi(std::vector<MultiOp> ops) {
 }
 
 Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemeral, bool sequential,
-                                     bool container, std::optional<Acl> acl) {
+                                     bool container, std::optional<Acl> acl,
+                                     std::optional<int64_t> ttl_ms) {
   if (auto bad = check_path(path, sequential)) co_return *bad;
   if (data.size() > d_.config.max_data_bytes)
     co_return failed(Code::MarshallingError,
@@ -544,6 +545,7 @@ Task<OpResult> ClientSession::create(std::string path, Bytes data, bool ephemera
   request.ephemeral = ephemeral;
   request.sequential = sequential;
   request.container = container;
+  request.ttl_ms = ttl_ms;
   request.acl = std::move(acl);
   co_return co_await write(std::move(request));
 }

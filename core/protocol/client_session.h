@@ -99,8 +99,10 @@ class ClientSession {
   // The data is shared, not copied, on its way to the user store.
   // `container`: ZooKeeper's container node (deleted once it has had children and has none).
   // `acl`: as the client asks it, fixed up by the writer; none: world:anyone, all.
+  // `ttl_ms`: a TTL node's time to live (CreateRequest::ttl_ms; decision 53).
   Task<OpResult> create(std::string path, Bytes data, bool ephemeral, bool sequential,
-                        bool container = false, std::optional<Acl> acl = std::nullopt);
+                        bool container = false, std::optional<Acl> acl = std::nullopt,
+                        std::optional<int64_t> ttl_ms = std::nullopt);
   Task<OpResult> get_data(std::string path, bool watch);
   Task<OpResult> exists(std::string path, bool watch);
   // `check_acl` false: whatever the node's ACL (getAllChildrenNumber counts the nodes below

@@ -28,6 +28,9 @@ struct DeploymentConfig {
   size_t distributor_batch = 10;
   size_t watch_batch = 10;
   size_t max_data_bytes = 1024 * 1024;
+  // TTL nodes (ZooKeeper's zookeeper.extendedTypesEnabled): a create of one answers
+  // Unimplemented unless set, and the TTL function runs only when it is set (decision 53).
+  bool ttl_nodes = false;
   std::string mutant;  // a protocol mutant (core/protocol/mutants.h); empty: the real protocol
 };
 
@@ -40,6 +43,9 @@ inline constexpr const char* kWatchesTable = "watches";
 // epoch_key(zxid), {sessions: [...]}. The distributor attaches the whole table (the epoch) to
 // every user-store record and answer it writes while they are there.
 inline constexpr const char* kEpochTable = "epoch";
+// TTL nodes (decision 53): one item per TTL node created, key = its path, {zxid: its czxid},
+// for the TTL function to look at; it deletes an entry whose node is gone.
+inline constexpr const char* kTtlTable = "ttl";
 
 inline std::string epoch_key(int64_t zxid) {
   std::string digits = std::to_string(zxid);

@@ -42,6 +42,8 @@ inline const std::vector<MutantInfo>& protocol_mutants() {
       {"persistent.removed_on_fire",
        "the client library drops a persistent watch once it has fired, as a one-shot watch"},
       {"container.clean_unused", "the service deletes an empty container that never had a child"},
+      {"ttl.from_creation",
+       "the TTL function counts a TTL node's time from its creation, not its last data change"},
       {"acl.reads_unchecked",
        "the client library answers get_data and get_children without checking READ"},
   };

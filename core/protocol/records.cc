@@ -440,23 +440,49 @@ void set_op_fields(ValueMap& m, const Op& op) {
     m.set("ephemeral", op.ephemeral);
     m.set("sequential", op.sequential);
     if (op.container) m.set("container", true);
+    if (op.ttl_ms) m.set("ttl_ms", *op.ttl_ms);
     if (op.acl) m.set("acl", acl_value(*op.acl));
   } else if constexpr (std::is_same_v<Op, SetDataRequest>) {
     m.set("data", data_value(op.data));
     m.set("version", op.version);
   } else {
     m.set("version", op.version);
-    if constexpr (std::is_same_v<Op, DeleteRequest>)
+    if constexpr (std::is_same_v<Op, DeleteRequest>) {
       if (op.only_empty_container) m.set("only_empty_container", true);
+      if (op.only_expired_ttl) {
+        ValueMap e;
+        e.set("czxid", op.only_expired_ttl->czxid);
+        e.set("mzxid", op.only_expired_ttl->mzxid);
+        m.set("only_expired_ttl", Value(std::move(e)));
+      }
+    }
   }
 }
 
 CreateRequest create_from(const Value& body) {
-  CreateRequest c{body.at("path").as_string(),      data_from(body),
-                  body.bool_or("ephemeral", false), body.bool_or("sequential", false),
-                  body.bool_or("container", false), {}};
+  CreateRequest c{body.at("path").as_string(),
+                  data_from(body),
+                  body.bool_or("ephemeral", false),
+                  body.bool_or("sequential", false),
+                  body.bool_or("container", false),
+                  {},
+                  {}};
+  if (body.contains("ttl_ms")) c.ttl_ms = body.at("ttl_ms").as_number();
   if (body.contains("acl")) c.acl = acl_from(body.at("acl"));
   return c;
+}
+
+DeleteRequest delete_from(const Value& body) {
+  DeleteRequest d{body.at("path").as_string(),
+                  static_cast<int32_t>(body.number_or("version", -1)),
+                  body.bool_or("only_empty_container", false),
+                  {}};
+  if (body.contains("only_expired_ttl")) {
+    const Value& e = body.at("only_expired_ttl");
+    d.only_expired_ttl =
+        DeleteRequest::Expired{e.at("czxid").as_number(), e.at("mzxid").as_number()};
+  }
+  return d;
 }
 
 MultiOp multi_op_from(const Value& body) {
@@ -465,8 +491,7 @@ MultiOp multi_op_from(const Value& body) {
     case MultiOpKind::Create:
       return create_from(body);
     case MultiOpKind::Delete:
-      return DeleteRequest{body.at("path").as_string(), version(),
-                           body.bool_or("only_empty_container", false)};
+      return delete_from(body);
     case MultiOpKind::SetData:
       return SetDataRequest{body.at("path").as_string(), data_from(body), version()};
     case MultiOpKind::Check:
@@ -547,8 +572,7 @@ WriteRequest WriteRequest::from_message(const Value& body) {
       r.op = create_from(body);
       break;
     case WriteOp::Delete:
-      r.op = DeleteRequest{body.at("path").as_string(), version(),
-                           body.bool_or("only_empty_container", false)};
+      r.op = delete_from(body);
       break;
     case WriteOp::SetData:
       r.op = SetDataRequest{body.at("path").as_string(), data_from(body), version()};

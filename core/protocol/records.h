@@ -12,6 +12,7 @@
 //   watches/<key>      WatchList: regs, ver (core/protocol/watch.h)
 //   epoch/<zxid>       EpochEntry: zxid, sessions
 //   progress/distributor  Progress: last_zxid, last_answer
+//   ttl/<path>         {zxid}: a TTL node and its czxid, for the TTL function (core/protocol/ttl.h)
 //   user store <path>  UserRecord: data, stat, children (or tombstone), zxid, epoch, update
 #pragma once
 
@@ -154,16 +155,32 @@ struct CreateRequest {
   bool sequential = false;
   // ZooKeeper's container node: deleted once it has had children and has none again.
   bool container = false;
+  // ZooKeeper's TTL node (decision 53): a persistent node the service deletes once it has had no
+  // children and no change of its data for longer than this many milliseconds. Set for a TTL
+  // create mode, with the time the client gave: the writer answers BadArguments unless it is
+  // in 1..kMaxTtlMs and the node is neither ephemeral nor a container, as ZooKeeper does.
+  std::optional<int64_t> ttl_ms{};
   // The ACL the client asked for, before the writer's fixup (decision 50); none: world:anyone,
   // all (clients of the HTTP API and scenarios, which have no ACLs).
   std::optional<Acl> acl{};
 };
+// ZooKeeper's largest time to live: 40 bits of milliseconds (about 34 years).
+inline constexpr int64_t kMaxTtlMs = (int64_t{1} << 40) - 1;
 struct DeleteRequest {
   std::string path;
   int32_t version = -1;
   // The cleanup of a container (a request of the service's, with no session): only if the node
   // is still a container that has had children and has none now; otherwise nothing happens.
   bool only_empty_container = false;
+  // The cleanup of a TTL node the TTL function found expired (a request of the service's, with
+  // no session): only if the node is still the one it read (this czxid, and this mzxid: no
+  // change of its data since) and has no children; otherwise nothing happens.
+  struct Expired {
+    int64_t czxid = 0;
+    int64_t mzxid = 0;
+    bool operator==(const Expired&) const = default;
+  };
+  std::optional<Expired> only_expired_ttl{};
 };
 struct SetDataRequest {
   std::string path;

@@ -28,6 +28,15 @@ std::vector<KvWrite> build_commit(const UpdateMessage& update, int64_t zxid) {
     for (Update& u : release_lock()) w.updates.push_back(std::move(u));
     if (!anchor_is_session && update.anchor.second == w.key) w.updates.push_back(append_pending());
     writes.push_back(std::move(w));
+    // A TTL node is listed for the TTL function, with its czxid (decision 53); the function
+    // removes the entry once the node it names is gone.
+    if (ch.kind == ChangeKind::Create && ch.node.stat.ttl_ms > 0) {
+      KvWrite listed;
+      listed.table = kTtlTable;
+      listed.key = ch.path;
+      listed.updates = {Update::set(attr::kZxid, zxid)};
+      writes.push_back(std::move(listed));
+    }
   }
 
   if (update.session.empty()) return writes;  // a request of the service's own (decision 48)

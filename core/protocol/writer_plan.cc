@@ -28,6 +28,19 @@ Stat fresh_stat(Time now, const std::optional<std::string>& owner, size_t len) {
   return s;
 }
 
+// ZooKeeper's checks of a TTL create, before anything else of the create (validateCreateRequest
+// of its PrepRequestProcessor; decision 53). A negative time stands for a time given with a mode
+// that is not a TTL mode (ZooKeeper's createTTL request with a persistent mode): BadArguments,
+// as there, whether or not TTL nodes are on.
+Code ttl_check(const CreateRequest& c, const DeploymentConfig& config) {
+  if (!c.ttl_ms) return Code::Ok;
+  if (*c.ttl_ms < 0) return Code::BadArguments;
+  if (!config.ttl_nodes) return Code::Unimplemented;
+  if (*c.ttl_ms == 0 || *c.ttl_ms > kMaxTtlMs || c.ephemeral || c.container)
+    return Code::BadArguments;
+  return Code::Ok;
+}
+
 // The node as a locked item shows it (an item its lock alone made reads as a missing node).
 NodeRecord node_at(const LockedItems& items, const std::string& path) {
   auto it = items.find({kNodesTable, path});
@@ -81,8 +94,14 @@ bool is_zookeeper_own_node(const std::string& path) {
 }
 
 void plan_create(const WriteRequest& r, const CreateRequest& c, const std::string& actual,
-                 const LockedItems& items, Time now, WritePlan& plan) {
-  // ZooKeeper's order: the ACL's fixup, the parent, the parent's CREATE permission.
+                 const LockedItems& items, Time now, const DeploymentConfig& config,
+                 WritePlan& plan) {
+  // ZooKeeper's order: a TTL's checks, the ACL's fixup, the parent, the parent's CREATE
+  // permission.
+  if (const Code ttl = ttl_check(c, config); ttl != Code::Ok) {
+    plan.error = ttl;
+    return;
+  }
   std::optional<Acl> acl = create_acl(r, c);
   if (!acl) {
     plan.error = Code::InvalidACL;
@@ -113,6 +132,7 @@ void plan_create(const WriteRequest& r, const CreateRequest& c, const std::strin
     node.acl = std::move(*acl);
     node.stat = fresh_stat(now, c.ephemeral ? std::optional<std::string>(r.session) : std::nullopt,
                            c.data.size());
+    node.stat.ttl_ms = c.ttl_ms.value_or(0);
     plan.changes.push_back(change(actual, ChangeKind::Create, std::move(node), c.data));
     plan.changes.push_back(
         change(parent, ChangeKind::Parent, parent_after(parent_item.node, base_name(actual), +1)));
@@ -130,6 +150,10 @@ void plan_delete(const WriteRequest& r, const DeleteRequest& d, const LockedItem
                                    : n.empty_container();
   if (d.only_empty_container && !empty_container) {
     plan.error = Code::NotEmpty;  // a child came, or it went already: nothing to clean
+  } else if (d.only_expired_ttl && !(n.exists && n.stat.ttl_ms > 0 && n.children.empty() &&
+                                     n.stat.czxid == d.only_expired_ttl->czxid &&
+                                     n.stat.mzxid == d.only_expired_ttl->mzxid)) {
+    plan.error = Code::NotEmpty;  // a child came, its data changed, or it went: nothing to clean
   } else if (is_zookeeper_own_node(d.path)) {
     plan.error = Code::BadArguments;  // ZooKeeper refuses to delete its own nodes
   } else if (parent_item.node.exists && !permitted(r, parent_item.node.acl, perm::kDelete)) {
@@ -328,6 +352,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
     out.kind = kind_of(op);
     if (auto* c = std::get_if<CreateRequest>(&op)) {
       if (!validate_client_path(c->path, c->sequential).is_ok()) return fail(i, Code::BadArguments);
+      if (const Code ttl = ttl_check(*c, config); ttl != Code::Ok) return fail(i, ttl);
       std::optional<Acl> acl = create_acl(r, *c);
       if (!acl) return fail(i, Code::InvalidACL);
       const std::string parent = parent_path(c->path);
@@ -352,6 +377,7 @@ void plan_multi(const WriteRequest& r, const MultiRequest& m, const LockedItems&
       n.acl = std::move(*acl);
       n.stat = fresh_stat(now, c->ephemeral ? std::optional<std::string>(r.session) : std::nullopt,
                           c->data.size());
+      n.stat.ttl_ms = c->ttl_ms.value_or(0);
       n.stat.czxid = n.stat.mzxid = n.stat.pzxid = kThisZxid;
       node(actual) = n;
       p = parent_after(std::move(p), base_name(actual), +1);
@@ -434,7 +460,7 @@ WritePlan plan_write(const WriteRequest& r, const std::string& node_path, const 
   WritePlan plan;
   plan.anchor = {kNodesTable, r.path()};
   if (auto* c = std::get_if<CreateRequest>(&r.op)) {
-    plan_create(r, *c, node_path, items, now, plan);
+    plan_create(r, *c, node_path, items, now, config, plan);
   } else if (auto* d = std::get_if<DeleteRequest>(&r.op)) {
     plan_delete(r, *d, items, config, plan);
   } else if (auto* s = std::get_if<SetDataRequest>(&r.op)) {

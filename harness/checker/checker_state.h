@@ -176,7 +176,7 @@ inline bool same_stat(const Stat& got, const Stat& want) {
          got.ctime == want.ctime && got.mtime == want.mtime && got.version == want.version &&
          got.cversion == want.cversion && got.aversion == want.aversion &&
          owner(got) == owner(want) && got.data_length == want.data_length &&
-         got.num_children == want.num_children;
+         got.num_children == want.num_children && got.ttl_ms == want.ttl_ms;
 }
 // The fields of `got` that differ from `want`: "version 2 (model 3), ...".
 std::string stat_diff(const Stat& got, const Stat& want);

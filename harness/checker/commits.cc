@@ -37,6 +37,7 @@ std::string stat_diff(const Stat& got, const Stat& want) {
         want.ephemeral_owner.value_or("null"));
   field("dataLength", got.data_length, want.data_length);
   field("numChildren", got.num_children, want.num_children);
+  field("ttl_ms", got.ttl_ms, want.ttl_ms);
   return o.str();
 }
 
@@ -167,6 +168,8 @@ void Checker::write_of(const Op& o, ModelWrite* w) const {
   w->acl = o.acl ? std::optional<Acl>(acl_of(*o.acl)) : std::nullopt;
   w->ops.clear();
   w->container = o.container;
+  w->ttl_ms = o.ttl_ms;
+  w->ttl_nodes = sc_.config.ttl_nodes.value_or(false);
   w->recursive = o.recursive;
   w->watch_id = o.kind == OpKind::AddWatch ? kPersistentIds + (&o - ops_.data()) : -1;
   w->op.assign(o.op);
@@ -220,23 +223,46 @@ void Checker::replay_writes() {
     if (static_cast<size_t>(path) >= last_touch.size()) last_touch.resize(paths_.size(), kNoLine);
     return last_touch[path];
   };
+  // path -> the invoke line of the write that last set its mtime (a create or a data change)
+  std::map<std::string, size_t> data_changed;
   for (size_t k = 0; k < commits_.size(); ++k) {
     const Commit& c = commits_[k];
     if (c.op >= 0 && ops_[c.op].service) {
-      // The service deletes a container only once it is empty after it has had children.
+      // The service deletes a container only once it is empty after it has had children, and
+      // a TTL node only once it has no children and its data has not changed for longer than
+      // its time to live (decision 53).
       const Op& o = ops_[c.op];
       const ModelNode* n = m.node(path_of(o.path));
-      if (!n || !n->empty_container())
+      if (!n || !(n->empty_container() || n->childless_ttl())) {
+        const std::string kind = n && n->stat.ttl_ms > 0 ? "a TTL node" : "a container";
         rep_.add("G1",
                  "the service deleted " + path_of(o.path) + " (zxid " + std::to_string(c.zxid) +
                      "), which is " +
-                     (!n              ? std::string("not there")
-                      : !n->container ? std::string("not a container")
+                     (!n ? std::string("not there")
+                      : !n->container && n->stat.ttl_ms == 0
+                          ? std::string("neither a container nor a TTL node")
                       : !n->children.empty()
-                          ? "a container with " + std::to_string(n->children.size()) + " children"
+                          ? kind + " with " + std::to_string(n->children.size()) + " children"
                           : std::string("a container that never had a child")) +
                      " at that point of the order",
                  {}, {}, {c.zxid}, {o.answer, touched(o.path)});
+      } else if (n->childless_ttl()) {
+        // Its mtime is no earlier than the invocation of the write that set it, and the
+        // service decided before its line: a delete sooner than the time to live after that
+        // invocation came too soon. Two function instances' clocks may be off by up to a
+        // second each (the clock.skew fault site), and mtime is whole milliseconds.
+        auto it = data_changed.find(path_of(o.path));
+        const int64_t since = it == data_changed.end() ? kNone : line_t(it->second);
+        const int64_t after = line_t(o.answer) - since;
+        constexpr int64_t kClockSlackUs = 2 * 1000 * 1000 + 1000;
+        if (since != kNone && after + kClockSlackUs < n->stat.ttl_ms * 1000)
+          rep_.add("G1",
+                   "the service deleted the TTL node " + path_of(o.path) + " (zxid " +
+                       std::to_string(c.zxid) + ", time to live " + std::to_string(n->stat.ttl_ms) +
+                       " ms) " + std::to_string(after / 1000) +
+                       " ms after the write that last set its data was invoked",
+                   {}, {}, {c.zxid}, {o.answer, it->second});
+      }
     }
     const ModelWriteResult r = apply_commit(m, c, &scratch);
     if (c.op >= 0 && ops_[c.op].kind == OpKind::Multi && r.ok()) check_multi_results(ops_[c.op], r);
@@ -284,8 +310,11 @@ void Checker::replay_writes() {
       }
     }
     // (A path the write changed twice is snapshotted twice, the same state both times.)
-    for (const std::string& p : r.changed)
+    for (const std::string& p : r.changed) {
       snapshot(m, changed_id(c, p), c.zxid, static_cast<int>(k));
+      if (const ModelNode* n = m.node(p); n && c.op >= 0 && n->stat.mzxid == c.zxid)
+        data_changed[p] = ops_[c.op].invoke;
+    }
   }
   for (Timeline& t : timelines_) {
     int next = -1;

@@ -26,7 +26,7 @@ struct Fields {
   const json *id = nullptr, *data = nullptr, *data_b64 = nullptr, *flags = nullptr,
              *watch = nullptr, *version = nullptr, *zxid = nullptr, *stat = nullptr,
              *children = nullptr, *ops = nullptr, *results = nullptr, *failed_op = nullptr,
-             *recursive = nullptr, *acl = nullptr, *auth = nullptr;
+             *recursive = nullptr, *acl = nullptr, *auth = nullptr, *ttl_ms = nullptr;
 };
 
 namespace {
@@ -129,6 +129,9 @@ void set_field(Fields* f, std::string_view key, const json& value) {
     case 'z':
       if (is_key(key, "zxid")) f->zxid = v;
       break;
+    case 't':
+      if (is_key(key, "ttl_ms")) f->ttl_ms = v;
+      break;
     default:
       break;
   }
@@ -167,6 +170,9 @@ void set_stat_field(Stat* s, std::string_view key, const json& value) {
       break;
     case 'n':
       if (is_key(key, "numChildren")) s->num_children = n32;
+      break;
+    case 't':
+      if (is_key(key, "ttl_ms")) s->ttl_ms = n;
       break;
     default:
       break;
@@ -269,6 +275,7 @@ void Checker::parse_line(size_t i, const Fields& f, Stat* stat) {
     o.path = paths_.id(f.path);
     o.bytes = bytes_of(f);
     read_flags(f.flags, &o.ephemeral, &o.sequential, &o.container);
+    if (f.ttl_ms) o.ttl_ms = num(f.ttl_ms);
     o.watch = f.watch && f.watch->is_boolean() && f.watch->get<bool>();
     o.recursive = f.recursive && f.recursive->is_boolean() && f.recursive->get<bool>();
     if (o.kind == OpKind::Multi) o.multi = read_multi(f.ops, name(session));
@@ -422,6 +429,8 @@ int Checker::read_multi(const json* ops, const std::string& session) {
     w.data = bytes_of(f);
     w.version = static_cast<int32_t>(num(f.version, -1));
     read_flags(f.flags, &w.ephemeral, &w.sequential, &w.container);
+    if (f.ttl_ms) w.ttl_ms = num(f.ttl_ms);
+    w.ttl_nodes = sc_.config.ttl_nodes.value_or(false);
     if (f.acl) w.acl = acl_of(*f.acl);
   }
   return static_cast<int>(multis_.size() - 1);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -92,10 +93,11 @@ struct Op {
   OpKind kind = OpKind::Other;
   bool ephemeral = false, sequential = false, watch = false;
   bool container = false, recursive = false;
-  bool service = false;  // a "service" line: an update of the service's own (a container's
-                         // cleanup), committed at that line, invoked by nobody
-  int multi = -1;        // a multi: index into Checker::multis_ (its operations)
-  int failed_op = -1;    // a refused multi: the operation its answer names
+  std::optional<int64_t> ttl_ms;  // create: a TTL node's time to live
+  bool service = false;           // a "service" line: an update of the service's own (a container's
+                                  // cleanup), committed at that line, invoked by nobody
+  int multi = -1;                 // a multi: index into Checker::multis_ (its operations)
+  int failed_op = -1;             // a refused multi: the operation its answer names
   const nlohmann::json* results = nullptr;  // an ok multi: its "results"
   const nlohmann::json* acl = nullptr;      // create, set_acl: the ACL asked for; get_acl: answered
   int ids = 0;  // the session's identities when it was invoked: Checker::identity_sets_

@@ -334,7 +334,7 @@ TEST_CASE("a stat is stored packed and read back exactly", "[records][stat]") {
   // Much smaller than a map of eleven named numbers.
   CHECK(stat_to_value(plain).as_bytes().size() < 16);
   // A damaged stat is refused by name, never read past its end: every cut, bytes beyond its
-  // end, another layout, an owner flag other than 0 or 1, another type.
+  // end, another layout, an owner flag other than 0, 1 or 2, another type.
   const std::string whole(v.as_bytes().view());
   for (size_t cut = 0; cut < whole.size(); ++cut)
     CHECK_THROWS_WITH(stat_from_value(Value(Bytes(whole.substr(0, cut)))),
@@ -344,9 +344,22 @@ TEST_CASE("a stat is stored packed and read back exactly", "[records][stat]") {
   CHECK_THROWS_WITH(stat_from_value(Value(Bytes(std::string("\x07junk")))),
                     Catch::Contains("an unknown layout"));
   std::string bad_flag(stat_to_value(plain).as_bytes().view());
+  bad_flag.back() = 3;
+  CHECK_THROWS_WITH(stat_from_value(Value(Bytes(bad_flag))),
+                    Catch::Contains("an owner flag other than 0, 1 or 2"));
+  // A TTL node's time to live (owner flag 2) is kept; flag 2 with none, or a time of 0, is
+  // refused.
+  Stat ttl = plain;
+  ttl.ttl_ms = (int64_t{1} << 40) - 1;
+  CHECK(stat_from_value(stat_to_value(ttl)) == ttl);
+  CHECK(stat_from_json(stat_to_json(ttl)) == ttl);
+  CHECK(stat_to_json(ttl)["ttl_ms"] == ttl.ttl_ms);
+  CHECK_FALSE(stat_to_json(plain).contains("ttl_ms"));
   bad_flag.back() = 2;
   CHECK_THROWS_WITH(stat_from_value(Value(Bytes(bad_flag))),
-                    Catch::Contains("an owner flag other than 0 or 1"));
+                    Catch::Contains("a cut or non-positive time to live"));
+  CHECK_THROWS_WITH(stat_from_value(Value(Bytes(bad_flag + std::string(1, '\0')))),
+                    Catch::Contains("a cut or non-positive time to live"));
   CHECK_THROWS_WITH(stat_from_value(Value(ValueMap{{"czxid", 3}})),
                     Catch::Contains("not packed bytes"));
   std::string wide(1, '\x01');  // the layout, five zero zxids and times, a version of 2^40

@@ -300,3 +300,63 @@ TEST_CASE("a multi's sequential creates are named as its operations leave the co
         std::vector<std::string>{"/q/s-0000000006", "/q/s-0000000007"});
   CHECK(sequential_names(request("create", "/q/s-"), items, 0, kConfig).empty());
 }
+
+TEST_CASE("a TTL node's cleanup deletes only the node the TTL function read", "[writer][plan]") {
+  Stat st;
+  st.ttl_ms = 1000;
+  st.czxid = 4;
+  st.mzxid = 6;
+  auto ttl_node = [&](std::vector<std::string> children = {}) {
+    st.num_children = static_cast<int32_t>(children.size());
+    NodeState n{true, st, std::move(children), 0};
+    return Value(ValueMap{{"node", n.to_value()}, {"lock", 1}, {"lock_owner", "a1@1"}});
+  };
+  LockedItems items;
+  items[{"nodes", "/"}] = node(true, 0, {"t"});
+  items[{"nodes", "/t"}] = ttl_node();
+  WriteRequest cleanup;
+  cleanup.req_no = -1;  // a request of the service's own
+  DeleteRequest del{"/t"};
+  del.only_expired_ttl = DeleteRequest::Expired{4, 6};
+  cleanup.op = del;
+  const WritePlan p = plan_write(cleanup, "/t", items, {}, 0, kConfig);
+  REQUIRE(p.error == Code::Ok);
+  CHECK(kinds(p) == std::vector<std::string>{"delete /t", "parent /"});
+  // Its data changed after the function looked (another mzxid), it was created again
+  // (another czxid), or a child came: nothing happens.
+  for (const DeleteRequest::Expired read :
+       {DeleteRequest::Expired{4, 5}, DeleteRequest::Expired{3, 6}}) {
+    std::get<DeleteRequest>(cleanup.op).only_expired_ttl = read;
+    CHECK(plan_write(cleanup, "/t", items, {}, 0, kConfig).error == Code::NotEmpty);
+  }
+  std::get<DeleteRequest>(cleanup.op).only_expired_ttl = DeleteRequest::Expired{4, 6};
+  items[{"nodes", "/t"}] = ttl_node({"c"});
+  CHECK(plan_write(cleanup, "/t", items, {}, 0, kConfig).error == Code::NotEmpty);
+  // Not a TTL node (a plain one of that path): nothing happens either.
+  st.ttl_ms = 0;
+  items[{"nodes", "/t"}] = ttl_node();
+  CHECK(plan_write(cleanup, "/t", items, {}, 0, kConfig).error == Code::NotEmpty);
+}
+
+TEST_CASE("a TTL create is checked first, as ZooKeeper's validateCreateRequest", "[writer][plan]") {
+  LockedItems items;
+  items[{"nodes", "/"}] = node(true);
+  DeploymentConfig on;
+  on.ttl_nodes = true;
+  WriteRequest r = request("create", "/nope/x");
+  auto with_ttl = [&](std::optional<int64_t> ttl) {
+    std::get<CreateRequest>(r.op).ttl_ms = ttl;
+    return r;
+  };
+  CHECK(plan_write(with_ttl(0), "/nope/x", items, {}, 0, on).error == Code::BadArguments);
+  CHECK(plan_write(with_ttl(int64_t{1} << 40), "/nope/x", items, {}, 0, on).error ==
+        Code::BadArguments);
+  CHECK(plan_write(with_ttl(-1), "/nope/x", items, {}, 0, kConfig).error == Code::BadArguments);
+  CHECK(plan_write(with_ttl(5000), "/nope/x", items, {}, 0, on).error == Code::NoNode);
+  CHECK(plan_write(with_ttl(5000), "/nope/x", items, {}, 0, kConfig).error == Code::Unimplemented);
+  r = request("create", "/t");
+  const WritePlan made = plan_write(with_ttl(5000), "/t", items, {}, 0, on);
+  REQUIRE(made.error == Code::Ok);
+  CHECK(made.changes[0].node.stat.ttl_ms == 5000);
+  CHECK_FALSE(made.changes[0].node.stat.ephemeral_owner);
+}

@@ -557,3 +557,117 @@ TEST_CASE("G5: a multi's events recorded out of the order of its changes", "[che
   INFO(report(vs));
   CHECK(names(vs, "G5"));
 }
+
+// TTL nodes (decision 53).
+
+TEST_CASE("the model answers a TTL create's errors as ZooKeeper 3.8 does", "[model][ttl]") {
+  ZooKeeperModel m;
+  auto create = [](std::string path, std::optional<int64_t> ttl) {
+    ModelWrite w = make_write("create", "a", std::move(path));
+    w.ttl_ms = ttl;
+    return w;
+  };
+  // The time's checks come before the parent's (measured: /nope/x with time 0 is BadArguments).
+  CHECK(m.check(create("/nope/x", 0)) == "BadArguments");
+  CHECK(m.check(create("/nope/x", int64_t{1} << 40)) == "BadArguments");
+  CHECK(m.check(create("/nope/x", -1)) == "BadArguments");  // a time with a plain mode
+  CHECK(m.check(create("/nope/x", 5000)) == "NoNode");
+  CHECK(m.check(create("/t", (int64_t{1} << 40) - 1)).empty());
+  ModelWrite eph = create("/t", 1000);
+  eph.ephemeral = true;
+  CHECK(m.check(eph) == "BadArguments");
+  ModelWrite off = create("/nope/x", 0);
+  off.ttl_nodes = false;  // ZooKeeper's default: every TTL mode is Unimplemented, first
+  CHECK(m.check(off) == "Unimplemented");
+  // The node keeps its time in its stat; a childless one is what the service may delete.
+  const ModelWriteResult r = m.apply(create("/t", 3000), 1);
+  REQUIRE(r.ok());
+  CHECK(r.stat->ttl_ms == 3000);
+  CHECK(m.node("/t")->childless_ttl());
+  REQUIRE(m.apply(make_write("create", "a", "/t/c"), 2).ok());
+  CHECK_FALSE(m.node("/t")->childless_ttl());
+}
+
+TEST_CASE("TTL nodes: fkemu answers as the model where no time passes", "[model][ttl]") {
+  auto sc = parse_scenario(json::parse(R"({"sessions":["a"],"steps":[
+    {"session":"a","op":"create","path":"/t","data":"","ttl_ms":0},
+    {"session":"a","op":"create","path":"/t","data":"x","ttl_ms":60000},
+    {"session":"a","op":"create","path":"/t/s-","data":"","flags":["sequential"],"ttl_ms":1},
+    {"session":"a","op":"multi","ops":[{"op":"create","path":"/m","data":"","ttl_ms":5000},
+                                       {"op":"create","path":"/m2","data":"","ttl_ms":-1}]},
+    {"session":"a","op":"exists","path":"/t"}]})"));
+  REQUIRE(sc.is_ok());
+  CHECK(sc->config.ttl_nodes == true);  // a step creates a TTL node
+  auto model = run_scenario_on_model(*sc);
+  REQUIRE(model.is_ok());
+  const std::vector<json> mine = run_scenario(*sc, RunOptions{}).history;
+  REQUIRE(mine.size() == model->size());
+  for (size_t i = 0; i < mine.size(); ++i) {
+    json a = mine[i], b = (*model)[i];
+    for (json* l : {&a, &b}) {
+      l->erase("t");
+      if (l->contains("stat") && (*l)["stat"].is_object()) {
+        (*l)["stat"].erase("ctime");
+        (*l)["stat"].erase("mtime");
+      }
+    }
+    INFO("line " << i);
+    CHECK(a == b);
+  }
+  CHECK(mine[1]["error"] == "BadArguments");
+  CHECK(mine[3]["stat"]["ttl_ms"] == 60000);
+  CHECK(mine[7]["failed_op"] == 1);
+  // With TTL nodes off (ZooKeeper's default), the same create answers Unimplemented.
+  json off = sc->source;
+  off["config"] = {{"ttl_nodes", false}};
+  auto sc_off = parse_scenario(off);
+  REQUIRE(sc_off.is_ok());
+  const std::vector<json> refused = run_scenario(*sc_off, RunOptions{}).history;
+  CHECK(refused[3]["error"] == "Unimplemented");
+  CHECK(check_history(*sc_off, refused).empty());
+}
+
+TEST_CASE("the checker finds nothing in ttl-expiry, on twenty schedules", "[checker][ttl]") {
+  const Scenario sc = load("ttl-expiry.json");
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    RunOptions opt;
+    opt.seed = seed;
+    const RunOutcome out = run_scenario(sc, opt);
+    CHECK(out.problems.empty());
+    const auto vs = check_history(sc, out.history, out.silent_stops);
+    INFO("seed " << seed << report(vs));
+    CHECK(vs.empty());
+  }
+}
+
+TEST_CASE("G1: the service deletes a TTL node before its time", "[checker][ttl]") {
+  const auto vs = corrupted("ttl-expiry.json", [](std::vector<json>& h) {
+    // /busy's delete shown at the time of its data change (at 8 s, time to live 10 s).
+    const int64_t changed =
+        line(h, [](const json& l) { return l.value("op", "") == "set_data"; })["t"];
+    json& svc = line(h, [](const json& l) {
+      return l.value("kind", "") == "service" && l.value("path", "") == "/busy";
+    });
+    svc["t"] = changed + 1000 * 1000;
+  });
+  INFO(report(vs));
+  REQUIRE(names(vs, "G1"));
+  CHECK(vs.front().message.find("the TTL node /busy") != std::string::npos);
+  CHECK(vs.front().message.find("after the write that last set its data") != std::string::npos);
+}
+
+TEST_CASE("G1: the service deletes a TTL node that has a child", "[checker][ttl]") {
+  const auto vs = corrupted("ttl-expiry.json", [](std::vector<json>& h) {
+    // /parent's cleanup shown before its child's delete: renumbered below the delete's zxid.
+    json& del = line(h, [](const json& l) {
+      return l.value("kind", "") == "ok" && l.contains("zxid") && !l.contains("stat") &&
+             !l.contains("results") && l.value("session", "") == "a";
+    });
+    json& svc = line(h, [](const json& l) {
+      return l.value("kind", "") == "service" && l.value("path", "") == "/parent";
+    });
+    std::swap(del["zxid"], svc["zxid"]);
+  });
+  INFO(report(vs));
+  CHECK(names(vs, "G1"));
+}

@@ -332,7 +332,7 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   const auto size_before = std::filesystem::file_size(dir + "/new.db");
   const Status old = start(dir + "/new.db");
   CHECK_FALSE(old.is_ok());
-  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 8") !=
+  CHECK(old.message().find("the state file has format 1 and this fkemu reads format 9") !=
         std::string::npos);
   CHECK(std::filesystem::file_size(dir + "/new.db") == size_before);
   // So is one of format 6 (packed records, but watch registrations and messages as maps).
@@ -344,9 +344,10 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   }
   const Status six = start(dir + "/new.db");
   CHECK_FALSE(six.is_ok());
-  CHECK(six.message().find("the state file has format 6 and this fkemu reads format 8") !=
+  CHECK(six.message().find("the state file has format 6 and this fkemu reads format 9") !=
         std::string::npos);
-  // One of format 7 is format 8 without ACLs: it opens, and is marked 8 (decision 50).
+  // One of format 7 is format 9 without ACLs and TTL nodes: it opens, and is marked 9
+  // (decisions 50, 53).
   auto format_of = [](const std::string& path) {
     auto state = SqliteState::open(path, SqliteState::Mode::ReadWrite);
     REQUIRE(state.is_ok());
@@ -364,7 +365,7 @@ TEST_CASE("a file that is not an fkemu state file is refused; only a new path st
   }
   CHECK(format_of(dir + "/seven.db") == "7");
   CHECK(start(dir + "/seven.db").is_ok());
-  CHECK(format_of(dir + "/seven.db") == "8");
+  CHECK(format_of(dir + "/seven.db") == "9");
   // A packed node, user record or watch registration damaged in the file refuses it by name,
   // at the start. (An
   // object's row is the object store's: CBOR of the encoded object and its generation.)

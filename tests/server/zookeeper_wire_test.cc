@@ -482,7 +482,8 @@ TEST_CASE("an operation fkemu does not implement answers ZUNIMPLEMENTED and is c
   Handle h(host_port(server));
   REQUIRE(h.connected());
   char made[64];
-  // TTL nodes: as a ZooKeeper without extended types (its default) answers them.
+  // TTL nodes off (fkemu serve --no-ttl-nodes): as a ZooKeeper without extended types (its
+  // default) answers them.
   ::Stat st{};
   CHECK(zoo_create2_ttl(h.zh, "/t", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_WITH_TTL, 1000,
                         made, sizeof made, &st) == ZUNIMPLEMENTED);
@@ -953,6 +954,143 @@ TEST_CASE("addWatch: every change of a multi is its own event; removeWatches tak
   // Nothing came after the data half went: the next frame is this ping's answer.
   watcher.send(OpCode::Ping, "");
   CHECK(watcher.reply().xid == jute::kPingXid);
+}
+
+TEST_CASE("TTL nodes over the wire: made by the C client, deleted once their time is up",
+          "[server][zookeeper][ttl]") {
+  DeploymentConfig config;
+  config.ttl_nodes = true;
+  config.heartbeat_period = 100 * kMillisecond;  // the TTL function looks every 100 ms
+  config.session_timeout = 2 * kSecond;
+  TestServer server(with_zookeeper(config));
+  Handle h(host_port(server));
+  REQUIRE(h.connected());
+  char made[64];
+  ::Stat st{};
+  REQUIRE(zoo_create2_ttl(h.zh, "/lease", "x", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_WITH_TTL,
+                          300, made, sizeof made, &st) == ZOK);
+  CHECK(std::string(made) == "/lease");
+  CHECK(st.ephemeralOwner == 0);  // as ZooKeeper shows a TTL node (checked on the real server)
+  REQUIRE(zoo_create2_ttl(h.zh, "/keep-", "", 0, &ZOO_OPEN_ACL_UNSAFE,
+                          ZOO_PERSISTENT_SEQUENTIAL_WITH_TTL, 600000, made, sizeof made,
+                          &st) == ZOK);
+  CHECK(std::string(made) == "/keep-0000000001");
+  // A TTL node with a child stays; the other goes, and its watch fires NodeDeleted.
+  REQUIRE(zoo_create2_ttl(h.zh, "/held", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_WITH_TTL, 300,
+                          made, sizeof made, &st) == ZOK);
+  REQUIRE(zoo_create(h.zh, "/held/c", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, made, sizeof made) == ZOK);
+  REQUIRE(zoo_exists(h.zh, "/lease", 1, &st) == ZOK);
+  int rc = ZOK;
+  for (int i = 0; i < 1000 && rc == ZOK; ++i) {  // at most 10 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    rc = zoo_exists(h.zh, "/lease", 0, &st);
+  }
+  CHECK(rc == ZNONODE);
+  for (int i = 0; i < 500 && h.events == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(h.events == 1);
+  CHECK(h.last_event_type == ZOO_DELETED_EVENT);
+  CHECK(h.last_event_path == "/lease");
+  CHECK(zoo_exists(h.zh, "/held", 0, &st) == ZOK);
+  CHECK(zoo_exists(h.zh, "/keep-0000000001", 0, &st) == ZOK);
+  // Once its child is gone, the held node goes too.
+  REQUIRE(zoo_delete(h.zh, "/held/c", -1) == ZOK);
+  rc = ZOK;
+  for (int i = 0; i < 1000 && rc == ZOK; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    rc = zoo_exists(h.zh, "/held", 0, &st);
+  }
+  CHECK(rc == ZNONODE);
+  // The server checks the time as ZooKeeper does; the C client refuses a bad one itself.
+  CHECK(zoo_create2_ttl(h.zh, "/bad", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_WITH_TTL, 0, made,
+                        sizeof made, &st) == ZBADARGUMENTS);
+}
+
+// What ZooKeeper 3.8 does with each create request and mode, TTL ones included, as an outside
+// probe measured it on the real server with hand-made frames (decision 53).
+TEST_CASE("create requests make the node ZooKeeper 3.8 makes for their type and mode",
+          "[server][zookeeper][ttl]") {
+  DeploymentConfig config;
+  config.ttl_nodes = true;
+  TestServer server(with_zookeeper(config));
+  RawZk zk(server.server.zookeeper_port());
+  using jute::OpCode;
+  auto ttl_request = [](const std::string& path, int32_t flags, int64_t ttl) {
+    jute::Writer w;
+    w.raw(create_request(path, flags));
+    w.i64(ttl);
+    return w.bytes();
+  };
+  auto err = [&](OpCode op, const std::string& body) { return zk.call(op, body).err; };
+  const int32_t bad = static_cast<int32_t>(Code::BadArguments);
+  // A lone createTTL: a TTL mode needs a time of 1 to 2^40-1, checked before the parent; a
+  // time with another mode is refused (a negative one asks for no TTL: the plain create).
+  CHECK(err(OpCode::CreateTtl, ttl_request("/none/t", 5, 0)) == bad);
+  CHECK(err(OpCode::CreateTtl, ttl_request("/none/t", 5, int64_t{1} << 40)) == bad);
+  CHECK(err(OpCode::CreateTtl, ttl_request("/none/t", 5, 5000)) ==
+        static_cast<int32_t>(Code::NoNode));
+  CHECK(err(OpCode::CreateTtl, ttl_request("/p", 0, 1000)) == bad);
+  CHECK(err(OpCode::CreateTtl, ttl_request("/p", 0, -1)) == 0);
+  CHECK(err(OpCode::Create, create_request("/t", 5)) == bad);   // a TTL mode without a time
+  CHECK(err(OpCode::Create2, create_request("/t", 7)) == bad);  // no such mode
+  CHECK(err(OpCode::CreateTtl, ttl_request("/t", 6, (int64_t{1} << 40) - 1)) == 0);
+  // A createContainer with a sequential mode is named as a sequential node.
+  RawZk::Reply seq = zk.call(OpCode::CreateContainer, create_request("/c", 2));
+  REQUIRE(seq.err == 0);
+  CHECK(jute::Reader(seq.body).text("the name") == "/c0000000002");
+  // In a multi the mode alone decides: a createTTL of a plain mode makes a plain node (its
+  // time ignored, answered as a create: the name), a create with the container mode a
+  // container and a createTTL a TTL node (answered as a create2: the name and the stat), a
+  // createContainer with the ephemeral mode an ephemeral node.
+  jute::Writer multi;
+  auto op = [&](OpCode type, const std::string& body) {
+    multi.i32(static_cast<int32_t>(type));
+    multi.boolean(false);
+    multi.i32(-1);
+    multi.raw(body);
+  };
+  op(OpCode::CreateTtl, ttl_request("/m-plain", 0, 1000));
+  op(OpCode::Create, create_request("/m-container", 4));
+  op(OpCode::CreateTtl, ttl_request("/m-ttl", 5, 60000));
+  op(OpCode::CreateContainer, create_request("/m-eph", 1));
+  multi.i32(-1);
+  multi.boolean(true);
+  multi.i32(-1);
+  const RawZk::Reply made = zk.call(OpCode::Multi, multi.bytes());
+  REQUIRE(made.err == 0);
+  jute::Reader in(made.body);
+  for (const auto& [type, path] :
+       std::vector<std::pair<OpCode, std::string>>{{OpCode::Create, "/m-plain"},
+                                                   {OpCode::Create2, "/m-container"},
+                                                   {OpCode::Create2, "/m-ttl"},
+                                                   {OpCode::Create, "/m-eph"}}) {
+    INFO(path);
+    CHECK(in.i32() == static_cast<int32_t>(type));
+    CHECK_FALSE(in.boolean());
+    CHECK(in.i32() == 0);
+    CHECK(in.text("the name") == path);
+    if (type == OpCode::Create2) {
+      for (int i = 0; i < 6; ++i) (void)in.i64();  // the stat: 6 longs and 5 ints
+      for (int i = 0; i < 5; ++i) (void)in.i32();
+    }
+  }
+  CHECK(in.i32() == -1);
+  CHECK(in.boolean());
+  CHECK(in.ok());
+  const RawZk::Reply eph = zk.call(OpCode::GetEphemerals, path_request("/"));
+  REQUIRE(eph.err == 0);
+  CHECK(jute::Reader(eph.body).strings("e") == std::vector<std::string>{"/m-eph"});
+  // A TTL mode in a multi's create (which has no time) refuses the whole multi.
+  jute::Writer refused;
+  refused.i32(static_cast<int32_t>(OpCode::Create));
+  refused.boolean(false);
+  refused.i32(-1);
+  refused.raw(create_request("/m-no", 5));
+  refused.i32(-1);
+  refused.boolean(true);
+  refused.i32(-1);
+  CHECK(zk.call(OpCode::Multi, refused.bytes()).err ==
+        static_cast<int32_t>(Code::MarshallingError));
 }
 
 }  // namespace
