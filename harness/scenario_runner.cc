@@ -122,7 +122,8 @@ class Runner {
     }
   }
 
-  // An update of the service's own (a container's cleanup) is recorded as a "service" line
+  // An update of the service's own (a container's or a TTL node's cleanup) is recorded as a
+  // "service" line
   // (docs/scenarios.md): no client observes it, but the checker needs its zxid. Once per zxid
   // (a redelivery reports it again). Sequential mode puts it at the end of its step.
   void on_service_update(int64_t zxid, const UpdateMessage& u) {

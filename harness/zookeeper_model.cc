@@ -104,13 +104,12 @@ std::string ZooKeeperModel::check(const ModelWrite& w, const NodeLookup& lookup,
   if (w.op == "create") {
     if (!validate_client_path(w.path, w.sequential).is_ok()) return "BadArguments";
     // A TTL mode's checks come first on the server (validateCreateRequest): a time with a mode
-    // that is not a TTL mode, TTL nodes off, a time out of 1..2^40-1, or a TTL with an
-    // ephemeral or container node.
+    // that is not a TTL mode (an ephemeral or container node has none), then TTL nodes off,
+    // then a time out of 1..2^40-1.
     if (w.ttl_ms) {
-      if (*w.ttl_ms < 0) return "BadArguments";
+      if (*w.ttl_ms < 0 || w.ephemeral || w.container) return "BadArguments";
       if (!w.ttl_nodes) return "Unimplemented";
-      if (*w.ttl_ms == 0 || *w.ttl_ms >= (int64_t{1} << 40) || w.ephemeral || w.container)
-        return "BadArguments";
+      if (*w.ttl_ms == 0 || *w.ttl_ms >= (int64_t{1} << 40)) return "BadArguments";
     }
     if (!w.sequential && w.path == "/") return "NodeExists";
     const std::string parent = parent_path(w.sequential ? w.path + "0" : w.path);

@@ -101,7 +101,8 @@ std::optional<json> body_object(const Request& req, const Respond& respond) {
 
 json dump_state(LocalService& service) {
   json system = json::object();
-  for (const char* t : {kNodesTable, kSessionsTable, kWatchesTable, kEpochTable, kProgressTable}) {
+  for (const char* t :
+       {kNodesTable, kSessionsTable, kWatchesTable, kEpochTable, kProgressTable, kTtlTable}) {
     json table = json::object();
     for (const auto& [key, item] : service.system_store().scan(t)) table[key] = printable(item);
     system[t] = table;
@@ -186,7 +187,8 @@ json Admin::counters() const {
             {{"writer", service.writer_invocations()},
              {"distributor", service.distributor_invocations()},
              {"watch", service.watch_invocations()},
-             {"heartbeat", service.heartbeat_invocations()}}}};
+             {"heartbeat", service.heartbeat_invocations()},
+             {"ttl", service.ttl_invocations()}}}};
   for (const auto& [name, source] : more_counters_) out[name] = source();
   return out;
 }

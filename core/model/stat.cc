@@ -10,7 +10,8 @@ namespace fkemu {
 namespace {
 
 // The packed layout (decision 41): a layout byte, the ten numbers as zigzag varints in the
-// order of Stat, then the owner: 0, or 1, its length as a varint and its bytes.
+// order of Stat, then the owner: 0; or 1, its length as a varint and its bytes; or 2 and a TTL
+// node's time to live as a zigzag varint.
 constexpr char kPackedStat = 1;
 
 }  // namespace

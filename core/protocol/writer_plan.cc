@@ -34,10 +34,10 @@ Stat fresh_stat(Time now, const std::optional<std::string>& owner, size_t len) {
 // as there, whether or not TTL nodes are on.
 Code ttl_check(const CreateRequest& c, const DeploymentConfig& config) {
   if (!c.ttl_ms) return Code::Ok;
-  if (*c.ttl_ms < 0) return Code::BadArguments;
+  // (An ephemeral or container node has no TTL mode: as a time with a plain mode.)
+  if (*c.ttl_ms < 0 || c.ephemeral || c.container) return Code::BadArguments;
   if (!config.ttl_nodes) return Code::Unimplemented;
-  if (*c.ttl_ms == 0 || *c.ttl_ms > kMaxTtlMs || c.ephemeral || c.container)
-    return Code::BadArguments;
+  if (*c.ttl_ms == 0 || *c.ttl_ms > kMaxTtlMs) return Code::BadArguments;
   return Code::Ok;
 }
 

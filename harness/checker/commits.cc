@@ -249,12 +249,13 @@ void Checker::replay_writes() {
       } else if (n->childless_ttl()) {
         // Its mtime is no earlier than the invocation of the write that set it, and the
         // service decided before its line: a delete sooner than the time to live after that
-        // invocation came too soon. Two function instances' clocks may be off by up to a
-        // second each (the clock.skew fault site), and mtime is whole milliseconds.
+        // invocation came too soon. The writer that set the mtime may run on a clock off by up
+        // to a second (the clock.skew fault site: a function instance started by a queue; the
+        // TTL function runs on the schedule's clock), and mtime is whole milliseconds.
         auto it = data_changed.find(path_of(o.path));
         const int64_t since = it == data_changed.end() ? kNone : line_t(it->second);
         const int64_t after = line_t(o.answer) - since;
-        constexpr int64_t kClockSlackUs = 2 * 1000 * 1000 + 1000;
+        constexpr int64_t kClockSlackUs = 1000 * 1000 + 1000;
         if (since != kNone && after + kClockSlackUs < n->stat.ttl_ms * 1000)
           rep_.add("G1",
                    "the service deleted the TTL node " + path_of(o.path) + " (zxid " +

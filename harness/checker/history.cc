@@ -367,7 +367,7 @@ void Checker::parse_line(size_t i, const Fields& f, Stat* stat) {
       }
     }
   } else if (kind == "service") {
-    // An update of the service's own (a container's cleanup, the only one so far): committed
+    // An update of the service's own (a container's or a TTL node's cleanup): committed
     // by this line, invoked by nobody (so no write has to be answered before it), and it
     // belongs to no session (the empty name).
     const size_t k = ops_.size();

@@ -95,7 +95,8 @@ struct Op {
   bool container = false, recursive = false;
   std::optional<int64_t> ttl_ms;  // create: a TTL node's time to live
   bool service = false;           // a "service" line: an update of the service's own (a container's
-                                  // cleanup), committed at that line, invoked by nobody
+                                  // or a TTL node's cleanup), committed at that line, invoked by
+                                  // nobody
   int multi = -1;                 // a multi: index into Checker::multis_ (its operations)
   int failed_op = -1;             // a refused multi: the operation its answer names
   const nlohmann::json* results = nullptr;  // an ok multi: its "results"

@@ -354,6 +354,10 @@ TEST_CASE("a TTL create is checked first, as ZooKeeper's validateCreateRequest",
   CHECK(plan_write(with_ttl(-1), "/nope/x", items, {}, 0, kConfig).error == Code::BadArguments);
   CHECK(plan_write(with_ttl(5000), "/nope/x", items, {}, 0, on).error == Code::NoNode);
   CHECK(plan_write(with_ttl(5000), "/nope/x", items, {}, 0, kConfig).error == Code::Unimplemented);
+  // An ephemeral node has no TTL mode: BadArguments whether or not TTL nodes are on.
+  std::get<CreateRequest>(r.op).ephemeral = true;
+  CHECK(plan_write(with_ttl(5000), "/nope/x", items, {}, 0, kConfig).error == Code::BadArguments);
+  std::get<CreateRequest>(r.op).ephemeral = false;
   r = request("create", "/t");
   const WritePlan made = plan_write(with_ttl(5000), "/t", items, {}, 0, on);
   REQUIRE(made.error == Code::Ok);

@@ -579,6 +579,8 @@ TEST_CASE("the model answers a TTL create's errors as ZooKeeper 3.8 does", "[mod
   ModelWrite off = create("/nope/x", 0);
   off.ttl_nodes = false;  // ZooKeeper's default: every TTL mode is Unimplemented, first
   CHECK(m.check(off) == "Unimplemented");
+  eph.ttl_nodes = false;  // an ephemeral node has no TTL mode: BadArguments either way
+  CHECK(m.check(eph) == "BadArguments");
   // The node keeps its time in its stat; a childless one is what the service may delete.
   const ModelWriteResult r = m.apply(create("/t", 3000), 1);
   REQUIRE(r.ok());
@@ -654,6 +656,23 @@ TEST_CASE("G1: the service deletes a TTL node before its time", "[checker][ttl]"
   REQUIRE(names(vs, "G1"));
   CHECK(vs.front().message.find("the TTL node /busy") != std::string::npos);
   CHECK(vs.front().message.find("after the write that last set its data") != std::string::npos);
+}
+
+TEST_CASE("G1: a TTL node's cleanup more than the writer's clock skew early", "[checker][ttl]") {
+  // /busy's time to live is 10 s; the writer that set its mtime may run a second ahead.
+  auto moved = [](int64_t after_us) {
+    return corrupted("ttl-expiry.json", [after_us](std::vector<json>& h) {
+      const int64_t changed =
+          line(h, [](const json& l) { return l.value("op", "") == "set_data"; })["t"];
+      line(h, [](const json& l) {
+        return l.value("kind", "") == "service" && l.value("path", "") == "/busy";
+      })["t"] = changed + after_us;
+    });
+  };
+  const auto early = moved(8500 * 1000);
+  INFO(report(early));
+  CHECK(names(early, "G1"));
+  CHECK(moved(9100 * 1000).empty());  // within the skew: it may have been right
 }
 
 TEST_CASE("G1: the service deletes a TTL node that has a child", "[checker][ttl]") {
