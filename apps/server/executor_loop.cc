@@ -97,13 +97,20 @@ void ExecutorLoop::emit(std::function<void()> f) {
 
 void ExecutorLoop::catch_up() { ex_->catch_up(now()); }
 
+namespace {
+constexpr uint64_t kStepsPerTurn = 10000;
+}  // namespace
+
 // Runs the executor up to now, then sleeps until the next thing is due.
 void ExecutorLoop::turn() {
   turn_posted_ = false;
   bool finished = true;
   in_turn_ = true;
   try {
-    finished = ex_->advance_to(now(), 100000);
+    // At most this many steps a turn, then the sockets have theirs: one long operation (a
+    // getAllChildrenNumber of a big tree) must not keep every other client, and the pings that
+    // keep sessions alive, waiting (100,000 steps held the server seconds under sanitizers).
+    finished = ex_->advance_to(now(), kStepsPerTurn);
   } catch (const std::exception& e) {
     if (!opt_.quiet) std::cerr << "fkemu serve: a process failed: " << e.what() << std::endl;
   }

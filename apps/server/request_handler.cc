@@ -327,14 +327,25 @@ bool RequestHandler::answer_forgotten(const Request& req, const std::string& id,
     if (!body.is_ok()) return respond(400, error_body("BadRequest", body.status().message())), true;
     auto st = parse_operation(*body, id);
     if (!st.is_ok()) return respond(400, error_body("BadArguments", st.status().message())), true;
-    // The client's path check comes first, as for a session it still has.
-    Status path = st->op == "close"
-                      ? Status::ok()
-                      : validate_client_path(st->path, st->op == "create" && st->sequential);
+    // The client's path check comes first, as for a session it still has (a multi's, every
+    // operation's; a close and an add_auth have no path).
+    Status path = Status::ok();
+    int failed_op = -1;
+    if (st->op == "multi") {
+      for (size_t i = 0; i < st->ops.size() && path.is_ok(); ++i) {
+        const Step& o = st->ops[i];
+        path = validate_client_path(o.path, o.op == "create" && o.sequential);
+        if (!path.is_ok()) failed_op = static_cast<int>(i);
+      }
+    } else if (st->op != "close" && st->op != "add_auth") {
+      path = validate_client_path(st->path, st->op == "create" && st->sequential);
+    }
     if (st->op == "close") {
       respond(200, json{{"kind", "ok"}});
     } else if (!path.is_ok()) {
-      respond(200, json{{"kind", "error"}, {"error", "BadArguments"}, {"message", path.message()}});
+      json e{{"kind", "error"}, {"error", "BadArguments"}, {"message", path.message()}};
+      if (failed_op >= 0) e["failed_op"] = failed_op;
+      respond(200, e);
     } else {
       respond(200, json{{"kind", "error"}, {"error", "SessionExpired"}});
     }

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <set>
+#include <string_view>
+#include <tuple>
 #include <utility>
 
 namespace fkemu {
@@ -89,9 +92,12 @@ bool ip_acl_matches(std::string_view address, std::string_view expr) {
 }
 
 std::optional<Acl> fixup_acl(const Acl& requested, const std::vector<Identity>& identities) {
+  // Duplicates go, the first of each kept in its place (ZooKeeper's removeDuplicates), through
+  // a set: a list of tens of thousands of entries (a 1 MB request) costs n log n, not n squared.
   Acl unique;
+  std::set<std::tuple<int32_t, std::string_view, std::string_view>> seen;
   for (const AclEntry& a : requested)
-    if (std::find(unique.begin(), unique.end(), a) == unique.end()) unique.push_back(a);
+    if (seen.emplace(a.perms, a.scheme, a.id).second) unique.push_back(a);
   if (unique.empty()) return std::nullopt;
   Acl out;
   for (const AclEntry& a : unique) {

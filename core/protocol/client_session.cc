@@ -395,6 +395,8 @@ void ClientSession::note_update_paths(const std::string& path,
                                       const std::optional<UserRecord>& record) {
   if (!record || !record->update) return;
   const int64_t zxid = record->update->zxid;
+  // Its paths are noted already, or its records are all written: nothing to note.
+  if (zxid <= written_up_to_ || !noted_updates_.insert(zxid).second) return;
   for (const Trigger& trig : record->update->triggers) {
     const std::string& p = trig.path;
     if (p == path) continue;
@@ -405,6 +407,15 @@ void ClientSession::note_update_paths(const std::string& path,
 
 void ClientSession::written_up_to(int64_t zxid) {
   std::erase_if(catch_up_, [zxid](const auto& e) { return e.second <= zxid; });
+  written_up_to_ = std::max(written_up_to_, zxid);
+  noted_updates_.erase(noted_updates_.begin(), noted_updates_.upper_bound(written_up_to_));
+}
+
+bool ClientSession::wants_triggers(int64_t zxid) const {
+  if (zxid > written_up_to_ && !noted_updates_.count(zxid)) return true;
+  for (const auto& [id, reg] : registrations_)
+    if (reg.zxid < zxid) return true;  // fire_from_update may owe it an event
+  return false;
 }
 
 Task<std::optional<UserRecord>> ClientSession::get_record(const std::string& path,
@@ -412,7 +423,9 @@ Task<std::optional<UserRecord>> ClientSession::get_record(const std::string& pat
   auto object = co_await d_.ex.call("user.get", step, d_.user.data_bytes(path),
                                     [&] { return d_.user.get(path); });
   std::optional<UserRecord> record;
-  if (object) record = UserRecord::from_object(*object);
+  if (object)
+    record =
+        UserRecord::from_object(*object, [this](int64_t zxid) { return wants_triggers(zxid); });
   co_return record;
 }
 

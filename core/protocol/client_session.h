@@ -214,6 +214,13 @@ class ClientSession {
   void note_update_paths(const std::string& path, const std::optional<UserRecord>& record);
   // Everything up to `zxid` is fully written (an answer or an event for it arrived).
   void written_up_to(int64_t zxid);
+  // Whether a record of update `zxid` must have the update's triggers decoded: its paths are
+  // still to be noted, or a registration may be owed its events. A record of a big update
+  // (a multi of 1,000 nodes, a close of as many ephemerals) carries them all, and decoding
+  // them on every read cost each read the size of the update.
+  bool wants_triggers(int64_t zxid) const;
+  int64_t written_up_to_ = 0;        // the highest zxid written_up_to() was told
+  std::set<int64_t> noted_updates_;  // updates above it whose paths are in catch_up_
   Task<void> wait_for_epoch(const Epoch& epoch);
   // Fires this session's watches on `path` that `record` shows to have been triggered.
   void fire_local(const std::string& path, const std::optional<UserRecord>& record);

@@ -256,6 +256,14 @@ Task<void> Distributor::handle(ReceivedMessage message) {
   //    the zxid it reflects and is written with a conditional put, never over a newer one:
   //    an instance whose batch was delivered again to another instance (a visibility timeout
   //    that ran out while it was still working) must not write an older state back.
+  //    Every record carries the update's triggers (step 5), packed once and shared.
+  Value packed_triggers;
+  if (!triggers.empty()) {
+    UpdateTriggers all;
+    all.zxid = zxid;
+    all.triggers = triggers;
+    packed_triggers = all.to_value();
+  }
   for (const Change& ch : upd.final_changes()) {
     if (ch.kind == ChangeKind::Keep) continue;
     const NodeState node = ch.materialized(zxid);
@@ -283,11 +291,7 @@ Task<void> Distributor::handle(ReceivedMessage message) {
       }
       record.zxid = zxid;
       record.epoch = epoch;
-      if (!triggers.empty()) {
-        record.update.emplace();
-        record.update->zxid = zxid;
-        record.update->triggers = triggers;
-      }
+      record.packed_update = packed_triggers;  // (shared by the update's records)
       const std::string etag = old ? old->etag : std::string();
       const Status put = co_await ex.call("user.put", "distributor.exec_update", bytes, [&] {
         return d_.user.put_if(ch.path, record.to_object(), etag);

@@ -95,6 +95,15 @@ UpdateTriggers UpdateTriggers::from_value(const Value& v) {
   return from_packed(v.as_bytes().view());
 }
 
+int64_t UpdateTriggers::zxid_of_packed(std::string_view packed) {
+  VarintReader in(packed);
+  uint8_t layout = 0;
+  int64_t zxid = 0;
+  if (!in.byte(layout) || layout != kPackedTriggers || !in.signed_number(zxid))
+    throw std::invalid_argument("a damaged update in a user record: no zxid");
+  return zxid;
+}
+
 UpdateTriggers UpdateTriggers::from_packed(std::string_view packed) {
   auto damaged = [](const char* what) {
     return std::invalid_argument(std::string("a damaged update in a user record: ") + what);
@@ -1079,8 +1088,6 @@ Value UserRecord::to_object() const {
   std::string packed;
   size_t room = 48;
   for (const std::string& c : children) room += c.size() + 2;
-  if (update)
-    for (const Trigger& t : update->triggers) room += t.path.size() + 16;
   packed.reserve(room);
   packed.push_back(static_cast<char>(kPackedRecord));
   std::string part;
@@ -1093,17 +1100,18 @@ Value UserRecord::to_object() const {
     put_signed(packed, e.zxid);
     put_strings(packed, e.sessions);
   }
-  // Flags: 1 the update's triggers follow, 2 an ACL follows (decision 50).
+  // Flags: 2 an ACL follows (decision 50). (1, the update's triggers inline, is only read: they
+  // are an attribute of their own, shared by the update's records, since state format 9.)
   const bool with_acl = !tombstone && !acl.empty();
-  packed.push_back(static_cast<char>((update ? 1 : 0) | (with_acl ? 2 : 0)));
-  if (update) {
-    part.clear();
-    update->append_packed(part);
-    put_text(packed, part);
-  }
+  packed.push_back(static_cast<char>(with_acl ? 2 : 0));
   if (with_acl) append_packed_acl(packed, acl);
   ValueMap o;
-  o.reserve(3);
+  o.reserve(4);
+  if (!packed_update.is_null()) {
+    o.set(attr::kUpdate, packed_update);
+  } else if (update) {
+    o.set(attr::kUpdate, update->to_value());
+  }
   if (!tombstone) o.set(attr::kData, data_value(data));
   o.set(attr::kRecord, Bytes(std::move(packed)));
   if (tombstone) o.set(attr::kTombstone, *tombstone);
@@ -1111,7 +1119,8 @@ Value UserRecord::to_object() const {
   return Value(std::move(o));
 }
 
-UserRecord UserRecord::from_object(const Value& object) {
+UserRecord UserRecord::from_object(const Value& object,
+                                   const std::function<bool(int64_t)>& wants_update) {
   auto damaged = [](const char* what) {
     return std::invalid_argument(std::string("a damaged user record: ") + what);
   };
@@ -1138,9 +1147,13 @@ UserRecord UserRecord::from_object(const Value& object) {
   }
   if (!in.byte(has_update)) throw damaged("cut off");
   if (has_update > 3) throw damaged("flags other than update and ACL");
-  if (has_update & 1) {
+  if (has_update & 1) {  // (a state file of format 8 or older)
     if (!in.text(part)) throw damaged("cut off");
     r.update = UpdateTriggers::from_packed(part);
+  } else if (const Value& u = object.at(attr::kUpdate); !u.is_null()) {
+    if (!u.is_bytes()) throw damaged("an update that is not packed bytes");
+    if (!wants_update || wants_update(UpdateTriggers::zxid_of_packed(u.as_bytes().view())))
+      r.update = UpdateTriggers::from_value(u);
   }
   if ((has_update & 2) != 0 && (!read_packed_acl(in, r.acl, size) || r.acl.empty()))
     throw damaged("a cut or empty ACL");

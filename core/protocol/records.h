@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -402,6 +403,8 @@ struct UpdateTriggers {
   static UpdateTriggers from_value(const Value& v);
   void append_packed(std::string& out) const;
   static UpdateTriggers from_packed(std::string_view packed);
+  // The zxid alone, without decoding the triggers.
+  static int64_t zxid_of_packed(std::string_view packed);
   nlohmann::json to_json() const;  // for dumps
 };
 
@@ -442,6 +445,11 @@ struct UserRecord {
   int64_t zxid = 0;  // 0: a record of the initial tree
   Epoch epoch;
   std::optional<UpdateTriggers> update;
+  // The same triggers already packed (UpdateTriggers::to_value), written instead of `update`:
+  // the distributor packs an update's triggers once and every record of the update shares
+  // them, so that an update of n nodes (a close with n ephemerals) costs n, not n squared, in
+  // time and memory. from_object fills `update` only.
+  Value packed_update{};
 
   bool is_node() const { return !tombstone; }
   // The zxid the record reflects: the deletion's for a tombstone.
@@ -449,7 +457,10 @@ struct UserRecord {
   // {data, record (the rest, packed: decision 41), zxid} or {record, tombstone, zxid};
   // from_object throws std::invalid_argument, naming the damage, on a damaged record.
   Value to_object() const;
-  static UserRecord from_object(const Value& object);
+  // `wants_update`: given the update's zxid, whether to decode its triggers (none: always);
+  // `update` stays empty when not.
+  static UserRecord from_object(const Value& object,
+                                const std::function<bool(int64_t)>& wants_update = {});
   nlohmann::json to_json() const;  // the packed fields, for dumps
   // Single fields of a stored object, without decoding the rest: the data (shared, not copied)
   // and the zxid it reflects (0 for the initial tree's).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
+#include <string>
 
 #include "core/model/close_order.h"
 #include "core/model/path.h"
@@ -223,20 +225,30 @@ void plan_close(const WriteRequest& r, const LockedItems& items,
     if (item.node.exists && item.node.stat.ephemeral_owner == r.session) live.push_back(p);
   }
   if (FKEMU_MUTANT(config, "ephemeral.cleanup_skipped")) live.clear();
+  // Each parent loses its deleted children in one pass (one at a time was a copy and an erase
+  // of its children list per ephemeral: a close of n ephemerals under one parent cost n
+  // squared).
+  std::map<std::string, std::set<std::string>> gone;  // parent -> its children deleted
   for (const auto& p : zookeeper_close_order(live, ephemerals.size())) {
     plan.changes.push_back(deletion(p, node_at(items, p).node));
-    const std::string parent = parent_path(p);
-    auto [it, fresh] = parents.try_emplace(parent);
-    it->second = parent_after(fresh ? node_at(items, parent).node : it->second, base_name(p), -1);
+    gone[parent_path(p)].insert(base_name(p));
+  }
+  for (auto& [parent, names] : gone) {
+    NodeState node = node_at(items, parent).node;
+    node.stat.cversion += static_cast<int32_t>(names.size());
+    std::erase_if(node.children, [&](const std::string& c) { return names.count(c) > 0; });
+    node.stat.num_children = static_cast<int32_t>(node.children.size());
+    parents.emplace(parent, std::move(node));
   }
   for (auto& [p, node] : parents) plan.changes.push_back(change(p, ChangeKind::Parent, node));
   // Locked ephemerals that are no longer ours (deleted, or recreated by another session)
   // still need their lock released by the commit.
+  // (copies: the changes below grow the vector, which may move its strings)
+  std::set<std::string> written;
+  for (const auto& c : plan.changes) written.insert(c.path);
   for (const auto& [key, item] : items) {
     if (key.first != kNodesTable) continue;
-    bool written = false;
-    for (const auto& c : plan.changes) written = written || c.path == key.second;
-    if (!written)
+    if (!written.count(key.second))
       plan.changes.push_back(
           change(key.second, ChangeKind::Keep, NodeRecord::from_item(item).node));
   }

@@ -457,7 +457,7 @@ TEST_CASE("a user record keeps data, zxid and tombstone apart and packs the rest
   const Value object = r.to_object();
   CHECK(object.at("data").as_bytes().shares_buffer_with(r.data));
   CHECK(UserRecord::zxid_of(object) == 12);
-  CHECK(object.as_map().size() == 3);
+  CHECK(object.as_map().size() == 4);  // data, record, zxid, and the update's triggers
   const UserRecord back = UserRecord::from_object(object);
   CHECK((back.data == r.data && back.stat == r.stat && back.children == r.children &&
          back.zxid == 12 && back.update == r.update && !back.tombstone));
@@ -474,6 +474,32 @@ TEST_CASE("a user record keeps data, zxid and tombstone apart and packs the rest
   }
   CHECK_THROWS_WITH(UserRecord::from_object(Value(ValueMap{{"zxid", 1}})),
                     Catch::Contains("no packed record"));
+  // The update's triggers are decoded only when asked for, and the records of one update can
+  // share them already packed (the distributor's packed_update).
+  bool asked = false;
+  const UserRecord skipped = UserRecord::from_object(object, [&](int64_t zxid) {
+    asked = zxid == 12;
+    return false;
+  });
+  CHECK(asked);
+  CHECK_FALSE(skipped.update);
+  UserRecord shared = r;
+  shared.update.reset();
+  shared.packed_update = r.update->to_value();
+  const Value shared_object = shared.to_object();
+  CHECK(shared_object.at("update").as_bytes().shares_buffer_with(shared.packed_update.as_bytes()));
+  CHECK(UserRecord::from_object(shared_object).update == r.update);
+  // A record of format 8 or older has the triggers inline (flag 1): still read.
+  std::string inline_record(object.at("record").as_bytes().view());
+  std::string packed_triggers;
+  r.update->append_packed(packed_triggers);
+  inline_record.back() = 1;  // (the flags byte is last: no ACL)
+  inline_record.push_back(static_cast<char>(packed_triggers.size()));  // (a one-byte varint)
+  inline_record += packed_triggers;
+  Value old_object = object;
+  old_object.as_map().set("record", Bytes(inline_record));
+  old_object.as_map().erase("update");
+  CHECK(UserRecord::from_object(old_object).update == r.update);
 }
 
 TEST_CASE("packed readers refuse random bytes by name, never read past them", "[records][stat]") {

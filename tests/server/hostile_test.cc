@@ -472,6 +472,17 @@ TEST_CASE("closed sessions are forgotten: the registry stays small, their reques
           "SessionExpired");
     CHECK(op(srv.port, s, R"({"op": "get_data", "path": "x"})").body.value("error", "") ==
           "BadArguments");
+    // Operations without a path of their own (found by an outside attack: they answered
+    // BadArguments, "path must not be empty"); a multi's paths are checked first.
+    CHECK(op(srv.port, s, R"({"op": "add_auth", "scheme": "digest", "auth": "u:p"})")
+              .body.value("error", "") == "SessionExpired");
+    CHECK(op(srv.port, s, R"({"op": "multi", "ops": [{"op": "check", "path": "/"}]})")
+              .body.value("error", "") == "SessionExpired");
+    const Answer bad_multi = op(
+        srv.port, s,
+        R"({"op": "multi", "ops": [{"op": "check", "path": "/"}, {"op": "delete", "path": "y"}]})");
+    CHECK(bad_multi.body.value("error", "") == "BadArguments");
+    CHECK(bad_multi.body.value("failed_op", -1) == 1);
     CHECK(op(srv.port, Session{s.id, open.secret}, R"({"op": "get_data", "path": "/"})").status ==
           403);
     const Answer info =
