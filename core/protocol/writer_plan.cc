@@ -216,7 +216,6 @@ void plan_close(const WriteRequest& r, const LockedItems& items,
                 const std::vector<std::string>& ephemerals,
                 [[maybe_unused]] const DeploymentConfig& config, WritePlan& plan) {
   plan.anchor = {kSessionsTable, r.session};
-  std::map<std::string, NodeState> parents;
   // The session's ephemerals that still exist, in creation order, then in the order
   // ZooKeeper deletes them (the iteration order of its per-session Java HashSet).
   std::vector<std::string> live;
@@ -233,14 +232,13 @@ void plan_close(const WriteRequest& r, const LockedItems& items,
     plan.changes.push_back(deletion(p, node_at(items, p).node));
     gone[parent_path(p)].insert(base_name(p));
   }
-  for (auto& [parent, names] : gone) {
+  for (const auto& [parent, names] : gone) {
     NodeState node = node_at(items, parent).node;
     node.stat.cversion += static_cast<int32_t>(names.size());
     std::erase_if(node.children, [&](const std::string& c) { return names.count(c) > 0; });
     node.stat.num_children = static_cast<int32_t>(node.children.size());
-    parents.emplace(parent, std::move(node));
+    plan.changes.push_back(change(parent, ChangeKind::Parent, std::move(node)));
   }
-  for (auto& [p, node] : parents) plan.changes.push_back(change(p, ChangeKind::Parent, node));
   // Locked ephemerals that are no longer ours (deleted, or recreated by another session)
   // still need their lock released by the commit.
   // (copies: the changes below grow the vector, which may move its strings)
