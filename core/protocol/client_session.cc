@@ -75,43 +75,77 @@ Task<Status> ClientSession::connect() {
   co_return made.status;
 }
 
+ClientSession::Registration& ClientSession::add_registration(const std::string& id,
+                                                             Registration reg) {
+  if (auto old = registrations_.find(id); old != registrations_.end()) erase_registration(old);
+  registration_ids_by_path_[reg.path].insert(id);
+  registration_zxids_.insert(reg.zxid);
+  Registration& stored = registrations_[id];
+  stored = std::move(reg);
+  return stored;
+}
+
+std::map<std::string, ClientSession::Registration>::iterator ClientSession::erase_registration(
+    std::map<std::string, Registration>::iterator it) {
+  auto ids = registration_ids_by_path_.find(it->second.path);
+  if (ids != registration_ids_by_path_.end() && ids->second.erase(it->first) && ids->second.empty())
+    registration_ids_by_path_.erase(ids);
+  if (auto z = registration_zxids_.find(it->second.zxid); z != registration_zxids_.end())
+    registration_zxids_.erase(z);
+  return registrations_.erase(it);
+}
+
+void ClientSession::erase_registration(const std::string& id) {
+  if (auto it = registrations_.find(id); it != registrations_.end()) erase_registration(it);
+}
+
+void ClientSession::clear_registrations() {
+  registrations_.clear();
+  registration_ids_by_path_.clear();
+  registration_zxids_.clear();
+}
+
+void ClientSession::set_registration_zxid(Registration& reg, int64_t zxid) {
+  if (auto z = registration_zxids_.find(reg.zxid); z != registration_zxids_.end())
+    registration_zxids_.erase(z);
+  reg.zxid = zxid;
+  registration_zxids_.insert(zxid);
+}
+
 bool ClientSession::watching(std::string_view path, std::string_view op) const {
-  for (const auto& [id, reg] : registrations_)
-    if (reg.path == path && reg.op == op) return true;
+  auto ids = registration_ids_by_path_.find(path);
+  if (ids == registration_ids_by_path_.end()) return false;
+  for (const std::string& id : ids->second)
+    if (registrations_.at(id).op == op) return true;
   return false;
 }
 
 size_t ClientSession::forget_watches(std::string_view path, bool data, bool children,
                                      bool dry_run) {
   size_t n = 0;
-  for (auto it = registrations_.begin(); it != registrations_.end();) {
+  auto on_path = registration_ids_by_path_.find(path);
+  if (on_path == registration_ids_by_path_.end()) return 0;
+  const std::set<std::string> ids = on_path->second;  // (a copy: erasing below changes it)
+  for (const std::string& key : ids) {
+    auto it = registrations_.find(key);
     Registration& reg = it->second;
     // A persistent watch, recursive or not, is a data and a children watch, and each half goes
     // on its own, as on ZooKeeper 3.8 (a recursive watch's children half fires nothing).
     const bool data_part = data && reg.type != WatchType::Child && reg.data_half;
     const bool child_part =
         children && (reg.type == WatchType::Child || (reg.persistent() && reg.child_half));
-    if (reg.path != path || !(data_part || child_part)) {
-      ++it;
-      continue;
-    }
+    if (!(data_part || child_part)) continue;
     ++n;
-    if (dry_run) {
-      ++it;
-      continue;
-    }
+    if (dry_run) continue;
     if (reg.persistent()) {
       reg.data_half = reg.data_half && !data_part;
       reg.child_half = reg.child_half && !child_part;
-      if (reg.data_half || reg.child_half) {
-        ++it;
-        continue;
-      }
+      if (reg.data_half || reg.child_half) continue;
     }
     const std::string id = it->first;
     std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
     if (reg.persistent()) drop_registration(id, reg);
-    it = registrations_.erase(it);
+    erase_registration(it);
   }
   return n;
 }
@@ -172,7 +206,7 @@ Task<Status> ClientSession::reconnect_if_needed() {
 
 void ClientSession::expire_locally() {
   closed_ = true;
-  registrations_.clear();
+  clear_registrations();
   notified_.set();
 }
 
@@ -199,7 +233,7 @@ void ClientSession::fire(const std::string& id, EventType event, const std::stri
                          int64_t zxid, int64_t trigger, const Acl& acl) {
   auto it = registrations_.find(id);
   if (it == registrations_.end() || it->second.persistent()) return;  // fired already
-  registrations_.erase(it);                                           // one-shot
+  erase_registration(it);                                             // one-shot
   emit(id, event, path, zxid, trigger, acl);
 }
 
@@ -298,11 +332,12 @@ void ClientSession::receive(const ClientMessage& message) {
                                                                 : reg.data_half;
         if (wanted) emit(e.id, e.event, e.path, zxid, e.trigger, e.acl);
         persistent.push_back(e.id);
-        if (FKEMU_MUTANT(d_.config, "persistent.removed_on_fire")) registrations_.erase(it);
+        if (FKEMU_MUTANT(d_.config, "persistent.removed_on_fire")) erase_registration(it);
       }
     }
     for (const std::string& id : persistent)
-      if (auto it = registrations_.find(id); it != registrations_.end()) it->second.zxid = zxid;
+      if (auto it = registrations_.find(id); it != registrations_.end())
+        set_registration_zxid(it->second, zxid);
     last_event_zxid_ = std::max(last_event_zxid_, zxid);
     written_up_to(zxid);  // events are sent once their update's records are all written
     notified_.set();
@@ -347,9 +382,12 @@ void ClientSession::fire_from_update(const std::optional<UserRecord>& record) {
   for (size_t index = 0; index < u.triggers.size(); ++index) {
     const Trigger& trig = u.triggers[index];
     const std::string& path = trig.path;
+    auto on_path = registration_ids_by_path_.find(path);
+    if (on_path == registration_ids_by_path_.end()) continue;
     std::vector<std::string> ids;
-    for (const auto& [id, reg] : registrations_) {
-      if (reg.path != path || reg.zxid >= zxid) continue;
+    for (const std::string& id : on_path->second) {
+      const Registration& reg = registrations_.at(id);
+      if (reg.zxid >= zxid) continue;
       for (WatchType t : trig.types)
         if (t == reg.type) ids.push_back(id);
     }
@@ -384,8 +422,11 @@ std::optional<std::pair<EventType, int64_t>> ClientSession::local_event(
 
 void ClientSession::fire_local(const std::string& path, const std::optional<UserRecord>& record) {
   std::vector<std::pair<std::string, Registration>> mine;
-  for (const auto& [id, reg] : registrations_)
-    if (reg.path == path && !reg.persistent()) mine.emplace_back(id, reg);
+  if (auto on_path = registration_ids_by_path_.find(path);
+      on_path != registration_ids_by_path_.end())
+    for (const std::string& id : on_path->second)
+      if (const Registration& reg = registrations_.at(id); !reg.persistent())
+        mine.emplace_back(id, reg);
   for (const auto& [id, reg] : mine)
     if (auto e = local_event(reg, record))
       fire(id, e->first, path, e->second, -1, record && record->is_node() ? record->acl : Acl{});
@@ -413,9 +454,8 @@ void ClientSession::written_up_to(int64_t zxid) {
 
 bool ClientSession::wants_triggers(int64_t zxid) const {
   if (zxid > written_up_to_ && !noted_updates_.count(zxid)) return true;
-  for (const auto& [id, reg] : registrations_)
-    if (reg.zxid < zxid) return true;  // fire_from_update may owe it an event
-  return false;
+  // fire_from_update may owe a registration older than the update an event.
+  return !registration_zxids_.empty() && *registration_zxids_.begin() < zxid;
 }
 
 Task<std::optional<UserRecord>> ClientSession::get_record(const std::string& path,
@@ -638,12 +678,13 @@ Task<OpResult> ClientSession::add_watch(std::string path, bool recursive) {
   // event of a later update may come before the answer does (none of an earlier one can).
   const uint64_t order = next_reg_++;
   const std::string id = name_ + ":w" + std::to_string(order);
-  Registration& reg = registrations_[id];
-  reg.order = order;
-  reg.path = path;
-  reg.type = recursive ? WatchType::Recursive : WatchType::Persistent;
-  reg.op = recursive ? "recursive" : "persistent";
-  reg.existed = true;
+  Registration added;
+  added.order = order;
+  added.path = path;
+  added.type = recursive ? WatchType::Recursive : WatchType::Persistent;
+  added.op = recursive ? "recursive" : "persistent";
+  added.existed = true;
+  add_registration(id, std::move(added));
   AddWatchRequest request;
   request.path = std::move(path);
   request.recursive = recursive;
@@ -651,7 +692,7 @@ Task<OpResult> ClientSession::add_watch(std::string path, bool recursive) {
   OpResult r = co_await write(std::move(request));
   std::erase_if(watch_requests_, [&id](const auto& w) { return w.second == id; });
   if (!r.status.is_ok()) {
-    registrations_.erase(id);
+    erase_registration(id);
   } else {
     replace_persistent(id);
   }
@@ -678,7 +719,7 @@ void ClientSession::replace_persistent(const std::string& id) {
       continue;
     }
     drop_registration(it->first, it->second);
-    it = registrations_.erase(it);
+    it = erase_registration(it);
   }
 }
 
@@ -707,7 +748,7 @@ Task<OpResult> ClientSession::close() {
   CloseRequest request;
   OpResult r = co_await write(std::move(request));
   closed_ = true;
-  registrations_.clear();
+  clear_registrations();
   if (r.status.code() == Code::SessionExpired) co_return OpResult{};
   co_return r;
 }
@@ -773,7 +814,7 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch,
     ws[1].table = kSessionsTable;
     ws[1].key = name_;
     ws[1].updates = {Update::append(attr::kWatchKeys, Value::strings({w.key}))};
-    registrations_[id] = reg;
+    add_registration(id, reg);
     // Appends without conditions to lists the protocol keeps: nothing to fail on.
     (void)co_await d_.ex.call("kv.transact", "client.register_watch", 0,
                               [&] { return d_.system.transact(ws); });
@@ -789,7 +830,7 @@ Task<OpResult> ClientSession::read(std::string path, const char* op, bool watch,
       break;
     }
     // Withdrawn: its event, if one came meanwhile, was held and goes; later ones are dropped.
-    registrations_.erase(id);
+    erase_registration(id);
     std::erase_if(held_events_, [&id](const HeldEvent& h) { return h.registration == id; });
     co_await remove_registration(watch_key(path, reg.type), id);
     record = std::move(again);

@@ -265,7 +265,19 @@ class ClientSession {
   int64_t last_event_zxid_ = 0;
   uint64_t next_reg_ = 1;
   std::map<std::string, Registration> registrations_;  // id -> not yet fired
-  int registering_ = 0;                                // watch reads under way
+  // The same registrations by path, kept with them by the four functions below: a read that
+  // looks for its path's registrations (watching, fire_from_update, forget_watches) costs the
+  // log of their number, not their number (setWatches of thousands of paths, each read
+  // walking every registration, held a server for minutes).
+  std::map<std::string, std::set<std::string>, std::less<>> registration_ids_by_path_;
+  std::multiset<int64_t> registration_zxids_;  // their zxids (wants_triggers asks the least)
+  void set_registration_zxid(Registration& reg, int64_t zxid);
+  Registration& add_registration(const std::string& id, Registration reg);
+  std::map<std::string, Registration>::iterator erase_registration(
+      std::map<std::string, Registration>::iterator it);
+  void erase_registration(const std::string& id);
+  void clear_registrations();
+  int registering_ = 0;  // watch reads under way
   struct HeldEvent {
     int64_t zxid;
     std::string registration;
