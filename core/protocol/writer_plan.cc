@@ -232,7 +232,9 @@ void plan_close(const WriteRequest& r, const LockedItems& items,
     plan.changes.push_back(deletion(p, node_at(items, p).node));
     gone[parent_path(p)].insert(base_name(p));
   }
-  for (const auto& [parent, names] : gone) {
+  for (const auto& entry : gone) {
+    const std::string& parent = entry.first;
+    const std::set<std::string>& names = entry.second;  // (lambdas capture it: no binding)
     NodeState node = node_at(items, parent).node;
     node.stat.cversion += static_cast<int32_t>(names.size());
     std::erase_if(node.children, [&](const std::string& c) { return names.count(c) > 0; });
