@@ -42,13 +42,10 @@ Result<std::vector<json>> run_scenario_on_model(const Scenario& sc) {
   // A TTL node goes once its time has passed (decision 53): the model, which has no time,
   // follows a scenario with TTL nodes only where no time passes (no wait, no latency model),
   // and then none goes.
-  bool ttl = false, time_passes = sc.config.latency_model != "zero";
-  for (const Step& st : sc.steps) {
-    time_passes = time_passes || st.is_wait;
-    ttl = ttl || st.ttl_ms;
-    for (const Step& o : st.ops) ttl = ttl || o.ttl_ms;
-  }
-  if (ttl && time_passes && sc.config.ttl_nodes.value_or(false))
+  const bool time_passes =
+      sc.config.latency_model != "zero" ||
+      std::any_of(sc.steps.begin(), sc.steps.end(), [](const Step& st) { return st.is_wait; });
+  if (creates_ttl_nodes(sc.steps) && time_passes && sc.config.ttl_nodes.value_or(false))
     return Status(Code::BadArguments,
                   "TTL nodes in a scenario where time passes: when the service deletes them "
                   "depends on time, which the model does not follow");

@@ -15,16 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Whether a step (or an operation of a multi) creates a TTL node.
-bool creates_ttl_nodes(const std::vector<Step>& steps) {
-  for (const Step& st : steps) {
-    if (st.ttl_ms) return true;
-    for (const Step& o : st.ops)
-      if (o.ttl_ms) return true;
-  }
-  return false;
-}
-
 std::string where(const std::string& file, std::optional<size_t> step) {
   std::string w = file.empty() ? "scenario" : file;
   if (step) w += ": step " + std::to_string(*step);
@@ -78,11 +68,23 @@ ScenarioConfig parse_config(const json& c) {
 
 }  // namespace
 
+bool creates_ttl_nodes(const std::vector<Step>& steps) {
+  for (const Step& st : steps) {
+    if (st.ttl_ms) return true;
+    for (const Step& o : st.ops)
+      if (o.ttl_ms) return true;
+  }
+  return false;
+}
+
 Result<Scenario> parse_scenario(const json& j, const std::string& file) {
   // The step being read (none: the scenario's other fields). (A plain number: GCC 12 warns of
   // an optional's value read in the handlers.)
   constexpr size_t kNoStep = SIZE_MAX;
   size_t step_index = kNoStep;
+  auto here = [&] {
+    return where(file, step_index == kNoStep ? std::nullopt : std::optional<size_t>(step_index));
+  };
   try {
     if (!j.is_object()) throw FieldError{"a scenario must be a JSON object"};
     check_fields(j, {"name", "description", "config", "sessions", "mode", "steps", "faults"},
@@ -143,15 +145,9 @@ Result<Scenario> parse_scenario(const json& j, const std::string& file) {
     }
     return sc;
   } catch (const FieldError& f) {
-    return Status(
-        Code::BadArguments,
-        where(file, step_index == kNoStep ? std::nullopt : std::optional<size_t>(step_index)) +
-            ": " + f.msg);
+    return Status(Code::BadArguments, here() + ": " + f.msg);
   } catch (const json::exception& e) {
-    return Status(
-        Code::BadArguments,
-        where(file, step_index == kNoStep ? std::nullopt : std::optional<size_t>(step_index)) +
-            ": " + e.what());
+    return Status(Code::BadArguments, here() + ": " + e.what());
   }
 }
 

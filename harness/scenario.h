@@ -51,5 +51,7 @@ Result<Scenario> load_scenario(const std::string& path);
 Result<std::vector<std::string>> scenario_files(const std::string& path);
 
 DeploymentConfig deployment_config(const ScenarioConfig& c);
+// Whether a step (or an operation of a multi) creates a TTL node (ttl_ms).
+bool creates_ttl_nodes(const std::vector<Step>& steps);
 
 }  // namespace fkemu
